@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * rdmaps transport API: one-sided RDMA (WRITE, WRITE_WITH_IMM, READ) and
+ * two-sided SEND/RECV over a pluggable provider ("verbs" = libibverbs +
+ * librdmacm, "ofi" = libfabric).  Everything above this layer is
+ * provider-agnostic.  See librdmaps(3).
+ *
+ * Object model (lifetimes nest in this order; destroy in reverse):
+ *   rps_transport_t   an opened provider + device (protection domain)
+ *   rps_mr_t          a registered memory region
+ *   rps_cq_t          a completion queue, shared by any number of conns
+ *   rps_listener_t    a passive endpoint bound to an address/port
+ *   rps_conn_req_t    a connection request seen by a listener
+ *   rps_conn_t        a connected reliable endpoint (an RC QP / FI_EP_MSG)
+ *
+ * Receives are provider-managed: each connection owns a pool of receive
+ * buffers (attr.recv_depth x attr.max_msg_size).  An incoming SEND shows up
+ * as an RPS_COMP_RECV completion pointing into that pool; an incoming
+ * WRITE_WITH_IMM shows up as RPS_COMP_REMOTE_WRITE_IMM and consumes no
+ * user buffer on either provider.
+ *
+ * Threading: objects are not internally locked.  One thread may use a CQ
+ * and the connections bound to it while other threads use other CQs.
+ */
+#ifndef RDMAPS_TRANSPORT_H
+#define RDMAPS_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rdmaps/errno.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rps_transport rps_transport_t;
+typedef struct rps_mr rps_mr_t;
+typedef struct rps_cq rps_cq_t;
+typedef struct rps_listener rps_listener_t;
+typedef struct rps_conn_req rps_conn_req_t;
+typedef struct rps_conn rps_conn_t;
+
+/* Largest private data a connect / an accept carries.  These are the
+ * rdma_cm limits for RC (56 and 196 bytes) less a 4-byte length header
+ * the providers add, so that both providers deliver exactly what was sent. */
+#define RPS_CONNECT_DATA_MAX 52
+#define RPS_ACCEPT_DATA_MAX 192
+
+/* memory access rights (rps_mr_reg) */
+enum rps_access {
+	RPS_ACCESS_LOCAL_WRITE = 1 << 0,  /* local RECV / READ target */
+	RPS_ACCESS_REMOTE_WRITE = 1 << 1, /* peers may RDMA-WRITE into it */
+	RPS_ACCESS_REMOTE_READ = 1 << 2,  /* peers may RDMA-READ from it */
+};
+
+/* flags for the post calls */
+enum rps_post_flags {
+	/* no completion on success (errors still complete): post a signaled
+	 * operation at least every attr.sq_depth operations so the send
+	 * queue can drain, as with verbs selective signaling */
+	RPS_POST_UNSIGNALED = 1 << 0,
+};
+
+typedef enum rps_comp_type {
+	RPS_COMP_WRITE = 1,	    /* a local WRITE finished */
+	RPS_COMP_WRITE_IMM,	    /* a local WRITE_WITH_IMM finished */
+	RPS_COMP_READ,		    /* a local READ finished: data is in place */
+	RPS_COMP_SEND,		    /* a local SEND finished */
+	RPS_COMP_RECV,		    /* a peer's SEND arrived: data/len */
+	RPS_COMP_REMOTE_WRITE_IMM,  /* a peer's WRITE_WITH_IMM landed: imm */
+} rps_comp_type_t;
+
+typedef struct rps_completion {
+	uint64_t wr_id;	    /* caller's id (local operations only) */
+	rps_conn_t *conn;   /* the connection the operation belongs to */
+	int status;	    /* 0 or negative errno / -RPS_ERR_* */
+	rps_comp_type_t type; /* meaningful when status == 0 */
+	uint32_t imm;	    /* RPS_COMP_REMOTE_WRITE_IMM: the immediate */
+	uint32_t len;	    /* RPS_COMP_RECV: bytes received */
+	/* RPS_COMP_RECV: the message, in the connection's receive pool; valid
+	 * until the next rps_cq_poll() on this CQ, which recycles it */
+	const void *data;
+} rps_completion_t;
+
+/* Where a peer may reach a registered region: put rps_remote_t.addr +
+ * offset in the remote_addr of a post call, and .key in its rkey.  The
+ * address form (virtual address or offset) is the provider's business. */
+typedef struct rps_remote {
+	uint64_t addr;
+	uint64_t key;
+	uint64_t len;
+} rps_remote_t;
+
+typedef struct rps_transport_attr {
+	/* "auto" (verbs if an RDMA device has an active port, else ofi),
+	 * "verbs" or "ofi" */
+	const char *provider;
+	/* verbs: device name (mlx5_0, rxe0), NULL = first active device;
+	 * ofi: libfabric domain name, NULL = any */
+	const char *device;
+	/* ofi: libfabric provider name ("tcp"), NULL = "tcp" */
+	const char *ofi_provider;
+	uint8_t port;	       /* verbs: HCA port, 1-based; 0 = any */
+	int gid_index;	       /* verbs: expected GID index, -1 = any */
+	uint32_t sq_depth;     /* send queue entries per connection */
+	uint32_t recv_depth;   /* receive buffers per connection */
+	uint32_t max_msg_size; /* largest SEND, size of each receive buffer */
+	uint32_t max_inline;   /* inline data up to this size, 0 = never */
+	int timeout_ms;	       /* connect/accept/disconnect timeout */
+} rps_transport_attr_t;
+
+/* Fills attr with the defaults, then applies the environment variables
+ * RPS_PROVIDER, RPS_DEVICE, RPS_OFI_PROVIDER, RPS_IB_PORT, RPS_GID_INDEX.
+ * Returns 0, or -EINVAL (logged) when a variable holds a bad value. */
+int rps_transport_attr_init(rps_transport_attr_t *attr);
+
+/* Names of the providers compiled in, NULL-terminated, static. */
+const char *const *rps_transport_providers(void);
+
+/* Opens a provider and device.  attr NULL = defaults.  Strings in attr
+ * are copied.  -ENODEV when the provider is absent or has no device. */
+int rps_transport_open(const rps_transport_attr_t *attr,
+		       rps_transport_t **tp_p);
+/* Closes a transport; every object made from it must be gone already. */
+void rps_transport_close(rps_transport_t *tp);
+/* "verbs" or "ofi": the provider actually opened (after "auto"). */
+const char *rps_transport_provider(const rps_transport_t *tp);
+/* The device opened: verbs device name, ofi "provider/domain". */
+const char *rps_transport_device(const rps_transport_t *tp);
+/* The attributes in force (defaults filled in). */
+const rps_transport_attr_t *rps_transport_get_attr(const rps_transport_t *tp);
+/* Processes connection events without blocking (a peer's disconnect
+ * marks its connection down and flushes its queued operations with
+ * errors).  Call it now and then from the thread that polls the CQs.
+ * Returns the number of events handled or a negative errno. */
+int rps_transport_progress(rps_transport_t *tp);
+
+/* Registers [addr, addr+len) with the given rps_access rights. */
+int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access,
+	       rps_mr_t **mr_p);
+/* Deregisters; no operation may still use the region. */
+void rps_mr_dereg(rps_mr_t *mr);
+/* What a peer needs to reach the region (send it in private data). */
+void rps_mr_remote(const rps_mr_t *mr, rps_remote_t *remote_p);
+void *rps_mr_addr(const rps_mr_t *mr);
+size_t rps_mr_len(const rps_mr_t *mr);
+
+/* Creates a completion queue with room for depth entries. */
+int rps_cq_create(rps_transport_t *tp, uint32_t depth, rps_cq_t **cq_p);
+/* Destroys a CQ; no connection may still be bound to it. */
+void rps_cq_destroy(rps_cq_t *cq);
+/* Takes up to max completions without blocking.  Returns how many (0 when
+ * none) or a negative errno when the CQ itself failed.  Recycles the
+ * receive buffers handed out by the previous call on this CQ. */
+int rps_cq_poll(rps_cq_t *cq, rps_completion_t *comps, int max);
+/* Like rps_cq_poll, but busy-polls (driving rps_transport_progress now
+ * and then) until at least one completion arrives or timeout_ms passes
+ * (-ETIMEDOUT).  For tests and control paths, not the data path. */
+int rps_cq_poll_wait(rps_cq_t *cq, rps_completion_t *comps, int max,
+		     int timeout_ms);
+
+/* Listens on addr:port (addr NULL = any, port 0 = ephemeral). */
+int rps_listen(rps_transport_t *tp, const char *addr, uint16_t port,
+	       rps_listener_t **l_p);
+void rps_listener_close(rps_listener_t *l);
+/* The port actually bound (useful after port 0). */
+uint16_t rps_listener_port(const rps_listener_t *l);
+/* Waits up to timeout_ms (-1 = forever, 0 = poll) for a connect request:
+ * -ETIMEDOUT when none came. */
+int rps_listener_get_request(rps_listener_t *l, int timeout_ms,
+			     rps_conn_req_t **req_p);
+/* The connector's private data (exactly as sent) and its address. */
+const void *rps_conn_req_data(const rps_conn_req_t *req, size_t *len_p);
+const char *rps_conn_req_peer(const rps_conn_req_t *req);
+/* Accepts with up to RPS_ACCEPT_DATA_MAX bytes of private data, binding
+ * the new connection to cq; waits until it is established.  The request
+ * is consumed whatever the outcome. */
+int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data,
+			size_t len, rps_conn_t **conn_p);
+/* Refuses the request (the connector sees -ECONNREFUSED) and frees it. */
+void rps_conn_req_reject(rps_conn_req_t *req);
+
+/* Connects to addr:port with up to RPS_CONNECT_DATA_MAX bytes of private
+ * data, binding the connection to cq.  -ECONNREFUSED when nobody listens
+ * or the peer rejects, -ETIMEDOUT after attr.timeout_ms. */
+int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port,
+		rps_cq_t *cq, const void *data, size_t len,
+		rps_conn_t **conn_p);
+/* Disconnects (if still up) and frees.  Operations still queued complete
+ * with errors or are dropped; poll their CQ before destroying it. */
+void rps_conn_close(rps_conn_t *conn);
+/* The private data the acceptor sent back (rps_connect side). */
+const void *rps_conn_peer_data(const rps_conn_t *conn, size_t *len_p);
+/* "host:port" of the peer, for log lines. */
+const char *rps_conn_peer(const rps_conn_t *conn);
+/* false once a disconnect or a fatal error was seen. */
+bool rps_conn_is_connected(const rps_conn_t *conn);
+void rps_conn_set_context(rps_conn_t *conn, void *context);
+void *rps_conn_get_context(const rps_conn_t *conn);
+
+/* One-sided and two-sided operations.  buf must lie inside mr (mr may be
+ * NULL only when len == 0).  remote_addr/rkey come from the peer's
+ * rps_mr_remote().  Return 0 when queued, -EAGAIN when the send queue is
+ * full (poll, then retry), -ENOTCONN when the connection is down. */
+int rps_post_write(rps_conn_t *conn, const void *buf, size_t len,
+		   rps_mr_t *mr, uint64_t remote_addr, uint64_t rkey,
+		   uint64_t wr_id, unsigned flags);
+/* WRITE, then deliver imm to the target's CQ; when the target sees it,
+ * the written data is visible. */
+int rps_post_write_imm(rps_conn_t *conn, const void *buf, size_t len,
+		       rps_mr_t *mr, uint64_t remote_addr, uint64_t rkey,
+		       uint32_t imm, uint64_t wr_id, unsigned flags);
+int rps_post_read(rps_conn_t *conn, void *buf, size_t len, rps_mr_t *mr,
+		  uint64_t remote_addr, uint64_t rkey, uint64_t wr_id,
+		  unsigned flags);
+/* len <= attr.max_msg_size */
+int rps_post_send(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
+		  uint64_t wr_id, unsigned flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RDMAPS_TRANSPORT_H */

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include <rdmaps/rdmaps.h>
+
+#include "util/compiler.h"
+
+RPS_EXPORT const char *rps_version(void)
+{
+	return PACKAGE_VERSION;
+}
