@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Table-driven command-line options: one table of rps_opt_t per program,
+ * one handler per option, and --help generated from the same table (no
+ * giant switch, no help text that drifts from the parser).
+ */
+#ifndef RPS_UTIL_OPT_H
+#define RPS_UTIL_OPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* exit status for a usage error, as getopt-based tools use */
+#define RPS_EXIT_USAGE 2
+
+typedef struct rps_opt {
+	const char *name;  /* long name, without "--" */
+	int short_name;	   /* 0 when none */
+	const char *arg;   /* argument name shown in --help; NULL = flag */
+	const char *help;  /* one line */
+	/* Stores the value in cfg.  Returns 0, or -EINVAL after printing a
+	 * one-line error that names the option and the bad value. */
+	int (*handler)(void *cfg, const char *arg);
+} rps_opt_t;
+
+typedef struct rps_opt_cmd {
+	const char *prog;     /* program name for messages */
+	const char *synopsis; /* e.g. "[OPTIONS] [HOST]" */
+	const char *summary;  /* one line under the usage line */
+	const rps_opt_t *opts;
+	size_t nopts;
+} rps_opt_cmd_t;
+
+/* Parses argv against cmd->opts (plus built-in --help/-h).  Returns the
+ * index of the first operand (>= 1), 0 when --help was printed (the
+ * caller exits 0), or -EINVAL after a one-line error on stderr (the
+ * caller exits RPS_EXIT_USAGE). */
+int rps_opt_parse(const rps_opt_cmd_t *cmd, void *cfg, int argc, char **argv);
+void rps_opt_print_help(const rps_opt_cmd_t *cmd, FILE *out);
+
+/* Value parsers for handlers: each prints "PROG: --NAME: ..." and returns
+ * -EINVAL on a bad value.  Sizes accept K, M, G suffixes (powers of 2). */
+int rps_opt_u64(const char *prog, const char *name, const char *arg,
+		uint64_t min, uint64_t max, uint64_t *v_p);
+int rps_opt_size(const char *prog, const char *name, const char *arg,
+		 uint64_t min, uint64_t max, uint64_t *v_p);
+
+#endif /* RPS_UTIL_OPT_H */
