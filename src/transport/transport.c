@@ -51,6 +51,8 @@ static const struct rps_transport_ops *provider_find(const char *name)
 		if (strcmp(providers[i].name, name) == 0) {
 			const struct rps_transport_ops *ops = providers[i].ini();
 
+			if (!ops)
+				return NULL;
 			/* an ops table older than ours lacks entries we call */
 			if (ops->size < sizeof(*ops)) {
 				rps_err("provider %s: ops table too old (%zu < %zu bytes)",

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests of the table-driven option parser (src/util/opt.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "util/opt.h"
+
+struct cfg {
+	uint64_t size, count;
+	int verbose;
+	const char *name;
+};
+
+static int h_size(void *c, const char *a)
+{
+	return rps_opt_size("t", "size", a, 1, 1ull << 30, &((struct cfg *)c)->size);
+}
+
+static int h_count(void *c, const char *a)
+{
+	return rps_opt_u64("t", "count", a, 0, 100, &((struct cfg *)c)->count);
+}
+
+static int h_verbose(void *c, const char *a)
+{
+	(void)a;
+	((struct cfg *)c)->verbose++;
+	return 0;
+}
+
+static int h_name(void *c, const char *a)
+{
+	((struct cfg *)c)->name = a;
+	return 0;
+}
+
+static const rps_opt_t opts[] = {
+	{"size", 's', "BYTES", "bytes", h_size},
+	{"count", 'n', "N", "how many", h_count},
+	{"verbose", 'v', NULL, "more output", h_verbose},
+	{"name", 0, "NAME", "a name (long only)", h_name},
+};
+static const rps_opt_cmd_t cmd = {"t", "[OPTIONS] ARG", "test program", opts, 4};
+
+/* argv must be writable for getopt */
+static int parse(struct cfg *c, int argc, const char **args)
+{
+	char *argv[16];
+
+	for (int i = 0; i < argc; i++)
+		argv[i] = (char *)args[i];
+	argv[argc] = NULL;
+	memset(c, 0, sizeof(*c));
+	return rps_opt_parse(&cmd, c, argc, argv);
+}
+
+static void test_parse_long_short_and_operands(void **state)
+{
+	struct cfg c;
+	const char *a[] = {"t", "--size=4K", "-n", "7", "-vv", "--name", "x", "op1"};
+
+	(void)state;
+	assert_int_equal(parse(&c, 8, a), 7);
+	assert_int_equal(c.size, 4096);
+	assert_int_equal(c.count, 7);
+	assert_int_equal(c.verbose, 2);
+	assert_string_equal(c.name, "x");
+}
+
+static void test_size_suffixes(void **state)
+{
+	struct cfg c;
+	const char *ok[][2] = {{"1", "1"}, {"64K", "65536"}, {"2M", "2097152"},
+			       {"1G", "1073741824"}, {"1MB", "1048576"}, {"0x10", "16"}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		const char *a[] = {"t", "-s", ok[i][0]};
+
+		assert_int_equal(parse(&c, 3, a), 3);
+		assert_int_equal(c.size, strtoull(ok[i][1], NULL, 10));
+	}
+}
+
+static void test_bad_values_rejected(void **state)
+{
+	struct cfg c;
+	const char *bad[][3] = {
+		{"t", "-s", "0"},	 /* below the minimum */
+		{"t", "-s", "2G"},	 /* above the maximum */
+		{"t", "-s", "12Q"},	 /* unknown suffix */
+		{"t", "-s", "-5"},	 /* negative */
+		{"t", "-n", "101"},	 /* out of range */
+		{"t", "-n", "1K"},	 /* suffix on a plain number */
+		{"t", "-n", ""},	 /* empty */
+		{"t", "--bogus", "1"},	 /* unknown option */
+		{"t", "--count=", "1"},	 /* empty value */
+		{"t", "99999999999999999999999", "-s"}, /* missing argument */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse(&c, 3, bad[i]), -EINVAL);
+}
+
+static void test_help(void **state)
+{
+	struct cfg c;
+	const char *a[] = {"t", "--help"};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_int_equal(parse(&c, 2, a), 0);
+	rps_opt_print_help(&cmd, f);
+	fclose(f);
+	/* every option of the table is in the help, with its argument */
+	assert_non_null(strstr(text, "-s, --size=BYTES"));
+	assert_non_null(strstr(text, "-n, --count=N"));
+	assert_non_null(strstr(text, "-v, --verbose"));
+	assert_non_null(strstr(text, "--name=NAME"));
+	assert_non_null(strstr(text, "Usage: t [OPTIONS] ARG"));
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_long_short_and_operands),
+		cmocka_unit_test(test_size_suffixes),
+		cmocka_unit_test(test_bad_values_rejected),
+		cmocka_unit_test(test_help),
+	};
+	return cmocka_run_group_tests_name("option tables", tests, NULL, NULL);
+}
