@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Update kernels: pure functions over float arrays (one chunk at a time),
+ * no I/O, no allocation, no locks.  Each one first checks the pushed
+ * gradient for NaN/Inf and returns -EDOM without touching anything when it
+ * finds one; otherwise it applies the whole chunk in one fused loop.
+ *
+ * Memory traffic: the finite check streams g through the cache once; a
+ * chunk (default 256 KiB) stays in L2, so the update loop re-reads g from
+ * L2, and DRAM sees g once plus the algorithm's own streams (DC-ASGD: read
+ * w, b; write w, b).  That is what "one pass over memory" means here.
+ *
+ * Notation (rdma-ps(8)): w current weights, g the pushed gradient, b =
+ * w_bak(m) the weights worker m computed g on, lr the learning rate.
+ * Pointers are restrict: the arrays never overlap.
+ */
+#ifndef RPS_OPTIM_KERNELS_H
+#define RPS_OPTIM_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* true when every g[i] is finite (no NaN, no +-Inf) */
+bool rps_optim_all_finite(const float *restrict g, size_t n);
+
+/*
+ * SGD as PyTorch's torch.optim.SGD defines it (dampening 0, no Nesterov):
+ *   d = g + weight_decay * w
+ *   v = momentum * v + d          (only when momentum != 0; v starts at 0)
+ *   w -= lr * (momentum != 0 ? v : d)
+ * v may be NULL when momentum == 0.  Used by sgd, asgd and (with the
+ * averaged gradient) ssgd.
+ */
+typedef struct rps_sgd_params {
+	float lr;
+	float momentum;
+	float weight_decay;
+} rps_sgd_params_t;
+
+int rps_optim_sgd(float *restrict w, float *restrict v, const float *restrict g,
+		  size_t n, const rps_sgd_params_t *p);
+
+/* SSGD accumulation of one worker's gradient into acc: acc = g when first,
+ * else acc += g.  The step is then rps_optim_sgd on acc with lr / M. */
+int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n,
+			 bool first);
+
+/*
+ * DC-ASGD-c (Zheng et al., ICML 2017), fused with the snapshot update:
+ *   w -= lr * (g + lambda * g*g*(w - b));  b = w
+ */
+int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g,
+		     size_t n, float lr, float lambda);
+
+/*
+ * DC-ASGD-a: the mean square of gradients ms (per parameter) scales lambda:
+ *   ms = m*ms + (1-m)*g*g;  lambda_t = lambda0 / sqrt(ms + eps)
+ *   w -= lr * (g + lambda_t * g*g*(w - b));  b = w
+ */
+typedef struct rps_dcasgd_a_params {
+	float lr;
+	float lambda0;
+	float ms_decay; /* m, 0.95 in the paper's experiments */
+	float eps;	/* 1e-7 as in the authors' Multiverso updater */
+} rps_dcasgd_a_params_t;
+
+int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
+		       const float *restrict g, size_t n,
+		       const rps_dcasgd_a_params_t *p);
+
+/*
+ * PC-ASGD, server-side form: a predicting step (the DC-ASGD Taylor term)
+ * and a clipping step (a gradient too stale is dropped: fresh = tau <=
+ * staleness bound) mixed by theta in [0,1]:
+ *   w -= lr * (theta * (g + lambda*g*g*(w - b)) + (1-theta) * fresh * g)
+ *   b = w
+ * theta = 1 is DC-ASGD-c; theta = 0 is ASGD that drops stale gradients.
+ */
+int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g,
+		     size_t n, float lr, float lambda, float theta, bool fresh);
+
+/*
+ * DuDe-ASGD: the server keeps every worker's latest gradient h[m] and
+ * their sum S; a push of g_new by m (whose previous gradient is g_old)
+ * does, in one pass:
+ *   S += g_new - g_old;  w -= lr * S / M
+ * g_old is NULL for a worker's first push (then S += g_new).  Nothing is
+ * copied: the caller flips m's double-buffered slot so g_new becomes
+ * h[m].  Only g_new is checked (g_old was checked when it arrived).
+ */
+int rps_optim_dude(float *restrict w, float *restrict s, const float *restrict g_new,
+		   const float *restrict g_old, size_t n, float lr, float inv_m);
+
+/* Exact recomputation of S = sum of the nh gradients h[0..nh-1] (each
+ * may be NULL = not yet pushed), summed in double so that the periodic
+ * refresh removes the drift of the incremental float updates. */
+void rps_optim_sum(float *restrict s, const float *const *h, size_t nh, size_t n);
+
+#endif /* RPS_OPTIM_KERNELS_H */
