@@ -20,7 +20,17 @@
  * user buffer on either provider.
  *
  * Threading: objects are not internally locked.  One thread may use a CQ
- * and the connections bound to it while other threads use other CQs.
+ * and the connections bound to it while other threads use other CQs;
+ * connection setup (listen/accept/connect) may run on other threads.
+ * rps_conn_close() drains the connection's CQ, so call it on the thread
+ * that polls that CQ.
+ *
+ * CQ depth must cover every completion that can be pending at once,
+ * including each bound connection's recv_depth.
+ *
+ * Progress: the ofi provider moves one-sided data only while the target
+ * polls its CQ (libfabric manual progress), so the target of WRITEs and
+ * READs must keep calling rps_cq_poll() or rps_transport_progress().
  */
 #ifndef RDMAPS_TRANSPORT_H
 #define RDMAPS_TRANSPORT_H
@@ -164,6 +174,7 @@ int rps_cq_poll_wait(rps_cq_t *cq, rps_completion_t *comps, int max,
 /* Listens on addr:port (addr NULL = any, port 0 = ephemeral). */
 int rps_listen(rps_transport_t *tp, const char *addr, uint16_t port,
 	       rps_listener_t **l_p);
+/* Requests taken from the listener must be accepted or rejected first. */
 void rps_listener_close(rps_listener_t *l);
 /* The port actually bound (useful after port 0). */
 uint16_t rps_listener_port(const rps_listener_t *l);
