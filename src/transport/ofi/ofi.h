@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ofi provider (libfabric FI_EP_MSG): private objects and helpers.
+ *
+ * One fabric + domain + event queue per transport.  Every endpoint and
+ * passive endpoint reports to that single EQ; whoever reads it (connect,
+ * accept, get_request, progress) holds tp->lock and dispatches each event
+ * to the object whose fid it names, so no thread ever loses another's
+ * event.  Data completions go to the rps_cq the connection was bound to.
+ *
+ * A WRITE_WITH_IMM carries 64 bits of remote CQ data: the caller's 32-bit
+ * immediate in the low half and, in the high half, the *target's* token
+ * for the connection (exchanged in the connection private data), because
+ * an FI_EP_MSG CQ entry for remote CQ data names neither endpoint nor
+ * context.  The target maps the token back to its rps_conn.
+ *
+ * Data progress is manual on tcp: an endpoint moves only while the CQ it
+ * is bound to is read.  rps_transport_progress reads every CQ with count
+ * 0 (which takes no entry), so a target that only calls progress still
+ * serves WRITEs and READs aimed at it.
+ *
+ * Threading follows the public contract: a CQ, its connections and their
+ * closing belong to one thread; the EQ side (lists, tokens) is locked.
+ */
+#ifndef RPS_OFI_H
+#define RPS_OFI_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rdma/fabric.h>
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_eq.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
+
+#include "transport/transport_priv.h"
+
+/* libfabric API level we are written against (configure wants >= 1.10) */
+#define RPS_OFI_API_VERSION FI_VERSION(1, 10)
+
+/* Our trailer after the rps_priv_pack() frame in connection private data:
+ * the sender's token, little-endian. */
+#define RPS_OFI_TOKEN_LEN 4
+#define RPS_OFI_CONNECT_RAW_MAX (RPS_PRIV_HDR_LEN + RPS_CONNECT_DATA_MAX + RPS_OFI_TOKEN_LEN)
+#define RPS_OFI_ACCEPT_RAW_MAX (RPS_PRIV_HDR_LEN + RPS_ACCEPT_DATA_MAX + RPS_OFI_TOKEN_LEN)
+
+/* Connection tokens: 20 bits of table index, 12 bits of generation, so
+ * an imm arriving late for a closed connection does not land on the one
+ * that reused its slot (tokens are freed before the endpoint closes). */
+#define RPS_OFI_TOKEN_IDX_BITS 20
+#define RPS_OFI_TOKEN_IDX_MASK ((1u << RPS_OFI_TOKEN_IDX_BITS) - 1)
+#define RPS_OFI_TOKEN_CHUNK 1024
+#define RPS_OFI_TOKEN_NCHUNKS ((1u << RPS_OFI_TOKEN_IDX_BITS) / RPS_OFI_TOKEN_CHUNK)
+
+/* completions read from libfabric per fi_cq_read call */
+#define RPS_OFI_CQ_BATCH 32
+
+/* ---- a minimal intrusive list (control path only) ------------------- */
+
+struct rps_ofi_link {
+	struct rps_ofi_link *prev, *next;
+};
+
+static inline void rps_ofi_list_init(struct rps_ofi_link *head)
+{
+	head->prev = head->next = head;
+}
+
+static inline bool rps_ofi_list_empty(const struct rps_ofi_link *head)
+{
+	return head->next == head;
+}
+
+static inline void rps_ofi_list_add_tail(struct rps_ofi_link *head,
+					 struct rps_ofi_link *item)
+{
+	item->prev = head->prev;
+	item->next = head;
+	head->prev->next = item;
+	head->prev = item;
+}
+
+static inline void rps_ofi_list_del(struct rps_ofi_link *item)
+{
+	item->prev->next = item->next;
+	item->next->prev = item->prev;
+	item->prev = item->next = item;
+}
+
+#define rps_ofi_list_foreach(pos, head) \
+	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+
+/* ---- objects ------------------------------------------------------- */
+
+struct rps_ofi_conn;
+
+struct rps_ofi_token_chunk {
+	_Atomic(struct rps_ofi_conn *) conn[RPS_OFI_TOKEN_CHUNK];
+};
+
+struct rps_ofi_transport {
+	struct rps_transport base;
+	struct fi_info *info; /* the one we opened; template for endpoints */
+	struct fid_fabric *fabric;
+	struct fid_domain *domain;
+	struct fid_eq *eq;
+	uint64_t mr_mode;
+	size_t inject_size;
+	uint32_t max_recv; /* receives the provider lets a connection post */
+	atomic_uint_fast64_t next_key; /* requested_key: unique per domain */
+	uint64_t key_seed;
+	size_t key_size;
+
+	/* tp->lock guards the EQ reads and everything below */
+	pthread_mutex_t lock;
+	struct rps_ofi_link cqs;       /* every CQ, for progress */
+	struct rps_ofi_link conns;     /* every conn owning an endpoint */
+	_Atomic(struct rps_ofi_token_chunk *) token_chunk[RPS_OFI_TOKEN_NCHUNKS];
+	uint32_t *token_free; /* recycled indexes */
+	uint32_t token_nfree, token_free_cap;
+	uint32_t token_next; /* first never-used index */
+	uint32_t token_gen;
+};
+
+struct rps_ofi_mr {
+	struct rps_mr base;
+	struct fid_mr *mr;
+	void *desc;
+};
+
+/* A recv slot handed out by the last poll, or a completion parked by
+ * conn_close while it drained the CQ. */
+struct rps_ofi_parked {
+	rps_completion_t comp;
+	struct rps_ofi_recv *recv;
+};
+
+struct rps_ofi_cq {
+	struct rps_cq base;
+	struct rps_ofi_transport *tp;
+	struct rps_ofi_link link; /* tp->cqs */
+	struct fid_cq *cq;
+	/* receive buffers handed out by the last poll, reposted by the next */
+	struct rps_ofi_recv **repost;
+	uint32_t nrepost, repost_cap;
+	/* completions of other conns read while a conn_close drained the CQ */
+	struct rps_ofi_parked *parked;
+	uint32_t parked_head, parked_count, parked_cap;
+};
+
+enum rps_ofi_ctx_kind {
+	RPS_OFI_CTX_OP = 1,
+	RPS_OFI_CTX_RECV,
+};
+
+/* Every context given to libfabric starts with this: mode FI_CONTEXT lets
+ * the provider use fi_ctx until the operation completes. */
+struct rps_ofi_ctx {
+	struct fi_context fi_ctx;
+	struct rps_ofi_conn *conn;
+	uint8_t kind; /* enum rps_ofi_ctx_kind */
+};
+
+/* One slot of a connection's send ring. */
+struct rps_ofi_op {
+	struct rps_ofi_ctx ctx;
+	uint64_t wr_id;
+	uint64_t seq;	     /* position in the ring when posted */
+	rps_op_type_t type;
+	bool pending;	     /* a completion is owed (signaled op) */
+};
+
+struct rps_ofi_recv {
+	struct rps_ofi_ctx ctx;
+	void *buf;
+};
+
+enum rps_ofi_conn_state {
+	RPS_OFI_CONN_IDLE = 0,
+	RPS_OFI_CONN_CONNECTING,
+	RPS_OFI_CONN_CONNECTED,
+	RPS_OFI_CONN_FAILED, /* never established: cm_err says why */
+	RPS_OFI_CONN_DOWN,   /* was established, then shut down */
+};
+
+struct rps_ofi_conn {
+	struct rps_conn base;
+	struct rps_ofi_transport *tp;
+	struct rps_ofi_cq *cq;
+	struct rps_ofi_link link; /* tp->conns, while ep is open */
+	struct fid_ep *ep;
+	enum rps_ofi_conn_state state; /* under tp->lock */
+	int cm_err;		       /* positive FI_ errno */
+	bool active;		       /* we connected (vs accepted) */
+	uint32_t token;		       /* ours: the peer puts it in imm data */
+	uint32_t peer_token;	       /* the peer's: we put it in ours */
+
+	struct rps_ofi_op *ops; /* send ring, attr.sq_depth slots */
+	uint32_t sq_depth;
+	uint64_t sq_posted, sq_retired;
+	size_t inline_max; /* FI_INJECT up to this, 0 = never */
+	bool err_logged;   /* first completion error already logged */
+
+	struct rps_ofi_recv *recvs; /* attr.recv_depth slots */
+	uint32_t nrecv;
+	uint32_t nposted; /* posted at least once: the CQ may name them */
+	size_t recv_size;
+	void *recv_buf;
+	struct fid_mr *recv_mr;
+	void *recv_desc;
+};
+
+struct rps_ofi_listener {
+	struct rps_listener base;
+	struct rps_ofi_transport *tp;
+	struct fid_pep *pep;
+	struct fid_eq *eq; /* the pep's own: see ofi_listen.c */
+	char name[RPS_PEER_NAME_MAX];
+};
+
+struct rps_ofi_conn_req {
+	struct rps_conn_req base;
+	struct rps_ofi_listener *l;
+	struct fi_info *info; /* owns info->handle until accept/reject */
+	uint32_t peer_token;
+};
+
+#define rps_ofi_tp(tp) container_of(tp, struct rps_ofi_transport, base)
+#define rps_ofi_cq(cq) container_of(cq, struct rps_ofi_cq, base)
+#define rps_ofi_mr(mr) container_of(mr, struct rps_ofi_mr, base)
+#define rps_ofi_conn(c) container_of(c, struct rps_ofi_conn, base)
+#define rps_ofi_listener(l) container_of(l, struct rps_ofi_listener, base)
+#define rps_ofi_req(r) container_of(r, struct rps_ofi_conn_req, base)
+
+/* ---- ofi_domain.c --------------------------------------------------- */
+int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len,
+		       uint64_t access, struct fid_mr **mr_p, uint64_t *key_p);
+int rps_ofi_token_alloc(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
+void rps_ofi_token_free(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
+struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp,
+					  uint32_t token);
+/* Maps a positive FI_ errno from a completion to 0 / -errno / -RPS_ERR_*. */
+int rps_ofi_comp_errno(int fi_err);
+
+/* ---- ofi_cm.c ------------------------------------------------------- */
+/* room for the largest CM event: entry + provider private data */
+#define OFI_EQ_BUF_LEN (sizeof(struct fi_eq_cm_entry) + 512)
+
+int rps_ofi_eq_drain(struct rps_ofi_transport *tp);
+void rps_ofi_backoff(unsigned *us, uint64_t deadline_ns);
+/* Unpacks rps_priv_pack() framing followed by our token trailer.
+ * Returns the payload length or -RPS_ERR_PROTO. */
+int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max,
+		   uint32_t *token_p);
+int rps_ofi_progress(rps_transport_t *tp);
+
+/* ---- ofi_listen.c --------------------------------------------------- */
+int rps_ofi_listen(rps_transport_t *tp, const char *addr, uint16_t port,
+		   rps_listener_t **l_p);
+void rps_ofi_listener_close(rps_listener_t *l);
+int rps_ofi_get_request(rps_listener_t *l, int timeout_ms,
+			rps_conn_req_t **req_p);
+void rps_ofi_reject(rps_conn_req_t *req);
+void rps_ofi_req_free(struct rps_ofi_conn_req *req, bool reject);
+
+/* ---- ofi_conn.c ----------------------------------------------------- */
+int rps_ofi_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data,
+		   size_t len, rps_conn_t **conn_p);
+int rps_ofi_connect(rps_transport_t *tp, const char *addr, uint16_t port,
+		    rps_cq_t *cq, const void *data, size_t len,
+		    rps_conn_t **conn_p);
+void rps_ofi_conn_close(rps_conn_t *conn);
+
+/* ---- ofi_data.c ----------------------------------------------------- */
+int rps_ofi_post(rps_conn_t *conn, const rps_op_t *op);
+int rps_ofi_post_recv(struct rps_ofi_recv *recv);
+int rps_ofi_cq_poll(rps_cq_t *cq, rps_completion_t *comps, int max);
+/* conn_close: move every completion still in the CQ to the parked list,
+ * dropping those of conn, and forget conn's receive buffers. */
+void rps_ofi_cq_forget_conn(struct rps_ofi_cq *cq, struct rps_ofi_conn *conn);
+
+#endif /* RPS_OFI_H */

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ofi provider: connections.  Each owns an FI_EP_MSG endpoint bound to
+ * its rps_cq (selective completion) and to the transport's EQ, a send
+ * ring of attr.sq_depth contexts, and attr.recv_depth registered receive
+ * buffers that are posted before the connection is reported up.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "transport/ofi/ofi.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+static void ofi_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = v >> 24;
+}
+
+/* rps_priv_pack() framing, then our token for the peer's imm data */
+static size_t ofi_pack(uint8_t *raw, const void *data, size_t len, uint32_t token)
+{
+	size_t n = rps_priv_pack(raw, data, len);
+
+	ofi_put_le32(raw + n, token);
+	return n + RPS_OFI_TOKEN_LEN;
+}
+
+static void ofi_conn_free(struct rps_ofi_conn *conn)
+{
+	struct rps_ofi_transport *tp = conn->tp;
+
+	if (conn->token) {
+		pthread_mutex_lock(&tp->lock);
+		rps_ofi_token_free(tp, conn);
+		pthread_mutex_unlock(&tp->lock);
+	}
+	if (conn->recv_mr)
+		fi_close(&conn->recv_mr->fid);
+	free(conn->recv_buf);
+	free(conn->recvs);
+	free(conn->ops);
+	free(conn);
+}
+
+static int ofi_conn_alloc_recvs(struct rps_ofi_conn *conn)
+{
+	const rps_transport_attr_t *attr = &conn->tp->base.attr;
+	uint64_t key;
+	size_t len;
+	int ret;
+
+	conn->nrecv = attr->recv_depth < conn->tp->max_recv ?
+		      attr->recv_depth : conn->tp->max_recv;
+	conn->recv_size = attr->max_msg_size;
+	len = (size_t)conn->nrecv * conn->recv_size;
+	conn->recvs = calloc(conn->nrecv, sizeof(*conn->recvs));
+	if (!conn->recvs || posix_memalign(&conn->recv_buf, 4096, len))
+		return -ENOMEM;
+	ret = rps_ofi_mr_reg_raw(conn->tp, conn->recv_buf, len, FI_RECV,
+				 &conn->recv_mr, &key);
+	if (ret) {
+		conn->recv_mr = NULL;
+		return ret;
+	}
+	conn->recv_desc = fi_mr_desc(conn->recv_mr);
+	for (uint32_t i = 0; i < conn->nrecv; i++) {
+		conn->recvs[i].ctx.conn = conn;
+		conn->recvs[i].ctx.kind = RPS_OFI_CTX_RECV;
+		conn->recvs[i].buf = (char *)conn->recv_buf + i * conn->recv_size;
+	}
+	return 0;
+}
+
+static int ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
+			  struct rps_ofi_conn **conn_p)
+{
+	const rps_transport_attr_t *attr = &tp->base.attr;
+	struct rps_ofi_conn *conn;
+	int ret;
+
+	conn = calloc(1, sizeof(*conn));
+	if (!conn)
+		return -ENOMEM;
+	conn->tp = tp;
+	conn->cq = cq;
+	rps_ofi_list_init(&conn->link);
+	conn->sq_depth = attr->sq_depth;
+	conn->inline_max = attr->max_inline < tp->inject_size ?
+			   attr->max_inline : tp->inject_size;
+	conn->ops = calloc(conn->sq_depth, sizeof(*conn->ops));
+	if (!conn->ops) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (uint32_t i = 0; i < conn->sq_depth; i++) {
+		conn->ops[i].ctx.conn = conn;
+		conn->ops[i].ctx.kind = RPS_OFI_CTX_OP;
+	}
+	ret = ofi_conn_alloc_recvs(conn);
+	if (ret)
+		goto err_free;
+	pthread_mutex_lock(&tp->lock);
+	ret = rps_ofi_token_alloc(tp, conn);
+	pthread_mutex_unlock(&tp->lock);
+	if (ret)
+		goto err_free;
+	*conn_p = conn;
+	return 0;
+
+err_free:
+	if (ret == -ENOMEM)
+		rps_err("%s: new connection: out of memory (%u x %u B of "
+			"receive buffers)", tp->base.device_name,
+			attr->recv_depth, attr->max_msg_size);
+	ofi_conn_free(conn);
+	return ret;
+}
+
+/* Creates, binds and enables the endpoint and lists conn so the EQ
+ * dispatcher finds it.  info names the peer (connect) or carries the
+ * request handle (accept). */
+static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
+{
+	struct rps_ofi_transport *tp = conn->tp;
+	const char *step;
+	int ret;
+
+	step = "fi_endpoint";
+	ret = fi_endpoint(tp->domain, info, &conn->ep, conn);
+	if (ret) {
+		conn->ep = NULL;
+		goto err;
+	}
+	step = "bind CQ";
+	ret = fi_ep_bind(conn->ep, &conn->cq->cq->fid,
+			 FI_TRANSMIT | FI_RECV | FI_SELECTIVE_COMPLETION);
+	if (ret)
+		goto err;
+	step = "bind EQ";
+	ret = fi_ep_bind(conn->ep, &tp->eq->fid, 0);
+	if (ret)
+		goto err;
+	step = "fi_enable";
+	ret = fi_enable(conn->ep);
+	if (ret)
+		goto err;
+	pthread_mutex_lock(&tp->lock);
+	conn->state = RPS_OFI_CONN_CONNECTING;
+	rps_ofi_list_add_tail(&tp->conns, &conn->link);
+	pthread_mutex_unlock(&tp->lock);
+	return 0;
+
+err:
+	rps_err("%s: connection to %s: %s: %s", tp->base.device_name,
+		conn->base.peer, step, fi_strerror(-ret));
+	return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
+}
+
+/* Posts the receive pool, once the connection is up but before the
+ * caller learns of it.  A message that arrives first waits in the
+ * provider (tcp holds it until a buffer is posted).  Posting only now
+ * keeps a connection that fails to establish out of its CQ entirely, so
+ * accept, often run by another thread than the CQ's, never has to clean
+ * the CQ up. */
+static int ofi_conn_post_recvs(struct rps_ofi_conn *conn)
+{
+	int ret;
+
+	for (; conn->nposted < conn->nrecv; conn->nposted++) {
+		ret = rps_ofi_post_recv(&conn->recvs[conn->nposted]);
+		if (ret) {
+			rps_err("%s: connection to %s: post receive: %s",
+				conn->tp->base.device_name, conn->base.peer,
+				fi_strerror(-ret));
+			return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
+		}
+	}
+	return 0;
+}
+
+/* Closes the endpoint (its queued operations are flushed) and forgets
+ * everything the CQ still holds for conn, then frees it.  Only the CQ's
+ * thread may do this to a connection that ever posted to it. */
+static void ofi_conn_destroy(struct rps_ofi_conn *conn)
+{
+	struct rps_ofi_transport *tp = conn->tp;
+	int ret;
+
+	if (conn->ep) {
+		pthread_mutex_lock(&tp->lock);
+		rps_ofi_list_del(&conn->link);
+		/* a late WRITE_WITH_IMM of this conn now maps to no one */
+		rps_ofi_token_free(tp, conn);
+		pthread_mutex_unlock(&tp->lock);
+		ret = fi_close(&conn->ep->fid);
+		if (ret)
+			rps_warn("%s: close endpoint to %s: %s",
+				 tp->base.device_name, conn->base.peer,
+				 fi_strerror(-ret));
+		if (conn->nposted)
+			rps_ofi_cq_forget_conn(conn->cq, conn);
+	}
+	ofi_conn_free(conn);
+}
+
+/* Waits for FI_CONNECTED (or a failure) of conn, driving the EQ. */
+static int ofi_conn_wait(struct rps_ofi_conn *conn, const char *what)
+{
+	struct rps_ofi_transport *tp = conn->tp;
+	uint64_t deadline = rps_deadline_ns(tp->base.attr.timeout_ms);
+	enum rps_ofi_conn_state state;
+	unsigned backoff_us = 20;
+	int ret, err;
+
+	for (;;) {
+		pthread_mutex_lock(&tp->lock);
+		ret = rps_ofi_eq_drain(tp);
+		state = conn->state;
+		err = conn->cm_err;
+		pthread_mutex_unlock(&tp->lock);
+		if (state == RPS_OFI_CONN_CONNECTED)
+			return 0;
+		if (state != RPS_OFI_CONN_CONNECTING)
+			break;
+		if (ret < 0)
+			return ret;
+		if (rps_ms_left(deadline) == 0) {
+			rps_err("%s: %s %s: timed out after %d ms",
+				tp->base.device_name, what, conn->base.peer,
+				tp->base.attr.timeout_ms);
+			return -ETIMEDOUT;
+		}
+		rps_ofi_backoff(&backoff_us, deadline);
+	}
+	/* a reset before the handshake ended: the listener went away */
+	if (err == ECONNREFUSED || err == ECONNRESET) {
+		rps_err("%s: %s %s: connection refused%s", tp->base.device_name,
+			what, conn->base.peer, err == ECONNRESET ? " (reset)" : "");
+		return -ECONNREFUSED;
+	}
+	rps_err("%s: %s %s: %s", tp->base.device_name, what, conn->base.peer,
+		err == EPROTO ? "protocol error" : fi_strerror(err));
+	if (err == ETIMEDOUT)
+		return -ETIMEDOUT;
+	return err > 0 && err < FI_ERRNO_OFFSET ? -err : -ECONNABORTED;
+}
+
+int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data,
+		   size_t len, rps_conn_t **conn_p)
+{
+	struct rps_ofi_conn_req *req = rps_ofi_req(breq);
+	struct rps_ofi_transport *tp = req->l->tp;
+	uint8_t raw[RPS_OFI_ACCEPT_RAW_MAX];
+	struct rps_ofi_conn *conn;
+	int ret;
+
+	ret = ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
+	if (ret) {
+		rps_ofi_req_free(req, true);
+		return ret;
+	}
+	memcpy(conn->base.peer, req->base.peer, sizeof(conn->base.peer));
+	conn->peer_token = req->peer_token;
+	ret = ofi_conn_open_ep(conn, req->info);
+	if (ret) {
+		/* the endpoint, once created, owns the request handle */
+		rps_ofi_req_free(req, conn->ep == NULL);
+		goto err_destroy;
+	}
+	rps_ofi_req_free(req, false);
+	ret = fi_accept(conn->ep, raw, ofi_pack(raw, data, len, conn->token));
+	if (ret) {
+		rps_err("%s: accept %s: fi_accept: %s", tp->base.device_name,
+			conn->base.peer, fi_strerror(-ret));
+		ret = -ECONNABORTED;
+		goto err_destroy;
+	}
+	ret = ofi_conn_wait(conn, "accept");
+	if (ret)
+		goto err_destroy;
+	ret = ofi_conn_post_recvs(conn);
+	if (ret)
+		goto err_destroy;
+	conn->base.connected = true;
+	rps_dbg("%s: accepted %s", tp->base.device_name, conn->base.peer);
+	*conn_p = &conn->base;
+	return 0;
+
+err_destroy:
+	ofi_conn_destroy(conn);
+	return ret;
+}
+
+static int ofi_resolve(const char *addr, uint16_t port,
+		       struct sockaddr_storage *ss, size_t *len_p)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV,
+	}, *res;
+	char service[8];
+	int ret;
+
+	snprintf(service, sizeof(service), "%u", port);
+	ret = getaddrinfo(addr, service, &hints, &res);
+	if (ret)
+		return ret;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len_p = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* The transport's info aimed at ss, with no source address: the kernel
+ * picks the route, so one domain reaches any address. */
+static struct fi_info *ofi_connect_info(struct rps_ofi_transport *tp,
+					const struct sockaddr_storage *ss,
+					size_t len)
+{
+	struct fi_info *info = fi_dupinfo(tp->info);
+
+	if (!info)
+		return NULL;
+	free(info->src_addr);
+	info->src_addr = NULL;
+	info->src_addrlen = 0;
+	free(info->dest_addr);
+	info->dest_addr = malloc(len);
+	if (!info->dest_addr) {
+		fi_freeinfo(info);
+		return NULL;
+	}
+	memcpy(info->dest_addr, ss, len);
+	info->dest_addrlen = len;
+	info->addr_format = ss->ss_family == AF_INET6 ? FI_SOCKADDR_IN6 :
+							 FI_SOCKADDR_IN;
+	return info;
+}
+
+static int ofi_connect_start(struct rps_ofi_conn *conn,
+			     const struct sockaddr_storage *ss, size_t sslen,
+			     const void *data, size_t len)
+{
+	struct rps_ofi_transport *tp = conn->tp;
+	uint8_t raw[RPS_OFI_CONNECT_RAW_MAX];
+	struct fi_info *info;
+	int ret;
+
+	info = ofi_connect_info(tp, ss, sslen);
+	if (!info)
+		return -ENOMEM;
+	ret = ofi_conn_open_ep(conn, info);
+	fi_freeinfo(info);
+	if (ret)
+		return ret;
+	ret = fi_connect(conn->ep, ss, raw, ofi_pack(raw, data, len, conn->token));
+	if (ret) {
+		rps_err("%s: connect %s: fi_connect: %s", tp->base.device_name,
+			conn->base.peer, fi_strerror(-ret));
+		return ret == -FI_ECONNREFUSED ? -ECONNREFUSED : -EIO;
+	}
+	return 0;
+}
+
+int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port,
+		    rps_cq_t *bcq, const void *data, size_t len,
+		    rps_conn_t **conn_p)
+{
+	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
+	struct sockaddr_storage ss;
+	struct rps_ofi_conn *conn;
+	size_t sslen;
+	int ret;
+
+	ret = ofi_resolve(addr, port, &ss, &sslen);
+	if (ret) {
+		rps_err("%s: connect %s:%u: %s", btp->device_name, addr, port,
+			gai_strerror(ret));
+		return -EINVAL;
+	}
+	ret = ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
+	if (ret)
+		return ret;
+	conn->active = true;
+	rps_sockaddr_name(&ss, conn->base.peer, sizeof(conn->base.peer));
+	ret = ofi_connect_start(conn, &ss, sslen, data, len);
+	if (ret)
+		goto err_destroy;
+	ret = ofi_conn_wait(conn, "connect");
+	if (ret)
+		goto err_destroy;
+	ret = ofi_conn_post_recvs(conn);
+	if (ret)
+		goto err_destroy;
+	conn->base.connected = true;
+	rps_dbg("%s: connected to %s", btp->device_name, conn->base.peer);
+	*conn_p = &conn->base;
+	return 0;
+
+err_destroy:
+	ofi_conn_destroy(conn);
+	return ret;
+}
+
+void rps_ofi_conn_close(rps_conn_t *bconn)
+{
+	struct rps_ofi_conn *conn = rps_ofi_conn(bconn);
+	struct rps_ofi_transport *tp = conn->tp;
+	bool up;
+	int ret;
+
+	pthread_mutex_lock(&tp->lock);
+	up = conn->state == RPS_OFI_CONN_CONNECTED;
+	conn->state = RPS_OFI_CONN_DOWN;
+	pthread_mutex_unlock(&tp->lock);
+	bconn->connected = false;
+	/* operations flushed by our own close are no news */
+	conn->err_logged = true;
+	if (up) {
+		ret = fi_shutdown(conn->ep, 0);
+		if (ret && ret != -FI_ENOTCONN)
+			rps_dbg("%s: shutdown %s: %s", tp->base.device_name,
+				bconn->peer, fi_strerror(-ret));
+	}
+	ofi_conn_destroy(conn);
+}
