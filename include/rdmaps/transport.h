@@ -85,7 +85,11 @@ typedef enum rps_comp_type {
 typedef struct rps_completion {
 	uint64_t wr_id;	    /* caller's id (local operations only) */
 	rps_conn_t *conn;   /* the connection the operation belongs to */
-	int status;	    /* 0 or negative errno / -RPS_ERR_* */
+	/* 0 or negative errno / -RPS_ERR_*.  A refused remote access is
+	 * -RPS_ERR_REMOTE_ACCESS on verbs; libfabric's tcp provider can only
+	 * drop the connection, so on ofi it shows as -RPS_ERR_FLUSHED.  On
+	 * both, the connection is dead afterwards. */
+	int status;
 	rps_comp_type_t type; /* meaningful when status == 0 */
 	uint32_t imm;	    /* RPS_COMP_REMOTE_WRITE_IMM: the immediate */
 	uint32_t len;	    /* RPS_COMP_RECV: bytes received */
