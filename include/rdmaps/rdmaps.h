@@ -5,6 +5,7 @@
 
 #include <rdmaps/errno.h>
 #include <rdmaps/log.h>
+#include <rdmaps/ps.h>
 #include <rdmaps/transport.h>
 
 #ifdef __cplusplus

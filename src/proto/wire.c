@@ -9,6 +9,7 @@
 #include <rdmaps/errno.h>
 
 #include "proto/wire.h"
+#include "util/compiler.h"
 
 /* ---- little-endian cursor ------------------------------------------------ */
 
@@ -130,14 +131,14 @@ static const char *const algo_names[RPS_ALGO_MAX_] = {
 	[RPS_ALGO_DUDE] = "dude-asgd",
 };
 
-const char *rps_algo_name(rps_algo_t algo)
+RPS_EXPORT const char *rps_algo_name(rps_algo_t algo)
 {
 	if (algo <= 0 || algo >= RPS_ALGO_MAX_)
 		return NULL;
 	return algo_names[algo];
 }
 
-int rps_algo_parse(const char *name, rps_algo_t *algo_p)
+RPS_EXPORT int rps_algo_parse(const char *name, rps_algo_t *algo_p)
 {
 	for (int a = 1; a < RPS_ALGO_MAX_; a++) {
 		if (name && strcmp(name, algo_names[a]) == 0) {
@@ -157,7 +158,7 @@ void rps_hello_encode(const rps_hello_t *h, uint8_t out[RPS_HELLO_WIRE_LEN])
 	put_u32(&c, RPS_HELLO_MAGIC);
 	put_u8(&c, RPS_PROTO_VERSION);
 	put_u8(&c, 0);
-	put_u16(&c, 0);
+	put_u16(&c, h->lane);
 	put_u32(&c, h->worker_id);
 	put_u32(&c, h->num_workers);
 	put_u64(&c, h->model_params);
@@ -174,8 +175,11 @@ int rps_hello_parse(const void *buf, size_t len, rps_hello_t *out, const char **
 
 	if (ret)
 		return ret;
-	if (get_u8(&c) != 0 || get_u16(&c) != 0)
+	if (get_u8(&c) != 0)
 		REFUSE("reserved HELLO bits set");
+	h.lane = get_u16(&c);
+	if (h.lane >= RPS_MAX_LANES)
+		REFUSE("lane above the limit (256)");
 	h.worker_id = get_u32(&c);
 	h.num_workers = get_u32(&c);
 	h.model_params = get_u64(&c);
@@ -237,7 +241,8 @@ void rps_welcome_encode(const rps_welcome_t *w, uint8_t out[RPS_WELCOME_WIRE_LEN
 	put_f32(&c, w->ms_decay);
 	put_f32(&c, w->theta);
 	put_u64(&c, w->step);
-	/* 120 bytes used; the rest stays zero (reserved) */
+	put_u32(&c, w->lanes);
+	put_u32(&c, w->worker_pushes);
 }
 
 /* The layout must be self-consistent: a worker trusts these numbers to
@@ -263,6 +268,8 @@ static const char *welcome_check_layout(const rps_welcome_t *w)
 		return "num_chunks does not match shard_params and chunk_bytes";
 	if (w->num_chunks > RPS_IMM_VALUE_MAX)
 		return "too many chunks for the immediate encoding";
+	if (!w->lanes || w->lanes > RPS_MAX_LANES)
+		return "lanes out of range 1..256";
 	if (w->grad_slots != 1 && w->grad_slots != 2)
 		return "grad_slots is neither 1 nor 2";
 	if (w->grad.len != bytes * w->grad_slots)
@@ -316,6 +323,8 @@ int rps_welcome_parse(const void *buf, size_t len, rps_welcome_t *out, const cha
 	w.ms_decay = get_f32(&c);
 	w.theta = get_f32(&c);
 	w.step = get_u64(&c);
+	w.lanes = get_u32(&c);
+	w.worker_pushes = get_u32(&c);
 	for (const uint8_t *p = c.p; p < (const uint8_t *)buf + RPS_WELCOME_WIRE_LEN; p++)
 		if (*p)
 			REFUSE("reserved WELCOME bytes set");

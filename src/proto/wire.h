@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rdmaps/ps.h>
+
 #define RPS_PROTO_VERSION 1
 
 #define RPS_HELLO_MAGIC 0x48535052u   /* "RPSH" little-endian */
@@ -36,25 +38,12 @@
 
 /* Limits the parsers enforce (also what the server can lay out). */
 #define RPS_MAX_WORKERS 4096
+#define RPS_MAX_LANES 256
 #define RPS_MAX_PARAMS (1ull << 36) /* 64 Gi floats = 256 GiB per shard */
 #define RPS_MIN_CHUNK_BYTES 4096
 #define RPS_MAX_CHUNK_BYTES (64u << 20)
 
-typedef enum rps_algo {
-	RPS_ALGO_SGD = 1,
-	RPS_ALGO_ASGD,
-	RPS_ALGO_SSGD,
-	RPS_ALGO_DCASGD_C,
-	RPS_ALGO_DCASGD_A,
-	RPS_ALGO_PCASGD,
-	RPS_ALGO_DUDE,
-	RPS_ALGO_MAX_
-} rps_algo_t;
-
-/* "dc-asgd-a" etc.; NULL for an unknown value */
-const char *rps_algo_name(rps_algo_t algo);
-/* 0 and *algo_p, or -EINVAL for an unknown name */
-int rps_algo_parse(const char *name, rps_algo_t *algo_p);
+/* rps_algo_t, rps_algo_name() and rps_algo_parse() are public: rdmaps/ps.h */
 
 /* A region of registered memory as a peer reaches it. */
 typedef struct rps_wire_region {
@@ -64,6 +53,7 @@ typedef struct rps_wire_region {
 } rps_wire_region_t;
 
 typedef struct rps_hello {
+	uint16_t lane;	      /* which engine thread's connection, < lanes */
 	uint32_t worker_id;   /* rank, < num_workers when that is known */
 	uint32_t num_workers; /* the worker's world size, 0 = unknown */
 	uint64_t model_params; /* parameters the worker trains, 0 = server's */
@@ -82,10 +72,14 @@ typedef struct rps_welcome {
 	uint32_t num_chunks;	/* ceil(shard_params * 4 / chunk_bytes) */
 	uint32_t grad_slots;	/* 1, or 2 when G[m] is double-buffered */
 	uint32_t max_staleness; /* 0 = unbounded */
+	uint32_t lanes;		/* connections per worker = engine threads;
+				 * chunk c travels on lane c % lanes */
 	rps_wire_region_t grad; /* G[m]: grad_slots x shard_params floats */
 	rps_wire_region_t snap; /* B[m]: shard_params floats */
 	float lr, lambda, ms_decay, theta;
 	uint64_t step; /* server updates applied so far (resume point) */
+	uint32_t worker_pushes; /* this worker's pushes applied so far (low 32
+				 * bits): a rejoining worker continues there */
 } rps_welcome_t;
 
 typedef enum rps_bye_reason {
@@ -129,6 +123,11 @@ typedef enum rps_imm_kind {
 } rps_imm_kind_t;
 
 #define RPS_IMM_VALUE_MAX ((1u << 29) - 1)
+
+/* values of RPS_IMM_CONTROL */
+enum {
+	RPS_CTL_READY = 1, /* server -> worker: this lane is adopted, use it */
+};
 
 static inline uint32_t rps_imm_encode(rps_imm_kind_t kind, unsigned parity, uint32_t value)
 {

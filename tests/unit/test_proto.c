@@ -16,7 +16,7 @@
 
 static rps_hello_t good_hello(void)
 {
-	rps_hello_t h = {.worker_id = 3, .num_workers = 8, .model_params = 7850,
+	rps_hello_t h = {.lane = 2, .worker_id = 3, .num_workers = 8, .model_params = 7850,
 			 .doorbell_addr = 0x7f0012345678ull & ~7ull, .doorbell_key = 0xabcdef};
 	for (int i = 0; i < RPS_AUTH_TAG_LEN; i++)
 		h.auth_tag[i] = (uint8_t)(i * 17 + 1);
@@ -28,8 +28,8 @@ static rps_welcome_t good_welcome(void)
 	rps_welcome_t w = {
 		.algo = RPS_ALGO_DCASGD_A, .worker_id = 3, .num_workers = 8,
 		.shard_params = 100000, .shard_offset = 0, .chunk_bytes = 65536,
-		.grad_slots = 2, .max_staleness = 16, .lr = 0.1f, .lambda = 2.0f,
-		.ms_decay = 0.95f, .theta = 0.5f, .step = 123456789012ull,
+		.grad_slots = 2, .max_staleness = 16, .lanes = 4, .lr = 0.1f, .lambda = 2.0f,
+		.ms_decay = 0.95f, .theta = 0.5f, .step = 123456789012ull, .worker_pushes = 77,
 	};
 	w.num_chunks = (uint32_t)((w.shard_params * 4 + w.chunk_bytes - 1) / w.chunk_bytes);
 	w.grad = (rps_wire_region_t){0x10000, 0x1234, w.shard_params * 4 * 2};
@@ -51,6 +51,7 @@ static void test_hello_roundtrip_and_layout(void **state)
 	assert_int_equal(buf[8], 3);  /* worker_id, LSB first */
 	assert_int_equal(buf[12], 8); /* num_workers */
 	assert_int_equal(rps_hello_parse(buf, sizeof(buf), &back, &why), 0);
+	assert_int_equal(back.lane, h.lane);
 	assert_int_equal(back.worker_id, h.worker_id);
 	assert_int_equal(back.num_workers, h.num_workers);
 	assert_int_equal(back.model_params, h.model_params);
@@ -92,8 +93,11 @@ static void test_hello_rejects_each_field(void **state)
 	bad[4] = 2;
 	hello_refused(bad, RPS_HELLO_WIRE_LEN, "version");
 	memcpy(bad, buf, sizeof(buf));
-	bad[6] = 1;
+	bad[5] = 1;
 	hello_refused(bad, RPS_HELLO_WIRE_LEN, "reserved");
+	memcpy(bad, buf, sizeof(buf));
+	bad[7] = 1; /* lane 256 + 2 */
+	hello_refused(bad, RPS_HELLO_WIRE_LEN, "lane");
 
 	h = good_hello();
 	h.num_workers = RPS_MAX_WORKERS + 1;
@@ -140,6 +144,7 @@ static void test_welcome_roundtrip(void **state)
 	assert_memory_equal(again, buf, sizeof(buf));
 	assert_int_equal(back.algo, w.algo);
 	assert_int_equal(back.step, w.step);
+	assert_int_equal(back.worker_pushes, w.worker_pushes);
 	assert_int_equal(back.grad.key, w.grad.key);
 	assert_true(back.lambda == w.lambda && back.theta == w.theta);
 }
@@ -178,6 +183,8 @@ static void test_welcome_rejects_each_field(void **state)
 	MUTATE(w.chunk_bytes = 65538, "chunk_bytes");
 	MUTATE(w.num_chunks += 1, "num_chunks");
 	MUTATE(w.grad_slots = 3, "grad_slots");
+	MUTATE(w.lanes = 0, "lanes");
+	MUTATE(w.lanes = RPS_MAX_LANES + 1, "lanes");
 	MUTATE(w.grad.len -= 4, "gradient region");
 	MUTATE(w.snap.len += 4, "snapshot region");
 	MUTATE(w.grad.addr = UINT64_MAX - 8, "overflows");
@@ -197,7 +204,7 @@ static void test_welcome_rejects_each_field(void **state)
 	buf[3] = 'X';
 	assert_int_equal(rps_welcome_parse(buf, sizeof(buf), &out, &why), -RPS_ERR_PROTO);
 	rps_welcome_encode(&w, buf);
-	buf[RPS_WELCOME_WIRE_LEN - 1] = 1;
+	buf[6] = 1; /* reserved u16 after the algorithm */
 	assert_int_equal(rps_welcome_parse(buf, sizeof(buf), &out, &why), -RPS_ERR_PROTO);
 	assert_non_null(strstr(why, "reserved"));
 	rps_welcome_encode(&w, buf);

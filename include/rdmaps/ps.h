@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * rdmaps parameter server: the server (memory layout, busy-polling engine
+ * threads) and the worker client (one-sided push and pull).  See
+ * librdmaps(3) and rdma-ps(8).
+ *
+ * One step of worker m:  write the gradient into the worker's buffer
+ * (rps_worker_grad), rps_push() (RDMA WRITEs into the server's slot G[m],
+ * applied chunk by chunk by the engine threads as they land), then
+ * rps_pull() (RDMA READs of the snapshot B[m] into rps_worker_weights).
+ */
+#ifndef RDMAPS_PS_H
+#define RDMAPS_PS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rdmaps/transport.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rps_algo {
+	RPS_ALGO_SGD = 1,  /* sequential SGD (one worker) */
+	RPS_ALGO_ASGD,	   /* asynchronous SGD: w -= lr*g as pushes land */
+	RPS_ALGO_SSGD,	   /* synchronous: average the M gradients, one step */
+	RPS_ALGO_DCASGD_C, /* delay-compensated, constant lambda */
+	RPS_ALGO_DCASGD_A, /* delay-compensated, adaptive lambda */
+	RPS_ALGO_PCASGD,   /* predict + clip, trade-off theta */
+	RPS_ALGO_DUDE,	   /* dual-delayed: latest gradients of all workers */
+	RPS_ALGO_MAX_
+} rps_algo_t;
+
+/* "dc-asgd-a" etc.; NULL for an unknown value. */
+const char *rps_algo_name(rps_algo_t algo);
+/* 0 and *algo_p, or -EINVAL for an unknown name. */
+int rps_algo_parse(const char *name, rps_algo_t *algo_p);
+
+typedef struct rps_hparams {
+	float lr;	    /* learning rate (> 0) */
+	float momentum;	    /* sgd/asgd/ssgd, PyTorch semantics; 0 = none */
+	float weight_decay; /* sgd/asgd/ssgd */
+	float lambda;	    /* dc-asgd-c, pc-asgd: lambda; dc-asgd-a: lambda0 */
+	float ms_decay;	    /* dc-asgd-a: mean-square decay m (0.95) */
+	float eps;	    /* dc-asgd-a: 1e-7 */
+	float theta;	    /* pc-asgd: trade-off in [0,1] */
+	uint32_t dude_refresh; /* dude-asgd: pushes per chunk between exact
+				* recomputations of the running sum; 0 = 1024 */
+} rps_hparams_t;
+
+/* Fills the defaults the papers use for algo. */
+void rps_hparams_default(rps_algo_t algo, rps_hparams_t *hp);
+
+typedef struct rps_server rps_server_t;
+
+typedef struct rps_server_config {
+	rps_algo_t algo;
+	rps_hparams_t hp;
+	uint32_t num_workers;	/* M: slots to lay out (ids 0..M-1) */
+	uint64_t num_params;	/* n: floats in the model */
+	const float *init_weights; /* n floats, copied; NULL = zeros */
+	uint32_t chunk_bytes;	/* push/pull unit; 0 = 256 KiB */
+	uint32_t threads;	/* engine threads; 0 = 1 */
+	uint32_t max_staleness; /* SSP bound on push counts; 0 = none */
+	const char *addr;	/* listen address; NULL = any */
+	uint16_t port;		/* 0 = ephemeral (see rps_server_port) */
+	/* transport attributes; NULL = rps_transport_attr_init() defaults */
+	const rps_transport_attr_t *transport;
+	/* record the order of applied chunks for replay (tests, debugging):
+	 * room for this many records, 0 = off.  See rps_server_apply_log. */
+	uint64_t apply_log_len;
+} rps_server_config_t;
+
+/* Zeroes cfg and sets the defaults (algo dc-asgd-a with its paper
+ * hyper-parameters, 256 KiB chunks, one thread). */
+void rps_server_config_init(rps_server_config_t *cfg);
+
+/* Validates cfg, opens the transport, allocates and registers the layout
+ * (W, and per worker G[m] x2 and B[m]) and listens.  Errors are logged
+ * with the reason (e.g. the footprint that did not fit). */
+int rps_server_create(const rps_server_config_t *cfg, rps_server_t **srv_p);
+/* The port listened on. */
+uint16_t rps_server_port(const rps_server_t *srv);
+/* Bytes of memory the layout takes (what create printed). */
+uint64_t rps_server_footprint(const rps_server_t *srv);
+/* Starts the engine threads and the control thread (accepts workers). */
+int rps_server_start(rps_server_t *srv);
+/* Stops the threads after the chunks in flight are applied. */
+void rps_server_stop(rps_server_t *srv);
+/* Stops if running, disconnects everyone, frees everything. */
+void rps_server_destroy(rps_server_t *srv);
+
+typedef struct rps_server_worker_stats {
+	bool connected;
+	uint64_t pushes;	  /* pushes fully applied */
+	uint64_t chunks_applied;  /* chunks applied */
+	uint64_t chunks_rejected; /* chunks refused (NaN/Inf) */
+	uint64_t protocol_errors; /* malformed or unexpected chunk notices */
+	uint64_t staleness_sum;	  /* sum of tau over pushes */
+	uint64_t staleness_max;
+} rps_server_worker_stats_t;
+
+/* Copies the counters of worker id (< num_workers). */
+int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
+			    rps_server_worker_stats_t *stats_p);
+/* Server updates (fully applied pushes, or SSGD steps) so far. */
+uint64_t rps_server_version(const rps_server_t *srv);
+/* Copies the current weights (n floats).  Consistent only while no push
+ * is being applied (e.g. after rps_server_stop). */
+void rps_server_read_weights(const rps_server_t *srv, float *out);
+
+typedef struct rps_apply_record {
+	uint32_t chunk;
+	uint32_t worker;
+	uint64_t push; /* the worker's push number, from 0 */
+} rps_apply_record_t;
+
+/* The records of applied chunks, in the order each engine thread applied
+ * them (records of one chunk are in application order).  *n_p is the
+ * count; NULL when the log is off.  Read after rps_server_stop. */
+const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv,
+					       uint64_t *n_p);
+
+/* ---- worker ---------------------------------------------------------- */
+
+typedef struct rps_worker rps_worker_t;
+
+typedef struct rps_worker_config {
+	const char *server;	/* address of rdma-ps */
+	uint16_t port;
+	uint32_t worker_id;	/* rank: which slot */
+	uint32_t num_workers;	/* world size, 0 = unknown */
+	uint64_t num_params;	/* model size, 0 = take the server's */
+	const rps_transport_attr_t *transport; /* NULL = defaults */
+	int timeout_ms;		/* connect and each wait; 0 = 60000 */
+} rps_worker_config_t;
+
+/* Connects every lane (one per engine thread) and checks the layout the
+ * server sent.  The initial weights are pulled before it returns. */
+int rps_worker_connect(const rps_worker_config_t *cfg, rps_worker_t **w_p);
+/* Sends BYE, disconnects, frees. */
+void rps_worker_close(rps_worker_t *w);
+/* Registered buffers of num_params floats: write the gradient into the
+ * first, read the weights from the second. */
+float *rps_worker_grad(rps_worker_t *w);
+float *rps_worker_weights(rps_worker_t *w);
+uint64_t rps_worker_num_params(const rps_worker_t *w);
+rps_algo_t rps_worker_algo(const rps_worker_t *w);
+
+/* Pushes the gradient and waits until the server applied it.  Returns 0,
+ * -EDOM when the server rejected part of it (NaN/Inf: those chunks were
+ * not applied), or a negative errno. */
+int rps_push(rps_worker_t *w);
+/* Non-blocking push: start, then rps_push_wait (or poll with timeout 0:
+ * -EAGAIN while in flight). */
+int rps_push_start(rps_worker_t *w);
+int rps_push_wait(rps_worker_t *w, int timeout_ms);
+/* Reads the snapshot B[m] into the weights buffer and waits for all of it. */
+int rps_pull(rps_worker_t *w);
+/* Non-blocking pull: start the READs of every chunk, then wait for chunk
+ * by chunk (in order) so compute can overlap the rest. */
+int rps_pull_start(rps_worker_t *w);
+int rps_pull_wait_chunk(rps_worker_t *w, uint32_t chunk, int timeout_ms);
+uint32_t rps_worker_num_chunks(const rps_worker_t *w);
+/* Floats per chunk (the last chunk may be shorter). */
+uint64_t rps_worker_chunk_params(const rps_worker_t *w);
+/* The server version seen at the last notification (staleness reports). */
+uint64_t rps_worker_server_version(const rps_worker_t *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RDMAPS_PS_H */

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Parameter-server internals.  Not installed.
+ *
+ * Ownership, which replaces locking on the data path:
+ *   - chunk c (of W, of every G[m]/B[m], of the optimizer state) belongs
+ *     to engine thread c % T: only that thread reads or writes it;
+ *   - worker m keeps one connection ("lane") per engine thread, bound to
+ *     that thread's CQ; chunk c travels on lane c % T, so the completion
+ *     that announces it reaches the owning thread;
+ *   - a lane's connection is created by the control thread, published with
+ *     a release store of its state, then used (posted on, polled, closed)
+ *     only by its engine thread;
+ *   - per-worker counters shared between threads are atomics.
+ */
+#ifndef RPS_PS_SERVER_H
+#define RPS_PS_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rdmaps/ps.h>
+
+#include "proto/wire.h"
+
+enum lane_state {
+	LANE_EMPTY = 0, /* no connection */
+	LANE_NEW,	/* accepted by the control thread, not yet adopted */
+	LANE_UP,	/* adopted: the engine thread owns conn */
+};
+
+typedef struct ps_lane {
+	rps_conn_t *conn;
+	_Atomic int state;
+	uint64_t *notify_src; /* registered 8-byte source of notifications */
+} ps_lane_t;
+
+typedef struct ps_slot {
+	uint32_t id;
+	float *grad;	    /* G[m]: 2 x n floats (parity 0, parity 1) */
+	float *snap;	    /* B[m]: n floats, what m reads next */
+	rps_mr_t *grad_mr;  /* REMOTE_WRITE, handed to m only */
+	rps_mr_t *snap_mr;  /* REMOTE_READ, handed to m only */
+	uint64_t doorbell_addr, doorbell_key;
+
+	_Atomic uint32_t lanes_up;
+	_Atomic bool connected;
+	_Atomic uint32_t chunks_done;	   /* of the current push */
+	_Atomic uint32_t chunks_bad;	   /* rejected in the current push */
+	_Atomic uint64_t pushes;	   /* completed pushes */
+	_Atomic uint64_t pull_version;	   /* version at its last notify */
+	_Atomic bool held;		   /* SSP: notification withheld */
+	_Atomic bool last_bad;		   /* last push had rejected chunks */
+
+	/* per chunk, owned by the chunk's thread: pushes applied to chunk c
+	 * (exactly-once check) and, for dude, the parity of the latest
+	 * gradient in the running sum (-1: none) */
+	uint64_t *chunk_push;
+	int8_t *chunk_parity;
+
+	_Atomic uint64_t stat_chunks, stat_rejected, stat_proto;
+	_Atomic uint64_t stat_tau_sum, stat_tau_max;
+
+	ps_lane_t *lanes; /* [threads] */
+} ps_slot_t;
+
+typedef struct ps_engine {
+	struct rps_server *srv;
+	uint32_t index;
+	rps_cq_t *cq;
+	pthread_t thread;
+	bool started;
+} ps_engine_t;
+
+struct rps_server {
+	rps_server_config_t cfg; /* defaults filled in */
+	uint64_t n;		 /* parameters */
+	uint64_t chunk_params;	 /* floats per chunk */
+	uint32_t num_chunks;
+	uint32_t threads;
+	uint64_t footprint;
+
+	rps_transport_t *tp;
+	rps_listener_t *listener;
+
+	float *w;	/* W */
+	float *state_a; /* ms (dc-asgd-a), S (dude), v (momentum), acc (ssgd) */
+	float *state_b; /* v when ssgd also uses momentum */
+	uint64_t *notify_buf; /* [M * T] notification sources */
+	rps_mr_t *notify_mr;
+	ps_slot_t *slots;     /* [M] */
+	ps_engine_t *engines; /* [T] */
+
+	/* ssgd, per chunk: arrivals and accepted gradients of the step */
+	uint32_t *ssgd_arrived;
+	uint32_t *ssgd_accepted;
+	_Atomic uint32_t ssgd_chunks_done;
+	/* dude, per chunk: pushes since the last exact recomputation */
+	uint32_t *dude_since_refresh;
+
+	_Atomic uint64_t version; /* completed pushes (ssgd: steps) */
+
+	rps_apply_record_t *apply_log;
+	_Atomic uint64_t apply_log_n;
+
+	pthread_t control;
+	bool control_started;
+	_Atomic bool stop;
+};
+
+/* server_engine.c */
+void *ps_engine_main(void *arg);
+/* Applies chunk c of slot m's push with the given parity; returns 0 or
+ * -EDOM when the gradient was refused.  Engine-thread context. */
+int ps_apply_chunk(struct rps_server *srv, ps_slot_t *slot, uint32_t chunk,
+		   unsigned parity);
+/* Closes the lanes of engine e whose connection went down. */
+void ps_engine_reap_lanes(ps_engine_t *e);
+
+/* server_control.c */
+void *ps_control_main(void *arg);
+/* Resets a slot's push bookkeeping for a (re)joining worker; only while
+ * none of its lanes is up. */
+void ps_slot_reset_for_join(struct rps_server *srv, ps_slot_t *slot);
+
+/* server_layout.c */
+int ps_layout_create(struct rps_server *srv);
+void ps_layout_destroy(struct rps_server *srv);
+
+/* [start, end) of chunk c in floats */
+static inline uint64_t ps_chunk_start(const struct rps_server *srv, uint32_t c)
+{
+	return (uint64_t)c * srv->chunk_params;
+}
+
+static inline uint64_t ps_chunk_len(const struct rps_server *srv, uint32_t c)
+{
+	uint64_t start = ps_chunk_start(srv, c);
+
+	return srv->n - start < srv->chunk_params ? srv->n - start : srv->chunk_params;
+}
+
+#endif /* RPS_PS_SERVER_H */

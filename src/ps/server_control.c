@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Control thread: accepts workers (HELLO checked before anything is done
+ * for the peer), answers with the layout (WELCOME), hands each lane to its
+ * engine thread, and drives connection events.  Never on the data path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "ps/server.h"
+#include "util/log.h"
+
+#define ACCEPT_POLL_MS 50
+
+void ps_slot_reset_for_join(struct rps_server *srv, ps_slot_t *s)
+{
+	uint64_t pushes = atomic_load(&s->pushes);
+
+	/* a push the previous incarnation left half-applied is abandoned:
+	 * its applied chunks stay (the model remains finite), the rest never
+	 * comes, and the new incarnation starts at the next push number */
+	if (atomic_load(&s->chunks_done) != 0) {
+		pushes++;
+		atomic_store(&s->pushes, pushes);
+		rps_info("server: worker %u rejoins; its unfinished push is dropped", s->id);
+	}
+	for (uint32_t c = 0; c < srv->num_chunks; c++)
+		s->chunk_push[c] = pushes;
+	atomic_store(&s->chunks_done, 0);
+	atomic_store(&s->chunks_bad, 0);
+	atomic_store(&s->held, false);
+	atomic_store(&s->pull_version, atomic_load(&srv->version));
+}
+
+static void build_welcome(struct rps_server *srv, ps_slot_t *s, rps_welcome_t *w)
+{
+	rps_remote_t g, b;
+
+	rps_mr_remote(s->grad_mr, &g);
+	rps_mr_remote(s->snap_mr, &b);
+	memset(w, 0, sizeof(*w));
+	w->algo = srv->cfg.algo;
+	w->worker_id = s->id;
+	w->num_workers = srv->cfg.num_workers;
+	w->shard_params = srv->n;
+	w->shard_offset = 0;
+	w->chunk_bytes = srv->cfg.chunk_bytes;
+	w->num_chunks = srv->num_chunks;
+	w->grad_slots = 2;
+	w->max_staleness = srv->cfg.max_staleness;
+	w->lanes = srv->threads;
+	w->grad = (rps_wire_region_t){g.addr, g.key, g.len};
+	w->snap = (rps_wire_region_t){b.addr, b.key, b.len};
+	w->lr = srv->cfg.hp.lr;
+	w->lambda = srv->cfg.hp.lambda;
+	w->ms_decay = srv->cfg.hp.ms_decay;
+	w->theta = srv->cfg.hp.theta;
+	w->step = atomic_load(&srv->version);
+	w->worker_pushes = (uint32_t)atomic_load(&s->pushes);
+}
+
+/* Why this HELLO cannot be served, or NULL. */
+static const char *hello_problem(struct rps_server *srv, const rps_hello_t *h)
+{
+	ps_slot_t *s;
+
+	if (h->worker_id >= srv->cfg.num_workers)
+		return "worker id beyond the workers this server lays out";
+	if (h->num_workers && h->num_workers != srv->cfg.num_workers)
+		return "world size differs from the server's";
+	if (h->model_params && h->model_params != srv->n)
+		return "model size differs from the server's";
+	if (h->lane >= srv->threads)
+		return "lane beyond the server's engine threads";
+	s = &srv->slots[h->worker_id];
+	if (atomic_load(&s->lanes[h->lane].state) != LANE_EMPTY)
+		return "this worker id and lane are already connected";
+	if (h->lane == 0 && atomic_load(&s->lanes_up) != 0)
+		return "a previous connection of this worker id is still closing; retry";
+	if (h->lane != 0 && atomic_load(&s->lanes_up) == 0)
+		return "lane 0 must connect first";
+	if (h->lane != 0 && (h->doorbell_addr != s->doorbell_addr ||
+			     h->doorbell_key != s->doorbell_key))
+		return "doorbell differs from lane 0's";
+	return NULL;
+}
+
+static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
+{
+	uint8_t wire[RPS_WELCOME_WIRE_LEN];
+	const char *why, *peer = rps_conn_req_peer(req);
+	rps_welcome_t welcome;
+	rps_hello_t h;
+	rps_conn_t *conn;
+	size_t len;
+	const void *data = rps_conn_req_data(req, &len);
+	ps_slot_t *s;
+	int ret;
+
+	if (rps_hello_parse(data, len, &h, &why) || (why = hello_problem(srv, &h))) {
+		rps_warn("server: refusing %s: %s", peer, why);
+		rps_conn_req_reject(req);
+		return;
+	}
+	s = &srv->slots[h.worker_id];
+	if (h.lane == 0) {
+		ps_slot_reset_for_join(srv, s);
+		s->doorbell_addr = h.doorbell_addr;
+		s->doorbell_key = h.doorbell_key;
+	}
+	build_welcome(srv, s, &welcome);
+	rps_welcome_encode(&welcome, wire);
+	ret = rps_conn_req_accept(req, srv->engines[h.lane].cq, wire, sizeof(wire), &conn);
+	if (ret) {
+		rps_warn("server: accepting worker %u lane %u from %s: %s", h.worker_id,
+			 h.lane, peer, rps_strerror(ret));
+		return;
+	}
+	rps_conn_set_context(conn, s);
+	s->lanes[h.lane].conn = conn;
+	if (atomic_fetch_add(&s->lanes_up, 1) == 0) {
+		atomic_store(&s->connected, true);
+		rps_info("server: worker %u joined from %s (push %" PRIu64 ")", h.worker_id,
+			 peer, atomic_load(&s->pushes));
+	}
+	/* publish: from here on the engine thread owns the connection */
+	atomic_store_explicit(&s->lanes[h.lane].state, LANE_NEW, memory_order_release);
+}
+
+void *ps_control_main(void *arg)
+{
+	struct rps_server *srv = arg;
+	rps_conn_req_t *req;
+	int ret;
+
+	while (!atomic_load(&srv->stop)) {
+		/* marks lanes whose peer disconnected; engines reap them */
+		rps_transport_progress(srv->tp);
+		ret = rps_listener_get_request(srv->listener, ACCEPT_POLL_MS, &req);
+		if (ret == -ETIMEDOUT)
+			continue;
+		if (ret) {
+			rps_warn("server: waiting for workers: %s", rps_strerror(ret));
+			continue;
+		}
+		handle_request(srv, req);
+	}
+	return NULL;
+}

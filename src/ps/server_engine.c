@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Engine threads: busy-poll a CQ, apply each announced chunk with the
+ * algorithm's kernel, and notify a worker when its whole push is applied.
+ * The data path allocates nothing, takes no lock and makes no syscall
+ * beyond post/poll: chunk ownership (c % T) serializes updates of a chunk.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "optim/kernels.h"
+#include "ps/server.h"
+#include "util/compiler.h"
+#include "util/log.h"
+
+#define POLL_BATCH 16
+/* polls between housekeeping passes (new and dead lanes, held workers) */
+#define HOUSEKEEPING_EVERY 4096
+
+static uint64_t tau_of(struct rps_server *srv, ps_slot_t *s)
+{
+	return atomic_load(&srv->version) - atomic_load(&s->pull_version);
+}
+
+static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint64_t len,
+		       const float *g, unsigned parity)
+{
+	const rps_hparams_t *hp = &srv->cfg.hp;
+	float *w = srv->w + off, *b = s->snap + off;
+
+	switch (srv->cfg.algo) {
+	case RPS_ALGO_SGD:
+	case RPS_ALGO_ASGD: {
+		rps_sgd_params_t p = {hp->lr, hp->momentum, hp->weight_decay};
+		int ret = rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, g, len, &p);
+
+		/* the snapshot the worker reads next is the model after its
+		 * own update */
+		if (!ret)
+			memcpy(b, w, len * sizeof(float));
+		return ret;
+	}
+	case RPS_ALGO_DCASGD_C:
+		return rps_optim_dcasgd(w, b, g, len, hp->lr, hp->lambda);
+	case RPS_ALGO_DCASGD_A: {
+		rps_dcasgd_a_params_t p = {hp->lr, hp->lambda, hp->ms_decay, hp->eps};
+
+		return rps_optim_dcasgd_a(w, b, srv->state_a + off, g, len, &p);
+	}
+	case RPS_ALGO_PCASGD: {
+		/* clipping bound: the SSP bound when set, else M (a delay of
+		 * more than one round of every worker is "outdated") */
+		uint64_t bound = srv->cfg.max_staleness ? srv->cfg.max_staleness
+							: srv->cfg.num_workers;
+		return rps_optim_pcasgd(w, b, g, len, hp->lr, hp->lambda, hp->theta,
+					tau_of(srv, s) <= bound);
+	}
+	default:
+		(void)parity;
+		return -EINVAL;
+	}
+}
+
+/* S[chunk] = exact sum of every worker's latest gradient for the chunk. */
+static void dude_refresh(struct rps_server *srv, uint32_t c, uint64_t off, uint64_t len)
+{
+	const float *h[RPS_MAX_WORKERS];
+	uint32_t M = srv->cfg.num_workers;
+
+	for (uint32_t m = 0; m < M; m++) {
+		int8_t p = srv->slots[m].chunk_parity[c];
+
+		h[m] = p >= 0 ? srv->slots[m].grad + (uint64_t)p * srv->n + off : NULL;
+	}
+	rps_optim_sum(srv->state_a + off, h, M, len);
+	srv->dude_since_refresh[c] = 0;
+}
+
+static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t off,
+		      uint64_t len, unsigned parity)
+{
+	const uint64_t n = srv->n;
+	const float step = 1.0f / (float)srv->cfg.num_workers;
+	int8_t prev = s->chunk_parity[c];
+	const float *g_new = s->grad + parity * n + off;
+	const float *g_old = prev >= 0 ? s->grad + (uint64_t)prev * n + off : NULL;
+	float *w = srv->w + off, *sum = srv->state_a + off;
+	int ret;
+
+	if (rps_unlikely(prev == (int8_t)parity)) {
+		/* a rejoined worker wrote over its previous gradient, which S
+		 * still holds: rebuild S exactly, then step with it (g_old =
+		 * g_new leaves S as rebuilt) */
+		if (!rps_optim_all_finite(g_new, len))
+			return -EDOM;
+		dude_refresh(srv, c, off, len);
+		g_old = g_new;
+	}
+	ret = rps_optim_dude(w, sum, g_new, g_old, len, srv->cfg.hp.lr, step);
+	if (ret)
+		return ret;
+	s->chunk_parity[c] = (int8_t)parity;
+	memcpy(s->snap + off, w, len * sizeof(float));
+	/* bound the float drift of S += g_new - g_old */
+	if (++srv->dude_since_refresh[c] >= srv->cfg.hp.dude_refresh)
+		dude_refresh(srv, c, off, len);
+	return 0;
+}
+
+static void log_apply(struct rps_server *srv, uint32_t c, uint32_t m, uint64_t push)
+{
+	uint64_t i;
+
+	if (!srv->apply_log)
+		return;
+	i = atomic_fetch_add(&srv->apply_log_n, 1);
+	if (i < srv->cfg.apply_log_len)
+		srv->apply_log[i] = (rps_apply_record_t){c, m, push};
+}
+
+int ps_apply_chunk(struct rps_server *srv, ps_slot_t *s, uint32_t c, unsigned parity)
+{
+	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
+	const float *g = s->grad + (uint64_t)parity * srv->n + off;
+
+	if (srv->cfg.algo == RPS_ALGO_DUDE)
+		return apply_dude(srv, s, c, off, len, parity);
+	return apply_async(srv, s, off, len, g, parity);
+}
+
+/* ---- notification ------------------------------------------------------ */
+
+static void notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
+{
+	struct rps_server *srv = e->srv;
+	ps_lane_t *lane = &s->lanes[e->index];
+	uint64_t pushes = atomic_load(&s->pushes);
+	uint32_t imm = rps_imm_encode(rejected ? RPS_IMM_REJECT : RPS_IMM_NOTIFY,
+				      (unsigned)((pushes - 1) & 1),
+				      (uint32_t)((pushes - 1) & RPS_IMM_VALUE_MAX));
+	int ret;
+
+	if (atomic_load_explicit(&lane->state, memory_order_acquire) != LANE_UP)
+		return; /* the worker left; it will resync when it rejoins */
+	atomic_store(&s->pull_version, atomic_load(&srv->version));
+	*lane->notify_src = atomic_load(&srv->version);
+	/* at most one notification per worker is in flight (the worker waits
+	 * for it before pushing again), so a full send queue means the lane
+	 * is wedged: retry briefly while driving progress, then give up and
+	 * let the worker's timeout report it */
+	for (int tries = 0; tries < 1000; tries++) {
+		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
+					 srv->notify_mr, s->doorbell_addr, s->doorbell_key,
+					 imm, 0, 0);
+		if (ret != -EAGAIN)
+			break;
+		rps_cq_poll(e->cq, NULL, 0);
+	}
+	if (ret)
+		rps_warn("server: notify worker %u: %s", s->id, rps_strerror(ret));
+}
+
+/* Slowest live worker's completed pushes (SSP reference point). */
+static uint64_t min_live_pushes(struct rps_server *srv)
+{
+	uint64_t min = UINT64_MAX;
+
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
+		ps_slot_t *s = &srv->slots[m];
+
+		if (atomic_load(&s->connected)) {
+			uint64_t p = atomic_load(&s->pushes);
+
+			if (p < min)
+				min = p;
+		}
+	}
+	return min;
+}
+
+static bool too_far_ahead(struct rps_server *srv, ps_slot_t *s)
+{
+	uint64_t bound = srv->cfg.max_staleness, min;
+
+	if (!bound)
+		return false;
+	min = min_live_pushes(srv);
+	return min != UINT64_MAX && atomic_load(&s->pushes) > min + bound;
+}
+
+/* Releases held workers that the others caught up with; any engine
+ * thread may do it, through its own lane to that worker. */
+static void release_held(ps_engine_t *e)
+{
+	struct rps_server *srv = e->srv;
+
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
+		ps_slot_t *s = &srv->slots[m];
+
+		if (atomic_load(&s->held) && !too_far_ahead(srv, s)) {
+			bool expected = true;
+
+			if (atomic_compare_exchange_strong(&s->held, &expected, false))
+				notify(e, s, atomic_load(&s->last_bad));
+		}
+	}
+}
+
+static void push_complete(ps_engine_t *e, ps_slot_t *s)
+{
+	struct rps_server *srv = e->srv;
+	uint64_t tau = tau_of(srv, s), max;
+	bool bad = atomic_load(&s->chunks_bad) != 0;
+
+	atomic_fetch_add(&s->stat_tau_sum, tau);
+	max = atomic_load(&s->stat_tau_max);
+	while (tau > max && !atomic_compare_exchange_weak(&s->stat_tau_max, &max, tau))
+		;
+	atomic_fetch_add(&srv->version, 1);
+	/* the push count moves before the counters reset: a chunk of the
+	 * next push can only arrive after the notification below */
+	atomic_fetch_add(&s->pushes, 1);
+	atomic_store(&s->last_bad, bad);
+	if (too_far_ahead(srv, s)) {
+		atomic_store(&s->held, true);
+	} else {
+		notify(e, s, bad);
+	}
+	release_held(e);
+}
+
+/* ---- SSGD: sum the M gradients of a step, apply once, notify all ------- */
+
+static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity)
+{
+	struct rps_server *srv = e->srv;
+	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
+	const float *g = s->grad + (uint64_t)parity * srv->n + off;
+	float *acc = srv->state_a + off;
+	uint32_t M = srv->cfg.num_workers;
+
+	if (rps_optim_accumulate(acc, g, len, srv->ssgd_accepted[c] == 0) == 0) {
+		srv->ssgd_accepted[c]++;
+		atomic_fetch_add(&s->stat_chunks, 1);
+	} else {
+		atomic_fetch_add(&s->stat_rejected, 1);
+	}
+	if (++srv->ssgd_arrived[c] < M)
+		return;
+	if (srv->ssgd_accepted[c]) {
+		const rps_hparams_t *hp = &srv->cfg.hp;
+		rps_sgd_params_t p = {hp->lr / (float)srv->ssgd_accepted[c], hp->momentum,
+				      hp->weight_decay};
+
+		/* weight decay must not be divided: fold it back */
+		p.weight_decay = hp->weight_decay * (float)srv->ssgd_accepted[c];
+		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, acc,
+			      len, &p);
+	}
+	for (uint32_t m = 0; m < M; m++)
+		memcpy(srv->slots[m].snap + off, srv->w + off, len * sizeof(float));
+	srv->ssgd_arrived[c] = srv->ssgd_accepted[c] = 0;
+	if (atomic_fetch_add(&srv->ssgd_chunks_done, 1) + 1 < srv->num_chunks)
+		return;
+	/* the whole step is applied: every worker may pull */
+	atomic_store(&srv->ssgd_chunks_done, 0);
+	atomic_fetch_add(&srv->version, 1);
+	for (uint32_t m = 0; m < M; m++) {
+		ps_slot_t *o = &srv->slots[m];
+
+		atomic_fetch_add(&o->pushes, 1);
+		atomic_store(&o->chunks_done, 0);
+		notify(e, o, false);
+	}
+}
+
+/* ---- one chunk notice --------------------------------------------------- */
+
+static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
+{
+	struct rps_server *srv = e->srv;
+	uint32_t c = rps_imm_value(imm);
+	unsigned parity = rps_imm_parity(imm);
+	uint64_t push = atomic_load(&s->pushes);
+
+	/* a worker can only hurt itself: anything unexpected is counted and
+	 * dropped, never applied */
+	if (rps_unlikely(c >= srv->num_chunks || c % srv->threads != e->index ||
+			 parity != (push & 1) || s->chunk_push[c] != push)) {
+		if (atomic_fetch_add(&s->stat_proto, 1) < 8)
+			rps_warn("server: worker %u: unexpected chunk notice (chunk %u, "
+				 "parity %u, push %" PRIu64 "): dropped", s->id, c, parity, push);
+		return;
+	}
+	s->chunk_push[c] = push + 1;
+	log_apply(srv, c, s->id, push);
+	if (srv->cfg.algo == RPS_ALGO_SSGD) {
+		ssgd_chunk(e, s, c, parity);
+		return;
+	}
+	if (ps_apply_chunk(srv, s, c, parity) == 0) {
+		atomic_fetch_add(&s->stat_chunks, 1);
+	} else {
+		atomic_fetch_add(&s->chunks_bad, 1);
+		if (atomic_fetch_add(&s->stat_rejected, 1) < 8)
+			rps_warn("server: worker %u: chunk %u of push %" PRIu64
+				 " has NaN/Inf: not applied", s->id, c, push);
+	}
+	if (atomic_fetch_add(&s->chunks_done, 1) + 1 == srv->num_chunks) {
+		atomic_store(&s->chunks_done, 0);
+		push_complete(e, s);
+		atomic_store(&s->chunks_bad, 0);
+	}
+}
+
+static void on_completion(ps_engine_t *e, const rps_completion_t *c)
+{
+	ps_slot_t *s = rps_conn_get_context(c->conn);
+
+	/* only adopted lanes carry work (the worker waits for READY); a
+	 * notice on a lane we never published is dropped */
+	if (rps_unlikely(!s))
+		return;
+	if (rps_unlikely(c->status)) {
+		/* our notification write failed, or the lane broke: reaped by
+		 * housekeeping once the transport marks it down */
+		rps_dbg("server: worker %u lane %u: %s", s ? s->id : 0, e->index,
+			rps_strerror(c->status));
+		return;
+	}
+	if (c->type == RPS_COMP_REMOTE_WRITE_IMM && rps_imm_kind(c->imm) == RPS_IMM_PUSH)
+		on_push_chunk(e, s, c->imm);
+	else if (c->type == RPS_COMP_RECV)
+		rps_dbg("server: worker %u: control message of %u bytes", s->id, c->len);
+	else if (c->type == RPS_COMP_REMOTE_WRITE_IMM && atomic_fetch_add(&s->stat_proto, 1) < 8)
+		rps_warn("server: worker %u: unexpected immediate 0x%08x", s->id, c->imm);
+}
+
+/* A lane the control thread accepted becomes ours: tell the worker it may
+ * use it (the READY handshake closes the window in which a chunk notice
+ * could reach a connection whose slot is not yet set). */
+static void adopt_lane(ps_engine_t *e, ps_slot_t *s, ps_lane_t *lane)
+{
+	uint32_t imm = rps_imm_encode(RPS_IMM_CONTROL, 0, RPS_CTL_READY);
+	int ret;
+
+	atomic_store_explicit(&lane->state, LANE_UP, memory_order_release);
+	ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
+				 e->srv->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0, 0);
+	if (ret)
+		rps_warn("server: worker %u lane %u: READY: %s", s->id, e->index,
+			 rps_strerror(ret));
+}
+
+void ps_engine_reap_lanes(ps_engine_t *e)
+{
+	struct rps_server *srv = e->srv;
+
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
+		ps_slot_t *s = &srv->slots[m];
+		ps_lane_t *lane = &s->lanes[e->index];
+		int state = atomic_load_explicit(&lane->state, memory_order_acquire);
+
+		if (state == LANE_NEW)
+			adopt_lane(e, s, lane);
+		if (state == LANE_EMPTY || rps_conn_is_connected(lane->conn))
+			continue;
+		rps_conn_close(lane->conn);
+		lane->conn = NULL;
+		atomic_store_explicit(&lane->state, LANE_EMPTY, memory_order_release);
+		if (atomic_fetch_sub(&s->lanes_up, 1) == 1) {
+			atomic_store(&s->connected, false);
+			rps_info("server: worker %u left after %" PRIu64 " pushes", m,
+				 atomic_load(&s->pushes));
+		}
+	}
+}
+
+void *ps_engine_main(void *arg)
+{
+	ps_engine_t *e = arg;
+	rps_completion_t comps[POLL_BATCH];
+	unsigned spins = 0;
+
+	while (!atomic_load_explicit(&e->srv->stop, memory_order_relaxed)) {
+		int n = rps_cq_poll(e->cq, comps, POLL_BATCH);
+
+		for (int i = 0; i < n; i++)
+			on_completion(e, &comps[i]);
+		/* by loop count, busy or idle, so new lanes get adopted and
+		 * dead ones reaped under full load too */
+		if (++spins >= HOUSEKEEPING_EVERY) {
+			spins = 0;
+			ps_engine_reap_lanes(e);
+			release_held(e);
+		}
+	}
+	return NULL;
+}

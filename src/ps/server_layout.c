@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Server memory layout (DESIGN.md "Server memory"): W, and per worker the
+ * gradient landing zone G[m] (double-buffered) and the snapshot B[m], each
+ * worker region in its own MR so a worker's keys reach only its own slots,
+ * plus the optimizer state.  Everything 64-byte (in fact page) aligned.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ps/server.h"
+#include "util/log.h"
+
+static void *alloc_floats(uint64_t n)
+{
+	void *p = NULL;
+
+	/* page alignment: registration pins whole pages anyway, and 64-byte
+	 * alignment of every chunk start follows from it */
+	if (posix_memalign(&p, 4096, n ? n * sizeof(float) : 4096))
+		return NULL;
+	return p;
+}
+
+/* Floats of optimizer state the algorithm needs per parameter. */
+static unsigned state_arrays(const rps_server_config_t *cfg)
+{
+	switch (cfg->algo) {
+	case RPS_ALGO_DCASGD_A: /* ms */
+	case RPS_ALGO_DUDE:	/* S */
+		return 1;
+	case RPS_ALGO_SSGD: /* acc, plus v with momentum */
+		return cfg->hp.momentum != 0.0f ? 2 : 1;
+	case RPS_ALGO_SGD:
+	case RPS_ALGO_ASGD:
+		return cfg->hp.momentum != 0.0f ? 1 : 0;
+	default:
+		return 0;
+	}
+}
+
+static uint64_t layout_bytes(const rps_server_config_t *cfg, uint64_t n)
+{
+	/* W + M x (2 n of G + n of B) + state */
+	return (uint64_t)sizeof(float) * n * (1 + 3ull * cfg->num_workers + state_arrays(cfg));
+}
+
+static int check_fits(struct rps_server *srv)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+
+	srv->footprint = layout_bytes(&srv->cfg, srv->n);
+	rps_info("layout: %" PRIu64 " params, %u workers, %s: %.1f MiB "
+		 "(W + %u x (2 G + B) + state)", srv->n, srv->cfg.num_workers,
+		 rps_algo_name(srv->cfg.algo), (double)srv->footprint / (1 << 20),
+		 srv->cfg.num_workers);
+	/* leave a quarter of the machine to everything else */
+	if (ram && srv->footprint > ram / 4 * 3) {
+		rps_err("layout needs %.1f GiB but this machine has %.1f GiB: use "
+			"fewer workers per rdma-ps, or more shards on more processes",
+			(double)srv->footprint / (1 << 30), (double)ram / (1 << 30));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int slot_create(struct rps_server *srv, ps_slot_t *s, uint32_t id)
+{
+	uint64_t n = srv->n;
+
+	s->id = id;
+	s->grad = alloc_floats(2 * n);
+	s->snap = alloc_floats(n);
+	s->chunk_push = calloc(srv->num_chunks, sizeof(*s->chunk_push));
+	s->chunk_parity = malloc(srv->num_chunks);
+	s->lanes = calloc(srv->threads, sizeof(*s->lanes));
+	if (!s->grad || !s->snap || !s->chunk_push || !s->chunk_parity || !s->lanes)
+		return -ENOMEM;
+	memset(s->grad, 0, 2 * n * sizeof(float));
+	/* w_bak(m) starts at the initial weights, not zero (PAPERS.md) */
+	memcpy(s->snap, srv->w, n * sizeof(float));
+	memset(s->chunk_parity, -1, srv->num_chunks);
+	for (uint32_t t = 0; t < srv->threads; t++)
+		s->lanes[t].notify_src = &srv->notify_buf[(uint64_t)id * srv->threads + t];
+
+	int ret = rps_mr_reg(srv->tp, s->grad, 2 * n * sizeof(float),
+			     RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &s->grad_mr);
+	if (ret)
+		return ret;
+	return rps_mr_reg(srv->tp, s->snap, n * sizeof(float), RPS_ACCESS_REMOTE_READ,
+			  &s->snap_mr);
+}
+
+static void slot_destroy(ps_slot_t *s)
+{
+	rps_mr_dereg(s->snap_mr);
+	rps_mr_dereg(s->grad_mr);
+	free(s->lanes);
+	free(s->chunk_parity);
+	free(s->chunk_push);
+	free(s->snap);
+	free(s->grad);
+}
+
+static int state_create(struct rps_server *srv)
+{
+	unsigned k = state_arrays(&srv->cfg);
+	uint64_t n = srv->n;
+
+	if (k >= 1) {
+		if (!(srv->state_a = alloc_floats(n)))
+			return -ENOMEM;
+		/* ms, S, v and acc all start at zero */
+		memset(srv->state_a, 0, n * sizeof(float));
+	}
+	if (k >= 2) {
+		if (!(srv->state_b = alloc_floats(n)))
+			return -ENOMEM;
+		memset(srv->state_b, 0, n * sizeof(float));
+	}
+	if (srv->cfg.algo == RPS_ALGO_SSGD) {
+		srv->ssgd_arrived = calloc(srv->num_chunks, sizeof(uint32_t));
+		srv->ssgd_accepted = calloc(srv->num_chunks, sizeof(uint32_t));
+		if (!srv->ssgd_arrived || !srv->ssgd_accepted)
+			return -ENOMEM;
+	}
+	if (srv->cfg.algo == RPS_ALGO_DUDE) {
+		srv->dude_since_refresh = calloc(srv->num_chunks, sizeof(uint32_t));
+		if (!srv->dude_since_refresh)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int ps_layout_create(struct rps_server *srv)
+{
+	const rps_server_config_t *cfg = &srv->cfg;
+	uint64_t nnotify = (uint64_t)cfg->num_workers * srv->threads;
+	int ret;
+
+	if ((ret = check_fits(srv)))
+		return ret;
+	srv->w = alloc_floats(srv->n);
+	srv->notify_buf = calloc(nnotify, sizeof(uint64_t));
+	srv->slots = calloc(cfg->num_workers, sizeof(*srv->slots));
+	if (!srv->w || !srv->notify_buf || !srv->slots)
+		goto err_nomem;
+	if (cfg->init_weights)
+		memcpy(srv->w, cfg->init_weights, srv->n * sizeof(float));
+	else
+		memset(srv->w, 0, srv->n * sizeof(float));
+	if ((ret = state_create(srv)))
+		goto err;
+	ret = rps_mr_reg(srv->tp, srv->notify_buf, nnotify * sizeof(uint64_t),
+			 RPS_ACCESS_LOCAL_WRITE, &srv->notify_mr);
+	if (ret)
+		goto err;
+	for (uint32_t m = 0; m < cfg->num_workers; m++)
+		if ((ret = slot_create(srv, &srv->slots[m], m)))
+			goto err;
+	if (cfg->apply_log_len) {
+		srv->apply_log = calloc(cfg->apply_log_len, sizeof(*srv->apply_log));
+		if (!srv->apply_log)
+			goto err_nomem;
+	}
+	return 0;
+
+err_nomem:
+	ret = -ENOMEM;
+	rps_err("layout: out of memory allocating %.1f MiB",
+		(double)srv->footprint / (1 << 20));
+err:
+	ps_layout_destroy(srv);
+	return ret;
+}
+
+void ps_layout_destroy(struct rps_server *srv)
+{
+	if (srv->slots)
+		for (uint32_t m = 0; m < srv->cfg.num_workers; m++)
+			slot_destroy(&srv->slots[m]);
+	free(srv->slots);
+	srv->slots = NULL;
+	rps_mr_dereg(srv->notify_mr);
+	srv->notify_mr = NULL;
+	free(srv->notify_buf);
+	free(srv->apply_log);
+	free(srv->dude_since_refresh);
+	free(srv->ssgd_accepted);
+	free(srv->ssgd_arrived);
+	free(srv->state_b);
+	free(srv->state_a);
+	free(srv->w);
+	srv->notify_buf = NULL;
+	srv->apply_log = NULL;
+	srv->dude_since_refresh = NULL;
+	srv->ssgd_accepted = srv->ssgd_arrived = NULL;
+	srv->state_a = srv->state_b = srv->w = NULL;
+}

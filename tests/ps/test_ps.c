@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Parameter server end to end, in one process: a server and worker
+ * threads over the provider this binary is built for (RPS_TEST_PROVIDER).
+ * Exits 77 (SKIP) when that provider has no device or address here.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <rdmaps/rdmaps.h>
+
+#include "optim/kernels.h"
+
+static const char *addr;
+
+/* deterministic gradient of worker m's push k, independent of weights so
+ * the replay test can regenerate it */
+static float grad_value(uint32_t m, uint64_t k, uint64_t i)
+{
+	uint32_t x = (uint32_t)(m * 2654435761u ^ k * 40503u ^ i * 2246822519u);
+
+	x ^= x >> 13;
+	x *= 0x5bd1e995u;
+	x ^= x >> 15;
+	return ((float)(x & 0xffff) / 65536.0f - 0.5f) * 0.02f;
+}
+
+static void fill_grad(float *g, uint64_t n, uint32_t m, uint64_t k)
+{
+	for (uint64_t i = 0; i < n; i++)
+		g[i] = grad_value(m, k, i);
+}
+
+static float init_value(uint64_t i)
+{
+	return (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+}
+
+static rps_server_t *start_server(rps_algo_t algo, uint32_t M, uint64_t n, uint32_t chunk,
+				  uint32_t threads, uint32_t staleness, uint64_t log_len)
+{
+	rps_server_config_t cfg;
+	rps_transport_attr_t attr;
+	rps_server_t *srv;
+	float *init = malloc(n * sizeof(float));
+
+	assert_non_null(init);
+	for (uint64_t i = 0; i < n; i++)
+		init[i] = init_value(i);
+	rps_server_config_init(&cfg);
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	cfg.transport = &attr;
+	cfg.algo = algo;
+	rps_hparams_default(algo, &cfg.hp);
+	cfg.hp.lr = 0.05f;
+	cfg.num_workers = M;
+	cfg.num_params = n;
+	cfg.init_weights = init;
+	cfg.chunk_bytes = chunk;
+	cfg.threads = threads;
+	cfg.max_staleness = staleness;
+	cfg.addr = addr;
+	cfg.apply_log_len = log_len;
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	free(init);
+	assert_int_equal(rps_server_start(srv), 0);
+	return srv;
+}
+
+static int worker_connect(rps_server_t *srv, uint32_t id, uint32_t M, rps_worker_t **w_p)
+{
+	rps_worker_config_t cfg = {0};
+	rps_transport_attr_t attr;
+
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	cfg.server = addr;
+	cfg.port = rps_server_port(srv);
+	cfg.worker_id = id;
+	cfg.num_workers = M;
+	cfg.transport = &attr;
+	cfg.timeout_ms = 60000;
+	return rps_worker_connect(&cfg, w_p);
+}
+
+/* ---- many workers, every chunk exactly once -------------------------- */
+
+struct wjob {
+	rps_server_t *srv;
+	uint32_t id, M;
+	unsigned pushes;
+	int ret;
+};
+
+static void *worker_loop(void *arg)
+{
+	struct wjob *j = arg;
+	rps_worker_t *w;
+
+	if ((j->ret = worker_connect(j->srv, j->id, j->M, &w)))
+		return NULL;
+	for (unsigned k = 0; k < j->pushes && !j->ret; k++) {
+		fill_grad(rps_worker_grad(w), rps_worker_num_params(w), j->id, k);
+		if ((j->ret = rps_push(w)) == 0)
+			j->ret = rps_pull(w);
+	}
+	rps_worker_close(w);
+	return NULL;
+}
+
+static void run_workers(rps_server_t *srv, uint32_t M, unsigned pushes)
+{
+	pthread_t thr[16];
+	struct wjob jobs[16];
+
+	for (uint32_t m = 0; m < M; m++) {
+		jobs[m] = (struct wjob){srv, m, M, pushes, 0};
+		assert_int_equal(pthread_create(&thr[m], NULL, worker_loop, &jobs[m]), 0);
+	}
+	for (uint32_t m = 0; m < M; m++) {
+		pthread_join(thr[m], NULL);
+		if (jobs[m].ret)
+			fail_msg("worker %u: %s", m, rps_strerror(jobs[m].ret));
+	}
+}
+
+static void test_every_chunk_applied_once_8_workers(void **state)
+{
+	const uint32_t M = 8, pushes = 12;
+	const uint64_t n = 50000; /* 13 chunks of 16 KiB, the last one short */
+	rps_server_t *srv = start_server(RPS_ALGO_ASGD, M, n, 16384, 2, 0, 0);
+	float *w = malloc(n * sizeof(float));
+
+	(void)state;
+	run_workers(srv, M, pushes);
+	rps_server_stop(srv);
+	for (uint32_t m = 0; m < M; m++) {
+		rps_server_worker_stats_t st;
+
+		assert_int_equal(rps_server_worker_stats(srv, m, &st), 0);
+		assert_int_equal(st.pushes, pushes);
+		assert_int_equal(st.chunks_applied, pushes * ((n * 4 + 16383) / 16384));
+		assert_int_equal(st.chunks_rejected, 0);
+		assert_int_equal(st.protocol_errors, 0);
+	}
+	assert_int_equal(rps_server_version(srv), (uint64_t)M * pushes);
+	/* ASGD with lr*g summed over every push, whatever the order, lands
+	 * within float rounding of the sequential sum */
+	rps_server_read_weights(srv, w);
+	for (uint64_t i = 0; i < n; i += 97) {
+		double ref = init_value(i);
+
+		for (uint32_t m = 0; m < M; m++)
+			for (uint64_t k = 0; k < pushes; k++)
+				ref -= 0.05 * grad_value(m, k, i);
+		assert_true(fabs(w[i] - ref) < 1e-5);
+	}
+	free(w);
+	rps_server_destroy(srv);
+}
+
+/* ---- replay: the logged order, applied sequentially, is bit-identical --- */
+
+static void replay_check(rps_algo_t algo)
+{
+	const uint32_t M = 4, pushes = 10, chunk = 8192;
+	const uint64_t n = 20000, cp = chunk / 4;
+	rps_server_t *srv = start_server(algo, M, n, chunk, 2, 0, 100000);
+	float *got = malloc(n * sizeof(float)), *w = malloc(n * sizeof(float));
+	float *ms = calloc(n, sizeof(float)), *b[4], *g = malloc(cp * sizeof(float));
+	const rps_apply_record_t *log;
+	uint64_t nlog;
+	rps_hparams_t hp;
+
+	run_workers(srv, M, pushes);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, got);
+	log = rps_server_apply_log(srv, &nlog);
+	assert_non_null(log);
+	assert_int_equal(nlog, (uint64_t)M * pushes * ((n + cp - 1) / cp));
+
+	rps_hparams_default(algo, &hp);
+	hp.lr = 0.05f;
+	for (uint64_t i = 0; i < n; i++)
+		w[i] = init_value(i);
+	for (uint32_t m = 0; m < M; m++) {
+		b[m] = malloc(n * sizeof(float));
+		memcpy(b[m], w, n * sizeof(float));
+	}
+	for (uint64_t r = 0; r < nlog; r++) {
+		uint64_t off = (uint64_t)log[r].chunk * cp, len = n - off < cp ? n - off : cp;
+
+		for (uint64_t i = 0; i < len; i++)
+			g[i] = grad_value(log[r].worker, log[r].push, off + i);
+		if (algo == RPS_ALGO_DCASGD_A) {
+			rps_dcasgd_a_params_t p = {hp.lr, hp.lambda, hp.ms_decay, hp.eps};
+
+			assert_int_equal(rps_optim_dcasgd_a(w + off, b[log[r].worker] + off,
+							    ms + off, g, len, &p), 0);
+		} else {
+			rps_sgd_params_t p = {hp.lr, 0, 0};
+
+			assert_int_equal(rps_optim_sgd(w + off, NULL, g, len, &p), 0);
+		}
+	}
+	assert_memory_equal(got, w, n * sizeof(float));
+	for (uint32_t m = 0; m < M; m++)
+		free(b[m]);
+	free(g);
+	free(ms);
+	free(w);
+	free(got);
+	rps_server_destroy(srv);
+}
+
+static void test_replay_dcasgd_a_bit_identical(void **state)
+{
+	(void)state;
+	replay_check(RPS_ALGO_DCASGD_A);
+}
+
+static void test_replay_asgd_bit_identical(void **state)
+{
+	(void)state;
+	replay_check(RPS_ALGO_ASGD);
+}
+
+/* ---- faults and bad input ------------------------------------------- */
+
+static void test_nan_chunk_rejected_model_untouched(void **state)
+{
+	const uint64_t n = 8192; /* two chunks of 16 KiB */
+	rps_server_t *srv = start_server(RPS_ALGO_DCASGD_C, 1, n, 16384, 1, 0, 0);
+	float *before = malloc(n * sizeof(float)), *after = malloc(n * sizeof(float));
+	rps_server_worker_stats_t st;
+	rps_worker_t *w;
+
+	(void)state;
+	assert_int_equal(worker_connect(srv, 0, 1, &w), 0);
+	memcpy(before, rps_worker_weights(w), n * sizeof(float));
+	fill_grad(rps_worker_grad(w), n, 0, 0);
+	rps_worker_grad(w)[4096 + 17] = NAN; /* in chunk 1 */
+	assert_int_equal(rps_push(w), -EDOM);
+	assert_int_equal(rps_pull(w), 0);
+	memcpy(after, rps_worker_weights(w), n * sizeof(float));
+	/* chunk 1 untouched, chunk 0 applied, nothing non-finite anywhere */
+	assert_memory_equal(after + 4096, before + 4096, 4096 * sizeof(float));
+	assert_memory_not_equal(after, before, 4096 * sizeof(float));
+	for (uint64_t i = 0; i < n; i++)
+		assert_true(isfinite(after[i]));
+	/* and the worker goes on */
+	fill_grad(rps_worker_grad(w), n, 0, 1);
+	assert_int_equal(rps_push(w), 0);
+	rps_worker_close(w);
+	rps_server_stop(srv);
+	assert_int_equal(rps_server_worker_stats(srv, 0, &st), 0);
+	assert_int_equal(st.chunks_rejected, 1);
+	assert_int_equal(st.chunks_applied, 3);
+	assert_int_equal(st.pushes, 2);
+	free(before);
+	free(after);
+	rps_server_destroy(srv);
+}
+
+static void test_disconnect_mid_push_others_continue(void **state)
+{
+	const uint32_t M = 3;
+	const uint64_t n = 40000;
+	rps_server_t *srv = start_server(RPS_ALGO_DCASGD_A, M, n, 16384, 1, 0, 0);
+	rps_worker_t *quitter;
+	pthread_t thr[2];
+	struct wjob jobs[2];
+	rps_server_worker_stats_t st;
+
+	(void)state;
+	/* worker 2 starts a push and vanishes without waiting for it */
+	assert_int_equal(worker_connect(srv, 2, M, &quitter), 0);
+	fill_grad(rps_worker_grad(quitter), n, 2, 0);
+	assert_int_equal(rps_push_start(quitter), 0);
+	rps_worker_close(quitter);
+	/* the others train on */
+	for (uint32_t m = 0; m < 2; m++) {
+		jobs[m] = (struct wjob){srv, m, M, 8, 0};
+		assert_int_equal(pthread_create(&thr[m], NULL, worker_loop, &jobs[m]), 0);
+	}
+	for (uint32_t m = 0; m < 2; m++) {
+		pthread_join(thr[m], NULL);
+		assert_int_equal(jobs[m].ret, 0);
+	}
+	/* and worker 2 can come back under the same id and push */
+	for (int tries = 0; tries < 100; tries++) {
+		int ret = worker_connect(srv, 2, M, &quitter);
+
+		if (ret == 0)
+			break;
+		/* refused while its previous lanes are still being reaped */
+		assert_int_equal(ret, -ECONNREFUSED);
+		usleep(20000);
+		quitter = NULL;
+	}
+	assert_non_null(quitter);
+	fill_grad(rps_worker_grad(quitter), n, 2, 1);
+	assert_int_equal(rps_push(quitter), 0);
+	rps_worker_close(quitter);
+	rps_server_stop(srv);
+	for (uint32_t m = 0; m < 2; m++) {
+		assert_int_equal(rps_server_worker_stats(srv, m, &st), 0);
+		assert_int_equal(st.pushes, 8);
+	}
+	float *wts = malloc(n * sizeof(float));
+	rps_server_read_weights(srv, wts);
+	for (uint64_t i = 0; i < n; i++)
+		assert_true(isfinite(wts[i]));
+	free(wts);
+	rps_server_destroy(srv);
+}
+
+static void test_bad_hello_refused_others_unaffected(void **state)
+{
+	const uint64_t n = 4096;
+	rps_server_t *srv = start_server(RPS_ALGO_ASGD, 2, n, 16384, 1, 0, 0);
+	rps_worker_config_t cfg = {0};
+	rps_transport_attr_t attr;
+	rps_worker_t *good, *bad = NULL;
+
+	(void)state;
+	assert_int_equal(worker_connect(srv, 0, 2, &good), 0);
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	cfg = (rps_worker_config_t){.server = addr, .port = rps_server_port(srv),
+				    .worker_id = 1, .num_workers = 2, .num_params = n + 1,
+				    .transport = &attr, .timeout_ms = 5000};
+	assert_int_equal(rps_worker_connect(&cfg, &bad), -ECONNREFUSED); /* model size */
+	cfg.num_params = n;
+	cfg.worker_id = 7; /* beyond M */
+	cfg.num_workers = 0;
+	assert_int_equal(rps_worker_connect(&cfg, &bad), -ECONNREFUSED);
+	cfg.worker_id = 0; /* already connected */
+	assert_int_equal(rps_worker_connect(&cfg, &bad), -ECONNREFUSED);
+	assert_null(bad);
+	fill_grad(rps_worker_grad(good), n, 0, 0);
+	assert_int_equal(rps_push(good), 0);
+	rps_worker_close(good);
+	rps_server_destroy(srv);
+}
+
+/* ---- synchronous SGD and the staleness bound --------------------------- */
+
+struct ssgd_job {
+	rps_server_t *srv;
+	uint32_t id;
+	int ret;
+	float *final;
+};
+
+static void *ssgd_worker(void *arg)
+{
+	struct ssgd_job *j = arg;
+	rps_worker_t *w;
+
+	if ((j->ret = worker_connect(j->srv, j->id, 2, &w)))
+		return NULL;
+	for (unsigned k = 0; k < 3 && !j->ret; k++) {
+		fill_grad(rps_worker_grad(w), rps_worker_num_params(w), j->id, k);
+		if (!(j->ret = rps_push(w)))
+			j->ret = rps_pull(w);
+	}
+	memcpy(j->final, rps_worker_weights(w), rps_worker_num_params(w) * sizeof(float));
+	rps_worker_close(w);
+	return NULL;
+}
+
+static void test_ssgd_averages_each_step(void **state)
+{
+	const uint64_t n = 10000;
+	rps_server_t *srv = start_server(RPS_ALGO_SSGD, 2, n, 16384, 1, 0, 0);
+	struct ssgd_job jobs[2];
+	pthread_t thr[2];
+
+	(void)state;
+	for (uint32_t m = 0; m < 2; m++) {
+		jobs[m] = (struct ssgd_job){srv, m, 0, malloc(n * sizeof(float))};
+		assert_int_equal(pthread_create(&thr[m], NULL, ssgd_worker, &jobs[m]), 0);
+	}
+	for (uint32_t m = 0; m < 2; m++) {
+		pthread_join(thr[m], NULL);
+		assert_int_equal(jobs[m].ret, 0);
+	}
+	/* three steps of w -= lr * (g0 + g1) / 2, seen identically by both */
+	for (uint64_t i = 0; i < n; i++) {
+		double ref = init_value(i);
+
+		for (unsigned k = 0; k < 3; k++)
+			ref -= 0.05 * (grad_value(0, k, i) + grad_value(1, k, i)) / 2;
+		assert_true(fabs(jobs[0].final[i] - ref) < 1e-6);
+		assert_true(jobs[0].final[i] == jobs[1].final[i]);
+	}
+	assert_int_equal(rps_server_version(srv), 3);
+	free(jobs[0].final);
+	free(jobs[1].final);
+	rps_server_destroy(srv);
+}
+
+static void test_staleness_bound_holds_fast_worker(void **state)
+{
+	const uint64_t n = 4096;
+	rps_server_t *srv = start_server(RPS_ALGO_ASGD, 2, n, 16384, 1, 1, 0);
+	rps_worker_t *fast, *slow;
+
+	(void)state;
+	assert_int_equal(worker_connect(srv, 0, 2, &fast), 0);
+	assert_int_equal(worker_connect(srv, 1, 2, &slow), 0);
+	/* bound 1: the fast worker may be one push ahead, not two */
+	assert_int_equal(rps_push(fast), 0);
+	assert_int_equal(rps_push_start(fast), 0);
+	assert_int_equal(rps_push_wait(fast, 500), -ETIMEDOUT);
+	/* the slow one pushes: the fast one is released */
+	assert_int_equal(rps_push(slow), 0);
+	assert_int_equal(rps_push_wait(fast, 10000), 0);
+	rps_worker_close(fast);
+	rps_worker_close(slow);
+	rps_server_destroy(srv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_chunk_applied_once_8_workers),
+		cmocka_unit_test(test_replay_dcasgd_a_bit_identical),
+		cmocka_unit_test(test_replay_asgd_bit_identical),
+		cmocka_unit_test(test_nan_chunk_rejected_model_untouched),
+		cmocka_unit_test(test_disconnect_mid_push_others_continue),
+		cmocka_unit_test(test_bad_hello_refused_others_unaffected),
+		cmocka_unit_test(test_ssgd_averages_each_step),
+		cmocka_unit_test(test_staleness_bound_holds_fast_worker),
+	};
+	const char *env = getenv("RPS_TEST_ADDR");
+	rps_transport_attr_t attr;
+	rps_transport_t *tp;
+	char name[64];
+
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	if (rps_transport_open(&attr, &tp)) {
+		printf("SKIP: provider %s has no usable device here\n", RPS_TEST_PROVIDER);
+		return 77;
+	}
+	rps_transport_close(tp);
+	if (env && *env) {
+		addr = env;
+	} else if (strcmp(RPS_TEST_PROVIDER, "ofi") == 0) {
+		addr = "127.0.0.1";
+	} else {
+		printf("SKIP: set RPS_TEST_ADDR to the RDMA interface's address\n");
+		return 77;
+	}
+	snprintf(name, sizeof(name), "parameter server (%s)", RPS_TEST_PROVIDER);
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL) ? 1 : 0;
+}
