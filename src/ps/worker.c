@@ -292,11 +292,8 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	rps_hello_encode(&h, hello_wire);
 	ret = rps_connect(w->tp, cfg->server, cfg->port, w->cq, hello_wire, sizeof(hello_wire),
 			  &w->lanes[lane]);
-	if (ret) {
-		rps_err("worker %u: connecting lane %u to %s:%u: %s", cfg->worker_id, lane,
-			cfg->server, cfg->port, rps_strerror(ret));
+	if (ret) /* the transport logged why, naming the peer */
 		return ret;
-	}
 	pd = rps_conn_peer_data(w->lanes[lane], &len);
 	if (rps_welcome_parse(pd, len, wl, &why) || (why = wl->worker_id != cfg->worker_id
 							     ? "WELCOME for another worker id" : NULL)) {
