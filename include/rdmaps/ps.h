@@ -2,7 +2,7 @@
 /*
  * rdmaps parameter server: the server (memory layout, busy-polling engine
  * threads) and the worker client (one-sided push and pull).  See
- * librdmaps(3) and rdma-ps(8).
+ * librdmaps(3) and rdmaps(7).
  *
  * One step of worker m:  write the gradient into the worker's buffer
  * (rps_worker_grad), rps_push() (RDMA WRITEs into the server's slot G[m],
@@ -50,7 +50,10 @@ typedef struct rps_hparams {
 				* recomputations of the running sum; 0 = 1024 */
 } rps_hparams_t;
 
-/* Fills the defaults the papers use for algo. */
+/* Fills the defaults for algo: lambda 0.04 (dc-asgd-c, pc-asgd) or
+ * lambda0 2 (dc-asgd-a), m 0.95, eps 1e-7 as the papers' experiments and
+ * the authors' code use; lr 0.1, theta 0.5 and dude_refresh 1024 are
+ * rdmaps's own starting points.  Call it again after changing algo. */
 void rps_hparams_default(rps_algo_t algo, rps_hparams_t *hp);
 
 typedef struct rps_server rps_server_t;
@@ -87,7 +90,8 @@ uint16_t rps_server_port(const rps_server_t *srv);
 uint64_t rps_server_footprint(const rps_server_t *srv);
 /* Starts the engine threads and the control thread (accepts workers). */
 int rps_server_start(rps_server_t *srv);
-/* Stops the threads after the chunks in flight are applied. */
+/* Stops the threads after the chunk notices that already arrived are
+ * applied (and their workers notified). */
 void rps_server_stop(rps_server_t *srv);
 /* Stops if running, disconnects everyone, frees everything. */
 void rps_server_destroy(rps_server_t *srv);
@@ -128,7 +132,7 @@ const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv,
 typedef struct rps_worker rps_worker_t;
 
 typedef struct rps_worker_config {
-	const char *server;	/* address of rdma-ps */
+	const char *server;	/* address of the server */
 	uint16_t port;
 	uint32_t worker_id;	/* rank: which slot */
 	uint32_t num_workers;	/* world size, 0 = unknown */
@@ -160,7 +164,8 @@ int rps_push_wait(rps_worker_t *w, int timeout_ms);
 /* Reads the snapshot B[m] into the weights buffer and waits for all of it. */
 int rps_pull(rps_worker_t *w);
 /* Non-blocking pull: start the READs of every chunk, then wait for chunk
- * by chunk (in order) so compute can overlap the rest. */
+ * by chunk (in order) so compute can overlap the rest.  A wait with
+ * timeout 0 polls: -EAGAIN while the chunk is in flight. */
 int rps_pull_start(rps_worker_t *w);
 int rps_pull_wait_chunk(rps_worker_t *w, uint32_t chunk, int timeout_ms);
 uint32_t rps_worker_num_chunks(const rps_worker_t *w);

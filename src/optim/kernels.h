@@ -10,7 +10,7 @@
  * L2, and DRAM sees g once plus the algorithm's own streams (DC-ASGD: read
  * w, b; write w, b).  That is what "one pass over memory" means here.
  *
- * Notation (rdma-ps(8)): w current weights, g the pushed gradient, b =
+ * Notation (rdmaps(7)): w current weights, g the pushed gradient, b =
  * w_bak(m) the weights worker m computed g on, lr the learning rate.
  * Pointers are restrict: the arrays never overlap.
  */

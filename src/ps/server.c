@@ -79,8 +79,17 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	const char *why;
 	int ret;
 
+	rps_server_config_t norm;
+
 	if (!cfg || !srv_p)
 		return -EINVAL;
+	/* 0 means "the default" where ps.h says so */
+	norm = *cfg;
+	if (!norm.chunk_bytes)
+		norm.chunk_bytes = DEFAULT_CHUNK_BYTES;
+	if (!norm.threads)
+		norm.threads = 1;
+	cfg = &norm;
 	if ((why = config_problem(cfg))) {
 		rps_err("server config: %s", why);
 		return -EINVAL;
@@ -186,6 +195,7 @@ RPS_EXPORT int rps_server_start(rps_server_t *srv)
 
 RPS_EXPORT void rps_server_stop(rps_server_t *srv)
 {
+	/* the engines drain what already arrived before they leave */
 	atomic_store(&srv->stop, true);
 	if (srv->control_started) {
 		pthread_join(srv->control, NULL);

@@ -19,6 +19,8 @@
 #define POLL_BATCH 16
 /* polls between housekeeping passes (new and dead lanes, held workers) */
 #define HOUSEKEEPING_EVERY 4096
+/* empty polls in a row that end the drain at stop */
+#define DRAIN_QUIET_POLLS 100000
 
 static uint64_t tau_of(struct rps_server *srv, ps_slot_t *s)
 {
@@ -145,7 +147,6 @@ static void notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
 
 	if (atomic_load_explicit(&lane->state, memory_order_acquire) != LANE_UP)
 		return; /* the worker left; it will resync when it rejoins */
-	atomic_store(&s->pull_version, atomic_load(&srv->version));
 	*lane->notify_src = atomic_load(&srv->version);
 	/* at most one notification per worker is in flight (the worker waits
 	 * for it before pushing again), so a full send queue means the lane
@@ -219,7 +220,10 @@ static void push_complete(ps_engine_t *e, ps_slot_t *s)
 	max = atomic_load(&s->stat_tau_max);
 	while (tau > max && !atomic_compare_exchange_weak(&s->stat_tau_max, &max, tau))
 		;
-	atomic_fetch_add(&srv->version, 1);
+	/* the worker's snapshot B[m] dates from now (b = w after its own
+	 * update), held back by the SSP bound or not: its next tau counts
+	 * from here */
+	atomic_store(&s->pull_version, atomic_fetch_add(&srv->version, 1) + 1);
 	/* the push count moves before the counters reset: a chunk of the
 	 * next push can only arrive after the notification below */
 	atomic_fetch_add(&s->pushes, 1);
@@ -247,6 +251,7 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 		atomic_fetch_add(&s->stat_chunks, 1);
 	} else {
 		atomic_fetch_add(&s->stat_rejected, 1);
+		atomic_fetch_add(&s->chunks_bad, 1);
 	}
 	if (++srv->ssgd_arrived[c] < M)
 		return;
@@ -267,13 +272,13 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 		return;
 	/* the whole step is applied: every worker may pull */
 	atomic_store(&srv->ssgd_chunks_done, 0);
-	atomic_fetch_add(&srv->version, 1);
+	uint64_t version = atomic_fetch_add(&srv->version, 1) + 1;
 	for (uint32_t m = 0; m < M; m++) {
 		ps_slot_t *o = &srv->slots[m];
 
 		atomic_fetch_add(&o->pushes, 1);
-		atomic_store(&o->chunks_done, 0);
-		notify(e, o, false);
+		atomic_store(&o->pull_version, version);
+		notify(e, o, atomic_exchange(&o->chunks_bad, 0) != 0);
 	}
 }
 
@@ -397,6 +402,15 @@ void *ps_engine_main(void *arg)
 			ps_engine_reap_lanes(e);
 			release_held(e);
 		}
+	}
+	/* stopping: apply the chunk notices that already arrived (and
+	 * notify their workers) until the CQ stays empty for a while */
+	for (unsigned quiet = 0; quiet < DRAIN_QUIET_POLLS;) {
+		int n = rps_cq_poll(e->cq, comps, POLL_BATCH);
+
+		for (int i = 0; i < n; i++)
+			on_completion(e, &comps[i]);
+		quiet = n > 0 ? 0 : quiet + 1;
 	}
 	return NULL;
 }

@@ -63,7 +63,7 @@ static int check_fits(struct rps_server *srv)
 	/* leave a quarter of the machine to everything else */
 	if (ram && srv->footprint > ram / 4 * 3) {
 		rps_err("layout needs %.1f GiB but this machine has %.1f GiB: use "
-			"fewer workers per rdma-ps, or more shards on more processes",
+			"fewer workers per server, or more shards on more processes",
 			(double)srv->footprint / (1 << 30), (double)ram / (1 << 30));
 		return -ENOMEM;
 	}

@@ -254,9 +254,13 @@ static bool pull_done(const rps_worker_t *w, uint32_t unused)
 
 RPS_EXPORT int rps_pull_wait_chunk(rps_worker_t *w, uint32_t chunk, int timeout_ms)
 {
+	int ret;
+
 	if (chunk >= w->num_chunks)
 		return -EINVAL;
-	return poll_until(w, chunk_pulled, chunk, timeout_ms, "pulling the weights");
+	ret = poll_until(w, chunk_pulled, chunk, timeout_ms, "pulling the weights");
+	/* timeout 0 is a poll, as for rps_push_wait */
+	return ret == -ETIMEDOUT && timeout_ms == 0 ? -EAGAIN : ret;
 }
 
 RPS_EXPORT int rps_pull(rps_worker_t *w)

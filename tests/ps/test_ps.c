@@ -413,6 +413,78 @@ static void test_ssgd_averages_each_step(void **state)
 	rps_server_destroy(srv);
 }
 
+/* a NaN chunk in one worker's SSGD gradient: that worker hears -EDOM, the
+ * step averages the gradients that were accepted */
+static void test_ssgd_reports_rejected_chunk(void **state)
+{
+	const uint64_t n = 4096;
+	rps_server_t *srv = start_server(RPS_ALGO_SSGD, 2, n, 16384, 1, 0, 0);
+	rps_worker_t *a, *b;
+	rps_server_worker_stats_t st;
+
+	(void)state;
+	assert_int_equal(worker_connect(srv, 0, 2, &a), 0);
+	assert_int_equal(worker_connect(srv, 1, 2, &b), 0);
+	fill_grad(rps_worker_grad(a), n, 0, 0);
+	fill_grad(rps_worker_grad(b), n, 1, 0);
+	rps_worker_grad(b)[5] = INFINITY;
+	assert_int_equal(rps_push_start(a), 0);
+	assert_int_equal(rps_push_start(b), 0);
+	assert_int_equal(rps_push_wait(a, 30000), 0);
+	assert_int_equal(rps_push_wait(b, 30000), -EDOM);
+	assert_int_equal(rps_pull(a), 0);
+	/* only a's gradient made the step */
+	for (uint64_t i = 0; i < n; i += 31)
+		assert_true(fabs(rps_worker_weights(a)[i] -
+				 (init_value(i) - 0.05 * grad_value(0, 0, i))) < 1e-6);
+	rps_worker_close(a);
+	rps_worker_close(b);
+	rps_server_stop(srv);
+	assert_int_equal(rps_server_worker_stats(srv, 1, &st), 0);
+	assert_int_equal(st.chunks_rejected, 1);
+	rps_server_destroy(srv);
+}
+
+static void test_server_config_defaults_and_refusals(void **state)
+{
+	rps_server_config_t cfg;
+	rps_transport_attr_t attr;
+	rps_server_t *srv = NULL;
+
+	(void)state;
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	rps_server_config_init(&cfg);
+	cfg.transport = &attr;
+	cfg.addr = addr;
+	cfg.num_workers = 2;
+	cfg.num_params = 1000;
+	cfg.chunk_bytes = 0; /* 0 = the defaults, as ps.h says */
+	cfg.threads = 0;
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	/* W + 2 x 3 n + ms for dc-asgd-a */
+	assert_int_equal(rps_server_footprint(srv), 4 * 1000 * (1 + 6 + 1));
+	rps_server_destroy(srv);
+
+	srv = NULL;
+	rps_server_config_t bad = cfg;
+	bad.num_workers = 0;
+	assert_int_equal(rps_server_create(&bad, &srv), -EINVAL);
+	bad = cfg;
+	bad.hp.lr = NAN;
+	assert_int_equal(rps_server_create(&bad, &srv), -EINVAL);
+	bad = cfg;
+	bad.algo = RPS_ALGO_SGD; /* sequential: one worker only */
+	assert_int_equal(rps_server_create(&bad, &srv), -EINVAL);
+	bad = cfg;
+	bad.chunk_bytes = 1000;
+	assert_int_equal(rps_server_create(&bad, &srv), -EINVAL);
+	bad = cfg;
+	bad.hp.theta = 2;
+	assert_int_equal(rps_server_create(&bad, &srv), -EINVAL);
+	assert_null(srv);
+}
+
 static void test_staleness_bound_holds_fast_worker(void **state)
 {
 	const uint64_t n = 4096;
@@ -445,6 +517,8 @@ int main(void)
 		cmocka_unit_test(test_bad_hello_refused_others_unaffected),
 		cmocka_unit_test(test_ssgd_averages_each_step),
 		cmocka_unit_test(test_staleness_bound_holds_fast_worker),
+		cmocka_unit_test(test_ssgd_reports_rejected_chunk),
+		cmocka_unit_test(test_server_config_defaults_and_refusals),
 	};
 	const char *env = getenv("RPS_TEST_ADDR");
 	rps_transport_attr_t attr;
