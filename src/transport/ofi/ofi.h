@@ -39,6 +39,7 @@
 #include <rdma/fi_rma.h>
 
 #include "transport/transport_priv.h"
+#include "util/list.h"
 
 /* libfabric API level we are written against (configure wants >= 1.10) */
 #define RPS_OFI_API_VERSION FI_VERSION(1, 10)
@@ -59,41 +60,6 @@
 
 /* completions read from libfabric per fi_cq_read call */
 #define RPS_OFI_CQ_BATCH 32
-
-/* ---- a minimal intrusive list (control path only) ------------------- */
-
-struct rps_ofi_link {
-	struct rps_ofi_link *prev, *next;
-};
-
-static inline void rps_ofi_list_init(struct rps_ofi_link *head)
-{
-	head->prev = head->next = head;
-}
-
-static inline bool rps_ofi_list_empty(const struct rps_ofi_link *head)
-{
-	return head->next == head;
-}
-
-static inline void rps_ofi_list_add_tail(struct rps_ofi_link *head,
-					 struct rps_ofi_link *item)
-{
-	item->prev = head->prev;
-	item->next = head;
-	head->prev->next = item;
-	head->prev = item;
-}
-
-static inline void rps_ofi_list_del(struct rps_ofi_link *item)
-{
-	item->prev->next = item->next;
-	item->next->prev = item->prev;
-	item->prev = item->next = item;
-}
-
-#define rps_ofi_list_foreach(pos, head) \
-	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 
 /* ---- objects ------------------------------------------------------- */
 
@@ -118,8 +84,8 @@ struct rps_ofi_transport {
 
 	/* tp->lock guards the EQ reads and everything below */
 	pthread_mutex_t lock;
-	struct rps_ofi_link cqs;       /* every CQ, for progress */
-	struct rps_ofi_link conns;     /* every conn owning an endpoint */
+	struct rps_list cqs;       /* every CQ, for progress */
+	struct rps_list conns;     /* every conn owning an endpoint */
 	_Atomic(struct rps_ofi_token_chunk *) token_chunk[RPS_OFI_TOKEN_NCHUNKS];
 	uint32_t *token_free; /* recycled indexes */
 	uint32_t token_nfree, token_free_cap;
@@ -143,7 +109,7 @@ struct rps_ofi_parked {
 struct rps_ofi_cq {
 	struct rps_cq base;
 	struct rps_ofi_transport *tp;
-	struct rps_ofi_link link; /* tp->cqs */
+	struct rps_list link; /* tp->cqs */
 	struct fid_cq *cq;
 	/* receive buffers handed out by the last poll, reposted by the next */
 	struct rps_ofi_recv **repost;
@@ -192,7 +158,7 @@ struct rps_ofi_conn {
 	struct rps_conn base;
 	struct rps_ofi_transport *tp;
 	struct rps_ofi_cq *cq;
-	struct rps_ofi_link link; /* tp->conns, while ep is open */
+	struct rps_list link; /* tp->conns, while ep is open */
 	struct fid_ep *ep;
 	enum rps_ofi_conn_state state; /* under tp->lock */
 	int cm_err;		       /* positive FI_ errno */

@@ -47,9 +47,9 @@ int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max,
 
 static struct rps_ofi_conn *ofi_find_conn(struct rps_ofi_transport *tp, fid_t fid)
 {
-	struct rps_ofi_link *pos;
+	struct rps_list *pos;
 
-	rps_ofi_list_foreach(pos, &tp->conns) {
+	rps_list_foreach(pos, &tp->conns) {
 		struct rps_ofi_conn *conn = container_of(pos, struct rps_ofi_conn, link);
 
 		if (conn->ep && &conn->ep->fid == fid)
@@ -178,12 +178,12 @@ int rps_ofi_progress(rps_transport_t *btp)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 	struct fi_cq_data_entry unused;
-	struct rps_ofi_link *pos;
+	struct rps_list *pos;
 	int ret;
 
 	pthread_mutex_lock(&tp->lock);
 	ret = rps_ofi_eq_drain(tp);
-	rps_ofi_list_foreach(pos, &tp->cqs) {
+	rps_list_foreach(pos, &tp->cqs) {
 		struct rps_ofi_cq *cq = container_of(pos, struct rps_ofi_cq, link);
 
 		(void)fi_cq_read(cq->cq, &unused, 0);

@@ -93,7 +93,7 @@ static int ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
 		return -ENOMEM;
 	conn->tp = tp;
 	conn->cq = cq;
-	rps_ofi_list_init(&conn->link);
+	rps_list_init(&conn->link);
 	conn->sq_depth = attr->sq_depth;
 	conn->inline_max = attr->max_inline < tp->inject_size ?
 			   attr->max_inline : tp->inject_size;
@@ -156,7 +156,7 @@ static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
 		goto err;
 	pthread_mutex_lock(&tp->lock);
 	conn->state = RPS_OFI_CONN_CONNECTING;
-	rps_ofi_list_add_tail(&tp->conns, &conn->link);
+	rps_list_add_tail(&tp->conns, &conn->link);
 	pthread_mutex_unlock(&tp->lock);
 	return 0;
 
@@ -198,7 +198,7 @@ static void ofi_conn_destroy(struct rps_ofi_conn *conn)
 
 	if (conn->ep) {
 		pthread_mutex_lock(&tp->lock);
-		rps_ofi_list_del(&conn->link);
+		rps_list_del(&conn->link);
 		/* a late WRITE_WITH_IMM of this conn now maps to no one */
 		rps_ofi_token_free(tp, conn);
 		pthread_mutex_unlock(&tp->lock);

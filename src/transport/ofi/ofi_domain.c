@@ -229,8 +229,8 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 	if (!tp)
 		return -ENOMEM;
 	pthread_mutex_init(&tp->lock, NULL);
-	rps_ofi_list_init(&tp->cqs);
-	rps_ofi_list_init(&tp->conns);
+	rps_list_init(&tp->cqs);
+	rps_list_init(&tp->conns);
 	atomic_init(&tp->next_key, 1);
 
 	ret = ofi_select(attr, false, &tp->info);
@@ -280,7 +280,7 @@ static void rps_ofi_close(rps_transport_t *btp)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 
-	if (!rps_ofi_list_empty(&tp->conns) || !rps_ofi_list_empty(&tp->cqs))
+	if (!rps_list_empty(&tp->conns) || !rps_list_empty(&tp->cqs))
 		rps_warn("%s: closed with connections or CQs still open",
 			 btp->device_name);
 	ofi_close_objects(tp);
@@ -397,7 +397,7 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth,
 	if (!cq)
 		return -ENOMEM;
 	cq->tp = tp;
-	rps_ofi_list_init(&cq->link);
+	rps_list_init(&cq->link);
 	cq->repost_cap = depth;
 	cq->repost = calloc(depth, sizeof(*cq->repost));
 	if (!cq->repost) {
@@ -412,7 +412,7 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth,
 		goto err_free;
 	}
 	pthread_mutex_lock(&tp->lock);
-	rps_ofi_list_add_tail(&tp->cqs, &cq->link);
+	rps_list_add_tail(&tp->cqs, &cq->link);
 	pthread_mutex_unlock(&tp->lock);
 	*cq_p = &cq->base;
 	return 0;
@@ -429,7 +429,7 @@ static void rps_ofi_cq_destroy(rps_cq_t *bcq)
 	int ret;
 
 	pthread_mutex_lock(&cq->tp->lock);
-	rps_ofi_list_del(&cq->link);
+	rps_list_del(&cq->link);
 	pthread_mutex_unlock(&cq->tp->lock);
 	ret = fi_close(&cq->cq->fid);
 	if (ret)

@@ -28,6 +28,7 @@
 #include <rdma/rdma_cma.h>
 
 #include "transport/transport_priv.h"
+#include "util/list.h"
 
 /* an operation longer than the port's max_msg_sz is posted as up to this
  * many WRs (soft-RoCE: 8 MiB each) */
@@ -45,10 +46,6 @@
 #define VRB_DRAIN_TIMEOUT_MS 2000
 #define VRB_LISTEN_BACKLOG 128
 
-/* An intrusive doubly-linked list (the transport's connections). */
-struct vrb_list {
-	struct vrb_list *prev, *next;
-};
 
 enum vrb_wr_kind {
 	VRB_WR_SEND = 1,   /* a struct vrb_send slot: WRITE/READ/SEND */
@@ -94,7 +91,7 @@ struct vrb_transport {
 	 * plays both sides does), and progress in yet another: the lock
 	 * guards the list and keeps progress off a conn being closed */
 	pthread_mutex_t lock;
-	struct vrb_list conns;	/* struct vrb_conn.node */
+	struct rps_list conns;	/* struct vrb_conn.node */
 };
 
 struct vrb_mr {
@@ -131,7 +128,7 @@ struct vrb_conn_req {
 
 struct vrb_conn {
 	struct rps_conn base;
-	struct vrb_list node; /* on vrb_transport.conns */
+	struct rps_list node; /* on vrb_transport.conns */
 	struct vrb_transport *tp;
 	struct vrb_cq *cq;
 	struct rdma_event_channel *ch; /* this conn's own, non-blocking */
@@ -172,26 +169,6 @@ static inline struct vrb_conn *vrb_conn(rps_conn_t *conn)
 static inline struct vrb_cq *vrb_cq(rps_cq_t *cq)
 {
 	return container_of(cq, struct vrb_cq, base);
-}
-
-static inline void vrb_list_init(struct vrb_list *head)
-{
-	head->prev = head->next = head;
-}
-
-static inline void vrb_list_add(struct vrb_list *head, struct vrb_list *node)
-{
-	node->next = head->next;
-	node->prev = head;
-	head->next->prev = node;
-	head->next = node;
-}
-
-static inline void vrb_list_del(struct vrb_list *node)
-{
-	node->prev->next = node->next;
-	node->next->prev = node->prev;
-	node->prev = node->next = node;
 }
 
 /* "write", "read", ... for log lines */

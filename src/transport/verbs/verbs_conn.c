@@ -180,7 +180,7 @@ int rps_vrb_conn_create(struct vrb_transport *tp, struct vrb_cq *cq,
 	conn->id = id;
 	conn->base.tp = &tp->base;
 	conn->base.cq = &cq->base;
-	vrb_list_init(&conn->node);
+	rps_list_init(&conn->node);
 	rps_sockaddr_name(rdma_get_peer_addr(id), conn->base.peer,
 			  sizeof(conn->base.peer));
 	ret = vrb_conn_buffers(conn);
@@ -251,7 +251,7 @@ int rps_vrb_conn_activate(struct vrb_conn *conn)
 	}
 	conn->in_epoll = true;
 	pthread_mutex_lock(&conn->tp->lock);
-	vrb_list_add(&conn->tp->conns, &conn->node);
+	rps_list_add(&conn->tp->conns, &conn->node);
 	pthread_mutex_unlock(&conn->tp->lock);
 	conn->base.connected = true;
 	vrb_conn_log_qp(conn);
@@ -295,7 +295,7 @@ void rps_vrb_conn_destroy(struct vrb_conn *conn)
 		epoll_ctl(conn->tp->epfd, EPOLL_CTL_DEL, conn->ch->fd, NULL);
 		conn->in_epoll = false;
 	}
-	vrb_list_del(&conn->node);
+	rps_list_del(&conn->node);
 	pthread_mutex_unlock(&conn->tp->lock);
 	rps_vrb_conn_shutdown(conn);
 	if (conn->qp) {

@@ -189,7 +189,7 @@ int rps_vrb_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p)
 	tp = calloc(1, sizeof(*tp));
 	if (!tp)
 		return -ENOMEM;
-	vrb_list_init(&tp->conns);
+	rps_list_init(&tp->conns);
 	pthread_mutex_init(&tp->lock, NULL);
 	tp->epfd = -1;
 	errno = 0;
