@@ -105,7 +105,7 @@ static int apply_sgd(float *const *a, size_t off, size_t len)
 {
 	static const rps_sgd_params_t p = {.lr = 1e-3f};
 
-	return rps_optim_sgd(a[0] + off, NULL, a[1] + off, len, &p);
+	return rps_optim_sgd(a[0] + off, NULL, NULL, a[1] + off, len, &p);
 }
 
 static int apply_dcasgd(float *const *a, size_t off, size_t len)
@@ -128,7 +128,8 @@ static int apply_pcasgd(float *const *a, size_t off, size_t len)
 
 static int apply_dude(float *const *a, size_t off, size_t len)
 {
-	return rps_optim_dude(a[0] + off, a[2] + off, a[1] + off, a[3] + off, len, 1e-3f, 0.25f);
+	return rps_optim_dude(a[0] + off, a[2] + off, NULL, a[1] + off, a[3] + off, len, 1e-3f,
+			      0.25f);
 }
 
 /*

@@ -6,14 +6,26 @@
 
 #include "optim/kernels.h"
 
-int rps_optim_dude(float *restrict w, float *restrict s, const float *restrict g_new,
-		   const float *restrict g_old, size_t n, float lr, float inv_m)
+int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
+		   const float *restrict g_new, const float *restrict g_old, size_t n,
+		   float lr, float inv_m)
 {
 	const float step = lr * inv_m;
 
 	if (!rps_optim_all_finite(g_new, n))
 		return -EDOM;
-	if (g_old) {
+	/* g_old == NULL (a first push) reads as zeros; the branches stay out
+	 * of the loops so each one vectorizes */
+	if (g_old && b) {
+		for (size_t i = 0; i < n; i++) {
+			float si = s[i] + (g_new[i] - g_old[i]);
+			float wn = w[i] - step * si;
+
+			s[i] = si;
+			w[i] = wn;
+			b[i] = wn;
+		}
+	} else if (g_old) {
 		for (size_t i = 0; i < n; i++) {
 			float si = s[i] + (g_new[i] - g_old[i]);
 
@@ -23,9 +35,12 @@ int rps_optim_dude(float *restrict w, float *restrict s, const float *restrict g
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			float si = s[i] + g_new[i];
+			float wn = w[i] - step * si;
 
 			s[i] = si;
-			w[i] -= step * si;
+			w[i] = wn;
+			if (b)
+				b[i] = wn;
 		}
 	}
 	return 0;

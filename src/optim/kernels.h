@@ -28,8 +28,9 @@ bool rps_optim_all_finite(const float *restrict g, size_t n);
  *   d = g + weight_decay * w
  *   v = momentum * v + d          (only when momentum != 0; v starts at 0)
  *   w -= lr * (momentum != 0 ? v : d)
- * v may be NULL when momentum == 0.  Used by sgd, asgd and (with the
- * averaged gradient) ssgd.
+ * v may be NULL when momentum == 0.  b, when not NULL, receives the new
+ * weights in the same pass (the snapshot the worker reads next).  Used by
+ * sgd, asgd and (with the averaged gradient) ssgd.
  */
 typedef struct rps_sgd_params {
 	float lr;
@@ -37,8 +38,8 @@ typedef struct rps_sgd_params {
 	float weight_decay;
 } rps_sgd_params_t;
 
-int rps_optim_sgd(float *restrict w, float *restrict v, const float *restrict g,
-		  size_t n, const rps_sgd_params_t *p);
+int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b,
+		  const float *restrict g, size_t n, const rps_sgd_params_t *p);
 
 /* SSGD accumulation of one worker's gradient into acc: acc = g when first,
  * else acc += g.  The step is then rps_optim_sgd on acc with lr / M. */
@@ -83,13 +84,14 @@ int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict
  * DuDe-ASGD: the server keeps every worker's latest gradient h[m] and
  * their sum S; a push of g_new by m (whose previous gradient is g_old)
  * does, in one pass:
- *   S += g_new - g_old;  w -= lr * S / M
+ *   S += g_new - g_old;  w -= lr * S / M;  b = w (when b is not NULL)
  * g_old is NULL for a worker's first push (then S += g_new).  Nothing is
  * copied: the caller flips m's double-buffered slot so g_new becomes
  * h[m].  Only g_new is checked (g_old was checked when it arrived).
  */
-int rps_optim_dude(float *restrict w, float *restrict s, const float *restrict g_new,
-		   const float *restrict g_old, size_t n, float lr, float inv_m);
+int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
+		   const float *restrict g_new, const float *restrict g_old, size_t n,
+		   float lr, float inv_m);
 
 /* Exact recomputation of S = sum of the nh gradients h[0..nh-1] (each
  * may be NULL = not yet pushed), summed in double so that the periodic

@@ -37,13 +37,9 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 	case RPS_ALGO_SGD:
 	case RPS_ALGO_ASGD: {
 		rps_sgd_params_t p = {hp->lr, hp->momentum, hp->weight_decay};
-		int ret = rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, g, len, &p);
-
 		/* the snapshot the worker reads next is the model after its
-		 * own update */
-		if (!ret)
-			memcpy(b, w, len * sizeof(float));
-		return ret;
+		 * own update, written in the same pass */
+		return rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, b, g, len, &p);
 	}
 	case RPS_ALGO_DCASGD_C:
 		return rps_optim_dcasgd(w, b, g, len, hp->lr, hp->lambda);
@@ -101,11 +97,10 @@ static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t
 		dude_refresh(srv, c, off, len);
 		g_old = g_new;
 	}
-	ret = rps_optim_dude(w, sum, g_new, g_old, len, srv->cfg.hp.lr, step);
+	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, srv->cfg.hp.lr, step);
 	if (ret)
 		return ret;
 	s->chunk_parity[c] = (int8_t)parity;
-	memcpy(s->snap + off, w, len * sizeof(float));
 	/* bound the float drift of S += g_new - g_old */
 	if (++srv->dude_since_refresh[c] >= srv->cfg.hp.dude_refresh)
 		dude_refresh(srv, c, off, len);
@@ -262,8 +257,8 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 
 		/* weight decay must not be divided: fold it back */
 		p.weight_decay = hp->weight_decay * (float)srv->ssgd_accepted[c];
-		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, acc,
-			      len, &p);
+		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, NULL,
+			      acc, len, &p);
 	}
 	for (uint32_t m = 0; m < M; m++)
 		memcpy(srv->slots[m].snap + off, srv->w + off, len * sizeof(float));

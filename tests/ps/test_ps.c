@@ -212,7 +212,7 @@ static void replay_check(rps_algo_t algo)
 		} else {
 			rps_sgd_params_t p = {hp.lr, 0, 0};
 
-			assert_int_equal(rps_optim_sgd(w + off, NULL, g, len, &p), 0);
+			assert_int_equal(rps_optim_sgd(w + off, NULL, NULL, g, len, &p), 0);
 		}
 	}
 	assert_memory_equal(got, w, n * sizeof(float));

@@ -96,9 +96,8 @@ typedef int (*kernel_call_fn)(float *w, float *b, float *ms, float *v, const flo
 static int call_sgd(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
 	rps_sgd_params_t p = {0.1f, 0.9f, 0.01f};
-	(void)b;
 	(void)ms;
-	return rps_optim_sgd(w, v, g, n, &p);
+	return rps_optim_sgd(w, v, b, g, n, &p);
 }
 
 static int call_acc(float *w, float *b, float *ms, float *v, const float *g, size_t n)
@@ -132,9 +131,8 @@ static int call_pc(float *w, float *b, float *ms, float *v, const float *g, size
 
 static int call_dude(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
-	/* b plays S, v plays g_old */
-	(void)ms;
-	return rps_optim_dude(w, b, g, v, n, 0.1f, 0.25f);
+	/* b plays S, v plays g_old, ms the snapshot */
+	return rps_optim_dude(w, b, ms, g, v, n, 0.1f, 0.25f);
 }
 
 static void test_nonfinite_rejected_untouched(void **state)
@@ -191,7 +189,12 @@ static void test_sgd_matches_reference(void **state)
 				/* several steps, so the momentum buffer matters */
 				for (int step = 0; step < 3; step++) {
 					fill(g, n, -2, 2);
-					assert_int_equal(rps_optim_sgd(w, v, g, n, p), 0);
+					/* odd steps also write the snapshot */
+					float *snap = step & 1 ? B.b + off : NULL;
+
+					assert_int_equal(rps_optim_sgd(w, v, snap, g, n, p), 0);
+					if (snap)
+						assert_memory_equal(snap, w, n * sizeof(float));
 					for (size_t i = 0; i < n; i++) {
 						double d = (double)g[i] + (double)p->weight_decay * B.rw[i];
 
@@ -356,16 +359,17 @@ static void test_dude_matches_reference(void **state)
 			rs[i] = (double)s[i] + ((double)B.g[i] - gold[i]);
 			B.rw[i] = B.w[i] - 0.1 * 0.25 * rs[i];
 		}
-		assert_int_equal(rps_optim_dude(B.w, s, B.g, gold, n, 0.1f, 0.25f), 0);
+		assert_int_equal(rps_optim_dude(B.w, s, B.b, B.g, gold, n, 0.1f, 0.25f), 0);
 		assert_close(s, rs, n, "dude S");
 		assert_close(B.w, B.rw, n, "dude w");
+		assert_memory_equal(B.b, B.w, n * sizeof(float));
 
 		/* a first push: no previous gradient */
 		for (size_t i = 0; i < n; i++) {
 			rs[i] = (double)s[i] + B.g[i];
 			B.rw[i] = B.w[i] - 0.1 * 0.25 * rs[i];
 		}
-		assert_int_equal(rps_optim_dude(B.w, s, B.g, NULL, n, 0.1f, 0.25f), 0);
+		assert_int_equal(rps_optim_dude(B.w, s, NULL, B.g, NULL, n, 0.1f, 0.25f), 0);
 		assert_close(s, rs, n, "dude S first");
 		assert_close(B.w, B.rw, n, "dude w first");
 	}
@@ -391,7 +395,7 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 		/* large and small magnitudes mixed: the worst case for drift */
 		for (int i = 0; i < N; i++)
 			g_new[i] = frand(-1, 1) * ((t / M) % 2 ? 1000.0f : 0.001f);
-		assert_int_equal(rps_optim_dude(w, s, g_new, pushed[m] ? h[cur[m]][m] : NULL,
+		assert_int_equal(rps_optim_dude(w, s, NULL, g_new, pushed[m] ? h[cur[m]][m] : NULL,
 						N, 1e-6f, 1.0f / M), 0);
 		cur[m] = !cur[m];
 		pushed[m] = true;
