@@ -32,15 +32,21 @@ int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
 			s[i] = si;
 			w[i] -= step * si;
 		}
-	} else {
+	} else if (b) {
 		for (size_t i = 0; i < n; i++) {
 			float si = s[i] + g_new[i];
 			float wn = w[i] - step * si;
 
 			s[i] = si;
 			w[i] = wn;
-			if (b)
-				b[i] = wn;
+			b[i] = wn;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			float si = s[i] + g_new[i];
+
+			s[i] = si;
+			w[i] -= step * si;
 		}
 	}
 	return 0;
