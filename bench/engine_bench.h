@@ -15,7 +15,7 @@
 #define EB_PROG "rps_engine_bench"
 #define EB_MAX_SIZES 32
 #define EB_MAX_THREADS 256 /* entries in --threads and threads per point */
-#define EB_MAX_ARRAYS 4	   /* float arrays any kernel or reference uses */
+#define EB_MAX_ARRAYS 5	   /* float arrays any kernel or reference uses */
 #define EB_MAX_KERNELS 16  /* entries of eb_kernels, bits of kernel_mask */
 #define EB_MAX_PASSES 1000
 #define EB_EXIT_FAIL 1
@@ -53,7 +53,8 @@ typedef struct eb_result {
 
 /*
  * A kernel under test or a reference loop.  a[] are the point's n-element
- * arrays (a[0] = w, a[1] = g, a[2] = b or s, a[3] = ms or g_old); apply
+ * arrays (a[0] = w, a[1] = g, a[2] = b or s, a[3] = ms or g_old, a[4] =
+ * dude's snapshot b); apply
  * runs one chunk [off, off + len) and returns 0 or the kernel's negative
  * errno.
  */

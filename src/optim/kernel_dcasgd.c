@@ -1,65 +1,128 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* DC-ASGD (constant and adaptive lambda) and the PC-ASGD mix built on it. */
+/* DC-ASGD (constant and adaptive lambda) and the PC-ASGD mix built on it.
+ * Each has a fused one-pass path (with undo) and a two-pass fallback. */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
 
+#include "optim/fused.h"
 #include "optim/kernels.h"
 
+/* w -= lr * (a * (g + lambda*g*g*(w - b)) + c * g);  b = w.
+ * dc-asgd-c is a = 1, c = 0; pc-asgd is a = theta, c = clip. */
+static inline float dc_step(float wi, float bi, float gi, float lr, float lambda, float a,
+			    float c)
+{
+	return wi - lr * (a * (gi + lambda * gi * gi * (wi - bi)) + c * gi);
+}
+
+static int dc_two_pass(float *restrict w, float *restrict b, const float *restrict g,
+		       size_t n, float lr, float lambda, float a, float c)
+{
+	if (!rps_optim_all_finite(g, n))
+		return -EDOM;
+	for (size_t i = 0; i < n; i++) {
+		float wn = dc_step(w[i], b[i], g[i], lr, lambda, a, c);
+
+		w[i] = wn;
+		b[i] = wn;
+	}
+	return 0;
+}
+
+static inline int dc_fused(float *restrict w, float *restrict b, const float *restrict g,
+			   size_t n, float lr, float lambda, float a, float c,
+			   float *restrict undo)
+{
+	float *restrict uw = undo, *restrict ub = undo + n;
+	uint32_t bad = 0;
+
+	/* 5 DRAM streams: read g, w, b; write w, b (the undo stays in cache) */
+	for (size_t i = 0; i < n; i++) {
+		float wi = w[i], bi = b[i], wn = dc_step(wi, bi, g[i], lr, lambda, a, c);
+
+		bad |= rps_nonfinite(g[i]);
+		uw[i] = wi;
+		ub[i] = bi;
+		w[i] = wn;
+		b[i] = wn;
+	}
+	if (bad) {
+		float *arrays[] = {w, b};
+
+		rps_optim_restore(arrays, 2, undo, n);
+		return -EDOM;
+	}
+	return 0;
+}
+
+RPS_OPTIM_CLONES
 int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda)
+		     size_t n, float lr, float lambda, float *restrict undo)
 {
-	if (!rps_optim_all_finite(g, n))
-		return -EDOM;
-	/* 5 streams: read g, w, b; write w, b */
-	for (size_t i = 0; i < n; i++) {
-		float gi = g[i], wi = w[i];
-		float wn = wi - lr * (gi + lambda * gi * gi * (wi - b[i]));
-
-		w[i] = wn;
-		b[i] = wn;
-	}
-	return 0;
+	if (!undo)
+		return dc_two_pass(w, b, g, n, lr, lambda, 1.0f, 0.0f);
+	return dc_fused(w, b, g, n, lr, lambda, 1.0f, 0.0f, undo);
 }
 
-int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
-		       const float *restrict g, size_t n,
-		       const rps_dcasgd_a_params_t *p)
-{
-	const float lr = p->lr, lambda0 = p->lambda0, m = p->ms_decay, eps = p->eps;
-
-	if (!rps_optim_all_finite(g, n))
-		return -EDOM;
-	for (size_t i = 0; i < n; i++) {
-		float gi = g[i], wi = w[i], gg = gi * gi;
-		float msi = m * ms[i] + (1.0f - m) * gg;
-		float lambda = lambda0 / sqrtf(msi + eps);
-		float wn = wi - lr * (gi + lambda * gg * (wi - b[i]));
-
-		ms[i] = msi;
-		w[i] = wn;
-		b[i] = wn;
-	}
-	return 0;
-}
-
+RPS_OPTIM_CLONES
 int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda, float theta, bool fresh)
+		     size_t n, float lr, float lambda, float theta, bool fresh,
+		     float *restrict undo)
 {
 	/* fold the branch out of the loop: the clipped part's weight is a
 	 * constant for the whole chunk */
 	const float clip = fresh ? 1.0f - theta : 0.0f;
 
-	if (!rps_optim_all_finite(g, n))
-		return -EDOM;
-	for (size_t i = 0; i < n; i++) {
-		float gi = g[i], wi = w[i];
-		float pred = gi + lambda * gi * gi * (wi - b[i]);
-		float wn = wi - lr * (theta * pred + clip * gi);
+	if (!undo)
+		return dc_two_pass(w, b, g, n, lr, lambda, theta, clip);
+	return dc_fused(w, b, g, n, lr, lambda, theta, clip, undo);
+}
 
+RPS_OPTIM_CLONES
+int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
+		       const float *restrict g, size_t n,
+		       const rps_dcasgd_a_params_t *p, float *restrict undo)
+{
+	const float lr = p->lr, lambda0 = p->lambda0, m = p->ms_decay, eps = p->eps;
+	float *restrict uw = undo, *restrict ub = undo + n, *restrict um = undo + 2 * n;
+	uint32_t bad = 0;
+
+	if (!undo) {
+		if (!rps_optim_all_finite(g, n))
+			return -EDOM;
+		for (size_t i = 0; i < n; i++) {
+			float gi = g[i], gg = gi * gi;
+			float msi = m * ms[i] + (1.0f - m) * gg;
+			float wn = dc_step(w[i], b[i], gi, lr, lambda0 / sqrtf(msi + eps), 1.0f, 0.0f);
+
+			ms[i] = msi;
+			w[i] = wn;
+			b[i] = wn;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		float gi = g[i], wi = w[i], bi = b[i], mi = ms[i], gg = gi * gi;
+		/* the same expression, operand for operand, as the two-pass
+		 * loop above: both paths must round alike */
+		float msi = m * mi + (1.0f - m) * gg;
+		float wn = dc_step(wi, bi, gi, lr, lambda0 / sqrtf(msi + eps), 1.0f, 0.0f);
+
+		bad |= rps_nonfinite(gi);
+		uw[i] = wi;
+		ub[i] = bi;
+		um[i] = mi;
+		ms[i] = msi;
 		w[i] = wn;
 		b[i] = wn;
+	}
+	if (bad) {
+		float *arrays[] = {w, b, ms};
+
+		rps_optim_restore(arrays, 3, undo, n);
+		return -EDOM;
 	}
 	return 0;
 }

@@ -4,22 +4,19 @@
 
 #include <errno.h>
 
+#include "optim/fused.h"
 #include "optim/kernels.h"
 
-int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
-		   const float *restrict g_new, const float *restrict g_old, size_t n,
-		   float lr, float inv_m)
+static int dude_two_pass(float *restrict w, float *restrict s, float *restrict b,
+			 const float *restrict g_new, const float *restrict g_old, size_t n,
+			 float step)
 {
-	const float step = lr * inv_m;
-
 	if (!rps_optim_all_finite(g_new, n))
 		return -EDOM;
-	/* g_old == NULL (a first push) reads as zeros; the branches stay out
-	 * of the loops so each one vectorizes */
+	/* the branches stay out of the loops so each one vectorizes */
 	if (g_old && b) {
 		for (size_t i = 0; i < n; i++) {
-			float si = s[i] + (g_new[i] - g_old[i]);
-			float wn = w[i] - step * si;
+			float si = s[i] + (g_new[i] - g_old[i]), wn = w[i] - step * si;
 
 			s[i] = si;
 			w[i] = wn;
@@ -34,8 +31,7 @@ int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
 		}
 	} else if (b) {
 		for (size_t i = 0; i < n; i++) {
-			float si = s[i] + g_new[i];
-			float wn = w[i] - step * si;
+			float si = s[i] + g_new[i], wn = w[i] - step * si;
 
 			s[i] = si;
 			w[i] = wn;
@@ -48,6 +44,39 @@ int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
 			s[i] = si;
 			w[i] -= step * si;
 		}
+	}
+	return 0;
+}
+
+RPS_OPTIM_CLONES
+int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
+		   const float *restrict g_new, const float *restrict g_old, size_t n,
+		   float lr, float inv_m, float *restrict undo)
+{
+	const float step = lr * inv_m;
+	float *restrict uw = undo, *restrict us = undo + n, *restrict ub = undo + 2 * n;
+	uint32_t bad = 0;
+
+	/* a first push (no g_old) happens once per worker: two passes */
+	if (!undo || !b || !g_old)
+		return dude_two_pass(w, s, b, g_new, g_old, n, step);
+	for (size_t i = 0; i < n; i++) {
+		float wi = w[i], si = s[i], sn = si + (g_new[i] - g_old[i]);
+		float wn = wi - step * sn;
+
+		bad |= rps_nonfinite(g_new[i]);
+		uw[i] = wi;
+		us[i] = si;
+		ub[i] = b[i];
+		s[i] = sn;
+		w[i] = wn;
+		b[i] = wn;
+	}
+	if (bad) {
+		float *arrays[] = {w, s, b};
+
+		rps_optim_restore(arrays, 3, undo, n);
+		return -EDOM;
 	}
 	return 0;
 }

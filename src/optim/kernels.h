@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Update kernels: pure functions over float arrays (one chunk at a time),
- * no I/O, no allocation, no locks.  Each one first checks the pushed
- * gradient for NaN/Inf and returns -EDOM without touching anything when it
- * finds one; otherwise it applies the whole chunk in one fused loop.
+ * no I/O, no allocation, no locks.  A kernel that finds NaN or +-Inf in
+ * the pushed gradient returns -EDOM and leaves every array exactly as it
+ * was; otherwise it applies the whole chunk.
  *
- * Memory traffic: the finite check streams g through the cache once; a
- * chunk (default 256 KiB) stays in L2, so the update loop re-reads g from
- * L2, and DRAM sees g once plus the algorithm's own streams (DC-ASGD: read
- * w, b; write w, b).  That is what "one pass over memory" means here.
+ * One pass over memory: given an undo scratch (room for
+ * RPS_OPTIM_UNDO_ARRAYS x n floats, per engine thread), the kernel checks
+ * g, saves the old values it overwrites into the scratch and applies the
+ * update in a single loop, so DRAM sees each stream once (DC-ASGD: read
+ * g, w, b; write w, b); the scratch stays in cache and is read back only
+ * when a chunk is refused.  With undo == NULL the kernel scans g first,
+ * then applies (two passes over g): for callers without scratch.
  *
  * Notation (rdmaps(7)): w current weights, g the pushed gradient, b =
  * w_bak(m) the weights worker m computed g on, lr the learning rate.
@@ -19,6 +22,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* floats of undo scratch per parameter of a chunk */
+#define RPS_OPTIM_UNDO_ARRAYS 3
 
 /* true when every g[i] is finite (no NaN, no +-Inf) */
 bool rps_optim_all_finite(const float *restrict g, size_t n);
@@ -39,7 +45,8 @@ typedef struct rps_sgd_params {
 } rps_sgd_params_t;
 
 int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b,
-		  const float *restrict g, size_t n, const rps_sgd_params_t *p);
+		  const float *restrict g, size_t n, const rps_sgd_params_t *p,
+		  float *restrict undo);
 
 /* SSGD accumulation of one worker's gradient into acc: acc = g when first,
  * else acc += g.  The step is then rps_optim_sgd on acc with lr / M. */
@@ -51,7 +58,7 @@ int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n,
  *   w -= lr * (g + lambda * g*g*(w - b));  b = w
  */
 int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda);
+		     size_t n, float lr, float lambda, float *restrict undo);
 
 /*
  * DC-ASGD-a: the mean square of gradients ms (per parameter) scales lambda:
@@ -67,7 +74,7 @@ typedef struct rps_dcasgd_a_params {
 
 int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
 		       const float *restrict g, size_t n,
-		       const rps_dcasgd_a_params_t *p);
+		       const rps_dcasgd_a_params_t *p, float *restrict undo);
 
 /*
  * PC-ASGD, server-side form: a predicting step (the DC-ASGD Taylor term)
@@ -78,7 +85,8 @@ int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
  * theta = 1 is DC-ASGD-c; theta = 0 is ASGD that drops stale gradients.
  */
 int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda, float theta, bool fresh);
+		     size_t n, float lr, float lambda, float theta, bool fresh,
+		     float *restrict undo);
 
 /*
  * DuDe-ASGD: the server keeps every worker's latest gradient h[m] and
@@ -91,7 +99,7 @@ int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict
  */
 int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
 		   const float *restrict g_new, const float *restrict g_old, size_t n,
-		   float lr, float inv_m);
+		   float lr, float inv_m, float *restrict undo);
 
 /* Exact recomputation of S = sum of the nh gradients h[0..nh-1] (each
  * may be NULL = not yet pushed), summed in double so that the periodic

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optim/kernels.h"
 #include "ps/server.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -133,6 +134,11 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	for (uint32_t t = 0; t < srv->threads; t++) {
 		srv->engines[t].srv = srv;
 		srv->engines[t].index = t;
+		if (posix_memalign((void **)&srv->engines[t].undo, 4096,
+				   RPS_OPTIM_UNDO_ARRAYS * srv->chunk_params * sizeof(float))) {
+			ret = -ENOMEM;
+			goto err_cqs;
+		}
 		if ((ret = rps_cq_create(srv->tp, depth, &srv->engines[t].cq)))
 			goto err_cqs;
 	}
@@ -146,8 +152,10 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	return 0;
 
 err_cqs:
-	for (uint32_t t = 0; t < srv->threads; t++)
+	for (uint32_t t = 0; t < srv->threads; t++) {
 		rps_cq_destroy(srv->engines[t].cq);
+		free(srv->engines[t].undo);
+	}
 	free(srv->engines);
 err_layout:
 	ps_layout_destroy(srv);
@@ -225,8 +233,10 @@ RPS_EXPORT void rps_server_destroy(rps_server_t *srv)
 		}
 	}
 	rps_listener_close(srv->listener);
-	for (uint32_t t = 0; t < srv->threads; t++)
+	for (uint32_t t = 0; t < srv->threads; t++) {
 		rps_cq_destroy(srv->engines[t].cq);
+		free(srv->engines[t].undo);
+	}
 	free(srv->engines);
 	ps_layout_destroy(srv);
 	rps_transport_close(srv->tp);

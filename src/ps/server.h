@@ -70,6 +70,9 @@ typedef struct ps_engine {
 	struct rps_server *srv;
 	uint32_t index;
 	rps_cq_t *cq;
+	/* the kernels' undo scratch (RPS_OPTIM_UNDO_ARRAYS x chunk floats):
+	 * lets them check and apply a chunk in one pass over memory */
+	float *undo;
 	pthread_t thread;
 	bool started;
 } ps_engine_t;
@@ -115,7 +118,7 @@ void *ps_engine_main(void *arg);
 /* Applies chunk c of slot m's push with the given parity; returns 0 or
  * -EDOM when the gradient was refused.  Engine-thread context. */
 int ps_apply_chunk(struct rps_server *srv, ps_slot_t *slot, uint32_t chunk,
-		   unsigned parity);
+		   unsigned parity, float *undo);
 /* Closes the lanes of engine e whose connection went down. */
 void ps_engine_reap_lanes(ps_engine_t *e);
 

@@ -28,7 +28,7 @@ static uint64_t tau_of(struct rps_server *srv, ps_slot_t *s)
 }
 
 static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint64_t len,
-		       const float *g, unsigned parity)
+		       const float *g, float *undo)
 {
 	const rps_hparams_t *hp = &srv->cfg.hp;
 	float *w = srv->w + off, *b = s->snap + off;
@@ -39,14 +39,15 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 		rps_sgd_params_t p = {hp->lr, hp->momentum, hp->weight_decay};
 		/* the snapshot the worker reads next is the model after its
 		 * own update, written in the same pass */
-		return rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, b, g, len, &p);
+		return rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, b, g, len, &p,
+				     undo);
 	}
 	case RPS_ALGO_DCASGD_C:
-		return rps_optim_dcasgd(w, b, g, len, hp->lr, hp->lambda);
+		return rps_optim_dcasgd(w, b, g, len, hp->lr, hp->lambda, undo);
 	case RPS_ALGO_DCASGD_A: {
 		rps_dcasgd_a_params_t p = {hp->lr, hp->lambda, hp->ms_decay, hp->eps};
 
-		return rps_optim_dcasgd_a(w, b, srv->state_a + off, g, len, &p);
+		return rps_optim_dcasgd_a(w, b, srv->state_a + off, g, len, &p, undo);
 	}
 	case RPS_ALGO_PCASGD: {
 		/* clipping bound: the SSP bound when set, else M (a delay of
@@ -54,10 +55,9 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 		uint64_t bound = srv->cfg.max_staleness ? srv->cfg.max_staleness
 							: srv->cfg.num_workers;
 		return rps_optim_pcasgd(w, b, g, len, hp->lr, hp->lambda, hp->theta,
-					tau_of(srv, s) <= bound);
+					tau_of(srv, s) <= bound, undo);
 	}
 	default:
-		(void)parity;
 		return -EINVAL;
 	}
 }
@@ -78,7 +78,7 @@ static void dude_refresh(struct rps_server *srv, uint32_t c, uint64_t off, uint6
 }
 
 static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t off,
-		      uint64_t len, unsigned parity)
+		      uint64_t len, unsigned parity, float *undo)
 {
 	const uint64_t n = srv->n;
 	const float step = 1.0f / (float)srv->cfg.num_workers;
@@ -97,7 +97,8 @@ static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t
 		dude_refresh(srv, c, off, len);
 		g_old = g_new;
 	}
-	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, srv->cfg.hp.lr, step);
+	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, srv->cfg.hp.lr, step,
+			     undo);
 	if (ret)
 		return ret;
 	s->chunk_parity[c] = (int8_t)parity;
@@ -118,14 +119,15 @@ static void log_apply(struct rps_server *srv, uint32_t c, uint32_t m, uint64_t p
 		srv->apply_log[i] = (rps_apply_record_t){c, m, push};
 }
 
-int ps_apply_chunk(struct rps_server *srv, ps_slot_t *s, uint32_t c, unsigned parity)
+int ps_apply_chunk(struct rps_server *srv, ps_slot_t *s, uint32_t c, unsigned parity,
+		   float *undo)
 {
 	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
 	const float *g = s->grad + (uint64_t)parity * srv->n + off;
 
 	if (srv->cfg.algo == RPS_ALGO_DUDE)
-		return apply_dude(srv, s, c, off, len, parity);
-	return apply_async(srv, s, off, len, g, parity);
+		return apply_dude(srv, s, c, off, len, parity, undo);
+	return apply_async(srv, s, off, len, g, undo);
 }
 
 /* ---- notification ------------------------------------------------------ */
@@ -257,8 +259,9 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 
 		/* weight decay must not be divided: fold it back */
 		p.weight_decay = hp->weight_decay * (float)srv->ssgd_accepted[c];
+		/* acc was checked as it was summed: no undo needed */
 		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, NULL,
-			      acc, len, &p);
+			      acc, len, &p, NULL);
 	}
 	for (uint32_t m = 0; m < M; m++)
 		memcpy(srv->slots[m].snap + off, srv->w + off, len * sizeof(float));
@@ -301,7 +304,7 @@ static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
 		ssgd_chunk(e, s, c, parity);
 		return;
 	}
-	if (ps_apply_chunk(srv, s, c, parity) == 0) {
+	if (ps_apply_chunk(srv, s, c, parity, e->undo) == 0) {
 		atomic_fetch_add(&s->stat_chunks, 1);
 	} else {
 		atomic_fetch_add(&s->chunks_bad, 1);

@@ -208,11 +208,11 @@ static void replay_check(rps_algo_t algo)
 			rps_dcasgd_a_params_t p = {hp.lr, hp.lambda, hp.ms_decay, hp.eps};
 
 			assert_int_equal(rps_optim_dcasgd_a(w + off, b[log[r].worker] + off,
-							    ms + off, g, len, &p), 0);
+							    ms + off, g, len, &p, NULL), 0);
 		} else {
 			rps_sgd_params_t p = {hp.lr, 0, 0};
 
-			assert_int_equal(rps_optim_sgd(w + off, NULL, NULL, g, len, &p), 0);
+			assert_int_equal(rps_optim_sgd(w + off, NULL, NULL, g, len, &p, NULL), 0);
 		}
 	}
 	assert_memory_equal(got, w, n * sizeof(float));

@@ -59,6 +59,25 @@ struct bufs {
 
 static struct bufs B;
 
+/* Every kernel test runs twice: with undo scratch (the fused one-pass
+ * path the engine uses) and without (the two-pass path). */
+static float undo_buf[3 * (MAXN + 1)];
+static float *UNDO;
+
+static int use_fused(void **state)
+{
+	(void)state;
+	UNDO = undo_buf;
+	return 0;
+}
+
+static int use_two_pass(void **state)
+{
+	(void)state;
+	UNDO = NULL;
+	return 0;
+}
+
 static void test_finite_check(void **state)
 {
 	float *g = B.g;
@@ -97,7 +116,7 @@ static int call_sgd(float *w, float *b, float *ms, float *v, const float *g, siz
 {
 	rps_sgd_params_t p = {0.1f, 0.9f, 0.01f};
 	(void)ms;
-	return rps_optim_sgd(w, v, b, g, n, &p);
+	return rps_optim_sgd(w, v, b, g, n, &p, UNDO);
 }
 
 static int call_acc(float *w, float *b, float *ms, float *v, const float *g, size_t n)
@@ -112,27 +131,27 @@ static int call_dc(float *w, float *b, float *ms, float *v, const float *g, size
 {
 	(void)ms;
 	(void)v;
-	return rps_optim_dcasgd(w, b, g, n, 0.1f, 0.04f);
+	return rps_optim_dcasgd(w, b, g, n, 0.1f, 0.04f, UNDO);
 }
 
 static int call_dca(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
 	rps_dcasgd_a_params_t p = {0.1f, 2.0f, 0.95f, 1e-7f};
 	(void)v;
-	return rps_optim_dcasgd_a(w, b, ms, g, n, &p);
+	return rps_optim_dcasgd_a(w, b, ms, g, n, &p, UNDO);
 }
 
 static int call_pc(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
 	(void)ms;
 	(void)v;
-	return rps_optim_pcasgd(w, b, g, n, 0.1f, 0.04f, 0.5f, true);
+	return rps_optim_pcasgd(w, b, g, n, 0.1f, 0.04f, 0.5f, true, UNDO);
 }
 
 static int call_dude(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
 	/* b plays S, v plays g_old, ms the snapshot */
-	return rps_optim_dude(w, b, ms, g, v, n, 0.1f, 0.25f);
+	return rps_optim_dude(w, b, ms, g, v, n, 0.1f, 0.25f, UNDO);
 }
 
 static void test_nonfinite_rejected_untouched(void **state)
@@ -192,7 +211,7 @@ static void test_sgd_matches_reference(void **state)
 					/* odd steps also write the snapshot */
 					float *snap = step & 1 ? B.b + off : NULL;
 
-					assert_int_equal(rps_optim_sgd(w, v, snap, g, n, p), 0);
+					assert_int_equal(rps_optim_sgd(w, v, snap, g, n, p, UNDO), 0);
 					if (snap)
 						assert_memory_equal(snap, w, n * sizeof(float));
 					for (size_t i = 0; i < n; i++) {
@@ -254,7 +273,7 @@ static void test_dcasgd_matches_reference(void **state)
 			fill(g, n, -3, 3);
 			for (size_t i = 0; i < n; i++)
 				B.rw[i] = dc_ref(w[i], b[i], g[i], 0.1, 0.04);
-			assert_int_equal(rps_optim_dcasgd(w, b, g, n, 0.1f, 0.04f), 0);
+			assert_int_equal(rps_optim_dcasgd(w, b, g, n, 0.1f, 0.04f, UNDO), 0);
 			assert_close(w, B.rw, n, "dcasgd w");
 			/* the snapshot now equals the new weights, exactly */
 			assert_memory_equal(b, w, n * sizeof(float));
@@ -285,7 +304,7 @@ static void test_dcasgd_a_matches_reference(void **state)
 				B.rms[i] = msi;
 				B.rw[i] = dc_ref(w[i], b[i], gi, 0.05, lambda);
 			}
-			assert_int_equal(rps_optim_dcasgd_a(w, b, ms, g, n, &p), 0);
+			assert_int_equal(rps_optim_dcasgd_a(w, b, ms, g, n, &p, UNDO), 0);
 			assert_close(ms, B.rms, n, "dcasgd-a ms");
 			assert_close(w, B.rw, n, "dcasgd-a w");
 			assert_memory_equal(b, w, n * sizeof(float));
@@ -312,8 +331,7 @@ static void test_pcasgd_matches_reference(void **state)
 
 				B.rw[i] = wi - 0.1 * (theta * pred + (fresh ? 1 - theta : 0) * gi);
 			}
-			assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f,
-							  thetas[t], fresh), 0);
+			assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, thetas[t], fresh, UNDO), 0);
 			assert_close(B.w, B.rw, n, "pcasgd w");
 			assert_memory_equal(B.b, B.w, n * sizeof(float));
 		}
@@ -333,12 +351,12 @@ static void test_pcasgd_limits(void **state)
 	fill(B.g, n, -3, 3);
 	memcpy(w2, B.w, n * sizeof(float));
 	memcpy(b2, B.b, n * sizeof(float));
-	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, 1.0f, true), 0);
-	assert_int_equal(rps_optim_dcasgd(w2, b2, B.g, n, 0.1f, 0.04f), 0);
+	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, 1.0f, true, UNDO), 0);
+	assert_int_equal(rps_optim_dcasgd(w2, b2, B.g, n, 0.1f, 0.04f, UNDO), 0);
 	assert_memory_equal(B.w, w2, n * sizeof(float));
 
 	memcpy(w2, B.w, n * sizeof(float));
-	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, 0.0f, false), 0);
+	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, 0.0f, false, UNDO), 0);
 	assert_memory_equal(B.w, w2, n * sizeof(float));
 }
 
@@ -359,7 +377,7 @@ static void test_dude_matches_reference(void **state)
 			rs[i] = (double)s[i] + ((double)B.g[i] - gold[i]);
 			B.rw[i] = B.w[i] - 0.1 * 0.25 * rs[i];
 		}
-		assert_int_equal(rps_optim_dude(B.w, s, B.b, B.g, gold, n, 0.1f, 0.25f), 0);
+		assert_int_equal(rps_optim_dude(B.w, s, B.b, B.g, gold, n, 0.1f, 0.25f, UNDO), 0);
 		assert_close(s, rs, n, "dude S");
 		assert_close(B.w, B.rw, n, "dude w");
 		assert_memory_equal(B.b, B.w, n * sizeof(float));
@@ -369,7 +387,7 @@ static void test_dude_matches_reference(void **state)
 			rs[i] = (double)s[i] + B.g[i];
 			B.rw[i] = B.w[i] - 0.1 * 0.25 * rs[i];
 		}
-		assert_int_equal(rps_optim_dude(B.w, s, NULL, B.g, NULL, n, 0.1f, 0.25f), 0);
+		assert_int_equal(rps_optim_dude(B.w, s, NULL, B.g, NULL, n, 0.1f, 0.25f, UNDO), 0);
 		assert_close(s, rs, n, "dude S first");
 		assert_close(B.w, B.rw, n, "dude w first");
 	}
@@ -396,7 +414,7 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 		for (int i = 0; i < N; i++)
 			g_new[i] = frand(-1, 1) * ((t / M) % 2 ? 1000.0f : 0.001f);
 		assert_int_equal(rps_optim_dude(w, s, NULL, g_new, pushed[m] ? h[cur[m]][m] : NULL,
-						N, 1e-6f, 1.0f / M), 0);
+						N, 1e-6f, 1.0f / M, UNDO), 0);
 		cur[m] = !cur[m];
 		pushed[m] = true;
 	}
@@ -427,19 +445,47 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 	assert_true(drift > 1e-6);
 }
 
+/* The engine runs the fused path, the replay test the two-pass one: they
+ * must agree to the bit. */
+static void test_fused_equals_two_pass_bitwise(void **state)
+{
+	static float w1[MAXN], b1[MAXN], m1[MAXN], w2[MAXN], b2[MAXN], m2[MAXN];
+	const rps_dcasgd_a_params_t p = {0.05f, 2.0f, 0.95f, 1e-7f};
+	const size_t n = 4099;
+
+	(void)state;
+	fill(w1, n, -1, 1);
+	fill(b1, n, -1, 1);
+	fill(m1, n, 0, 1);
+	fill(B.g, n, -3, 3);
+	memcpy(w2, w1, sizeof(w1));
+	memcpy(b2, b1, sizeof(b1));
+	memcpy(m2, m1, sizeof(m1));
+	assert_int_equal(rps_optim_dcasgd_a(w1, b1, m1, B.g, n, &p, undo_buf), 0);
+	assert_int_equal(rps_optim_dcasgd_a(w2, b2, m2, B.g, n, &p, NULL), 0);
+	assert_memory_equal(w1, w2, n * sizeof(float));
+	assert_memory_equal(m1, m2, n * sizeof(float));
+	assert_int_equal(rps_optim_pcasgd(w1, b1, B.g, n, 0.1f, 0.04f, 0.3f, true, undo_buf), 0);
+	assert_int_equal(rps_optim_pcasgd(w2, b2, B.g, n, 0.1f, 0.04f, 0.3f, true, NULL), 0);
+	assert_memory_equal(w1, w2, n * sizeof(float));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_finite_check),
-		cmocka_unit_test(test_nonfinite_rejected_untouched),
-		cmocka_unit_test(test_sgd_matches_reference),
-		cmocka_unit_test(test_accumulate),
-		cmocka_unit_test(test_dcasgd_matches_reference),
-		cmocka_unit_test(test_dcasgd_a_matches_reference),
-		cmocka_unit_test(test_pcasgd_matches_reference),
-		cmocka_unit_test(test_pcasgd_limits),
-		cmocka_unit_test(test_dude_matches_reference),
-		cmocka_unit_test(test_dude_drift_bounded_by_refresh),
+#define BOTH(t) cmocka_unit_test_setup(t, use_fused), cmocka_unit_test_setup(t, use_two_pass)
+		BOTH(test_nonfinite_rejected_untouched),
+		BOTH(test_sgd_matches_reference),
+		BOTH(test_accumulate),
+		BOTH(test_dcasgd_matches_reference),
+		BOTH(test_dcasgd_a_matches_reference),
+		BOTH(test_pcasgd_matches_reference),
+		BOTH(test_pcasgd_limits),
+		BOTH(test_dude_matches_reference),
+		BOTH(test_dude_drift_bounded_by_refresh),
+		cmocka_unit_test(test_fused_equals_two_pass_bitwise),
+#undef BOTH
 	};
 	return cmocka_run_group_tests_name("update kernels", tests, NULL, NULL);
 }
