@@ -123,6 +123,14 @@ static float *undo_for(size_t len)
 	return eb_undo;
 }
 
+/* frees this thread's undo scratch (at the end of a worker thread) */
+static void undo_release(void)
+{
+	free(eb_undo);
+	eb_undo = NULL;
+	eb_undo_len = 0;
+}
+
 /* asgd as the engine runs it: the worker's snapshot b written in the
  * same pass */
 static int apply_sgd(float *const *a, size_t off, size_t len)
@@ -379,6 +387,7 @@ static void *worker(void *arg)
 		for (size_t i = wk->lo; i < wk->hi; i++)
 			pt->arr[a][i] = start_value[a];
 	measure(wk);
+	undo_release();
 	return NULL;
 }
 
