@@ -1,0 +1,1 @@
+# ml: datasets and partitioners (owned by the dataset work)

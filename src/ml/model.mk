@@ -1,0 +1,1 @@
+# ml: models (owned by the model work)
