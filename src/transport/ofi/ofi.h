@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <rdma/fabric.h>
 #include <rdma/fi_cm.h>
@@ -226,6 +227,10 @@ int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max,
 int rps_ofi_progress(rps_transport_t *tp);
 
 /* ---- ofi_listen.c --------------------------------------------------- */
+/* getaddrinfo for addr:port; passive = for a listener (addr NULL = any).
+ * Returns 0 or a getaddrinfo error code (gai_strerror). */
+int rps_ofi_resolve(const char *addr, uint16_t port, bool passive,
+		    struct sockaddr_storage *ss, size_t *len_p);
 int rps_ofi_listen(rps_transport_t *tp, const char *addr, uint16_t port,
 		   rps_listener_t **l_p);
 void rps_ofi_listener_close(rps_listener_t *l);

@@ -255,6 +255,19 @@ static int ofi_conn_wait(struct rps_ofi_conn *conn, const char *what)
 	return err > 0 && err < FI_ERRNO_OFFSET ? -err : -ECONNABORTED;
 }
 
+/* The end of accept and connect alike: wait for FI_CONNECTED, post the
+ * receive pool, and only then call the connection up. */
+static int ofi_conn_establish(struct rps_ofi_conn *conn, const char *what)
+{
+	int ret = ofi_conn_wait(conn, what);
+
+	if (!ret)
+		ret = ofi_conn_post_recvs(conn);
+	if (!ret)
+		conn->base.connected = true;
+	return ret;
+}
+
 int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data,
 		   size_t len, rps_conn_t **conn_p)
 {
@@ -285,13 +298,9 @@ int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data,
 		ret = -ECONNABORTED;
 		goto err_destroy;
 	}
-	ret = ofi_conn_wait(conn, "accept");
+	ret = ofi_conn_establish(conn, "accept");
 	if (ret)
 		goto err_destroy;
-	ret = ofi_conn_post_recvs(conn);
-	if (ret)
-		goto err_destroy;
-	conn->base.connected = true;
 	rps_dbg("%s: accepted %s", tp->base.device_name, conn->base.peer);
 	*conn_p = &conn->base;
 	return 0;
@@ -299,27 +308,6 @@ int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data,
 err_destroy:
 	ofi_conn_destroy(conn);
 	return ret;
-}
-
-static int ofi_resolve(const char *addr, uint16_t port,
-		       struct sockaddr_storage *ss, size_t *len_p)
-{
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICSERV,
-	}, *res;
-	char service[8];
-	int ret;
-
-	snprintf(service, sizeof(service), "%u", port);
-	ret = getaddrinfo(addr, service, &hints, &res);
-	if (ret)
-		return ret;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len_p = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
 }
 
 /* The transport's info aimed at ss, with no source address: the kernel
@@ -383,7 +371,7 @@ int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port,
 	size_t sslen;
 	int ret;
 
-	ret = ofi_resolve(addr, port, &ss, &sslen);
+	ret = rps_ofi_resolve(addr, port, false, &ss, &sslen);
 	if (ret) {
 		rps_err("%s: connect %s:%u: %s", btp->device_name, addr, port,
 			gai_strerror(ret));
@@ -397,13 +385,9 @@ int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port,
 	ret = ofi_connect_start(conn, &ss, sslen, data, len);
 	if (ret)
 		goto err_destroy;
-	ret = ofi_conn_wait(conn, "connect");
+	ret = ofi_conn_establish(conn, "connect");
 	if (ret)
 		goto err_destroy;
-	ret = ofi_conn_post_recvs(conn);
-	if (ret)
-		goto err_destroy;
-	conn->base.connected = true;
 	rps_dbg("%s: connected to %s", btp->device_name, conn->base.peer);
 	*conn_p = &conn->base;
 	return 0;

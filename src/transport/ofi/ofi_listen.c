@@ -43,23 +43,25 @@ static void ofi_peer_name(const void *addr, char *buf, size_t len)
 	rps_sockaddr_name(addr, buf, len);
 }
 
-/* Resolves addr:port for a listening socket.  addr NULL = any: the IPv6
- * wildcard when the host has IPv6 (Linux then accepts IPv4 too), else
- * the IPv4 one. */
-static int ofi_resolve_passive(const char *addr, uint16_t port,
-			       struct sockaddr_storage *ss, size_t *len_p)
+/* Resolves addr:port.  For a listening socket (passive), addr NULL = any:
+ * the IPv6 wildcard when the host has IPv6 (Linux then accepts IPv4 too),
+ * else the IPv4 one. */
+int rps_ofi_resolve(const char *addr, uint16_t port, bool passive,
+		    struct sockaddr_storage *ss, size_t *len_p)
 {
+	const bool wildcard = passive && !addr;
 	struct addrinfo hints = {
-		.ai_family = addr ? AF_UNSPEC : AF_INET6,
+		.ai_family = wildcard ? AF_INET6 : AF_UNSPEC,
 		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (addr ? 0 : AI_ADDRCONFIG),
+		.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0) |
+			    (wildcard ? AI_ADDRCONFIG : 0),
 	}, *res;
 	char service[8];
 	int ret;
 
 	snprintf(service, sizeof(service), "%u", port);
 	ret = getaddrinfo(addr, service, &hints, &res);
-	if (ret && !addr) {
+	if (ret && wildcard) {
 		hints.ai_family = AF_UNSPEC;
 		ret = getaddrinfo(addr, service, &hints, &res);
 	}
@@ -151,7 +153,7 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port,
 	size_t len;
 	int ret;
 
-	ret = ofi_resolve_passive(addr, port, &ss, &len);
+	ret = rps_ofi_resolve(addr, port, true, &ss, &len);
 	if (ret) {
 		rps_err("%s: listen on %s:%u: %s", btp->device_name,
 			addr ? addr : "*", port, gai_strerror(ret));
