@@ -55,8 +55,10 @@ typedef struct ps_slot {
 	_Atomic bool last_bad;		   /* last push had rejected chunks */
 
 	/* per chunk, owned by the chunk's thread: pushes applied to chunk c
-	 * (exactly-once check) and, for dude, the parity of the latest
-	 * gradient in the running sum (-1: none) */
+	 * (exactly-once check; also read by other threads' SSGD round checks
+	 * and written by the control thread at a rejoin, hence accessed with
+	 * relaxed atomics) and, for dude, the parity of the latest gradient
+	 * in the running sum (-1: none) */
 	uint64_t *chunk_push;
 	int8_t *chunk_parity;
 
@@ -99,6 +101,7 @@ struct rps_server {
 	/* ssgd, per chunk: arrivals and accepted gradients of the step */
 	uint32_t *ssgd_arrived;
 	uint32_t *ssgd_accepted;
+	uint64_t *ssgd_chunk_round; /* rounds applied per chunk */
 	_Atomic uint32_t ssgd_chunks_done;
 	/* dude, per chunk: pushes since the last exact recomputation */
 	uint32_t *dude_since_refresh;
@@ -131,6 +134,21 @@ void ps_slot_reset_for_join(struct rps_server *srv, ps_slot_t *slot);
 /* server_layout.c */
 int ps_layout_create(struct rps_server *srv);
 void ps_layout_destroy(struct rps_server *srv);
+
+/* chunk_push[c] with relaxed atomics (see ps_slot_t) */
+static inline uint64_t ps_chunk_push(const ps_slot_t *s, uint32_t c)
+{
+	return __atomic_load_n(&s->chunk_push[c], __ATOMIC_RELAXED);
+}
+
+static inline void ps_set_chunk_push(ps_slot_t *s, uint32_t c, uint64_t v)
+{
+	__atomic_store_n(&s->chunk_push[c], v, __ATOMIC_RELAXED);
+}
+
+/* ssgd: re-checks the pending chunks this engine owns (a worker left) */
+struct ps_engine;
+void ps_ssgd_recheck(struct ps_engine *e);
 
 /* [start, end) of chunk c in floats */
 static inline uint64_t ps_chunk_start(const struct rps_server *srv, uint32_t c)

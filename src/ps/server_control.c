@@ -19,6 +19,17 @@ void ps_slot_reset_for_join(struct rps_server *srv, ps_slot_t *s)
 {
 	uint64_t pushes = atomic_load(&s->pushes);
 
+	if (srv->cfg.algo == RPS_ALGO_SSGD) {
+		/* rounds are global: the rejoiner is in the current round, and
+		 * the chunks it already delivered to it stay delivered (a
+		 * second copy is dropped), so nothing counts twice */
+		for (uint32_t c = 0; c < srv->num_chunks; c++)
+			if (ps_chunk_push(s, c) < pushes)
+				ps_set_chunk_push(s, c, pushes);
+		atomic_store(&s->chunks_bad, 0);
+		atomic_store(&s->pull_version, atomic_load(&srv->version));
+		return;
+	}
 	/* a push the previous incarnation left half-applied is abandoned:
 	 * its applied chunks stay (the model remains finite), the rest never
 	 * comes, and the new incarnation starts at the next push number */
@@ -28,7 +39,7 @@ void ps_slot_reset_for_join(struct rps_server *srv, ps_slot_t *s)
 		rps_info("server: worker %u rejoins; its unfinished push is dropped", s->id);
 	}
 	for (uint32_t c = 0; c < srv->num_chunks; c++)
-		s->chunk_push[c] = pushes;
+		ps_set_chunk_push(s, c, pushes);
 	atomic_store(&s->chunks_done, 0);
 	atomic_store(&s->chunks_bad, 0);
 	atomic_store(&s->held, false);

@@ -233,51 +233,99 @@ static void push_complete(ps_engine_t *e, ps_slot_t *s)
 	release_held(e);
 }
 
-/* ---- SSGD: sum the M gradients of a step, apply once, notify all ------- */
+/* ---- SSGD: sum the gradients of a round, apply once, notify all --------
+ * A round's chunk c is applied when every connected worker has delivered
+ * it: a worker that leaves does not block the others (what it delivered
+ * stays in the average), and one that joins takes part from the round in
+ * progress.  The round ends when all chunks are applied. */
 
-static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity)
+/* true when no connected worker still owes chunk c of the current round */
+static bool ssgd_chunk_ready(struct rps_server *srv, uint32_t c)
+{
+	uint64_t round = atomic_load(&srv->version);
+
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
+		const ps_slot_t *o = &srv->slots[m];
+
+		if (atomic_load(&o->connected) && ps_chunk_push(o, c) <= round)
+			return false;
+	}
+	return true;
+}
+
+static void ssgd_round_done(ps_engine_t *e)
+{
+	struct rps_server *srv = e->srv;
+	uint64_t version = atomic_fetch_add(&srv->version, 1) + 1;
+
+	atomic_store(&srv->ssgd_chunks_done, 0);
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
+		ps_slot_t *o = &srv->slots[m];
+
+		/* every slot moves to the next round, present or not, so a
+		 * worker that (re)joins later starts in step with the others */
+		atomic_fetch_add(&o->pushes, 1);
+		atomic_store(&o->pull_version, version);
+		notify(e, o, atomic_exchange(&o->chunks_bad, 0) != 0);
+	}
+}
+
+static void ssgd_apply_chunk(ps_engine_t *e, uint32_t c)
+{
+	struct rps_server *srv = e->srv;
+	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
+
+	if (srv->ssgd_accepted[c]) {
+		const rps_hparams_t *hp = &srv->cfg.hp;
+		float a = (float)srv->ssgd_accepted[c];
+		/* the step on the sum with lr/A is the step on the average;
+		 * weight decay must not be divided, so it is scaled back */
+		rps_sgd_params_t p = {hp->lr / a, hp->momentum, hp->weight_decay * a};
+
+		/* acc was checked as it was summed: no undo needed */
+		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, NULL,
+			      srv->state_a + off, len, &p, NULL);
+	}
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++)
+		memcpy(srv->slots[m].snap + off, srv->w + off, len * sizeof(float));
+	srv->ssgd_arrived[c] = srv->ssgd_accepted[c] = 0;
+	srv->ssgd_chunk_round[c]++;
+	if (atomic_fetch_add(&srv->ssgd_chunks_done, 1) + 1 == srv->num_chunks)
+		ssgd_round_done(e);
+}
+
+static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity,
+		       uint64_t round)
 {
 	struct rps_server *srv = e->srv;
 	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
 	const float *g = s->grad + (uint64_t)parity * srv->n + off;
-	float *acc = srv->state_a + off;
-	uint32_t M = srv->cfg.num_workers;
 
-	if (rps_optim_accumulate(acc, g, len, srv->ssgd_accepted[c] == 0) == 0) {
+	/* a worker that joined mid-round can be too late for a chunk the
+	 * round already applied: that piece of its gradient is dropped, so
+	 * it never leaks into the next round's average */
+	if (srv->ssgd_chunk_round[c] > round)
+		return;
+
+	if (rps_optim_accumulate(srv->state_a + off, g, len, srv->ssgd_accepted[c] == 0) == 0) {
 		srv->ssgd_accepted[c]++;
 		atomic_fetch_add(&s->stat_chunks, 1);
 	} else {
 		atomic_fetch_add(&s->stat_rejected, 1);
 		atomic_fetch_add(&s->chunks_bad, 1);
 	}
-	if (++srv->ssgd_arrived[c] < M)
-		return;
-	if (srv->ssgd_accepted[c]) {
-		const rps_hparams_t *hp = &srv->cfg.hp;
-		rps_sgd_params_t p = {hp->lr / (float)srv->ssgd_accepted[c], hp->momentum,
-				      hp->weight_decay};
+	srv->ssgd_arrived[c]++;
+	if (ssgd_chunk_ready(srv, c))
+		ssgd_apply_chunk(e, c);
+}
 
-		/* weight decay must not be divided: fold it back */
-		p.weight_decay = hp->weight_decay * (float)srv->ssgd_accepted[c];
-		/* acc was checked as it was summed: no undo needed */
-		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, NULL,
-			      acc, len, &p, NULL);
-	}
-	for (uint32_t m = 0; m < M; m++)
-		memcpy(srv->slots[m].snap + off, srv->w + off, len * sizeof(float));
-	srv->ssgd_arrived[c] = srv->ssgd_accepted[c] = 0;
-	if (atomic_fetch_add(&srv->ssgd_chunks_done, 1) + 1 < srv->num_chunks)
-		return;
-	/* the whole step is applied: every worker may pull */
-	atomic_store(&srv->ssgd_chunks_done, 0);
-	uint64_t version = atomic_fetch_add(&srv->version, 1) + 1;
-	for (uint32_t m = 0; m < M; m++) {
-		ps_slot_t *o = &srv->slots[m];
+void ps_ssgd_recheck(struct ps_engine *e)
+{
+	struct rps_server *srv = e->srv;
 
-		atomic_fetch_add(&o->pushes, 1);
-		atomic_store(&o->pull_version, version);
-		notify(e, o, atomic_exchange(&o->chunks_bad, 0) != 0);
-	}
+	for (uint32_t c = e->index; c < srv->num_chunks; c += srv->threads)
+		if (srv->ssgd_arrived[c] && ssgd_chunk_ready(srv, c))
+			ssgd_apply_chunk(e, c);
 }
 
 /* ---- one chunk notice --------------------------------------------------- */
@@ -292,16 +340,16 @@ static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
 	/* a worker can only hurt itself: anything unexpected is counted and
 	 * dropped, never applied */
 	if (rps_unlikely(c >= srv->num_chunks || c % srv->threads != e->index ||
-			 parity != (push & 1) || s->chunk_push[c] != push)) {
+			 parity != (push & 1) || ps_chunk_push(s, c) != push)) {
 		if (atomic_fetch_add(&s->stat_proto, 1) < 8)
 			rps_warn("server: worker %u: unexpected chunk notice (chunk %u, "
 				 "parity %u, push %" PRIu64 "): dropped", s->id, c, parity, push);
 		return;
 	}
-	s->chunk_push[c] = push + 1;
+	ps_set_chunk_push(s, c, push + 1);
 	log_apply(srv, c, s->id, push);
 	if (srv->cfg.algo == RPS_ALGO_SSGD) {
-		ssgd_chunk(e, s, c, parity);
+		ssgd_chunk(e, s, c, parity, push);
 		return;
 	}
 	if (ps_apply_chunk(srv, s, c, parity, e->undo) == 0) {
@@ -399,6 +447,8 @@ void *ps_engine_main(void *arg)
 			spins = 0;
 			ps_engine_reap_lanes(e);
 			release_held(e);
+			if (e->srv->cfg.algo == RPS_ALGO_SSGD)
+				ps_ssgd_recheck(e);
 		}
 	}
 	/* stopping: apply the chunk notices that already arrived (and

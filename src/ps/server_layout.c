@@ -127,7 +127,8 @@ static int state_create(struct rps_server *srv)
 	if (srv->cfg.algo == RPS_ALGO_SSGD) {
 		srv->ssgd_arrived = calloc(srv->num_chunks, sizeof(uint32_t));
 		srv->ssgd_accepted = calloc(srv->num_chunks, sizeof(uint32_t));
-		if (!srv->ssgd_arrived || !srv->ssgd_accepted)
+		srv->ssgd_chunk_round = calloc(srv->num_chunks, sizeof(uint64_t));
+		if (!srv->ssgd_arrived || !srv->ssgd_accepted || !srv->ssgd_chunk_round)
 			return -ENOMEM;
 	}
 	if (srv->cfg.algo == RPS_ALGO_DUDE) {
@@ -192,6 +193,7 @@ void ps_layout_destroy(struct rps_server *srv)
 	free(srv->notify_buf);
 	free(srv->apply_log);
 	free(srv->dude_since_refresh);
+	free(srv->ssgd_chunk_round);
 	free(srv->ssgd_accepted);
 	free(srv->ssgd_arrived);
 	free(srv->state_b);
@@ -201,5 +203,6 @@ void ps_layout_destroy(struct rps_server *srv)
 	srv->apply_log = NULL;
 	srv->dude_since_refresh = NULL;
 	srv->ssgd_accepted = srv->ssgd_arrived = NULL;
+	srv->ssgd_chunk_round = NULL;
 	srv->state_a = srv->state_b = srv->w = NULL;
 }

@@ -485,6 +485,78 @@ static void test_server_config_defaults_and_refusals(void **state)
 	assert_null(srv);
 }
 
+/* SSGD with a worker that leaves: the others' rounds complete without it;
+ * when it comes back mid-round and pushes again, what it had delivered is
+ * not counted twice. */
+static void test_ssgd_worker_leaves_and_rejoins(void **state)
+{
+	const uint64_t n = 20000; /* 5 chunks of 16 KiB */
+	rps_server_t *srv = start_server(RPS_ALGO_SSGD, 3, n, 16384, 1, 0, 0);
+	rps_worker_t *w[3];
+	float *expect = malloc(n * sizeof(float));
+
+	(void)state;
+	for (uint32_t m = 0; m < 3; m++)
+		assert_int_equal(worker_connect(srv, m, 3, &w[m]), 0);
+	for (uint64_t i = 0; i < n; i++)
+		expect[i] = init_value(i);
+
+	/* round 0: worker 2 starts its push and vanishes mid-way */
+	for (uint32_t m = 0; m < 3; m++)
+		fill_grad(rps_worker_grad(w[m]), n, m, 0);
+	assert_int_equal(rps_push_start(w[2]), 0);
+	rps_worker_close(w[2]);
+	/* workers 0 and 1 finish round 0 without it */
+	assert_int_equal(rps_push_start(w[0]), 0);
+	assert_int_equal(rps_push_start(w[1]), 0);
+	assert_int_equal(rps_push_wait(w[0], 30000), 0);
+	assert_int_equal(rps_push_wait(w[1], 30000), 0);
+	assert_int_equal(rps_server_version(srv), 1);
+
+	/* the model after round 0, as worker 0 sees it */
+	assert_int_equal(rps_pull(w[0]), 0);
+	memcpy(expect, rps_worker_weights(w[0]), n * sizeof(float));
+
+	/* worker 2 comes back (retrying while its old lanes are reaped) and
+	 * the three run round 1 together */
+	for (int tries = 0; tries < 200; tries++) {
+		int ret = worker_connect(srv, 2, 3, &w[2]);
+
+		if (ret == 0)
+			break;
+		assert_int_equal(ret, -ECONNREFUSED);
+		w[2] = NULL;
+		usleep(20000);
+	}
+	assert_non_null(w[2]);
+	for (uint32_t m = 0; m < 3; m++) {
+		fill_grad(rps_worker_grad(w[m]), n, m, 1);
+		assert_int_equal(rps_push_start(w[m]), 0);
+	}
+	for (uint32_t m = 0; m < 3; m++)
+		assert_int_equal(rps_push_wait(w[m], 30000), 0);
+	assert_int_equal(rps_pull(w[1]), 0);
+	/* round 1 is exactly one step on the average of the three gradients:
+	 * a gradient counted twice or missed would move every chunk */
+	for (uint64_t i = 0; i < n; i++) {
+		double avg = (grad_value(0, 1, i) + grad_value(1, 1, i) + grad_value(2, 1, i)) / 3;
+
+		assert_true(fabs(rps_worker_weights(w[1])[i] - (expect[i] - 0.05 * avg)) < 1e-6);
+	}
+	assert_int_equal(rps_server_version(srv), 2);
+	for (uint32_t m = 0; m < 3; m++)
+		rps_worker_close(w[m]);
+	rps_server_stop(srv);
+	for (uint32_t m = 0; m < 3; m++) {
+		rps_server_worker_stats_t st;
+
+		assert_int_equal(rps_server_worker_stats(srv, m, &st), 0);
+		assert_int_equal(st.pushes, 2);
+	}
+	free(expect);
+	rps_server_destroy(srv);
+}
+
 static void test_staleness_bound_holds_fast_worker(void **state)
 {
 	const uint64_t n = 4096;
@@ -518,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_ssgd_averages_each_step),
 		cmocka_unit_test(test_staleness_bound_holds_fast_worker),
 		cmocka_unit_test(test_ssgd_reports_rejected_chunk),
+		cmocka_unit_test(test_ssgd_worker_leaves_and_rejoins),
 		cmocka_unit_test(test_server_config_defaults_and_refusals),
 	};
 	const char *env = getenv("RPS_TEST_ADDR");
