@@ -47,6 +47,7 @@ typedef struct ps_slot {
 
 	_Atomic uint32_t lanes_up;
 	_Atomic bool connected;
+	_Atomic bool ever_joined; /* ssgd: a worker not yet seen is waited for */
 	_Atomic uint32_t chunks_done;	   /* of the current push */
 	_Atomic uint32_t chunks_bad;	   /* rejected in the current push */
 	_Atomic uint64_t pushes;	   /* completed pushes */

@@ -234,20 +234,25 @@ static void push_complete(ps_engine_t *e, ps_slot_t *s)
 }
 
 /* ---- SSGD: sum the gradients of a round, apply once, notify all --------
- * A round's chunk c is applied when every connected worker has delivered
- * it: a worker that leaves does not block the others (what it delivered
- * stays in the average), and one that joins takes part from the round in
- * progress.  The round ends when all chunks are applied. */
+ * A round's chunk c is applied when every expected worker has delivered
+ * it (see ssgd_chunk_ready): a worker that leaves does not block the
+ * others (what it delivered stays in the average), and one that rejoins
+ * takes part from the round in progress.  The round ends when all chunks
+ * are applied. */
 
-/* true when no connected worker still owes chunk c of the current round */
+/* true when no expected worker still owes chunk c of the current round.
+ * Expected: every connected worker, and every worker not seen yet (the
+ * first rounds wait for all M to join); not expected: a worker that
+ * joined and left. */
 static bool ssgd_chunk_ready(struct rps_server *srv, uint32_t c)
 {
 	uint64_t round = atomic_load(&srv->version);
 
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
 		const ps_slot_t *o = &srv->slots[m];
+		bool expected = atomic_load(&o->connected) || !atomic_load(&o->ever_joined);
 
-		if (atomic_load(&o->connected) && ps_chunk_push(o, c) <= round)
+		if (expected && ps_chunk_push(o, c) <= round)
 			return false;
 	}
 	return true;

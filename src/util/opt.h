@@ -7,6 +7,7 @@
 #ifndef RPS_UTIL_OPT_H
 #define RPS_UTIL_OPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,5 +46,20 @@ int rps_opt_u64(const char *prog, const char *name, const char *arg,
 		uint64_t min, uint64_t max, uint64_t *v_p);
 int rps_opt_size(const char *prog, const char *name, const char *arg,
 		 uint64_t min, uint64_t max, uint64_t *v_p);
+
+/*
+ * Configuration files: "key = value" lines, '#' starts a comment, keys are
+ * the long option names, flags take true/false.  Every value goes through
+ * the option's own handler, so a file accepts exactly what the command
+ * line accepts.  Apply the file first and argv second: the command line
+ * wins.  Returns 0, or a negative errno after a one-line error naming
+ * the file and line.
+ */
+int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path);
+/* Frees the copies of file values that handlers may still point to: call
+ * only when the configuration is no longer used. */
+void rps_opt_release_values(void);
+/* The path of --config FILE / --config=FILE in argv, or NULL. */
+const char *rps_opt_find_config(int argc, char **argv);
 
 #endif /* RPS_UTIL_OPT_H */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +133,94 @@ static void test_help(void **state)
 	free(text);
 }
 
+/* ---- configuration files ------------------------------------------ */
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/rps-test-opt-%d.conf", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void test_config_file_applies_like_argv(void **state)
+{
+	struct cfg c = {0};
+	char *path = write_tmp("# a comment\n\n  size = 2M   # trailing comment\n"
+			       "count=9\nverbose = true\nname = x y\nverbose = false\n");
+
+	(void)state;
+	assert_int_equal(rps_opt_load_file(&cmd, &c, path), 0);
+	assert_int_equal(c.size, 2u << 20);
+	assert_int_equal(c.count, 9);
+	assert_int_equal(c.verbose, 1); /* false leaves a flag alone */
+	assert_string_equal(c.name, "x y");
+	unlink(path);
+	rps_opt_release_values();
+}
+
+static void test_config_file_command_line_wins(void **state)
+{
+	struct cfg c = {0};
+	char *path = write_tmp("count = 9\nsize = 64K\n");
+	char *argv[] = {"t", "--config", path, "-n", "3", NULL};
+	static const rps_opt_t with_config[] = {
+		{"size", 's', "BYTES", "bytes", h_size},
+		{"count", 'n', "N", "how many", h_count},
+		{"config", 0, "FILE", "config file", NULL},
+	};
+	(void)state;
+	assert_string_equal(rps_opt_find_config(5, argv), path);
+	assert_int_equal(rps_opt_load_file(&cmd, &c, path), 0);
+	/* the program's own table handles --config as a no-op on the
+	 * second pass; here the argv pass is simulated with the handler */
+	assert_int_equal(h_count(&c, "3"), 0);
+	assert_int_equal(c.count, 3);
+	assert_int_equal(c.size, 65536);
+	(void)with_config;
+	char *argv2[] = {"t", "--config=/x/y.conf", NULL};
+	assert_string_equal(rps_opt_find_config(2, argv2), "/x/y.conf");
+	char *argv3[] = {"t", "--", "--config=/no", NULL};
+	assert_null(rps_opt_find_config(3, argv3));
+	unlink(path);
+}
+
+static void test_config_file_rejects(void **state)
+{
+	const char *bad[] = {
+		"size 2M\n",		/* no '=' */
+		"bogus = 1\n",		/* unknown key */
+		"config = other.conf\n", /* no nesting */
+		"count = 101\n",	/* the handler's range check */
+		"count =\n",		/* no value */
+		"verbose = maybe\n",	/* flag value */
+	};
+	struct cfg c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *path = write_tmp(bad[i]);
+
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(rps_opt_load_file(&cmd, &c, path), -EINVAL);
+		unlink(path);
+	}
+	assert_int_equal(rps_opt_load_file(&cmd, &c, "/nonexistent/rps.conf"), -ENOENT);
+	/* a line longer than the limit is refused, not split */
+	char *longline = malloc(5000);
+	memset(longline, 'a', 4999);
+	longline[4999] = '\0';
+	char *path = write_tmp(longline);
+	assert_int_equal(rps_opt_load_file(&cmd, &c, path), -EINVAL);
+	unlink(path);
+	free(longline);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +228,9 @@ int main(void)
 		cmocka_unit_test(test_size_suffixes),
 		cmocka_unit_test(test_bad_values_rejected),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_config_file_applies_like_argv),
+		cmocka_unit_test(test_config_file_command_line_wins),
+		cmocka_unit_test(test_config_file_rejects),
 	};
 	return cmocka_run_group_tests_name("option tables", tests, NULL, NULL);
 }
