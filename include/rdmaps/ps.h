@@ -88,6 +88,9 @@ int rps_server_create(const rps_server_config_t *cfg, rps_server_t **srv_p);
 uint16_t rps_server_port(const rps_server_t *srv);
 /* Bytes of memory the layout takes (what create printed). */
 uint64_t rps_server_footprint(const rps_server_t *srv);
+/* The transport in use: "verbs" or "ofi", and its device name. */
+const char *rps_server_provider(const rps_server_t *srv);
+const char *rps_server_device(const rps_server_t *srv);
 /* Starts the engine threads and the control thread (accepts workers). */
 int rps_server_start(rps_server_t *srv);
 /* Stops the threads after the chunk notices that already arrived are

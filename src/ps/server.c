@@ -176,6 +176,16 @@ RPS_EXPORT uint64_t rps_server_footprint(const rps_server_t *srv)
 	return srv->footprint;
 }
 
+RPS_EXPORT const char *rps_server_provider(const rps_server_t *srv)
+{
+	return rps_transport_provider(srv->tp);
+}
+
+RPS_EXPORT const char *rps_server_device(const rps_server_t *srv)
+{
+	return rps_transport_device(srv->tp);
+}
+
 RPS_EXPORT int rps_server_start(rps_server_t *srv)
 {
 	int ret;

@@ -84,6 +84,33 @@ static int flag_value(const char *v, bool *on_p)
 	return -EINVAL;
 }
 
+/* Runs the option's handler.  A handler reports a bad value as one line
+ * on stderr; it is caught here and printed with the file and line in
+ * front (compiler-style), so the error stays one line.  Startup runs
+ * single-threaded, which makes borrowing stderr safe. */
+static int apply_value(const rps_opt_cmd_t *cmd, void *cfg, const rps_opt_t *o,
+		       const char *path, unsigned lineno, const char *val)
+{
+	FILE *saved = stderr, *mem;
+	char *msg = NULL;
+	size_t len = 0;
+	int ret;
+
+	mem = open_memstream(&msg, &len);
+	if (!mem)
+		return o->handler(cfg, val);
+	stderr = mem;
+	ret = o->handler(cfg, val);
+	stderr = saved;
+	fclose(mem);
+	if (ret)
+		fprintf(stderr, "%s:%u: %s%s", path, lineno,
+			len ? msg : "bad value\n", len && msg[len - 1] != '\n' ? "\n" : "");
+	free(msg);
+	(void)cmd;
+	return ret;
+}
+
 static int apply_line(const rps_opt_cmd_t *cmd, void *cfg, const char *path,
 		      unsigned lineno, char *line)
 {
@@ -119,12 +146,7 @@ static int apply_line(const rps_opt_cmd_t *cmd, void *cfg, const char *path,
 		fprintf(stderr, "%s: %s:%u: out of memory\n", cmd->prog, path, lineno);
 		return -ENOMEM;
 	}
-	/* the handler names the option and the value; say where it was */
-	if (o->handler(cfg, val)) {
-		fprintf(stderr, "%s: (in %s:%u)\n", cmd->prog, path, lineno);
-		return -EINVAL;
-	}
-	return 0;
+	return apply_value(cmd, cfg, o, path, lineno, val);
 }
 
 int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path)
@@ -162,17 +184,4 @@ int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path)
 	}
 	fclose(f);
 	return ret;
-}
-
-const char *rps_opt_find_config(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strncmp(argv[i], "--config=", 9))
-			return argv[i] + 9;
-		if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			return argv[i + 1];
-	}
-	return NULL;
 }

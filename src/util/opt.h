@@ -52,14 +52,13 @@ int rps_opt_size(const char *prog, const char *name, const char *arg,
  * the long option names, flags take true/false.  Every value goes through
  * the option's own handler, so a file accepts exactly what the command
  * line accepts.  Apply the file first and argv second: the command line
- * wins.  Returns 0, or a negative errno after a one-line error naming
+ * wins (rdma-ps finds --config with a first getopt pass, so every
+ * spelling of it works).  Returns 0, or a negative errno after a one-line error naming
  * the file and line.
  */
 int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path);
 /* Frees the copies of file values that handlers may still point to: call
  * only when the configuration is no longer used. */
 void rps_opt_release_values(void);
-/* The path of --config FILE / --config=FILE in argv, or NULL. */
-const char *rps_opt_find_config(int argc, char **argv);
 
 #endif /* RPS_UTIL_OPT_H */

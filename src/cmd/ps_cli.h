@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* rdma-ps command line (ps_cli.c).  Private to src/cmd. */
+#ifndef RPS_CMD_PS_CLI_H
+#define RPS_CMD_PS_CLI_H
+
+#include <stdbool.h>
+
+#include <rdmaps/rdmaps.h>
+
+#include "util/opt.h"
+
+#define RPS_MAX_WORKERS_CLI 4096
+
+enum ps_hp_given {
+	PS_HP_LR = 1 << 0,
+	PS_HP_LAMBDA = 1 << 1,
+	PS_HP_MS_DECAY = 1 << 2,
+	PS_HP_MOMENTUM = 1 << 3,
+	PS_HP_WEIGHT_DECAY = 1 << 4,
+	PS_HP_THETA = 1 << 5,
+};
+
+struct ps_cli {
+	rps_server_config_t srv;
+	rps_transport_attr_t attr;
+	rps_hparams_t hp;	/* values given on the command line / file */
+	unsigned given;		/* enum ps_hp_given */
+	bool algo_set;
+	unsigned status_interval; /* seconds, 0 = no status lines */
+	const char *metrics_path;
+	rps_log_level_t log_level;
+	bool show_version;
+	const char *config_path; /* --config / -C, found by a first pass */
+};
+
+extern const rps_opt_cmd_t ps_cli_cmd;
+
+/* Defaults: port 18515, dc-asgd-a, status every 5 s, then the RPS_*
+ * environment.  Returns 0 or -EINVAL (logged) for a bad RPS_* value. */
+int ps_cli_init(struct ps_cli *cli);
+/* Applies --config FILE (if any), then argv.  Returns the index of the
+ * first operand (> 0), 0 when --help was printed, or -EINVAL after a
+ * one-line error (exit 2). */
+int ps_cli_parse(struct ps_cli *cli, int argc, char **argv);
+
+#endif /* RPS_CMD_PS_CLI_H */

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Test client for the rdma-ps end-to-end test: connects as worker ID,
+ * pushes the gradient of 0.5 * ||x - 1||^2 STEPS times, checks that x
+ * moved toward 1, exits 0 (1 on any failure).
+ *   ps_client HOST PORT ID WORLD STEPS
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rdmaps/rdmaps.h>
+
+int main(int argc, char **argv)
+{
+	rps_worker_config_t wc = {0};
+	rps_worker_t *w;
+	double before = 0, after = 0;
+	int ret, steps;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: ps_client HOST PORT ID WORLD STEPS\n");
+		return 2;
+	}
+	wc.server = argv[1];
+	wc.port = (uint16_t)atoi(argv[2]);
+	wc.worker_id = (uint32_t)atoi(argv[3]);
+	wc.num_workers = (uint32_t)atoi(argv[4]);
+	wc.timeout_ms = 30000;
+	steps = atoi(argv[5]);
+	if ((ret = rps_worker_connect(&wc, &w))) {
+		fprintf(stderr, "ps_client: connect: %s\n", rps_strerror(ret));
+		return 1;
+	}
+	float *x = rps_worker_weights(w), *g = rps_worker_grad(w);
+	uint64_t n = rps_worker_num_params(w);
+
+	for (uint64_t i = 0; i < n; i++)
+		before += fabs(x[i] - 1.0);
+	for (int s = 0; s < steps && !ret; s++) {
+		for (uint64_t i = 0; i < n; i++)
+			g[i] = x[i] - 1.0f;
+		if (!(ret = rps_push(w)))
+			ret = rps_pull(w);
+	}
+	for (uint64_t i = 0; i < n; i++)
+		after += fabs(x[i] - 1.0);
+	rps_worker_close(w);
+	if (ret) {
+		fprintf(stderr, "ps_client: %s\n", rps_strerror(ret));
+		return 1;
+	}
+	printf("ps_client %s: distance to the optimum %.3f -> %.3f\n", argv[3], before, after);
+	return after < before ? 0 : 1;
+}

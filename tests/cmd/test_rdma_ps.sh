@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# rdma-ps end to end over ofi on 127.0.0.1: options and config file, a
+# run with two test workers, status lines and metrics CSV, SIGTERM -> exit
+# 0 with a summary; bad usage -> exit 2 with one line naming the option.
+set -uo pipefail
+ps=./rdma-ps
+client=./tests/cmd/ps_client
+tmp=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# ---- usage errors: exit 2, one line, naming the problem -----------------
+usage_err() { # expected-word args...
+	local want=$1; shift
+	local err rc=0
+	err=$("$ps" "$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" = 2 ] || fail "'$*' exited $rc, expected 2 ($err)"
+	[ "$(wc -l <<<"$err")" = 1 ] || fail "'$*': not one line: $err"
+	grep -q -- "$want" <<<"$err" || fail "'$*': error does not name $want: $err"
+}
+usage_err "workers" --params 10
+usage_err "--algo" --workers 1 --params 10 --algo dc-asgd
+usage_err "--theta" --workers 1 --params 10 --theta 2
+usage_err "--chunk" --workers 1 --params 10 --chunk 1000
+usage_err "--port" --workers 1 --params 10 --port 70000
+usage_err "--bogus" --bogus
+printf 'workers = 2\nparams = 100\nalgo = nope\n' > "$tmp/bad.conf"
+usage_err "algo" --config "$tmp/bad.conf"
+printf 'workers = 2\nwhat = 1\n' > "$tmp/bad2.conf"
+usage_err "what" --config "$tmp/bad2.conf"
+usage_err "what" -C "$tmp/bad2.conf"      # the short form reads the file too
+usage_err "what" --conf="$tmp/bad2.conf"  # and an abbreviation
+err=$(RPS_IB_PORT=abc "$ps" --workers 1 --params 10 2>&1 >/dev/null); rc=$?
+[ "$rc" = 2 ] && grep -q RPS_IB_PORT <<<"$err" || fail "bad RPS_IB_PORT: rc=$rc $err"
+"$ps" --help | grep -q -- "--max-staleness" || fail "--help lacks --max-staleness"
+"$ps" --version | grep -q "^rdma-ps [0-9]" || fail "--version"
+
+# ---- a run: config file + command line (which wins) --------------------
+printf '# two workers, asgd\nworkers = 2\nparams = 5000\nalgo = asgd\nlr = 0.5\nprovider = ofi\nlisten = 127.0.0.1\n' > "$tmp/ps.conf"
+"$ps" --config "$tmp/ps.conf" --lr 0.2 --port 0 --status-interval 1 \
+	--metrics "$tmp/m.csv" > "$tmp/out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$tmp/out")
+	[ -n "$port" ] && break
+	kill -0 $pid 2>/dev/null || { cat "$tmp/out"; fail "rdma-ps died at start"; }
+	sleep 0.1
+done
+[ -n "$port" ] || { cat "$tmp/out"; fail "no banner with the port"; }
+grep -q "asgd, lr 0.2," "$tmp/out" || { cat "$tmp/out"; fail "banner: the command line's lr did not win"; }
+"$client" 127.0.0.1 "$port" 0 2 20 & c0=$!
+"$client" 127.0.0.1 "$port" 1 2 20 & c1=$!
+wait $c0 || fail "worker 0 failed"
+wait $c1 || fail "worker 1 failed"
+sleep 1.5 # at least one status line after the pushes
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+cat "$tmp/out"
+[ "$rc" = 0 ] || fail "rdma-ps exited $rc after SIGTERM"
+grep -q "stopping after the chunks already received" "$tmp/out" || fail "no stop message"
+tail -1 "$tmp/out" | grep -q "pushes 40 " || fail "summary does not count 40 pushes"
+grep -q "^time_s,version,pushes," "$tmp/m.csv" || fail "metrics: no header"
+[ "$(grep -c '^[0-9]' "$tmp/m.csv")" -ge 2 ] || fail "metrics: fewer than 2 rows"
+tail -1 "$tmp/m.csv" | awk -F, '$3 != 40 { exit 1 }' || fail "metrics: last row does not count 40 pushes"
+echo PASS
