@@ -46,14 +46,7 @@ struct smoke_cfg {
 
 static int opt_provider(void *c, const char *a)
 {
-	struct smoke_cfg *cfg = c;
-
-	if (strcmp(a, "auto") && strcmp(a, "verbs") && strcmp(a, "ofi")) {
-		fprintf(stderr, PROG ": --provider: '%s' is not auto, verbs or ofi\n", a);
-		return -EINVAL;
-	}
-	cfg->attr.provider = a;
-	return 0;
+	return rps_opt_provider(PROG, a, &((struct smoke_cfg *)c)->attr.provider);
 }
 
 static int opt_device(void *c, const char *a)

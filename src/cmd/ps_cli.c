@@ -47,12 +47,7 @@ static int o_port(void *c, const char *a)
 
 static int o_provider(void *c, const char *a)
 {
-	if (strcmp(a, "auto") && strcmp(a, "verbs") && strcmp(a, "ofi")) {
-		fprintf(stderr, PROG ": --provider: '%s' is not auto, verbs or ofi\n", a);
-		return -EINVAL;
-	}
-	CLI(c)->attr.provider = a;
-	return 0;
+	return rps_opt_provider(PROG, a, &CLI(c)->attr.provider);
 }
 
 static int o_device(void *c, const char *a) { CLI(c)->attr.device = a; return 0; }

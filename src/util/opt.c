@@ -155,3 +155,13 @@ int rps_opt_size(const char *prog, const char *name, const char *arg,
 {
 	return parse_ranged(prog, name, arg, min, max, v_p, true);
 }
+
+int rps_opt_provider(const char *prog, const char *arg, const char **provider_p)
+{
+	if (strcmp(arg, "auto") && strcmp(arg, "verbs") && strcmp(arg, "ofi")) {
+		fprintf(stderr, "%s: --provider: '%s' is not auto, verbs or ofi\n", prog, arg);
+		return -EINVAL;
+	}
+	*provider_p = arg;
+	return 0;
+}

@@ -46,6 +46,8 @@ int rps_opt_u64(const char *prog, const char *name, const char *arg,
 		uint64_t min, uint64_t max, uint64_t *v_p);
 int rps_opt_size(const char *prog, const char *name, const char *arg,
 		 uint64_t min, uint64_t max, uint64_t *v_p);
+/* --provider: auto, verbs or ofi (what rps_transport_open accepts). */
+int rps_opt_provider(const char *prog, const char *arg, const char **provider_p);
 
 /*
  * Configuration files: "key = value" lines, '#' starts a comment, keys are

@@ -133,6 +133,21 @@ static void test_help(void **state)
 	free(text);
 }
 
+static void test_provider_names(void **state)
+{
+	const char *p = NULL;
+
+	(void)state;
+	assert_int_equal(rps_opt_provider("t", "verbs", &p), 0);
+	assert_string_equal(p, "verbs");
+	assert_int_equal(rps_opt_provider("t", "ofi", &p), 0);
+	assert_int_equal(rps_opt_provider("t", "auto", &p), 0);
+	p = NULL;
+	assert_int_equal(rps_opt_provider("t", "psm3", &p), -EINVAL);
+	assert_int_equal(rps_opt_provider("t", "", &p), -EINVAL);
+	assert_null(p);
+}
+
 /* ---- configuration files ------------------------------------------ */
 
 static char *write_tmp(const char *text)
@@ -218,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_size_suffixes),
 		cmocka_unit_test(test_bad_values_rejected),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_provider_names),
 		cmocka_unit_test(test_config_file_applies_like_argv),
 		cmocka_unit_test(test_config_file_command_line_wins),
 		cmocka_unit_test(test_config_file_rejects),
