@@ -119,18 +119,9 @@ struct rps_server {
 
 /* server_engine.c */
 void *ps_engine_main(void *arg);
-/* Applies chunk c of slot m's push with the given parity; returns 0 or
- * -EDOM when the gradient was refused.  Engine-thread context. */
-int ps_apply_chunk(struct rps_server *srv, ps_slot_t *slot, uint32_t chunk,
-		   unsigned parity, float *undo);
-/* Closes the lanes of engine e whose connection went down. */
-void ps_engine_reap_lanes(ps_engine_t *e);
 
 /* server_control.c */
 void *ps_control_main(void *arg);
-/* Resets a slot's push bookkeeping for a (re)joining worker; only while
- * none of its lanes is up. */
-void ps_slot_reset_for_join(struct rps_server *srv, ps_slot_t *slot);
 
 /* server_layout.c */
 int ps_layout_create(struct rps_server *srv);
@@ -147,10 +138,6 @@ static inline void ps_set_chunk_push(ps_slot_t *s, uint32_t c, uint64_t v)
 	__atomic_store_n(&s->chunk_push[c], v, __ATOMIC_RELAXED);
 }
 
-/* ssgd: re-checks the pending chunks this engine owns (a worker left) */
-struct ps_engine;
-void ps_ssgd_recheck(struct ps_engine *e);
-
 /* [start, end) of chunk c in floats */
 static inline uint64_t ps_chunk_start(const struct rps_server *srv, uint32_t c)
 {
@@ -162,6 +149,14 @@ static inline uint64_t ps_chunk_len(const struct rps_server *srv, uint32_t c)
 	uint64_t start = ps_chunk_start(srv, c);
 
 	return srv->n - start < srv->chunk_params ? srv->n - start : srv->chunk_params;
+}
+
+/* Chunk [off, ...) of the gradient slot m wrote with the given parity:
+ * G[m] holds two gradients of n floats back to back. */
+static inline float *ps_grad_chunk(const struct rps_server *srv, const ps_slot_t *s,
+				   unsigned parity, uint64_t off)
+{
+	return s->grad + (uint64_t)parity * srv->n + off;
 }
 
 #endif /* RPS_PS_SERVER_H */

@@ -15,7 +15,9 @@
 
 #define ACCEPT_POLL_MS 50
 
-void ps_slot_reset_for_join(struct rps_server *srv, ps_slot_t *s)
+/* Resets a slot's push bookkeeping for a (re)joining worker; only while
+ * none of its lanes is up. */
+static void slot_reset_for_join(struct rps_server *srv, ps_slot_t *s)
 {
 	uint64_t pushes = atomic_load(&s->pushes);
 
@@ -118,7 +120,7 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	}
 	s = &srv->slots[h.worker_id];
 	if (h.lane == 0) {
-		ps_slot_reset_for_join(srv, s);
+		slot_reset_for_join(srv, s);
 		s->doorbell_addr = h.doorbell_addr;
 		s->doorbell_key = h.doorbell_key;
 	}

@@ -71,7 +71,7 @@ static void dude_refresh(struct rps_server *srv, uint32_t c, uint64_t off, uint6
 	for (uint32_t m = 0; m < M; m++) {
 		int8_t p = srv->slots[m].chunk_parity[c];
 
-		h[m] = p >= 0 ? srv->slots[m].grad + (uint64_t)p * srv->n + off : NULL;
+		h[m] = p >= 0 ? ps_grad_chunk(srv, &srv->slots[m], (unsigned)p, off) : NULL;
 	}
 	rps_optim_sum(srv->state_a + off, h, M, len);
 	srv->dude_since_refresh[c] = 0;
@@ -80,11 +80,10 @@ static void dude_refresh(struct rps_server *srv, uint32_t c, uint64_t off, uint6
 static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t off,
 		      uint64_t len, unsigned parity, float *undo)
 {
-	const uint64_t n = srv->n;
 	const float step = 1.0f / (float)srv->cfg.num_workers;
 	int8_t prev = s->chunk_parity[c];
-	const float *g_new = s->grad + parity * n + off;
-	const float *g_old = prev >= 0 ? s->grad + (uint64_t)prev * n + off : NULL;
+	const float *g_new = ps_grad_chunk(srv, s, parity, off);
+	const float *g_old = prev >= 0 ? ps_grad_chunk(srv, s, (unsigned)prev, off) : NULL;
 	float *w = srv->w + off, *sum = srv->state_a + off;
 	int ret;
 
@@ -119,15 +118,16 @@ static void log_apply(struct rps_server *srv, uint32_t c, uint32_t m, uint64_t p
 		srv->apply_log[i] = (rps_apply_record_t){c, m, push};
 }
 
-int ps_apply_chunk(struct rps_server *srv, ps_slot_t *s, uint32_t c, unsigned parity,
-		   float *undo)
+/* Applies chunk c of slot m's push with the given parity; 0, or -EDOM
+ * when the gradient was refused (nothing changed). */
+static int apply_chunk(struct rps_server *srv, ps_slot_t *s, uint32_t c, unsigned parity,
+		       float *undo)
 {
 	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
-	const float *g = s->grad + (uint64_t)parity * srv->n + off;
 
 	if (srv->cfg.algo == RPS_ALGO_DUDE)
 		return apply_dude(srv, s, c, off, len, parity, undo);
-	return apply_async(srv, s, off, len, g, undo);
+	return apply_async(srv, s, off, len, ps_grad_chunk(srv, s, parity, off), undo);
 }
 
 /* ---- notification ------------------------------------------------------ */
@@ -195,6 +195,10 @@ static void release_held(ps_engine_t *e)
 {
 	struct rps_server *srv = e->srv;
 
+	/* only the SSP bound holds workers: without it, skip the scan that
+	 * would otherwise follow every push */
+	if (!srv->cfg.max_staleness)
+		return;
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
 		ps_slot_t *s = &srv->slots[m];
 
@@ -304,7 +308,7 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 {
 	struct rps_server *srv = e->srv;
 	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
-	const float *g = s->grad + (uint64_t)parity * srv->n + off;
+	const float *g = ps_grad_chunk(srv, s, parity, off);
 
 	/* a worker that joined mid-round can be too late for a chunk the
 	 * round already applied: that piece of its gradient is dropped, so
@@ -324,7 +328,8 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 		ssgd_apply_chunk(e, c);
 }
 
-void ps_ssgd_recheck(struct ps_engine *e)
+/* re-checks the pending chunks this engine owns (a worker left) */
+static void ssgd_recheck(ps_engine_t *e)
 {
 	struct rps_server *srv = e->srv;
 
@@ -357,7 +362,7 @@ static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
 		ssgd_chunk(e, s, c, parity, push);
 		return;
 	}
-	if (ps_apply_chunk(srv, s, c, parity, e->undo) == 0) {
+	if (apply_chunk(srv, s, c, parity, e->undo) == 0) {
 		atomic_fetch_add(&s->stat_chunks, 1);
 	} else {
 		atomic_fetch_add(&s->chunks_bad, 1);
@@ -411,7 +416,8 @@ static void adopt_lane(ps_engine_t *e, ps_slot_t *s, ps_lane_t *lane)
 			 rps_strerror(ret));
 }
 
-void ps_engine_reap_lanes(ps_engine_t *e)
+/* Adopts new lanes and closes those whose connection went down. */
+static void reap_lanes(ps_engine_t *e)
 {
 	struct rps_server *srv = e->srv;
 
@@ -450,10 +456,10 @@ void *ps_engine_main(void *arg)
 		 * dead ones reaped under full load too */
 		if (++spins >= HOUSEKEEPING_EVERY) {
 			spins = 0;
-			ps_engine_reap_lanes(e);
+			reap_lanes(e);
 			release_held(e);
 			if (e->srv->cfg.algo == RPS_ALGO_SSGD)
-				ps_ssgd_recheck(e);
+				ssgd_recheck(e);
 		}
 	}
 	/* stopping: apply the chunk notices that already arrived (and

@@ -165,6 +165,12 @@ static int post_retry(rps_worker_t *w, rps_conn_t *conn, bool is_read, void *buf
 
 /* ---- push / pull ------------------------------------------------------------ */
 
+/* floats of the chunk starting at off (the last one may be short) */
+static uint64_t chunk_len(const rps_worker_t *w, uint64_t off)
+{
+	return w->n - off < w->chunk_params ? w->n - off : w->chunk_params;
+}
+
 static bool push_done(const rps_worker_t *w, uint32_t unused)
 {
 	(void)unused;
@@ -183,8 +189,7 @@ RPS_EXPORT int rps_push_start(rps_worker_t *w)
 		return -EBUSY;
 	w->push_inflight = true;
 	for (uint32_t c = 0; c < w->num_chunks; c++) {
-		uint64_t off = (uint64_t)c * w->chunk_params;
-		uint64_t len = w->n - off < w->chunk_params ? w->n - off : w->chunk_params;
+		uint64_t off = (uint64_t)c * w->chunk_params, len = chunk_len(w, off);
 
 		ret = post_retry(w, w->lanes[c % w->nlanes], false, w->grad + off,
 				 len * sizeof(float), w->grad_mr, base + off * sizeof(float),
@@ -226,8 +231,7 @@ RPS_EXPORT int rps_pull_start(rps_worker_t *w)
 	memset(w->pulled, 0, w->num_chunks);
 	w->pull_left = w->num_chunks;
 	for (uint32_t c = 0; c < w->num_chunks; c++) {
-		uint64_t off = (uint64_t)c * w->chunk_params;
-		uint64_t len = w->n - off < w->chunk_params ? w->n - off : w->chunk_params;
+		uint64_t off = (uint64_t)c * w->chunk_params, len = chunk_len(w, off);
 
 		ret = post_retry(w, w->lanes[c % w->nlanes], true, w->weights + off,
 				 len * sizeof(float), w->weights_mr,
