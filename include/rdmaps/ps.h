@@ -62,8 +62,12 @@ typedef struct rps_server_config {
 	rps_algo_t algo;
 	rps_hparams_t hp;
 	uint32_t num_workers;	/* M: slots to lay out (ids 0..M-1) */
-	uint64_t num_params;	/* n: floats in the model */
+	uint64_t num_params;	/* n: floats this server holds (its shard) */
 	const float *init_weights; /* n floats, copied; NULL = zeros */
+	/* index of this server's first parameter in the whole model when the
+	 * model is sharded over several servers (see rps_shard_range); told
+	 * to workers so they can check they talk to the right shard */
+	uint64_t shard_offset;
 	uint32_t chunk_bytes;	/* push/pull unit; 0 = 256 KiB */
 	uint32_t threads;	/* engine threads; 0 = 1 */
 	uint32_t max_staleness; /* SSP bound on push counts; 0 = none */
@@ -101,6 +105,7 @@ void rps_server_destroy(rps_server_t *srv);
 
 typedef struct rps_server_worker_stats {
 	bool connected;
+	bool joined;		  /* has connected at least once */
 	uint64_t pushes;	  /* pushes fully applied */
 	uint64_t chunks_applied;  /* chunks applied */
 	uint64_t chunks_rejected; /* chunks refused (NaN/Inf) */
@@ -129,6 +134,12 @@ typedef struct rps_apply_record {
  * count; NULL when the log is off.  Read after rps_server_stop. */
 const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv,
 					       uint64_t *n_p);
+
+/* Sharding: the model's n parameters split over k servers in order,
+ * shard i holding *count_p parameters from *offset_p (the first n % k
+ * shards one more than the rest).  -EINVAL when k == 0, i >= k or k > n. */
+int rps_shard_range(uint64_t n, uint32_t k, uint32_t i, uint64_t *offset_p,
+		    uint64_t *count_p);
 
 /* ---- worker ---------------------------------------------------------- */
 
@@ -174,6 +185,8 @@ int rps_pull_wait_chunk(rps_worker_t *w, uint32_t chunk, int timeout_ms);
 uint32_t rps_worker_num_chunks(const rps_worker_t *w);
 /* Floats per chunk (the last chunk may be shorter). */
 uint64_t rps_worker_chunk_params(const rps_worker_t *w);
+/* The shard_offset the server was configured with (0 when not sharded). */
+uint64_t rps_worker_shard_offset(const rps_worker_t *w);
 /* The server version seen at the last notification (staleness reports). */
 uint64_t rps_worker_server_version(const rps_worker_t *w);
 

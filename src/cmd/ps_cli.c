@@ -12,25 +12,10 @@
 #include <string.h>
 
 #include "cmd/ps_cli.h"
+#include "ml/model.h"
 #include "util/log.h"
 
 #define PROG "rdma-ps"
-
-static int parse_float(const char *name, const char *arg, float lo, float hi, float *v_p)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= lo && v <= hi)) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number in [%g, %g]\n", name, arg,
-			(double)lo, (double)hi);
-		return -EINVAL;
-	}
-	*v_p = (float)v;
-	return 0;
-}
 
 #define CLI(c) ((struct ps_cli *)(c))
 
@@ -45,31 +30,6 @@ static int o_port(void *c, const char *a)
 	return ret;
 }
 
-static int o_provider(void *c, const char *a)
-{
-	return rps_opt_provider(PROG, a, &CLI(c)->attr.provider);
-}
-
-static int o_device(void *c, const char *a) { CLI(c)->attr.device = a; return 0; }
-
-static int o_ib_port(void *c, const char *a)
-{
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "ib-port", a, 1, 255, &v);
-
-	CLI(c)->attr.port = (uint8_t)v;
-	return ret;
-}
-
-static int o_gid_index(void *c, const char *a)
-{
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "gid-index", a, 0, 65535, &v);
-
-	CLI(c)->attr.gid_index = (int)v;
-	return ret;
-}
-
 static int o_workers(void *c, const char *a)
 {
 	uint64_t v;
@@ -81,7 +41,60 @@ static int o_workers(void *c, const char *a)
 
 static int o_params(void *c, const char *a)
 {
-	return rps_opt_u64(PROG, "params", a, 1, 1ull << 36, &CLI(c)->srv.num_params);
+	return rps_opt_u64(PROG, "params", a, 1, 1ull << 36, &CLI(c)->model_params);
+}
+
+static int o_model(void *c, const char *a)
+{
+	CLI(c)->model_spec = a;
+	return cmd_check_model_spec(PROG, a);
+}
+
+static int o_features(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "features", a, 1, RPS_MODEL_MAX_WIDTH, &v);
+
+	CLI(c)->features = (uint32_t)v;
+	return ret;
+}
+
+static int o_classes(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "classes", a, 2, RPS_MODEL_MAX_WIDTH, &v);
+
+	CLI(c)->classes = (uint32_t)v;
+	return ret;
+}
+
+static int o_seed(void *c, const char *a)
+{
+	return rps_opt_u64(PROG, "seed", a, 0, UINT64_MAX, &CLI(c)->seed);
+}
+
+/* I/K: this server holds shard I (from 0) of K */
+static int o_shard(void *c, const char *a)
+{
+	unsigned long i, k;
+	int end = 0;
+
+	if (sscanf(a, "%lu/%lu%n", &i, &k, &end) != 2 || a[end] || !k || i >= k ||
+	    k > RPS_MAX_WORKERS_CLI || a[0] == '-') {
+		fprintf(stderr, PROG ": --shard: '%s' is not I/K with 0 <= I < K <= %u\n", a,
+			RPS_MAX_WORKERS_CLI);
+		return -EINVAL;
+	}
+	CLI(c)->shard_index = (uint32_t)i;
+	CLI(c)->shard_count = (uint32_t)k;
+	return 0;
+}
+
+static int o_once(void *c, const char *a)
+{
+	(void)a;
+	CLI(c)->once = true;
+	return 0;
 }
 
 static int o_algo(void *c, const char *a)
@@ -103,37 +116,37 @@ static int o_algo(void *c, const char *a)
 static int o_lr(void *c, const char *a)
 {
 	CLI(c)->given |= PS_HP_LR;
-	return parse_float("lr", a, 1e-12f, 1e6f, &CLI(c)->hp.lr);
+	return cmd_parse_float(PROG, "lr", a, 1e-12f, 1e6f, &CLI(c)->hp.lr);
 }
 
 static int o_lambda(void *c, const char *a)
 {
 	CLI(c)->given |= PS_HP_LAMBDA;
-	return parse_float("lambda", a, 0, 1e6f, &CLI(c)->hp.lambda);
+	return cmd_parse_float(PROG, "lambda", a, 0, 1e6f, &CLI(c)->hp.lambda);
 }
 
 static int o_ms_decay(void *c, const char *a)
 {
 	CLI(c)->given |= PS_HP_MS_DECAY;
-	return parse_float("ms-decay", a, 0, 0.999999f, &CLI(c)->hp.ms_decay);
+	return cmd_parse_float(PROG, "ms-decay", a, 0, 0.999999f, &CLI(c)->hp.ms_decay);
 }
 
 static int o_momentum(void *c, const char *a)
 {
 	CLI(c)->given |= PS_HP_MOMENTUM;
-	return parse_float("momentum", a, 0, 0.999999f, &CLI(c)->hp.momentum);
+	return cmd_parse_float(PROG, "momentum", a, 0, 0.999999f, &CLI(c)->hp.momentum);
 }
 
 static int o_weight_decay(void *c, const char *a)
 {
 	CLI(c)->given |= PS_HP_WEIGHT_DECAY;
-	return parse_float("weight-decay", a, 0, 1e6f, &CLI(c)->hp.weight_decay);
+	return cmd_parse_float(PROG, "weight-decay", a, 0, 1e6f, &CLI(c)->hp.weight_decay);
 }
 
 static int o_theta(void *c, const char *a)
 {
 	CLI(c)->given |= PS_HP_THETA;
-	return parse_float("theta", a, 0, 1, &CLI(c)->hp.theta);
+	return cmd_parse_float(PROG, "theta", a, 0, 1, &CLI(c)->hp.theta);
 }
 
 static int o_max_staleness(void *c, const char *a)
@@ -167,49 +180,17 @@ static int o_chunk(void *c, const char *a)
 	return ret;
 }
 
-static int o_status_interval(void *c, const char *a)
-{
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "status-interval", a, 0, 86400, &v);
-
-	CLI(c)->status_interval = (unsigned)v;
-	return ret;
-}
-
-static int o_metrics(void *c, const char *a) { CLI(c)->metrics_path = a; return 0; }
-
-static int o_log_level(void *c, const char *a)
-{
-	if (rps_log_level_parse(a, &CLI(c)->log_level)) {
-		fprintf(stderr, PROG ": --log-level: '%s' is not error, warn, info or debug\n", a);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* remembered by the first pass; the file is applied before the second */
-static int o_config(void *c, const char *a)
-{
-	CLI(c)->config_path = a;
-	return 0;
-}
-
-static int o_version(void *c, const char *a)
-{
-	(void)a;
-	CLI(c)->show_version = true;
-	return 0;
-}
-
 static const rps_opt_t ps_opts[] = {
 	{"listen", 'l', "ADDR", "address to listen on (default: all)", o_listen},
 	{"port", 'p', "PORT", "port to listen on (default 18515; 0 = any free)", o_port},
-	{"provider", 'P', "NAME", "transport: auto (default), verbs or ofi", o_provider},
-	{"device", 'd', "DEV", "verbs device (mlx5_0, rxe0) or ofi domain", o_device},
-	{"ib-port", 'i', "N", "HCA port (verbs; default: any active)", o_ib_port},
-	{"gid-index", 'x', "N", "expected GID index (verbs; rdma_cm chooses)", o_gid_index},
+	CMD_TRANSPORT_OPTS,
 	{"workers", 'w', "M", "number of workers (slots laid out; required)", o_workers},
-	{"params", 'n', "N", "model size in float parameters (required)", o_params},
+	{"model", 'm', "SPEC", "softmax or mlp:H[,H...]: size and initial weights", o_model},
+	{"features", 0, "D", "--model input dimension (default 784, Fashion-MNIST)", o_features},
+	{"classes", 0, "C", "--model classes (default 10)", o_classes},
+	{"seed", 0, "N", "--model initialisation seed (default 1)", o_seed},
+	{"params", 'n', "N", "model size in floats (zeros; or give --model)", o_params},
+	{"shard", 0, "I/K", "hold shard I (from 0) of a model split over K servers", o_shard},
 	{"algo", 'a', "NAME", "sgd|asgd|ssgd|dc-asgd-c|dc-asgd-a|pc-asgd|dude-asgd (default dc-asgd-a)", o_algo},
 	{"lr", 0, "X", "learning rate (default 0.1)", o_lr},
 	{"lambda", 0, "X", "dc-asgd-c/pc-asgd lambda, dc-asgd-a lambda0 (default 0.04 / 2)", o_lambda},
@@ -220,16 +201,13 @@ static const rps_opt_t ps_opts[] = {
 	{"max-staleness", 's', "N", "SSP bound on push counts, 0 = none (default 0)", o_max_staleness},
 	{"threads", 't', "N", "engine threads (default 1)", o_threads},
 	{"chunk", 'c', "BYTES", "push/pull chunk, K/M suffixes (default 256K)", o_chunk},
-	{"status-interval", 0, "SEC", "seconds between status lines, 0 = none (default 5)", o_status_interval},
-	{"metrics", 0, "FILE", "append one CSV row per status line to FILE", o_metrics},
-	{"log-level", 0, "LEVEL", "error, warn (default), info or debug", o_log_level},
-	{"config", 'C', "FILE", "read options from a key=value file first", o_config},
-	{"version", 'V', NULL, "print the version and exit", o_version},
+	{"once", 0, NULL, "exit 0 when every worker has joined and left", o_once},
+	CMD_REPORT_OPTS,
 };
 
 const rps_opt_cmd_t ps_cli_cmd = {
 	.prog = PROG,
-	.synopsis = "--workers M --params N [OPTIONS]",
+	.synopsis = "--workers M (--model SPEC | --params N) [OPTIONS]",
 	.summary = "rdmaps parameter server: workers push gradients with RDMA WRITEs, pull\n"
 		   "weights with RDMA READs; engine threads apply the chosen algorithm.",
 	.opts = ps_opts,
@@ -241,9 +219,11 @@ int ps_cli_init(struct ps_cli *cli)
 	memset(cli, 0, sizeof(*cli));
 	rps_server_config_init(&cli->srv);
 	cli->srv.port = 18515;
-	cli->status_interval = 5;
-	cli->log_level = rps_log_get_level();
-	return rps_transport_attr_init(&cli->attr);
+	cli->features = 784;
+	cli->classes = 10;
+	cli->seed = 1;
+	cli->shard_count = 1;
+	return cmd_common_init(&cli->common, PROG, 5);
 }
 
 /* The algorithm's defaults, then the hyper-parameters the user gave. */
@@ -267,33 +247,53 @@ static void apply_hparams(struct ps_cli *cli)
 	cli->srv.hp = hp;
 }
 
-int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
+/* --model gives the size (and later the initial weights); --params, if
+ * also given, must agree with it. */
+static int model_size(struct ps_cli *cli)
 {
-	struct ps_cli scan = *cli;
-	int first;
+	rps_model_t *m;
+	uint64_t n;
+	int ret;
 
-	/* first pass, into a scratch copy: finds --config however it is
-	 * spelled (-C F, --conf=F, ...) and reports any bad option once */
-	first = rps_opt_parse(&ps_cli_cmd, &scan, argc, argv);
-	if (first <= 0)
-		return first; /* 0: --help printed */
-	/* the file first, then the command line again: the command line wins */
-	if (scan.config_path && rps_opt_load_file(&ps_cli_cmd, cli, scan.config_path))
-		return -EINVAL;
-	first = rps_opt_parse(&ps_cli_cmd, cli, argc, argv);
-	if (first <= 0)
-		return first; /* 0: --help printed */
-	if (first < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s' (try --help)\n", argv[first]);
+	if (!cli->model_spec)
+		return 0;
+	if ((ret = rps_model_create(cli->model_spec, cli->features, cli->classes, 1, &m))) {
+		fprintf(stderr, PROG ": --model %s with %u features and %u classes: %s\n",
+			cli->model_spec, cli->features, cli->classes, rps_strerror(ret));
 		return -EINVAL;
 	}
-	if (cli->show_version)
-		return first;
-	if (!cli->srv.num_workers || !cli->srv.num_params) {
-		fprintf(stderr, PROG ": --workers and --params are required (try --help)\n");
+	n = rps_model_num_params(m);
+	rps_model_destroy(m);
+	if (cli->model_params && cli->model_params != n) {
+		fprintf(stderr, PROG ": --params %llu does not match --model %s (%llu params)\n",
+			(unsigned long long)cli->model_params, cli->model_spec,
+			(unsigned long long)n);
+		return -EINVAL;
+	}
+	cli->model_params = n;
+	return 0;
+}
+
+int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
+{
+	int ret = cmd_parse(&ps_cli_cmd, cli, sizeof(*cli), argc, argv);
+
+	if (ret <= 0 || cli->common.show_version)
+		return ret;
+	if (!cli->srv.num_workers || !(cli->model_params || cli->model_spec)) {
+		fprintf(stderr, PROG ": --workers and --model or --params are required "
+			"(try --help)\n");
+		return -EINVAL;
+	}
+	if (model_size(cli))
+		return -EINVAL;
+	if (rps_shard_range(cli->model_params, cli->shard_count, cli->shard_index,
+			    &cli->srv.shard_offset, &cli->srv.num_params)) {
+		fprintf(stderr, PROG ": --shard %u/%u: the model has only %llu params\n",
+			cli->shard_index, cli->shard_count, (unsigned long long)cli->model_params);
 		return -EINVAL;
 	}
 	apply_hparams(cli);
-	cli->srv.transport = &cli->attr;
-	return first;
+	cli->srv.transport = &cli->common.attr;
+	return 1;
 }

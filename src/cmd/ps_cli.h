@@ -7,7 +7,7 @@
 
 #include <rdmaps/rdmaps.h>
 
-#include "util/opt.h"
+#include "cmd/cmd_common.h"
 
 #define RPS_MAX_WORKERS_CLI 4096
 
@@ -21,25 +21,27 @@ enum ps_hp_given {
 };
 
 struct ps_cli {
+	struct cmd_common common; /* first: the shared option handlers */
 	rps_server_config_t srv;
-	rps_transport_attr_t attr;
 	rps_hparams_t hp;	/* values given on the command line / file */
 	unsigned given;		/* enum ps_hp_given */
 	bool algo_set;
-	unsigned status_interval; /* seconds, 0 = no status lines */
-	const char *metrics_path;
-	rps_log_level_t log_level;
-	bool show_version;
-	const char *config_path; /* --config / -C, found by a first pass */
+	const char *model_spec;	/* --model: size and initial weights */
+	uint32_t features, classes;
+	uint64_t seed;
+	uint64_t model_params;	/* whole model (--params or --model) */
+	uint32_t shard_index, shard_count;
+	bool once;		/* exit when every worker joined and left */
 };
 
 extern const rps_opt_cmd_t ps_cli_cmd;
 
-/* Defaults: port 18515, dc-asgd-a, status every 5 s, then the RPS_*
+/* Defaults: port 18515, dc-asgd-a, status every 5 s, a 784x10 model
+ * seeded with 1, then the RPS_*
  * environment.  Returns 0 or -EINVAL (logged) for a bad RPS_* value. */
 int ps_cli_init(struct ps_cli *cli);
-/* Applies --config FILE (if any), then argv.  Returns the index of the
- * first operand (> 0), 0 when --help was printed, or -EINVAL after a
+/* Applies --config FILE (if any), then argv, then works out the shard.
+ * Returns 1 to go on, 0 when --help was printed, or -EINVAL after a
  * one-line error (exit 2). */
 int ps_cli_parse(struct ps_cli *cli, int argc, char **argv);
 

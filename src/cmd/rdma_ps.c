@@ -5,7 +5,8 @@
  * row with --metrics), and on SIGINT/SIGTERM stops after the chunks that
  * already arrived are applied, prints a summary and exits 0.
  *
- * Exit status: 0 stopped by a signal, 1 runtime failure, 2 bad usage.
+ * Exit status: 0 stopped by a signal (or --once), 1 runtime failure, 2
+ * bad usage.
  */
 #include "config.h"
 
@@ -14,15 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cmd/ps_cli.h"
+#include "ml/model.h"
 #include "util/clock.h"
 #include "util/log.h"
-
-#define EXIT_RUNTIME 1
 
 static volatile sig_atomic_t stop_signal;
 
@@ -73,26 +72,18 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 	       "theta %g, max-staleness %u\n", rps_algo_name(c->algo), (double)hp->lr,
 	       (double)hp->lambda, (double)hp->ms_decay, (double)hp->momentum,
 	       (double)hp->weight_decay, (double)hp->theta, c->max_staleness);
-	printf("rdma-ps: %u workers, %llu params, %u engine thread(s), %u-byte chunks, "
-	       "layout %.1f MiB\n", c->num_workers, (unsigned long long)c->num_params,
-	       c->threads, c->chunk_bytes, (double)rps_server_footprint(srv) / (1 << 20));
+	printf("rdma-ps: %u workers, %llu params", c->num_workers, (unsigned long long)c->num_params);
+	if (cli->shard_count > 1)
+		printf(" (shard %u/%u: params %llu..%llu of %llu)", cli->shard_index,
+		       cli->shard_count, (unsigned long long)c->shard_offset,
+		       (unsigned long long)(c->shard_offset + c->num_params - 1),
+		       (unsigned long long)cli->model_params);
+	printf(", %u engine thread(s), %u-byte chunks, layout %.1f MiB\n", c->threads,
+	       c->chunk_bytes, (double)rps_server_footprint(srv) / (1 << 20));
+	if (cli->model_spec)
+		printf("rdma-ps: model %s, %u features, %u classes, initialised with seed %llu\n",
+		       cli->model_spec, cli->features, cli->classes, (unsigned long long)cli->seed);
 	fflush(stdout);
-}
-
-static FILE *metrics_open(const char *path)
-{
-	struct stat st;
-	bool fresh = stat(path, &st) != 0 || st.st_size == 0;
-	FILE *f = fopen(path, "a");
-
-	if (!f) {
-		fprintf(stderr, "rdma-ps: --metrics: cannot open %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if (fresh)
-		fprintf(f, "time_s,version,pushes,workers_connected,staleness_mean,"
-			   "staleness_max,applied_gbps,chunks_rejected\n");
-	return f;
 }
 
 static void status(const struct ps_cli *cli, const rps_server_t *srv, double elapsed,
@@ -123,17 +114,62 @@ static void status(const struct ps_cli *cli, const rps_server_t *srv, double ela
 	*last = t;
 }
 
+/* The whole model's initial weights from --model and --seed (workers
+ * never send weights: the server is the one source of truth).  NULL and
+ * 0 without --model (zeros), or a negative errno. */
+static int initial_weights(const struct ps_cli *cli, float **w_p)
+{
+	rps_model_t *m;
+	int ret;
+
+	*w_p = NULL;
+	if (!cli->model_spec)
+		return 0;
+	if ((ret = rps_model_create(cli->model_spec, cli->features, cli->classes, 1, &m)))
+		return ret;
+	*w_p = malloc(rps_model_num_params(m) * sizeof(float));
+	if (*w_p)
+		rps_model_init(m, *w_p, cli->seed);
+	rps_model_destroy(m);
+	return *w_p ? 0 : -ENOMEM;
+}
+
+/* --once: every slot has been used and none is connected any more */
+static bool all_workers_left(const rps_server_t *srv, uint32_t M)
+{
+	for (uint32_t m = 0; m < M; m++) {
+		rps_server_worker_stats_t st;
+
+		rps_server_worker_stats(srv, m, &st);
+		if (!st.joined || st.connected)
+			return false;
+	}
+	return true;
+}
+
 static int run(struct ps_cli *cli)
 {
+	float *init;
 	rps_server_t *srv;
 	struct totals last = {0};
 	FILE *metrics = NULL;
 	uint64_t t0, tlast;
 	int ret;
 
-	if (cli->metrics_path && !(metrics = metrics_open(cli->metrics_path)))
+	if (cli->common.metrics_path &&
+	    !(metrics = cmd_metrics_open("rdma-ps", cli->common.metrics_path,
+					 "time_s,version,pushes,workers_connected,staleness_mean,"
+					 "staleness_max,applied_gbps,chunks_rejected\n")))
 		return RPS_EXIT_USAGE;
-	if ((ret = rps_server_create(&cli->srv, &srv))) {
+	if ((ret = initial_weights(cli, &init))) {
+		fprintf(stderr, "rdma-ps: --model: %s\n", rps_strerror(ret));
+		goto out_metrics;
+	}
+	cli->srv.init_weights = init ? init + cli->srv.shard_offset : NULL;
+	ret = rps_server_create(&cli->srv, &srv);
+	free(init);
+	cli->srv.init_weights = NULL;
+	if (ret) {
 		fprintf(stderr, "rdma-ps: cannot start the server: %s\n", rps_strerror(ret));
 		goto out_metrics;
 	}
@@ -144,19 +180,22 @@ static int run(struct ps_cli *cli)
 	}
 	banner(cli, srv);
 	t0 = tlast = rps_now_ns();
-	while (!stop_signal) {
+	while (!stop_signal && !(cli->once && all_workers_left(srv, cli->srv.num_workers))) {
 		uint64_t now;
 
 		usleep(100000);
 		now = rps_now_ns();
-		if (cli->status_interval && now - tlast >= cli->status_interval * 1000000000ull) {
+		if (cli->common.status_interval && now - tlast >= cli->common.status_interval * 1000000000ull) {
 			status(cli, srv, (double)(now - t0) / 1e9, (double)(now - tlast) / 1e9,
 			       &last, metrics);
 			tlast = now;
 		}
 	}
-	printf("rdma-ps: %s: stopping after the chunks already received\n",
-	       strsignal(stop_signal));
+	if (stop_signal)
+		printf("rdma-ps: %s: stopping after the chunks already received\n",
+		       strsignal(stop_signal));
+	else
+		printf("rdma-ps: every worker has left: stopping\n");
 	rps_server_stop(srv);
 	/* the summary: one last status line over the whole run */
 	last = (struct totals){0};
@@ -168,7 +207,7 @@ out_destroy:
 out_metrics:
 	if (metrics)
 		fclose(metrics);
-	return ret ? EXIT_RUNTIME : 0;
+	return ret ? RPS_EXIT_RUNTIME : 0;
 }
 
 int main(int argc, char **argv)
@@ -183,11 +222,11 @@ int main(int argc, char **argv)
 		return 0;
 	if (first < 0)
 		return RPS_EXIT_USAGE;
-	if (cli.show_version) {
+	if (cli.common.show_version) {
 		printf("rdma-ps %s\n", rps_version());
 		return 0;
 	}
-	rps_log_set_level(cli.log_level);
+	rps_log_set_level(cli.common.log_level);
 	ret = run(&cli);
 	rps_opt_release_values();
 	return ret;

@@ -262,6 +262,7 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 		return -EINVAL;
 	s = &srv->slots[id];
 	st->connected = atomic_load(&s->connected);
+	st->joined = atomic_load(&s->ever_joined);
 	st->pushes = atomic_load(&s->pushes);
 	st->chunks_applied = atomic_load(&s->stat_chunks);
 	st->chunks_rejected = atomic_load(&s->stat_rejected);

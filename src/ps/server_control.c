@@ -59,7 +59,7 @@ static void build_welcome(struct rps_server *srv, ps_slot_t *s, rps_welcome_t *w
 	w->worker_id = s->id;
 	w->num_workers = srv->cfg.num_workers;
 	w->shard_params = srv->n;
-	w->shard_offset = 0;
+	w->shard_offset = srv->cfg.shard_offset;
 	w->chunk_bytes = srv->cfg.chunk_bytes;
 	w->num_chunks = srv->num_chunks;
 	w->grad_slots = 2;

@@ -453,6 +453,11 @@ RPS_EXPORT uint64_t rps_worker_chunk_params(const rps_worker_t *w)
 	return w->chunk_params;
 }
 
+RPS_EXPORT uint64_t rps_worker_shard_offset(const rps_worker_t *w)
+{
+	return w->wl.shard_offset;
+}
+
 RPS_EXPORT uint64_t rps_worker_server_version(const rps_worker_t *w)
 {
 	return w->server_version;

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * rdma-worker: trains a built-in model (softmax regression or an MLP) on
+ * its share of the data against one or more rdma-ps.  One step: gradient
+ * of a mini-batch on the weights it holds, push (RDMA WRITEs, waits until
+ * applied), pull (RDMA READs of the new weights).  Progress lines every
+ * few seconds and at each epoch end; --metrics writes them as CSV.
+ *
+ * Exit status: 0 trained to the end, 1 runtime failure, 2 bad usage,
+ * 3 stopped by SIGINT/SIGTERM (after a clean goodbye to the servers).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/worker_cli.h"
+#include "cmd/worker_data.h"
+#include "cmd/worker_shards.h"
+#include "ml/model.h"
+#include "util/clock.h"
+
+#define PROG "rdma-worker"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* Counters of one run; "window" ones restart at each progress line. */
+struct progress {
+	uint64_t step, steps_in_window, rejected;
+	uint64_t last_version, tau_sum, tau_max, tau_count;
+	double loss_sum;	/* over the window */
+	double test_acc, test_loss, train_acc;
+	bool evaluated;
+	uint64_t t0, t_window;
+	FILE *metrics;
+};
+
+struct trainer {
+	const struct worker_cli *cli;
+	struct worker_data data;
+	struct worker_shards shards;
+	rps_model_t *model;
+	struct progress p;
+};
+
+/* Test accuracy and loss, and accuracy on (up to a test set's worth of)
+ * this worker's training share. */
+static int evaluate(struct trainer *t)
+{
+	const rps_dataset_t *te = t->data.test, *tr = t->data.local;
+	uint64_t ntrain = tr->n < te->n ? tr->n : te->n;
+	float loss, acc, tloss;
+	int ret;
+
+	if ((ret = rps_model_evaluate(t->model, t->shards.params, te->x, te->y, te->n, &loss,
+				      &acc)))
+		return ret;
+	t->p.test_acc = acc;
+	t->p.test_loss = loss;
+	if ((ret = rps_model_evaluate(t->model, t->shards.params, tr->x, tr->y, ntrain, &tloss,
+				      &acc)))
+		return ret;
+	t->p.train_acc = acc;
+	t->p.evaluated = true;
+	return 0;
+}
+
+static void report(struct trainer *t, uint32_t epoch, const char *what)
+{
+	struct progress *p = &t->p;
+	uint64_t now = rps_now_ns();
+	double dt = (double)(now - p->t_window) / 1e9, elapsed = (double)(now - p->t0) / 1e9;
+	double loss = p->steps_in_window ? p->loss_sum / (double)p->steps_in_window : 0;
+	double rate = dt > 0 ? (double)p->steps_in_window / dt : 0;
+	double tau = p->tau_count ? (double)p->tau_sum / (double)p->tau_count : 0;
+
+	printf(PROG " %u/%u: %7.1f s  epoch %u  step %llu  loss %.4f", t->cli->rank,
+	       t->cli->world, elapsed, epoch, (unsigned long long)p->step, loss);
+	if (p->evaluated)
+		printf("  train-acc %.4f  test-acc %.4f", p->train_acc, p->test_acc);
+	printf("  %.0f steps/s  staleness mean %.2f max %llu", rate, tau,
+	       (unsigned long long)p->tau_max);
+	if (p->rejected)
+		printf("  rejected %llu", (unsigned long long)p->rejected);
+	printf("%s%s\n", what ? "  " : "", what ? what : "");
+	fflush(stdout);
+	if (p->metrics) {
+		fprintf(p->metrics, "%.2f,%u,%u,%u,%llu,%.6f,%.4f,%.4f,%.6f,%.1f,%.3f,%llu,%llu\n",
+			elapsed, t->cli->rank, t->cli->world, epoch, (unsigned long long)p->step,
+			loss, p->evaluated ? p->train_acc : -1, p->evaluated ? p->test_acc : -1,
+			p->evaluated ? p->test_loss : -1, rate, tau, (unsigned long long)p->tau_max,
+			(unsigned long long)p->rejected);
+		fflush(p->metrics);
+	}
+	p->steps_in_window = 0;
+	p->loss_sum = 0;
+	p->t_window = now;
+}
+
+/* Staleness this worker saw: updates of other workers applied between
+ * two of its own pushes (0 in synchronous rounds). */
+static void account_push(struct progress *p, uint64_t version)
+{
+	if (p->step > 0 && version > p->last_version) {
+		uint64_t tau = version - p->last_version - 1;
+
+		p->tau_sum += tau;
+		p->tau_count++;
+		if (tau > p->tau_max)
+			p->tau_max = tau;
+	}
+	p->last_version = version;
+}
+
+static int train_step(struct trainer *t, uint64_t b)
+{
+	uint32_t n = worker_data_batch(&t->data, b);
+	float loss;
+	int ret;
+
+	ret = rps_model_loss_grad(t->model, t->shards.params, t->data.bx, t->data.by, n,
+				  t->shards.grad, &loss);
+	if (ret) {
+		fprintf(stderr, PROG ": gradient: %s\n", rps_strerror(ret));
+		return ret;
+	}
+	ret = worker_shards_step(&t->shards);
+	if (ret == -EDOM) {
+		/* the server refused a non-finite gradient: the model is
+		 * untouched; say so once per progress line via the counter */
+		t->p.rejected++;
+		ret = 0;
+	}
+	if (ret) {
+		fprintf(stderr, PROG ": step %llu: %s\n", (unsigned long long)t->p.step,
+			rps_strerror(ret));
+		return ret;
+	}
+	account_push(&t->p, worker_shards_version(&t->shards));
+	t->p.step++;
+	t->p.steps_in_window++;
+	t->p.loss_sum += loss;
+	return 0;
+}
+
+static bool done(const struct trainer *t)
+{
+	return stop_signal || (t->cli->max_steps && t->p.step >= t->cli->max_steps);
+}
+
+static int train(struct trainer *t)
+{
+	const struct worker_cli *cli = t->cli;
+	uint64_t status_ns = (uint64_t)cli->common.status_interval * 1000000000ull;
+	int ret;
+
+	t->p.t0 = t->p.t_window = rps_now_ns();
+	for (uint32_t e = 0; e < cli->epochs && !done(t); e++) {
+		uint64_t nb = worker_data_batches(&t->data);
+
+		worker_data_epoch(&t->data, cli->seed, cli->rank, e);
+		for (uint64_t b = 0; b < nb && !done(t); b++) {
+			if ((ret = train_step(t, b)))
+				return ret;
+			if (cli->eval_interval && t->p.step % cli->eval_interval == 0 &&
+			    (ret = evaluate(t)))
+				return ret;
+			if (status_ns && rps_now_ns() - t->p.t_window >= status_ns)
+				report(t, e + 1, NULL);
+		}
+		if ((ret = evaluate(t)))
+			return ret;
+		report(t, e + 1, "(epoch end)");
+	}
+	return 0;
+}
+
+static int setup(struct trainer *t)
+{
+	const struct worker_cli *cli = t->cli;
+	const rps_dataset_t *ds;
+	int ret;
+
+	if ((ret = worker_data_load(cli, &t->data)))
+		return ret;
+	ds = t->data.local;
+	if ((ret = rps_model_create(cli->model_spec, ds->d, ds->num_classes, t->data.batch,
+				    &t->model))) {
+		fprintf(stderr, PROG ": --model %s: %s\n", cli->model_spec, rps_strerror(ret));
+		return ret;
+	}
+	if ((ret = worker_shards_connect(cli, rps_model_num_params(t->model), &t->shards)))
+		return ret;
+	printf(PROG " %u/%u: %s, %llu params on %u server(s) (first %s:%u), algorithm %s; %llu "
+	       "of %llu training samples (%s), batch %u, %u epoch(s)\n", cli->rank, cli->world,
+	       cli->model_spec, (unsigned long long)t->shards.n, t->shards.k,
+	       cli->servers[0].host, cli->servers[0].port, rps_algo_name(rps_worker_algo(t->shards.w[0])), (unsigned long long)ds->n,
+	       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
+	       cli->epochs);
+	fflush(stdout);
+	t->p.last_version = worker_shards_version(&t->shards);
+	return 0;
+}
+
+static int run(const struct worker_cli *cli)
+{
+	struct trainer t = {.cli = cli};
+	struct sigaction sa = {.sa_handler = on_signal};
+	int ret;
+
+	if (cli->common.metrics_path &&
+	    !(t.p.metrics = cmd_metrics_open(PROG, cli->common.metrics_path,
+					      "time_s,rank,world,epoch,step,loss,train_acc,"
+					      "test_acc,test_loss,steps_per_s,staleness_mean,"
+					      "staleness_max,rejected\n")))
+		return RPS_EXIT_USAGE;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ret = setup(&t);
+	if (!ret)
+		ret = train(&t);
+	if (!ret && !t.p.evaluated)
+		ret = evaluate(&t);
+	if (!ret)
+		printf(PROG " %u/%u: %s after %llu steps in %.1f s: test accuracy %.4f, test loss "
+		       "%.4f, train accuracy %.4f\n", cli->rank, cli->world,
+		       stop_signal ? "stopped by a signal" : "done", (unsigned long long)t.p.step,
+		       (double)(rps_now_ns() - t.p.t0) / 1e9, t.p.test_acc, t.p.test_loss,
+		       t.p.train_acc);
+	worker_shards_close(&t.shards);
+	rps_model_destroy(t.model);
+	worker_data_free(&t.data);
+	if (t.p.metrics)
+		fclose(t.p.metrics);
+	if (ret)
+		return RPS_EXIT_RUNTIME;
+	return stop_signal ? WORKER_EXIT_STOPPED : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct worker_cli cli;
+	int ret;
+
+	if (worker_cli_init(&cli))
+		return RPS_EXIT_USAGE;
+	ret = worker_cli_parse(&cli, argc, argv);
+	if (ret <= 0)
+		return ret ? RPS_EXIT_USAGE : 0;
+	if (cli.common.show_version) {
+		printf(PROG " %s\n", rps_version());
+		return 0;
+	}
+	rps_log_set_level(cli.common.log_level);
+	ret = run(&cli);
+	rps_opt_release_values();
+	return ret;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * rdma-worker command line: one option table (the transport, report and
+ * config options are shared with rdma-ps), --help generated from it, and
+ * every option also settable in a key=value config file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/worker_cli.h"
+#include "ml/dataset.h"
+
+#define PROG "rdma-worker"
+#define CLI(c) ((struct worker_cli *)(c))
+
+/* "HOST[:PORT]" into s; an IPv6 literal goes in brackets: [fe80::1]:18515 */
+static int parse_server(const char *item, size_t len, struct worker_server *s)
+{
+	const char *colon, *host = item;
+	size_t hlen = len;
+	uint64_t port = 0;
+
+	if (len && item[0] == '[') {
+		const char *close = memchr(item, ']', len);
+
+		if (!close)
+			return -EINVAL;
+		host = item + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1 < item + len ? close + 1 : NULL;
+		if (colon && *colon != ':')
+			return -EINVAL;
+	} else {
+		colon = memchr(item, ':', len);
+		if (colon)
+			hlen = (size_t)(colon - item);
+	}
+	if (!hlen || hlen >= sizeof(s->host))
+		return -EINVAL;
+	if (colon) {
+		const char *p = colon + 1;
+
+		if (p == item + len)
+			return -EINVAL;
+		for (; p < item + len; p++) {
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			port = port * 10 + (uint64_t)(*p - '0');
+			if (port > 65535)
+				return -EINVAL;
+		}
+		if (!port)
+			return -EINVAL;
+	}
+	memcpy(s->host, host, hlen);
+	s->host[hlen] = '\0';
+	s->port = (uint16_t)port;
+	return 0;
+}
+
+/* a comma-separated list; several servers hold the model's shards in order */
+static int o_server(void *c, const char *a)
+{
+	struct worker_cli *cli = CLI(c);
+	const char *p = a;
+
+	cli->nservers = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (cli->nservers == WORKER_MAX_SERVERS) {
+			fprintf(stderr, PROG ": --server: more than %u servers\n", WORKER_MAX_SERVERS);
+			return -EINVAL;
+		}
+		if (parse_server(p, len, &cli->servers[cli->nservers])) {
+			fprintf(stderr, PROG ": --server: '%.*s' is not HOST[:PORT] (port 1..65535)\n",
+				(int)len, p);
+			return -EINVAL;
+		}
+		cli->nservers++;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+static int o_port(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "port", a, 1, 65535, &v);
+
+	CLI(c)->port = (uint16_t)v;
+	return ret;
+}
+
+static int o_rank(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "rank", a, 0, 4095, &v);
+
+	CLI(c)->rank = (uint32_t)v;
+	CLI(c)->rank_set = true;
+	return ret;
+}
+
+static int o_world(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "world", a, 1, 4096, &v);
+
+	CLI(c)->world = (uint32_t)v;
+	CLI(c)->world_set = true;
+	return ret;
+}
+
+static int o_model(void *c, const char *a)
+{
+	CLI(c)->model_spec = a;
+	return cmd_check_model_spec(PROG, a);
+}
+
+/* only the form is checked here; the files are opened after parsing */
+static int o_dataset(void *c, const char *a)
+{
+	unsigned long long n;
+	unsigned d, k;
+	int end = 0;
+
+	CLI(c)->dataset = a;
+	if (!strcmp(a, "fashion-mnist") || (!strncmp(a, "fashion-mnist:", 14) && a[14]))
+		return 0;
+	if (!strncmp(a, "synthetic:", 10) &&
+	    sscanf(a + 10, "%llu,%u,%u%n", &n, &d, &k, &end) == 3 && !a[10 + end] && n >= 2 &&
+	    d >= 1 && k >= 2 && a[10] != '-')
+		return 0;
+	fprintf(stderr, PROG ": --dataset: '%s' is not fashion-mnist[:DIR] or synthetic:N,D,C "
+		"(N >= 2, D >= 1, C >= 2)\n", a);
+	return -EINVAL;
+}
+
+static int o_partition(void *c, const char *a)
+{
+	rps_partition_spec_t spec;
+
+	if (rps_partition_parse(a, &spec)) {
+		fprintf(stderr, PROG ": --partition: '%s' is not iid or label-skew:ALPHA "
+			"(ALPHA > 0)\n", a);
+		return -EINVAL;
+	}
+	CLI(c)->partition = a;
+	return 0;
+}
+
+static int o_batch(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "batch", a, 1, 65536, &v);
+
+	CLI(c)->batch = (uint32_t)v;
+	return ret;
+}
+
+static int o_epochs(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "epochs", a, 1, 1000000, &v);
+
+	CLI(c)->epochs = (uint32_t)v;
+	return ret;
+}
+
+static int o_steps(void *c, const char *a)
+{
+	return rps_opt_u64(PROG, "steps", a, 0, UINT64_MAX, &CLI(c)->max_steps);
+}
+
+static int o_train_samples(void *c, const char *a)
+{
+	return rps_opt_u64(PROG, "train-samples", a, 0, UINT64_MAX, &CLI(c)->train_samples);
+}
+
+static int o_seed(void *c, const char *a)
+{
+	return rps_opt_u64(PROG, "seed", a, 0, UINT64_MAX, &CLI(c)->seed);
+}
+
+static int o_eval_interval(void *c, const char *a)
+{
+	return rps_opt_u64(PROG, "eval-interval", a, 0, UINT64_MAX, &CLI(c)->eval_interval);
+}
+
+static int o_eval_samples(void *c, const char *a)
+{
+	return rps_opt_u64(PROG, "eval-samples", a, 0, UINT64_MAX, &CLI(c)->eval_samples);
+}
+
+static int o_timeout(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "timeout", a, 1, 86400, &v);
+
+	CLI(c)->timeout_s = (unsigned)v;
+	return ret;
+}
+
+static const rps_opt_t worker_opts[] = {
+	{"server", 's', "HOST[:PORT],...", "rdma-ps to train with; several = shards in order", o_server},
+	{"port", 'p', "PORT", "port of servers given without one (default 18515)", o_port},
+	CMD_TRANSPORT_OPTS,
+	{"rank", 'r', "N", "this worker's rank (default $SLURM_PROCID, else 0)", o_rank},
+	{"world", 'w', "N", "number of workers (default $SLURM_NTASKS, else 1)", o_world},
+	{"model", 'm', "SPEC", "softmax (default) or mlp:H[,H...] (ReLU hidden layers)", o_model},
+	{"dataset", 'D', "SPEC", "fashion-mnist[:DIR] (default) or synthetic:N,D,C", o_dataset},
+	{"partition", 0, "SPEC", "iid (default) or label-skew:ALPHA (Dirichlet)", o_partition},
+	{"batch", 'b', "N", "mini-batch size (default 32)", o_batch},
+	{"epochs", 'e', "N", "passes over this worker's share of the data (default 1)", o_epochs},
+	{"steps", 0, "N", "stop after N steps, 0 = when the epochs are done (default)", o_steps},
+	{"train-samples", 0, "N", "use only the first N training samples, 0 = all", o_train_samples},
+	{"seed", 0, "N", "partition and shuffling seed, the same on every worker (default 1)", o_seed},
+	{"eval-interval", 0, "STEPS", "steps between test evaluations, 0 = each epoch (default)", o_eval_interval},
+	{"eval-samples", 0, "N", "test samples per evaluation, 0 = all (default)", o_eval_samples},
+	{"timeout", 0, "SEC", "give up on a server silent this long (default 60)", o_timeout},
+	CMD_REPORT_OPTS,
+};
+
+const rps_opt_cmd_t worker_cli_cmd = {
+	.prog = PROG,
+	.synopsis = "--server HOST[:PORT][,...] [OPTIONS]",
+	.summary = "rdmaps worker: trains a built-in model on its share of the data, pushing\n"
+		   "gradients to rdma-ps with RDMA WRITEs and pulling weights with RDMA READs.",
+	.opts = worker_opts,
+	.nopts = sizeof(worker_opts) / sizeof(worker_opts[0]),
+};
+
+/* SLURM_PROCID / SLURM_NTASKS, as srun sets them for every task */
+static int slurm_env(const char *name, uint64_t min, uint64_t max, uint32_t *v_p, bool *set_p)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max || s[0] == '-') {
+		fprintf(stderr, PROG ": %s: '%s' is not a number in [%llu, %llu]\n", name, s,
+			(unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*v_p = (uint32_t)v;
+	*set_p = true;
+	return 0;
+}
+
+int worker_cli_init(struct worker_cli *cli)
+{
+	memset(cli, 0, sizeof(*cli));
+	cli->port = WORKER_DEFAULT_PORT;
+	cli->world = 1;
+	cli->model_spec = "softmax";
+	cli->dataset = "fashion-mnist";
+	cli->partition = "iid";
+	cli->batch = 32;
+	cli->epochs = 1;
+	cli->seed = 1;
+	cli->timeout_s = 60;
+	if (slurm_env("SLURM_PROCID", 0, 4095, &cli->rank, &cli->rank_set) ||
+	    slurm_env("SLURM_NTASKS", 1, 4096, &cli->world, &cli->world_set))
+		return -EINVAL;
+	return cmd_common_init(&cli->common, PROG, 5);
+}
+
+int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
+{
+	int ret = cmd_parse(&worker_cli_cmd, cli, sizeof(*cli), argc, argv);
+
+	if (ret <= 0 || cli->common.show_version)
+		return ret;
+	if (!cli->nservers) {
+		fprintf(stderr, PROG ": --server is required (try --help)\n");
+		return -EINVAL;
+	}
+	if (cli->rank >= cli->world) {
+		fprintf(stderr, PROG ": rank %u is not below the world size %u (--rank/--world or "
+			"SLURM_PROCID/SLURM_NTASKS)\n", cli->rank, cli->world);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < cli->nservers; i++)
+		if (!cli->servers[i].port)
+			cli->servers[i].port = cli->port;
+	return 1;
+}

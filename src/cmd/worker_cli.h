@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* rdma-worker command line (worker_cli.c).  Private to src/cmd. */
+#ifndef RPS_CMD_WORKER_CLI_H
+#define RPS_CMD_WORKER_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cmd/cmd_common.h"
+
+#define WORKER_MAX_SERVERS 64
+#define WORKER_DEFAULT_PORT 18515
+
+/* exit status when a signal stopped training before the end (after a
+ * clean goodbye to the servers) */
+#define WORKER_EXIT_STOPPED 3
+
+struct worker_server {
+	char host[256];
+	uint16_t port; /* 0 = --port */
+};
+
+struct worker_cli {
+	struct cmd_common common; /* first: the shared option handlers */
+	struct worker_server servers[WORKER_MAX_SERVERS];
+	uint32_t nservers;	/* > 1: the model is sharded over them, in order */
+	uint16_t port;		/* for servers given without one */
+	uint32_t rank, world;
+	bool rank_set, world_set;
+	const char *model_spec;	/* softmax | mlp:H[,H...] */
+	const char *dataset;	/* fashion-mnist[:DIR] | synthetic:N,D,C */
+	const char *partition;	/* iid | label-skew:ALPHA */
+	uint32_t batch;
+	uint32_t epochs;
+	uint64_t max_steps;	/* 0 = the epochs decide */
+	uint64_t train_samples;	/* use the first N training samples, 0 = all */
+	uint64_t seed;		/* data partition and shuffling */
+	uint64_t eval_interval;	/* steps between evaluations, 0 = per epoch */
+	uint64_t eval_samples;	/* test samples evaluated, 0 = all */
+	unsigned timeout_s;	/* connect and each wait on a server */
+};
+
+extern const rps_opt_cmd_t worker_cli_cmd;
+
+/* Defaults (softmax on Fashion-MNIST, iid, batch 32, 1 epoch, seed 1),
+ * rank and world from SLURM_PROCID / SLURM_NTASKS when set, then the
+ * RPS_* environment.  0, or -EINVAL after a one-line error. */
+int worker_cli_init(struct worker_cli *cli);
+/* --config FILE, then argv, then the cross-checks.  1 to go on, 0 when
+ * --help was printed, -EINVAL after a one-line error (exit 2). */
+int worker_cli_parse(struct worker_cli *cli, int argc, char **argv);
+
+#endif /* RPS_CMD_WORKER_CLI_H */
