@@ -147,6 +147,29 @@ static bool all_workers_left(const rps_server_t *srv, uint32_t M)
 	return true;
 }
 
+/* At exit: what each worker did, so a lost or silent worker shows (up
+ * to 64 lines; beyond that only the workers that never joined). */
+static void worker_summary(const rps_server_t *srv, uint32_t M)
+{
+	for (uint32_t m = 0; m < M; m++) {
+		rps_server_worker_stats_t st;
+
+		rps_server_worker_stats(srv, m, &st);
+		if (M > 64 && st.joined)
+			continue;
+		if (!st.joined) {
+			printf("rdma-ps: worker %u: never joined\n", m);
+			continue;
+		}
+		printf("rdma-ps: worker %u: pushes %llu  staleness mean %.2f max %llu  rejected "
+		       "chunks %llu  protocol errors %llu\n", m, (unsigned long long)st.pushes,
+		       st.pushes ? (double)st.staleness_sum / (double)st.pushes : 0.0,
+		       (unsigned long long)st.staleness_max,
+		       (unsigned long long)st.chunks_rejected,
+		       (unsigned long long)st.protocol_errors);
+	}
+}
+
 static int run(struct ps_cli *cli)
 {
 	float *init;
@@ -197,7 +220,8 @@ static int run(struct ps_cli *cli)
 	else
 		printf("rdma-ps: every worker has left: stopping\n");
 	rps_server_stop(srv);
-	/* the summary: one last status line over the whole run */
+	/* the summary: each worker, then one status line over the whole run */
+	worker_summary(srv, cli->srv.num_workers);
 	last = (struct totals){0};
 	status(cli, srv, (double)(rps_now_ns() - t0) / 1e9, (double)(rps_now_ns() - t0) / 1e9,
 	       &last, metrics);

@@ -106,10 +106,11 @@ static void report(struct trainer *t, uint32_t epoch, const char *what)
 }
 
 /* Staleness this worker saw: updates of other workers applied between
- * two of its own pushes (0 in synchronous rounds). */
+ * the weights it computed on (pulled after its previous push, or at
+ * connect) and its push (0 in synchronous rounds). */
 static void account_push(struct progress *p, uint64_t version)
 {
-	if (p->step > 0 && version > p->last_version) {
+	if (version > p->last_version) {
 		uint64_t tau = version - p->last_version - 1;
 
 		p->tau_sum += tau;

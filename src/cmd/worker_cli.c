@@ -145,10 +145,15 @@ static int o_dataset(void *c, const char *a)
 static int o_partition(void *c, const char *a)
 {
 	rps_partition_spec_t spec;
+	char why[CMD_WHY_LEN];
+	int ret;
 
-	if (rps_partition_parse(a, &spec)) {
-		fprintf(stderr, PROG ": --partition: '%s' is not iid or label-skew:ALPHA "
-			"(ALPHA > 0)\n", a);
+	cmd_log_capture(why);
+	ret = rps_partition_parse(a, &spec);
+	cmd_log_release();
+	if (ret) {
+		fprintf(stderr, PROG ": --partition: %s\n",
+			why[0] ? why : "expected iid or label-skew:ALPHA (ALPHA > 0)");
 		return -EINVAL;
 	}
 	CLI(c)->partition = a;

@@ -71,62 +71,61 @@ static int keep_first(rps_dataset_t **ds_p, uint64_t n)
 	return 0;
 }
 
-int worker_data_load(const struct worker_cli *cli, struct worker_data *d)
+static int load(const struct worker_cli *cli, struct worker_data *d, const char **opt_p)
 {
 	rps_dataset_t *train = NULL;
 	rps_partition_spec_t spec;
 	uint64_t *idx = NULL, count;
 	int ret;
 
-	char why[CMD_WHY_LEN];
-
-	memset(d, 0, sizeof(*d));
-	cmd_log_capture(why);
-	ret = load_sets(cli->dataset, &train, &d->test);
-	cmd_log_release();
-	if (ret) {
-		if (strncmp(cli->dataset, "synthetic:", 10) && ret == -ENOENT)
-			fprintf(stderr, PROG ": --dataset %s: %s (install the Debian package "
-				"dataset-fashion-mnist, or give fashion-mnist:DIR)\n", cli->dataset,
-				why[0] ? why : "files missing");
-		else
-			fprintf(stderr, PROG ": --dataset %s: %s\n", cli->dataset,
-				why[0] ? why : rps_strerror(ret));
+	*opt_p = "--dataset";
+	if ((ret = load_sets(cli->dataset, &train, &d->test)))
 		return ret;
-	}
 	if ((ret = keep_first(&train, cli->train_samples)) ||
 	    (ret = keep_first(&d->test, cli->eval_samples)))
-		goto fail;
+		goto out;
 	/* test first: it is standardised with the training statistics */
 	if ((ret = rps_dataset_standardize(d->test, train)) ||
 	    (ret = rps_dataset_standardize(train, train)))
-		goto fail;
+		goto out;
+	*opt_p = "--partition";
 	rps_partition_parse(cli->partition, &spec); /* checked by the option */
 	if ((ret = rps_partition_indices(train, &spec, cli->world, cli->rank, cli->seed, &idx,
-					 &count))) {
-		fprintf(stderr, PROG ": --partition %s: cannot give each of %u workers a share of "
-			"%llu samples\n", cli->partition, cli->world, (unsigned long long)train->n);
+					 &count)))
 		goto out;
-	}
+	*opt_p = "--dataset";
 	if ((ret = rps_dataset_subset(train, idx, count, &d->local)))
-		goto fail;
+		goto out;
 	d->train_total = train->n;
 	d->batch = cli->batch < count ? cli->batch : (uint32_t)count;
 	d->order = malloc(count * sizeof(*d->order));
 	d->bx = malloc((size_t)d->batch * train->d * sizeof(float));
 	d->by = malloc((size_t)d->batch * sizeof(int32_t));
-	if (!d->order || !d->bx || !d->by) {
+	if (!d->order || !d->bx || !d->by)
 		ret = -ENOMEM;
-		goto fail;
-	}
-	goto out;
-fail:
-	fprintf(stderr, PROG ": --dataset %s: %s\n", cli->dataset, rps_strerror(ret));
 out:
 	free(idx);
 	rps_dataset_free(train);
-	if (ret)
+	return ret;
+}
+
+int worker_data_load(const struct worker_cli *cli, struct worker_data *d)
+{
+	char why[CMD_WHY_LEN];
+	const char *opt;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	/* the library names the file and the problem: one line with it */
+	cmd_log_capture(why);
+	ret = load(cli, d, &opt);
+	cmd_log_release();
+	if (ret) {
+		fprintf(stderr, PROG ": %s %s: %s\n", opt,
+			!strcmp(opt, "--dataset") ? cli->dataset : cli->partition,
+			why[0] ? why : rps_strerror(ret));
 		worker_data_free(d);
+	}
 	return ret;
 }
 

@@ -362,6 +362,7 @@ static int worker_open(rps_worker_t *w, const rps_worker_config_t *cfg)
 	w->chunk_params = first.chunk_bytes / sizeof(float);
 	w->num_chunks = first.num_chunks;
 	w->pushes = first.worker_pushes;
+	w->server_version = first.step; /* the weights pulled at connect */
 	if ((ret = setup_buffers(w)))
 		return ret;
 	return poll_until(w, all_ready, 0, w->timeout_ms, "waiting for the server to adopt lanes");

@@ -26,6 +26,12 @@ usage_err "--theta" --workers 1 --params 10 --theta 2
 usage_err "--chunk" --workers 1 --params 10 --chunk 1000
 usage_err "--port" --workers 1 --params 10 --port 70000
 usage_err "--bogus" --bogus
+usage_err "--model" --workers 1 --model mlp:x
+usage_err "does not match --model" --workers 1 --model softmax --params 10
+usage_err "--shard" --workers 1 --model softmax --shard 2/2
+usage_err "--shard" --workers 1 --model softmax --shard 1
+usage_err "only 3 params" --workers 1 --params 3 --shard 0/4
+usage_err "--features" --workers 1 --model softmax --features 0
 printf 'workers = 2\nparams = 100\nalgo = nope\n' > "$tmp/bad.conf"
 usage_err "algo" --config "$tmp/bad.conf"
 printf 'workers = 2\nwhat = 1\n' > "$tmp/bad2.conf"

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# rdma-worker's command line and inputs, no server needed: every bad
+# option value is exit 2 with one line naming the option; the config file
+# and Slurm's variables are read (the command line wins); a missing,
+# truncated or foreign dataset is exit 1 with one line naming the file.
+set -uo pipefail
+worker=./rdma-worker
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+unset SLURM_PROCID SLURM_NTASKS
+
+# err_is RC WORD ARGS...: exit status RC, one line on stderr naming WORD
+err_is() {
+	local want_rc=$1 want=$2; shift 2
+	local err rc=0
+	err=$("$worker" "$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" = "$want_rc" ] || fail "'$*' exited $rc, expected $want_rc ($err)"
+	[ "$(wc -l <<<"$err")" = 1 ] || fail "'$*': not one line: $err"
+	grep -q -- "$want" <<<"$err" || fail "'$*': error does not name $want: $err"
+	echo "ok: $* -> $err"
+}
+s=(--server 127.0.0.1)
+err_is 2 "--server is required"
+err_is 2 "--server" --server ""
+err_is 2 "--server" --server "host:"
+err_is 2 "--server" --server "host:0"
+err_is 2 "--server" --server "host:70000"
+err_is 2 "--server" --server "a,,b"
+err_is 2 "--server" --server "[fe80::1"
+err_is 2 "--port" "${s[@]}" --port 0
+err_is 2 "--provider" "${s[@]}" --provider rdma
+err_is 2 "--ib-port" "${s[@]}" --ib-port 0
+err_is 2 "--gid-index" "${s[@]}" --gid-index x
+err_is 2 "--rank" "${s[@]}" --rank -1
+err_is 2 "rank 4 is not below the world size 4" "${s[@]}" --rank 4 --world 4
+err_is 2 "--world" "${s[@]}" --world 0
+err_is 2 "--model" "${s[@]}" --model mlp:
+err_is 2 "--model" "${s[@]}" --model mlp:0
+err_is 2 "--model" "${s[@]}" --model cnn
+err_is 2 "--dataset" "${s[@]}" --dataset mnist
+err_is 2 "--dataset" "${s[@]}" --dataset synthetic:10,5
+err_is 2 "--dataset" "${s[@]}" --dataset synthetic:10,5,1
+err_is 2 "--dataset" "${s[@]}" --dataset fashion-mnist:
+err_is 2 "--partition" "${s[@]}" --partition label-skew:0
+err_is 2 "--partition" "${s[@]}" --partition shards
+err_is 2 "--batch" "${s[@]}" --batch 0
+err_is 2 "--epochs" "${s[@]}" --epochs 0
+err_is 2 "--steps" "${s[@]}" --steps many
+err_is 2 "--train-samples" "${s[@]}" --train-samples -5
+err_is 2 "--seed" "${s[@]}" --seed 1.5
+err_is 2 "--eval-interval" "${s[@]}" --eval-interval x
+err_is 2 "--eval-samples" "${s[@]}" --eval-samples x
+err_is 2 "--timeout" "${s[@]}" --timeout 0
+err_is 2 "--status-interval" "${s[@]}" --status-interval -1
+err_is 2 "--log-level" "${s[@]}" --log-level loud
+err_is 2 "--bogus" "${s[@]}" --bogus
+err_is 2 "unexpected argument" "${s[@]}" extra
+err_is 2 "cannot open" "${s[@]}" --metrics /nonexistent/dir/m.csv --dataset synthetic:100,4,2
+SLURM_PROCID=x err_is 2 "SLURM_PROCID" "${s[@]}"
+SLURM_PROCID=3 SLURM_NTASKS=2 err_is 2 "SLURM_PROCID/SLURM_NTASKS" "${s[@]}"
+
+# ---- config file: read under every spelling, the command line wins ----
+printf '# a worker\nserver = 127.0.0.1\nbatch = 0\n' > "$tmp/bad.conf"
+err_is 2 "batch" --config "$tmp/bad.conf"
+err_is 2 "batch" -C "$tmp/bad.conf"
+printf 'server = 127.0.0.1\nwhat = 1\n' > "$tmp/bad2.conf"
+err_is 2 "what" --conf="$tmp/bad2.conf"
+err_is 2 "cannot" --config "$tmp/missing.conf"
+# rank 5 of world 2 from the file is an error unless the command line fixes it
+printf 'server = 127.0.0.1\nrank = 5\nworld = 2\n' > "$tmp/rank.conf"
+err_is 2 "rank 5" --config "$tmp/rank.conf"
+# Slurm gives rank/world; --rank on the command line wins over both.  A
+# run against a closed port then fails at connect (exit 1) after parsing.
+SLURM_PROCID=7 SLURM_NTASKS=8 err_is 1 "refused\|connect" --server 127.0.0.1:1 \
+	--dataset synthetic:100,4,2 --timeout 5
+SLURM_PROCID=7 SLURM_NTASKS=8 err_is 2 "rank 9" --server 127.0.0.1:1 --rank 9
+
+# ---- datasets: missing, truncated, wrong magic -> exit 1, one line -----
+err_is 1 "dataset-fashion-mnist" "${s[@]}" --dataset "fashion-mnist:$tmp/none"
+mkdir "$tmp/bad"
+# wrong magic: a labels file where the images should be
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x01\x02' | gzip > "$tmp/bad/train-images-idx3-ubyte.gz"
+printf '\x00\x00\x08\x01\x00\x00\x00\x02\x01\x02' | gzip > "$tmp/bad/train-labels-idx1-ubyte.gz"
+err_is 1 "magic" "${s[@]}" --dataset "fashion-mnist:$tmp/bad"
+# truncated: 2 images of 2x2 declared, 1 present
+printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04' |
+	gzip > "$tmp/bad/train-images-idx3-ubyte.gz"
+err_is 1 "truncated" "${s[@]}" --dataset "fashion-mnist:$tmp/bad"
+# more workers than samples cannot be partitioned
+err_is 1 "--partition" "${s[@]}" --dataset synthetic:4,2,2 --world 8 --rank 1
+
+"$worker" --help | grep -q -- "--eval-interval" || fail "--help lacks --eval-interval"
+"$worker" --version | grep -q "^rdma-worker [0-9]" || fail "--version"
+echo PASS

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# End to end training over PROVIDER: rdma-ps + 2 rdma-worker processes on
+# small synthetic data.  Asserts that the loss goes down, the model
+# learns, the server saw every worker (its per-worker push counts equal
+# the steps each worker made) and rdma-ps --once exits 0; then the same
+# model sharded over two servers, and a wrong shard order refused.
+# Exit 77 (SKIP) when the provider has no device here.
+#   train-run.sh PROVIDER      (run from the build directory)
+set -uo pipefail
+provider=$1
+addr=${RPS_TEST_ADDR:-127.0.0.1}
+ps=./rdma-ps
+worker=./rdma-worker
+export OPENBLAS_NUM_THREADS=1
+
+if [ "$provider" = verbs ] && [ -z "${RPS_TEST_ADDR:-}" ]; then
+	echo "SKIP: no soft-RoCE/RDMA address (RPS_TEST_ADDR) for verbs"
+	exit 77
+fi
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+data="synthetic:2000,16,4"
+common=(--provider "$provider" --dataset "$data" --model mlp:8 --status-interval 0 --timeout 30)
+
+# start_ps LOG ARGS...: rdma-ps in the background; sets $port
+start_ps() {
+	local log=$1; shift
+	"$ps" --provider "$provider" --listen "$addr" --port 0 --status-interval 0 \
+		--model mlp:8 --features 16 --classes 4 "$@" > "$log" 2>&1 &
+	pids+=($!)
+	port=
+	for _ in $(seq 200); do
+		port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
+		[ -n "$port" ] && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$log"; fail "rdma-ps died at start"; }
+		sleep 0.1
+	done
+	cat "$log"; fail "rdma-ps printed no port"
+}
+
+# ---- 2 workers, dc-asgd-a ------------------------------------------------
+start_ps "$tmp/ps.log" --once --workers 2 --algo dc-asgd-a --lr 0.05
+ps_pid=${pids[-1]}
+for r in 0 1; do
+	"$worker" "${common[@]}" --server "$addr:$port" --rank $r --world 2 --epochs 3 \
+		--metrics "$tmp/w$r.csv" > "$tmp/w$r.log" 2>&1 &
+	wpid[r]=$!
+done
+for r in 0 1; do
+	wait "${wpid[r]}" || { cat "$tmp/w$r.log"; fail "worker $r exited $?"; }
+done
+rc=0; wait "$ps_pid" || rc=$?
+cat "$tmp/ps.log" "$tmp/w0.log" "$tmp/w1.log"
+[ "$rc" = 0 ] || fail "rdma-ps --once exited $rc"
+for r in 0 1; do
+	csv=$tmp/w$r.csv
+	grep -q '^time_s,rank,world,epoch,step,loss,' "$csv" || fail "worker $r: no CSV header"
+	[ "$(grep -c '^[0-9]' "$csv")" = 3 ] || fail "worker $r: expected 3 epoch rows"
+	# loss (column 6) of the last epoch below the first's; test-acc (8) learnt
+	awk -F, 'NR == 2 { first = $6 } END { if (!($6 < first)) exit 1 }' "$csv" ||
+		fail "worker $r: the loss did not go down"
+	tail -1 "$csv" | awk -F, '{ if (!($8 > 0.6)) exit 1 }' ||
+		fail "worker $r: test accuracy not above 0.6"
+	steps=$(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/w$r.log")
+	[ -n "$steps" ] && [ "$steps" -gt 0 ] || fail "worker $r: no final line"
+	grep -q "worker $r: pushes $steps " "$tmp/ps.log" ||
+		fail "server did not apply worker $r's $steps pushes"
+done
+grep -q "every worker has left" "$tmp/ps.log" || fail "rdma-ps did not stop by --once"
+
+# ---- one worker, the model sharded over two servers ------------------------
+# (no --once: the refused attempt below also joins and leaves)
+start_ps "$tmp/s0.log" --workers 1 --algo sgd --lr 0.05 --shard 0/2
+p0=$port s0_pid=${pids[-1]}
+start_ps "$tmp/s1.log" --workers 1 --algo sgd --lr 0.05 --shard 1/2
+p1=$port s1_pid=${pids[-1]}
+# the wrong order is refused before any step, naming the problem
+err=$("$worker" "${common[@]}" --server "$addr:$p1,$addr:$p0" --epochs 1 2>&1) && fail "wrong shard order accepted"
+grep -q "shard" <<<"$err" || fail "wrong shard order: $err"
+"$worker" "${common[@]}" --server "$addr:$p0,$addr:$p1" --epochs 2 > "$tmp/ws.log" 2>&1 ||
+	{ cat "$tmp/ws.log" "$tmp/s0.log" "$tmp/s1.log"; fail "sharded worker failed"; }
+cat "$tmp/ws.log"
+acc=$(sed -n 's/.*test accuracy \([0-9.]*\),.*/\1/p' "$tmp/ws.log")
+awk -v a="$acc" 'BEGIN { if (!(a > 0.6)) exit 1 }' || fail "sharded run: test accuracy $acc"
+steps=$(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/ws.log")
+kill -TERM "$s0_pid" "$s1_pid"
+for s in 0 1; do
+	rc=0; if [ $s = 0 ]; then wait "$s0_pid" || rc=$?; else wait "$s1_pid" || rc=$?; fi
+	[ "$rc" = 0 ] || { cat "$tmp/s$s.log"; fail "shard $s exited $rc after SIGTERM"; }
+	grep -q "worker 0: pushes $steps " "$tmp/s$s.log" ||
+		{ cat "$tmp/s$s.log"; fail "shard $s did not apply $steps pushes"; }
+done
+echo PASS
