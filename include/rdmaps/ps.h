@@ -48,7 +48,14 @@ typedef struct rps_hparams {
 	float theta;	    /* pc-asgd: trade-off in [0,1] */
 	uint32_t dude_refresh; /* dude-asgd: pushes per chunk between exact
 				* recomputations of the running sum; 0 = 1024 */
+	/* step schedule (PyTorch's StepLR over server updates): the learning
+	 * rate is lr * lr_decay^floor(version / lr_decay_every); 0 = constant */
+	uint64_t lr_decay_every;
+	float lr_decay;	    /* in (0, 1]; used when lr_decay_every > 0 */
 } rps_hparams_t;
+
+/* The learning rate after `version` server updates under hp's schedule. */
+float rps_hparams_lr_at(const rps_hparams_t *hp, uint64_t version);
 
 /* Fills the defaults for algo: lambda 0.04 (dc-asgd-c, pc-asgd) or
  * lambda0 2 (dc-asgd-a), m 0.95, eps 1e-7 as the papers' experiments and

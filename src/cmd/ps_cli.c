@@ -119,6 +119,30 @@ static int o_lr(void *c, const char *a)
 	return cmd_parse_float(PROG, "lr", a, 1e-12f, 1e6f, &CLI(c)->hp.lr);
 }
 
+/* constant, or step:N,GAMMA (lr *= GAMMA every N server updates) */
+static int o_lr_schedule(void *c, const char *a)
+{
+	unsigned long long every;
+	double gamma;
+	int end = 0;
+
+	CLI(c)->given |= PS_HP_LR_SCHEDULE;
+	if (!strcmp(a, "constant")) {
+		CLI(c)->hp.lr_decay_every = 0;
+		CLI(c)->hp.lr_decay = 1;
+		return 0;
+	}
+	if (sscanf(a, "step:%llu,%lf%n", &every, &gamma, &end) == 2 && !a[end] && every >= 1 &&
+	    gamma > 0 && gamma <= 1 && a[5] != '-') {
+		CLI(c)->hp.lr_decay_every = every;
+		CLI(c)->hp.lr_decay = (float)gamma;
+		return 0;
+	}
+	fprintf(stderr, PROG ": --lr-schedule: '%s' is not constant or step:N,GAMMA "
+		"(N >= 1 updates, 0 < GAMMA <= 1)\n", a);
+	return -EINVAL;
+}
+
 static int o_lambda(void *c, const char *a)
 {
 	CLI(c)->given |= PS_HP_LAMBDA;
@@ -193,6 +217,7 @@ static const rps_opt_t ps_opts[] = {
 	{"shard", 0, "I/K", "hold shard I (from 0) of a model split over K servers", o_shard},
 	{"algo", 'a', "NAME", "sgd|asgd|ssgd|dc-asgd-c|dc-asgd-a|pc-asgd|dude-asgd (default dc-asgd-a)", o_algo},
 	{"lr", 0, "X", "learning rate (default 0.1)", o_lr},
+	{"lr-schedule", 0, "SPEC", "constant (default) or step:N,GAMMA: lr *= GAMMA every N updates", o_lr_schedule},
 	{"lambda", 0, "X", "dc-asgd-c/pc-asgd lambda, dc-asgd-a lambda0 (default 0.04 / 2)", o_lambda},
 	{"ms-decay", 0, "X", "dc-asgd-a mean-square decay m (default 0.95)", o_ms_decay},
 	{"momentum", 0, "X", "sgd/asgd/ssgd momentum (default 0)", o_momentum},
@@ -244,6 +269,10 @@ static void apply_hparams(struct ps_cli *cli)
 		hp.weight_decay = cli->hp.weight_decay;
 	if (cli->given & PS_HP_THETA)
 		hp.theta = cli->hp.theta;
+	if (cli->given & PS_HP_LR_SCHEDULE) {
+		hp.lr_decay_every = cli->hp.lr_decay_every;
+		hp.lr_decay = cli->hp.lr_decay;
+	}
 	cli->srv.hp = hp;
 }
 

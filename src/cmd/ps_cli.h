@@ -18,6 +18,7 @@ enum ps_hp_given {
 	PS_HP_MOMENTUM = 1 << 3,
 	PS_HP_WEIGHT_DECAY = 1 << 4,
 	PS_HP_THETA = 1 << 5,
+	PS_HP_LR_SCHEDULE = 1 << 6,
 };
 
 struct ps_cli {

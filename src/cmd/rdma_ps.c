@@ -72,6 +72,9 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 	       "theta %g, max-staleness %u\n", rps_algo_name(c->algo), (double)hp->lr,
 	       (double)hp->lambda, (double)hp->ms_decay, (double)hp->momentum,
 	       (double)hp->weight_decay, (double)hp->theta, c->max_staleness);
+	if (hp->lr_decay_every)
+		printf("rdma-ps: lr schedule: x %g every %llu updates\n", (double)hp->lr_decay,
+		       (unsigned long long)hp->lr_decay_every);
 	printf("rdma-ps: %u workers, %llu params", c->num_workers, (unsigned long long)c->num_params);
 	if (cli->shard_count > 1)
 		printf(" (shard %u/%u: params %llu..%llu of %llu)", cli->shard_index,

@@ -17,10 +17,18 @@
 #define DEFAULT_DUDE_REFRESH 1024
 #define ENGINE_CQ_DEPTH_MIN 1024
 
+RPS_EXPORT float rps_hparams_lr_at(const rps_hparams_t *hp, uint64_t version)
+{
+	if (!hp->lr_decay_every)
+		return hp->lr;
+	return hp->lr * powf(hp->lr_decay, (float)(version / hp->lr_decay_every));
+}
+
 RPS_EXPORT void rps_hparams_default(rps_algo_t algo, rps_hparams_t *hp)
 {
 	memset(hp, 0, sizeof(*hp));
 	hp->lr = 0.1f;
+	hp->lr_decay = 1.0f;
 	hp->ms_decay = 0.95f;
 	hp->eps = 1e-7f;
 	hp->theta = 0.5f;
@@ -71,6 +79,8 @@ static const char *config_problem(const rps_server_config_t *c)
 		return "eps must be > 0";
 	if (!(hp->theta >= 0 && hp->theta <= 1))
 		return "theta must be in [0,1]";
+	if (hp->lr_decay_every && !(hp->lr_decay > 0 && hp->lr_decay <= 1))
+		return "lr_decay must be in (0,1]";
 	return NULL;
 }
 

@@ -27,25 +27,34 @@ static uint64_t tau_of(struct rps_server *srv, ps_slot_t *s)
 	return atomic_load(&srv->version) - atomic_load(&s->pull_version);
 }
 
+/* The scheduled learning rate now.  A decay boundary may fall inside a
+ * push: its chunks applied after the boundary use the new rate. */
+static float lr_now(const struct rps_server *srv)
+{
+	return rps_hparams_lr_at(&srv->cfg.hp, atomic_load_explicit(&srv->version,
+								    memory_order_relaxed));
+}
+
 static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint64_t len,
 		       const float *g, float *undo)
 {
 	const rps_hparams_t *hp = &srv->cfg.hp;
 	float *w = srv->w + off, *b = s->snap + off;
+	const float lr = lr_now(srv);
 
 	switch (srv->cfg.algo) {
 	case RPS_ALGO_SGD:
 	case RPS_ALGO_ASGD: {
-		rps_sgd_params_t p = {hp->lr, hp->momentum, hp->weight_decay};
+		rps_sgd_params_t p = {lr, hp->momentum, hp->weight_decay};
 		/* the snapshot the worker reads next is the model after its
 		 * own update, written in the same pass */
 		return rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, b, g, len, &p,
 				     undo);
 	}
 	case RPS_ALGO_DCASGD_C:
-		return rps_optim_dcasgd(w, b, g, len, hp->lr, hp->lambda, undo);
+		return rps_optim_dcasgd(w, b, g, len, lr, hp->lambda, undo);
 	case RPS_ALGO_DCASGD_A: {
-		rps_dcasgd_a_params_t p = {hp->lr, hp->lambda, hp->ms_decay, hp->eps};
+		rps_dcasgd_a_params_t p = {lr, hp->lambda, hp->ms_decay, hp->eps};
 
 		return rps_optim_dcasgd_a(w, b, srv->state_a + off, g, len, &p, undo);
 	}
@@ -54,7 +63,7 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 		 * more than one round of every worker is "outdated") */
 		uint64_t bound = srv->cfg.max_staleness ? srv->cfg.max_staleness
 							: srv->cfg.num_workers;
-		return rps_optim_pcasgd(w, b, g, len, hp->lr, hp->lambda, hp->theta,
+		return rps_optim_pcasgd(w, b, g, len, lr, hp->lambda, hp->theta,
 					tau_of(srv, s) <= bound, undo);
 	}
 	default:
@@ -96,7 +105,7 @@ static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t
 		dude_refresh(srv, c, off, len);
 		g_old = g_new;
 	}
-	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, srv->cfg.hp.lr, step,
+	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, lr_now(srv), step,
 			     undo);
 	if (ret)
 		return ret;
@@ -289,7 +298,7 @@ static void ssgd_apply_chunk(ps_engine_t *e, uint32_t c)
 		float a = (float)srv->ssgd_accepted[c];
 		/* the step on the sum with lr/A is the step on the average;
 		 * weight decay must not be divided, so it is scaled back */
-		rps_sgd_params_t p = {hp->lr / a, hp->momentum, hp->weight_decay * a};
+		rps_sgd_params_t p = {lr_now(srv) / a, hp->momentum, hp->weight_decay * a};
 
 		/* acc was checked as it was summed: no undo needed */
 		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, NULL,

@@ -445,6 +445,56 @@ static void test_ssgd_reports_rejected_chunk(void **state)
 	rps_server_destroy(srv);
 }
 
+/* --lr-schedule step:2,0.5 on asgd: pushes 0,1 step with lr, 2,3 with
+ * lr/2, 4 with lr/4 (the version counts applied pushes) */
+static void test_lr_step_schedule(void **state)
+{
+	const uint64_t n = 3000;
+	rps_server_config_t cfg;
+	rps_transport_attr_t attr;
+	rps_server_t *srv;
+	rps_worker_t *w;
+	float *out = malloc(n * sizeof(float));
+
+	(void)state;
+	assert_non_null(out);
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	rps_server_config_init(&cfg);
+	cfg.transport = &attr;
+	cfg.addr = addr;
+	cfg.algo = RPS_ALGO_ASGD;
+	rps_hparams_default(cfg.algo, &cfg.hp);
+	cfg.hp.lr = 1.0f;
+	cfg.hp.lr_decay_every = 2;
+	cfg.hp.lr_decay = 0.5f;
+	cfg.num_workers = 1;
+	cfg.num_params = n;
+	cfg.chunk_bytes = 4096; /* several chunks: each sees the schedule */
+	assert_float_equal(rps_hparams_lr_at(&cfg.hp, 3), 0.5f, 0);
+	assert_float_equal(rps_hparams_lr_at(&cfg.hp, 4), 0.25f, 0);
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+	assert_int_equal(worker_connect(srv, 0, 1, &w), 0);
+	for (unsigned k = 0; k < 5; k++) {
+		for (uint64_t i = 0; i < n; i++)
+			rps_worker_grad(w)[i] = 1.0f;
+		assert_int_equal(rps_push(w), 0);
+		assert_int_equal(rps_pull(w), 0);
+	}
+	rps_worker_close(w);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, out);
+	for (uint64_t i = 0; i < n; i++)
+		assert_float_equal(out[i], -(1 + 1 + 0.5 + 0.5 + 0.25), 0);
+	/* a decay factor out of (0, 1] is refused */
+	rps_server_destroy(srv);
+	srv = NULL;
+	cfg.hp.lr_decay = 1.5f;
+	assert_int_equal(rps_server_create(&cfg, &srv), -EINVAL);
+	free(out);
+}
+
 static void test_server_config_defaults_and_refusals(void **state)
 {
 	rps_server_config_t cfg;
@@ -592,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_ssgd_reports_rejected_chunk),
 		cmocka_unit_test(test_ssgd_worker_leaves_and_rejoins),
 		cmocka_unit_test(test_server_config_defaults_and_refusals),
+		cmocka_unit_test(test_lr_step_schedule),
 	};
 	const char *env = getenv("RPS_TEST_ADDR");
 	rps_transport_attr_t attr;
