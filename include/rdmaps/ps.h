@@ -82,6 +82,10 @@ typedef struct rps_server_config {
 	uint16_t port;		/* 0 = ephemeral (see rps_server_port) */
 	/* transport attributes; NULL = rps_transport_attr_init() defaults */
 	const rps_transport_attr_t *transport;
+	/* a checkpoint (rps_server_checkpoint) to start from instead of
+	 * init_weights: it must have been written for the same algorithm,
+	 * shard and number of workers; NULL = a fresh start */
+	const char *resume_path;
 	/* record the order of applied chunks for replay (tests, debugging):
 	 * room for this many records, 0 = off.  See rps_server_apply_log. */
 	uint64_t apply_log_len;
@@ -124,6 +128,12 @@ typedef struct rps_server_worker_stats {
 /* Copies the counters of worker id (< num_workers). */
 int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 			    rps_server_worker_stats_t *stats_p);
+/* Writes the server's state (weights, optimizer state, update and push
+ * counts) to path atomically (path.tmp, fsync, rename, fsync of the
+ * directory).  A running server's engines pause only while the state is
+ * copied in memory (the copy takes as much memory again); an SSGD round
+ * in progress is not included.  0 or a negative errno (logged). */
+int rps_server_checkpoint(rps_server_t *srv, const char *path);
 /* Server updates (fully applied pushes, or SSGD steps) so far. */
 uint64_t rps_server_version(const rps_server_t *srv);
 /* Copies the current weights (n floats).  Consistent only while no push

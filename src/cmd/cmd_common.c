@@ -149,12 +149,16 @@ FILE *cmd_metrics_open(const char *prog, const char *path, const char *header)
 	return f;
 }
 
-/* keeps the first error line: the root cause, not its consequences */
+/* keeps the first error line (the root cause, not its consequences);
+ * errors after it are dropped, warnings and info pass as usual */
 static void capture_log(rps_log_level_t level, const char *msg, void *arg)
 {
+	static const char *const names[] = {"error", "warn", "info", "debug"};
 	char *why = arg;
 
-	if (level == RPS_LOG_ERROR && !why[0])
+	if (level != RPS_LOG_ERROR)
+		fprintf(stderr, "rdmaps: %s: %s\n", names[level], msg);
+	else if (!why[0])
 		snprintf(why, CMD_WHY_LEN, "%s", msg);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/ps_cli.h"
 #include "ml/model.h"
@@ -87,6 +88,32 @@ static int o_shard(void *c, const char *a)
 	}
 	CLI(c)->shard_index = (uint32_t)i;
 	CLI(c)->shard_count = (uint32_t)k;
+	return 0;
+}
+
+static int o_checkpoint_dir(void *c, const char *a)
+{
+	if (!*a) {
+		fprintf(stderr, PROG ": --checkpoint-dir: empty path\n");
+		return -EINVAL;
+	}
+	CLI(c)->checkpoint_dir = a;
+	return 0;
+}
+
+static int o_checkpoint_interval(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "checkpoint-interval", a, 0, 30 * 86400, &v);
+
+	CLI(c)->checkpoint_interval = (unsigned)v;
+	return ret;
+}
+
+static int o_resume(void *c, const char *a)
+{
+	(void)a;
+	CLI(c)->resume = true;
 	return 0;
 }
 
@@ -226,6 +253,9 @@ static const rps_opt_t ps_opts[] = {
 	{"max-staleness", 's', "N", "SSP bound on push counts, 0 = none (default 0)", o_max_staleness},
 	{"threads", 't', "N", "engine threads (default 1)", o_threads},
 	{"chunk", 'c', "BYTES", "push/pull chunk, K/M suffixes (default 256K)", o_chunk},
+	{"checkpoint-dir", 0, "DIR", "write checkpoints to DIR (periodically and at exit)", o_checkpoint_dir},
+	{"checkpoint-interval", 0, "SEC", "seconds between checkpoints, 0 = only at exit (default 300)", o_checkpoint_interval},
+	{"resume", 0, NULL, "start from the checkpoint in --checkpoint-dir", o_resume},
 	{"once", 0, NULL, "exit 0 when every worker has joined and left", o_once},
 	CMD_REPORT_OPTS,
 };
@@ -248,6 +278,7 @@ int ps_cli_init(struct ps_cli *cli)
 	cli->classes = 10;
 	cli->seed = 1;
 	cli->shard_count = 1;
+	cli->checkpoint_interval = 300;
 	return cmd_common_init(&cli->common, PROG, 5);
 }
 
@@ -321,6 +352,30 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 		fprintf(stderr, PROG ": --shard %u/%u: the model has only %llu params\n",
 			cli->shard_index, cli->shard_count, (unsigned long long)cli->model_params);
 		return -EINVAL;
+	}
+	if (cli->resume && !cli->checkpoint_dir) {
+		fprintf(stderr, PROG ": --resume needs --checkpoint-dir\n");
+		return -EINVAL;
+	}
+	if (cli->checkpoint_dir && access(cli->checkpoint_dir, W_OK | X_OK)) {
+		fprintf(stderr, PROG ": --checkpoint-dir: %s: %s\n", cli->checkpoint_dir,
+			strerror(errno));
+		return -EINVAL;
+	}
+	if (cli->checkpoint_dir) {
+		int len = cli->shard_count > 1
+				  ? snprintf(cli->checkpoint_path, sizeof(cli->checkpoint_path),
+					     "%s/rdma-ps-shard-%u-of-%u.ckpt", cli->checkpoint_dir,
+					     cli->shard_index, cli->shard_count)
+				  : snprintf(cli->checkpoint_path, sizeof(cli->checkpoint_path),
+					     "%s/rdma-ps.ckpt", cli->checkpoint_dir);
+
+		if (len < 0 || (size_t)len >= sizeof(cli->checkpoint_path)) {
+			fprintf(stderr, PROG ": --checkpoint-dir: path too long\n");
+			return -EINVAL;
+		}
+		if (cli->resume)
+			cli->srv.resume_path = cli->checkpoint_path;
 	}
 	apply_hparams(cli);
 	cli->srv.transport = &cli->common.attr;

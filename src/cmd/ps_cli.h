@@ -4,6 +4,7 @@
 #define RPS_CMD_PS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <rdmaps/rdmaps.h>
 
@@ -33,6 +34,10 @@ struct ps_cli {
 	uint64_t model_params;	/* whole model (--params or --model) */
 	uint32_t shard_index, shard_count;
 	bool once;		/* exit when every worker joined and left */
+	const char *checkpoint_dir;
+	unsigned checkpoint_interval; /* seconds, 0 = only at exit */
+	bool resume;
+	char checkpoint_path[4096]; /* DIR/rdma-ps[-shard-I-of-K].ckpt */
 };
 
 extern const rps_opt_cmd_t ps_cli_cmd;

@@ -41,12 +41,14 @@ static void install_signals(void)
 
 struct totals {
 	uint64_t pushes, chunks, rejected, tau_sum, tau_max;
+	uint64_t pushes_min, pushes_max; /* per worker, over those that joined */
 	uint32_t connected;
 };
 
 static void collect(const rps_server_t *srv, uint32_t M, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->pushes_min = UINT64_MAX;
 	for (uint32_t m = 0; m < M; m++) {
 		rps_server_worker_stats_t st;
 
@@ -58,6 +60,12 @@ static void collect(const rps_server_t *srv, uint32_t M, struct totals *t)
 		if (st.staleness_max > t->tau_max)
 			t->tau_max = st.staleness_max;
 		t->connected += st.connected;
+		if (st.joined) {
+			if (st.pushes < t->pushes_min)
+				t->pushes_min = st.pushes;
+			if (st.pushes > t->pushes_max)
+				t->pushes_max = st.pushes;
+		}
 	}
 }
 
@@ -83,7 +91,20 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 		       (unsigned long long)cli->model_params);
 	printf(", %u engine thread(s), %u-byte chunks, layout %.1f MiB\n", c->threads,
 	       c->chunk_bytes, (double)rps_server_footprint(srv) / (1 << 20));
-	if (cli->model_spec)
+	if (cli->common.metrics_path)
+		printf("rdma-ps: metrics to %s\n", cli->common.metrics_path);
+	if (cli->checkpoint_dir) {
+		printf("rdma-ps: checkpoints to %s ", cli->checkpoint_path);
+		if (cli->checkpoint_interval)
+			printf("every %u s and at exit", cli->checkpoint_interval);
+		else
+			printf("at exit");
+		if (cli->resume)
+			printf("; resumed at version %llu",
+			       (unsigned long long)rps_server_version(srv));
+		printf("\n");
+	}
+	if (cli->model_spec && !cli->resume)
 		printf("rdma-ps: model %s, %u features, %u classes, initialised with seed %llu\n",
 		       cli->model_spec, cli->features, cli->classes, (unsigned long long)cli->seed);
 	fflush(stdout);
@@ -101,15 +122,19 @@ static void status(const struct ps_cli *cli, const rps_server_t *srv, double ela
 				sizeof(float) / dt / 1e9
 		      : 0;
 	tau_mean = t.pushes ? (double)t.tau_sum / (double)t.pushes : 0;
-	printf("rdma-ps: %7.1f s  version %llu  pushes %llu  workers %u/%u  staleness "
-	       "mean %.2f max %llu  %.3f GB/s applied  rejected %llu\n", elapsed,
-	       (unsigned long long)rps_server_version(srv), (unsigned long long)t.pushes,
-	       t.connected, cli->srv.num_workers, tau_mean, (unsigned long long)t.tau_max,
-	       gbps, (unsigned long long)t.rejected);
+	if (t.pushes_min == UINT64_MAX)
+		t.pushes_min = 0;
+	printf("rdma-ps: %7.1f s  version %llu  pushes %llu (per worker %llu..%llu)  workers "
+	       "%u/%u  staleness mean %.2f max %llu  %.3f GB/s applied  rejected %llu\n",
+	       elapsed, (unsigned long long)rps_server_version(srv), (unsigned long long)t.pushes,
+	       (unsigned long long)t.pushes_min, (unsigned long long)t.pushes_max, t.connected,
+	       cli->srv.num_workers, tau_mean, (unsigned long long)t.tau_max, gbps,
+	       (unsigned long long)t.rejected);
 	fflush(stdout);
 	if (metrics) {
-		fprintf(metrics, "%.1f,%llu,%llu,%u,%.3f,%llu,%.4f,%llu\n", elapsed,
+		fprintf(metrics, "%.1f,%llu,%llu,%llu,%llu,%u,%.3f,%llu,%.4f,%llu\n", elapsed,
 			(unsigned long long)rps_server_version(srv), (unsigned long long)t.pushes,
+			(unsigned long long)t.pushes_min, (unsigned long long)t.pushes_max,
 			t.connected, tau_mean, (unsigned long long)t.tau_max, gbps,
 			(unsigned long long)t.rejected);
 		fflush(metrics);
@@ -135,6 +160,23 @@ static int initial_weights(const struct ps_cli *cli, float **w_p)
 		rps_model_init(m, *w_p, cli->seed);
 	rps_model_destroy(m);
 	return *w_p ? 0 : -ENOMEM;
+}
+
+/* A checkpoint now, if configured; a failure is reported, not fatal
+ * (training goes on; the previous checkpoint file is untouched). */
+static int checkpoint(const struct ps_cli *cli, rps_server_t *srv)
+{
+	char why[CMD_WHY_LEN];
+	int ret;
+
+	if (!cli->checkpoint_dir)
+		return 0;
+	cmd_log_capture(why);
+	ret = rps_server_checkpoint(srv, cli->checkpoint_path);
+	cmd_log_release();
+	if (ret)
+		fprintf(stderr, "rdma-ps: checkpoint failed: %s\n", why[0] ? why : rps_strerror(ret));
+	return ret;
 }
 
 /* --once: every slot has been used and none is connected any more */
@@ -179,24 +221,35 @@ static int run(struct ps_cli *cli)
 	rps_server_t *srv;
 	struct totals last = {0};
 	FILE *metrics = NULL;
-	uint64_t t0, tlast;
+	uint64_t t0, tlast, tckpt;
+	char why[CMD_WHY_LEN];
 	int ret;
 
 	if (cli->common.metrics_path &&
 	    !(metrics = cmd_metrics_open("rdma-ps", cli->common.metrics_path,
-					 "time_s,version,pushes,workers_connected,staleness_mean,"
+					 "time_s,version,pushes,pushes_min,pushes_max,"
+					 "workers_connected,staleness_mean,"
 					 "staleness_max,applied_gbps,chunks_rejected\n")))
 		return RPS_EXIT_USAGE;
-	if ((ret = initial_weights(cli, &init))) {
+	if (cli->resume && access(cli->checkpoint_path, F_OK)) {
+		fprintf(stderr, "rdma-ps: --resume: no checkpoint at %s\n", cli->checkpoint_path);
+		ret = -ENOENT;
+		goto out_metrics;
+	}
+	/* a resumed server takes its weights from the checkpoint */
+	if ((ret = cli->resume ? (init = NULL, 0) : initial_weights(cli, &init))) {
 		fprintf(stderr, "rdma-ps: --model: %s\n", rps_strerror(ret));
 		goto out_metrics;
 	}
 	cli->srv.init_weights = init ? init + cli->srv.shard_offset : NULL;
+	cmd_log_capture(why);
 	ret = rps_server_create(&cli->srv, &srv);
+	cmd_log_release();
 	free(init);
 	cli->srv.init_weights = NULL;
 	if (ret) {
-		fprintf(stderr, "rdma-ps: cannot start the server: %s\n", rps_strerror(ret));
+		fprintf(stderr, "rdma-ps: cannot start the server: %s\n",
+			why[0] ? why : rps_strerror(ret));
 		goto out_metrics;
 	}
 	install_signals();
@@ -205,7 +258,7 @@ static int run(struct ps_cli *cli)
 		goto out_destroy;
 	}
 	banner(cli, srv);
-	t0 = tlast = rps_now_ns();
+	t0 = tlast = tckpt = rps_now_ns();
 	while (!stop_signal && !(cli->once && all_workers_left(srv, cli->srv.num_workers))) {
 		uint64_t now;
 
@@ -216,6 +269,11 @@ static int run(struct ps_cli *cli)
 			       &last, metrics);
 			tlast = now;
 		}
+		if (cli->checkpoint_interval &&
+		    now - tckpt >= cli->checkpoint_interval * 1000000000ull) {
+			checkpoint(cli, srv);
+			tckpt = now;
+		}
 	}
 	if (stop_signal)
 		printf("rdma-ps: %s: stopping after the chunks already received\n",
@@ -223,12 +281,19 @@ static int run(struct ps_cli *cli)
 	else
 		printf("rdma-ps: every worker has left: stopping\n");
 	rps_server_stop(srv);
+	/* the last checkpoint holds everything applied: losing it is an error */
+	if (checkpoint(cli, srv))
+		ret = -EIO;
+	else
+		ret = 0;
+	if (!ret && cli->checkpoint_dir)
+		printf("rdma-ps: checkpoint %s written at version %llu\n", cli->checkpoint_path,
+		       (unsigned long long)rps_server_version(srv));
 	/* the summary: each worker, then one status line over the whole run */
 	worker_summary(srv, cli->srv.num_workers);
 	last = (struct totals){0};
 	status(cli, srv, (double)(rps_now_ns() - t0) / 1e9, (double)(rps_now_ns() - t0) / 1e9,
 	       &last, metrics);
-	ret = 0;
 out_destroy:
 	rps_server_destroy(srv);
 out_metrics:

@@ -179,7 +179,9 @@ static int train(struct trainer *t)
 		}
 		if ((ret = evaluate(t)))
 			return ret;
-		report(t, e + 1, "(epoch end)");
+		/* a stop by --steps or a signal is mid-epoch: say so */
+		report(t, e + 1, done(t) && (t->p.step % worker_data_batches(&t->data))
+					 ? "(stopped)" : "(epoch end)");
 	}
 	return 0;
 }

@@ -134,8 +134,9 @@ static int o_dataset(void *c, const char *a)
 	if (!strcmp(a, "fashion-mnist") || (!strncmp(a, "fashion-mnist:", 14) && a[14]))
 		return 0;
 	if (!strncmp(a, "synthetic:", 10) &&
+	    !strpbrk(a + 10, "-+ ") && /* %u would take -1 as 4294967295 */
 	    sscanf(a + 10, "%llu,%u,%u%n", &n, &d, &k, &end) == 3 && !a[10 + end] && n >= 2 &&
-	    d >= 1 && k >= 2 && a[10] != '-')
+	    d >= 1 && k >= 2)
 		return 0;
 	fprintf(stderr, PROG ": --dataset: '%s' is not fashion-mnist[:DIR] or synthetic:N,D,C "
 		"(N >= 2, D >= 1, C >= 2)\n", a);
@@ -274,9 +275,6 @@ int worker_cli_init(struct worker_cli *cli)
 	cli->epochs = 1;
 	cli->seed = 1;
 	cli->timeout_s = 60;
-	if (slurm_env("SLURM_PROCID", 0, 4095, &cli->rank, &cli->rank_set) ||
-	    slurm_env("SLURM_NTASKS", 1, 4096, &cli->world, &cli->world_set))
-		return -EINVAL;
 	return cmd_common_init(&cli->common, PROG, 5);
 }
 
@@ -290,6 +288,10 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 		fprintf(stderr, PROG ": --server is required (try --help)\n");
 		return -EINVAL;
 	}
+	/* Slurm's values only where the command line (or file) said nothing */
+	if ((!cli->rank_set && slurm_env("SLURM_PROCID", 0, 4095, &cli->rank, &cli->rank_set)) ||
+	    (!cli->world_set && slurm_env("SLURM_NTASKS", 1, 4096, &cli->world, &cli->world_set)))
+		return -EINVAL;
 	if (cli->rank >= cli->world) {
 		fprintf(stderr, PROG ": rank %u is not below the world size %u (--rank/--world or "
 			"SLURM_PROCID/SLURM_NTASKS)\n", cli->rank, cli->world);

@@ -43,10 +43,10 @@ struct worker_cli {
 extern const rps_opt_cmd_t worker_cli_cmd;
 
 /* Defaults (softmax on Fashion-MNIST, iid, batch 32, 1 epoch, seed 1),
- * rank and world from SLURM_PROCID / SLURM_NTASKS when set, then the
- * RPS_* environment.  0, or -EINVAL after a one-line error. */
+ * then the RPS_* environment.  0, or -EINVAL after a one-line error. */
 int worker_cli_init(struct worker_cli *cli);
-/* --config FILE, then argv, then the cross-checks.  1 to go on, 0 when
+/* --config FILE, then argv, then SLURM_PROCID / SLURM_NTASKS for a rank
+ * or world not given, then the cross-checks.  1 to go on, 0 when
  * --help was printed, -EINVAL after a one-line error (exit 2). */
 int worker_cli_parse(struct worker_cli *cli, int argc, char **argv);
 

@@ -30,8 +30,13 @@ static int connect_one(const struct worker_cli *cli, struct worker_shards *s, ui
 	ret = rps_worker_connect(&wc, &s->w[i]);
 	cmd_log_release();
 	if (ret) {
-		fprintf(stderr, PROG ": %s:%u: %s\n", srv->host, srv->port,
-			why[0] ? why : rps_strerror(ret));
+		/* rdma-ps refuses a HELLO without saying why on the wire (its
+		 * log does): name the usual suspects */
+		fprintf(stderr, PROG ": %s:%u: %s%s\n", srv->host, srv->port,
+			why[0] ? why : rps_strerror(ret),
+			ret == -ECONNREFUSED ? " (no rdma-ps there, or it refused this worker: "
+					       "check its log for the model size, --world or rank)"
+					     : "");
 		return ret;
 	}
 	if (rps_worker_shard_offset(s->w[i]) != s->off[i]) {

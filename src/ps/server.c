@@ -60,6 +60,8 @@ static const char *config_problem(const rps_server_config_t *c)
 		return "sgd is sequential: num_workers must be 1 (use asgd for several)";
 	if (!c->num_params || c->num_params > RPS_MAX_PARAMS)
 		return "num_params must be 1..2^36";
+	if (c->shard_offset > RPS_MAX_PARAMS * 64)
+		return "shard_offset must be at most 2^42";
 	if (c->chunk_bytes < RPS_MIN_CHUNK_BYTES || c->chunk_bytes > RPS_MAX_CHUNK_BYTES ||
 	    c->chunk_bytes % 64)
 		return "chunk_bytes must be 4 KiB..64 MiB and a multiple of 64";
@@ -130,6 +132,10 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	srv->cfg.init_weights = NULL;
 	if (ret)
 		goto err_close;
+	/* before anyone can connect: nothing reads the layout yet */
+	srv->cfg.resume_path = NULL;
+	if (cfg->resume_path && (ret = ps_checkpoint_restore(srv, cfg->resume_path)))
+		goto err_layout;
 
 	srv->engines = calloc(srv->threads, sizeof(*srv->engines));
 	if (!srv->engines) {
@@ -271,8 +277,9 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 	if (id >= srv->cfg.num_workers)
 		return -EINVAL;
 	s = &srv->slots[id];
-	st->connected = atomic_load(&s->connected);
+	/* joined before connected: see the order of the stores at a join */
 	st->joined = atomic_load(&s->ever_joined);
+	st->connected = atomic_load(&s->connected);
 	st->pushes = atomic_load(&s->pushes);
 	st->chunks_applied = atomic_load(&s->stat_chunks);
 	st->chunks_rejected = atomic_load(&s->stat_rejected);

@@ -115,10 +115,22 @@ struct rps_server {
 	pthread_t control;
 	bool control_started;
 	_Atomic bool stop;
+	/* checkpoints of a running server: engines park between chunks
+	 * while pause is set (see ps_engines_pause) */
+	_Atomic bool pause;
+	_Atomic uint32_t parked;
 };
 
 /* server_engine.c */
 void *ps_engine_main(void *arg);
+/* Parks every running engine thread between two chunk applications (the
+ * model is then consistent) and returns once they all are; resume lets
+ * them go on.  Only one thread may pause at a time. */
+void ps_engines_pause(struct rps_server *srv);
+void ps_engines_resume(struct rps_server *srv);
+
+/* server_checkpoint.c: loads cfg.resume_path into the fresh layout */
+int ps_checkpoint_restore(struct rps_server *srv, const char *path);
 
 /* server_control.c */
 void *ps_control_main(void *arg);

@@ -135,8 +135,11 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	rps_conn_set_context(conn, s);
 	s->lanes[h.lane].conn = conn;
 	if (atomic_fetch_add(&s->lanes_up, 1) == 0) {
-		atomic_store(&s->ever_joined, true);
+		/* connected first: readers load ever_joined first, so one
+		 * that sees "joined" also sees "connected" (no moment where a
+		 * joining worker looks like one that left) */
 		atomic_store(&s->connected, true);
+		atomic_store(&s->ever_joined, true);
 		rps_info("server: worker %u joined from %s (push %" PRIu64 ")", h.worker_id,
 			 peer, atomic_load(&s->pushes));
 	}

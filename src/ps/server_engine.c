@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <string.h>
 
 #include "optim/kernels.h"
@@ -263,7 +264,9 @@ static bool ssgd_chunk_ready(struct rps_server *srv, uint32_t c)
 
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
 		const ps_slot_t *o = &srv->slots[m];
-		bool expected = atomic_load(&o->connected) || !atomic_load(&o->ever_joined);
+		/* ever_joined first: see the order of the stores at a join */
+		bool joined = atomic_load(&o->ever_joined);
+		bool expected = !joined || atomic_load(&o->connected);
 
 		if (expected && ps_chunk_push(o, c) <= round)
 			return false;
@@ -450,6 +453,33 @@ static void reap_lanes(ps_engine_t *e)
 	}
 }
 
+/* Between two completions no chunk is half-applied: wait here while a
+ * checkpoint copies the model.  Completions queue up in the CQ meanwhile
+ * (RDMA WRITEs keep landing in the gradient slots; nothing is lost). */
+static void park(struct rps_server *srv)
+{
+	atomic_fetch_add(&srv->parked, 1);
+	while (atomic_load(&srv->pause) && !atomic_load(&srv->stop))
+		sched_yield();
+	atomic_fetch_sub(&srv->parked, 1);
+}
+
+void ps_engines_pause(struct rps_server *srv)
+{
+	uint32_t running = 0;
+
+	for (uint32_t t = 0; t < srv->threads; t++)
+		running += srv->engines[t].started;
+	atomic_store(&srv->pause, true);
+	while (atomic_load(&srv->parked) < running)
+		sched_yield();
+}
+
+void ps_engines_resume(struct rps_server *srv)
+{
+	atomic_store(&srv->pause, false);
+}
+
 void *ps_engine_main(void *arg)
 {
 	ps_engine_t *e = arg;
@@ -457,7 +487,11 @@ void *ps_engine_main(void *arg)
 	unsigned spins = 0;
 
 	while (!atomic_load_explicit(&e->srv->stop, memory_order_relaxed)) {
-		int n = rps_cq_poll(e->cq, comps, POLL_BATCH);
+		int n;
+
+		if (rps_unlikely(atomic_load_explicit(&e->srv->pause, memory_order_relaxed)))
+			park(e->srv);
+		n = rps_cq_poll(e->cq, comps, POLL_BATCH);
 
 		for (int i = 0; i < n; i++)
 			on_completion(e, &comps[i]);

@@ -66,8 +66,8 @@ rc=0; wait $pid || rc=$?
 cat "$tmp/out"
 [ "$rc" = 0 ] || fail "rdma-ps exited $rc after SIGTERM"
 grep -q "stopping after the chunks already received" "$tmp/out" || fail "no stop message"
-tail -1 "$tmp/out" | grep -q "pushes 40 " || fail "summary does not count 40 pushes"
+tail -1 "$tmp/out" | grep -q "pushes 40 (per worker 20..20) " || fail "summary does not count 40 pushes, 20 per worker"
 grep -q "^time_s,version,pushes," "$tmp/m.csv" || fail "metrics: no header"
 [ "$(grep -c '^[0-9]' "$tmp/m.csv")" -ge 2 ] || fail "metrics: fewer than 2 rows"
-tail -1 "$tmp/m.csv" | awk -F, '$3 != 40 { exit 1 }' || fail "metrics: last row does not count 40 pushes"
+tail -1 "$tmp/m.csv" | awk -F, '$3 != 40 || $4 != 20 || $5 != 20 { exit 1 }' || fail "metrics: last row does not count 40 pushes"
 echo PASS

@@ -59,6 +59,10 @@ err_is 2 "--bogus" "${s[@]}" --bogus
 err_is 2 "unexpected argument" "${s[@]}" extra
 err_is 2 "cannot open" "${s[@]}" --metrics /nonexistent/dir/m.csv --dataset synthetic:100,4,2
 SLURM_PROCID=x err_is 2 "SLURM_PROCID" "${s[@]}"
+# a bad Slurm value does not matter when the command line gives the rank
+SLURM_PROCID=x err_is 1 "refused\|connect" --server 127.0.0.1:1 --rank 0 \
+	--dataset synthetic:100,4,2 --timeout 5
+err_is 2 "--dataset" "${s[@]}" --dataset synthetic:10,-1,3
 SLURM_PROCID=3 SLURM_NTASKS=2 err_is 2 "SLURM_PROCID/SLURM_NTASKS" "${s[@]}"
 
 # ---- config file: read under every spelling, the command line wins ----

@@ -495,6 +495,130 @@ static void test_lr_step_schedule(void **state)
 	free(out);
 }
 
+/* ---- checkpoint and resume ---------------------------------------------
+ * One worker, deterministic gradients: 6 pushes on one server must give
+ * bit for bit the weights of 3 pushes, a checkpoint taken while the
+ * engines run, a new server resumed from it, and 3 more pushes. */
+
+static void push_range(rps_server_t *srv, unsigned from, unsigned to)
+{
+	rps_worker_t *w;
+
+	assert_int_equal(worker_connect(srv, 0, 1, &w), 0);
+	for (unsigned k = from; k < to; k++) {
+		fill_grad(rps_worker_grad(w), rps_worker_num_params(w), 0, k);
+		assert_int_equal(rps_push(w), 0);
+		assert_int_equal(rps_pull(w), 0);
+	}
+	rps_worker_close(w);
+}
+
+/* a fresh server (path NULL: weights init_value) or one resumed from
+ * path; NULL when create refuses */
+static rps_server_t *ckpt_server(rps_algo_t algo, uint64_t n, const char *path)
+{
+	rps_server_config_t cfg;
+	rps_transport_attr_t attr;
+	rps_server_t *srv = NULL;
+	float *init = malloc(n * sizeof(float));
+
+	assert_non_null(init);
+	for (uint64_t i = 0; i < n; i++)
+		init[i] = init_value(i);
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	rps_server_config_init(&cfg);
+	cfg.transport = &attr;
+	cfg.addr = addr;
+	cfg.algo = algo;
+	rps_hparams_default(algo, &cfg.hp);
+	cfg.hp.lr = 0.05f;
+	if (algo == RPS_ALGO_ASGD)
+		cfg.hp.momentum = 0.9f; /* the momentum buffer must survive */
+	cfg.num_workers = 1;
+	cfg.num_params = n;
+	cfg.init_weights = init;
+	cfg.chunk_bytes = 16384;
+	cfg.threads = 2;
+	cfg.resume_path = path;
+	int ret = rps_server_create(&cfg, &srv);
+
+	free(init);
+	if (ret)
+		return NULL;
+	assert_int_equal(rps_server_start(srv), 0);
+	return srv;
+}
+
+static void check_resume_bit_identical(rps_algo_t algo)
+{
+	const uint64_t n = 10000;
+	char dir[] = "/tmp/rps-ckpt-XXXXXX", path[64];
+	float *straight = malloc(n * sizeof(float)), *resumed = malloc(n * sizeof(float));
+	rps_server_t *srv;
+
+	assert_non_null(straight);
+	assert_non_null(resumed);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ps.ckpt", dir);
+	assert_non_null(srv = ckpt_server(algo, n, NULL));
+	push_range(srv, 0, 6);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, straight);
+	rps_server_destroy(srv);
+
+	assert_non_null(srv = ckpt_server(algo, n, NULL));
+	push_range(srv, 0, 3);
+	assert_int_equal(rps_server_checkpoint(srv, path), 0); /* engines running */
+	rps_server_destroy(srv);
+	assert_non_null(srv = ckpt_server(algo, n, path));
+	assert_int_equal(rps_server_version(srv), 3);
+	push_range(srv, 3, 6);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, resumed);
+	rps_server_destroy(srv);
+	assert_memory_equal(straight, resumed, n * sizeof(float));
+
+	/* refusals: another algorithm; a corrupt file (one flipped byte) */
+	assert_null(ckpt_server(algo == RPS_ALGO_SSGD ? RPS_ALGO_ASGD : RPS_ALGO_SSGD, n, path));
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 200, SEEK_SET), 0);
+	int byte = fgetc(f);
+	assert_int_equal(fseek(f, 200, SEEK_SET), 0);
+	fputc(byte ^ 0x10, f);
+	fclose(f);
+	assert_null(ckpt_server(algo, n, path));
+	unlink(path);
+	rmdir(dir);
+	free(straight);
+	free(resumed);
+}
+
+static void test_resume_bit_identical_asgd_momentum(void **state)
+{
+	(void)state;
+	check_resume_bit_identical(RPS_ALGO_ASGD);
+}
+
+static void test_resume_bit_identical_dcasgd_a(void **state)
+{
+	(void)state;
+	check_resume_bit_identical(RPS_ALGO_DCASGD_A);
+}
+
+static void test_resume_bit_identical_dude(void **state)
+{
+	(void)state;
+	check_resume_bit_identical(RPS_ALGO_DUDE);
+}
+
+static void test_resume_bit_identical_ssgd(void **state)
+{
+	(void)state;
+	check_resume_bit_identical(RPS_ALGO_SSGD);
+}
+
 static void test_server_config_defaults_and_refusals(void **state)
 {
 	rps_server_config_t cfg;
@@ -643,6 +767,10 @@ int main(void)
 		cmocka_unit_test(test_ssgd_worker_leaves_and_rejoins),
 		cmocka_unit_test(test_server_config_defaults_and_refusals),
 		cmocka_unit_test(test_lr_step_schedule),
+		cmocka_unit_test(test_resume_bit_identical_asgd_momentum),
+		cmocka_unit_test(test_resume_bit_identical_dcasgd_a),
+		cmocka_unit_test(test_resume_bit_identical_dude),
+		cmocka_unit_test(test_resume_bit_identical_ssgd),
 	};
 	const char *env = getenv("RPS_TEST_ADDR");
 	rps_transport_attr_t attr;

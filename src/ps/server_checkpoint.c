@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Checkpoint and resume of the server's state: the weights, the
+ * optimizer's persistent arrays, the update count, each worker's push
+ * count and (dude-asgd) each worker's latest gradient.  A running server
+ * is paused between two chunk applications only for the in-memory copy;
+ * the file is written (atomically, by checkpoint.c) after the engines go
+ * on.  What is not kept: an SSGD round in progress (its gradients are
+ * dropped; workers redo the step) and the worker snapshots B[m], which
+ * every (re)joining worker gets fresh from W.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "optim/kernels.h"
+#include "ps/checkpoint.h"
+#include "ps/server.h"
+#include "util/clock.h"
+#include "util/compiler.h"
+#include "util/log.h"
+
+/* the optimizer array that outlives a step, if any: SSGD's state_a is
+ * the round accumulator (transient), its momentum is state_b */
+static float *persistent_a(const struct rps_server *srv)
+{
+	return srv->cfg.algo == RPS_ALGO_SSGD ? NULL : srv->state_a;
+}
+
+struct ckpt_copy {
+	ps_ckpt_meta_t meta;
+	ps_ckpt_section_t sec[6];
+	uint32_t nsec;
+	void *bufs[6];
+};
+
+static void *dup_bytes(struct ckpt_copy *cp, uint32_t id, const void *src, uint64_t bytes)
+{
+	void *p = malloc(bytes ? bytes : 1);
+
+	if (!p)
+		return NULL;
+	if (src)
+		memcpy(p, src, bytes);
+	cp->bufs[cp->nsec] = p;
+	cp->sec[cp->nsec++] = (ps_ckpt_section_t){id, p, bytes};
+	return p;
+}
+
+static void copy_free(struct ckpt_copy *cp)
+{
+	for (uint32_t i = 0; i < cp->nsec; i++)
+		free(cp->bufs[i]);
+}
+
+/* dude: each worker's latest gradient, chunk by chunk from whichever half
+ * of its double-buffered slot holds it, and which chunks have one */
+static int copy_dude(const struct rps_server *srv, struct ckpt_copy *cp)
+{
+	uint32_t M = srv->cfg.num_workers;
+	float *h = dup_bytes(cp, PS_CKPT_DUDE_GRADS, NULL, (uint64_t)M * srv->n * sizeof(float));
+	int8_t *par = h ? dup_bytes(cp, PS_CKPT_DUDE_PARITY, NULL,
+				    (uint64_t)M * srv->num_chunks) : NULL;
+
+	if (!par)
+		return -ENOMEM;
+	for (uint32_t m = 0; m < M; m++) {
+		const ps_slot_t *s = &srv->slots[m];
+
+		for (uint32_t c = 0; c < srv->num_chunks; c++) {
+			uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
+			int8_t p = s->chunk_parity[c];
+			float *dst = h + (uint64_t)m * srv->n + off;
+
+			par[(uint64_t)m * srv->num_chunks + c] = p >= 0 ? 0 : -1;
+			if (p >= 0)
+				memcpy(dst, ps_grad_chunk(srv, s, (unsigned)p, off), len * sizeof(float));
+			else
+				memset(dst, 0, len * sizeof(float));
+		}
+	}
+	return 0;
+}
+
+static int copy_state(const struct rps_server *srv, struct ckpt_copy *cp)
+{
+	uint64_t bytes = srv->n * sizeof(float);
+	uint64_t *pushes;
+
+	if (!dup_bytes(cp, PS_CKPT_WEIGHTS, srv->w, bytes))
+		return -ENOMEM;
+	if (persistent_a(srv) && !dup_bytes(cp, PS_CKPT_STATE_A, srv->state_a, bytes))
+		return -ENOMEM;
+	if (srv->state_b && !dup_bytes(cp, PS_CKPT_STATE_B, srv->state_b, bytes))
+		return -ENOMEM;
+	pushes = dup_bytes(cp, PS_CKPT_PUSHES, NULL, srv->cfg.num_workers * sizeof(uint64_t));
+	if (!pushes)
+		return -ENOMEM;
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++)
+		pushes[m] = atomic_load(&srv->slots[m].pushes);
+	if (srv->cfg.algo == RPS_ALGO_DUDE)
+		return copy_dude(srv, cp);
+	return 0;
+}
+
+RPS_EXPORT int rps_server_checkpoint(rps_server_t *srv, const char *path)
+{
+	const rps_hparams_t *hp = &srv->cfg.hp;
+	struct ckpt_copy cp = {0};
+	uint64_t t0 = rps_now_ns();
+	int ret;
+
+	if (!path)
+		return -EINVAL;
+	cp.meta = (ps_ckpt_meta_t){
+		.algo = srv->cfg.algo,
+		.num_workers = srv->cfg.num_workers,
+		.num_params = srv->n,
+		.shard_offset = srv->cfg.shard_offset,
+		.chunk_bytes = srv->cfg.chunk_bytes,
+		.threads = srv->threads,
+		.wall_time = (uint64_t)time(NULL),
+		.lr = hp->lr, .momentum = hp->momentum, .weight_decay = hp->weight_decay,
+		.lambda = hp->lambda, .ms_decay = hp->ms_decay, .theta = hp->theta,
+	};
+	ps_engines_pause(srv);
+	cp.meta.version = atomic_load(&srv->version);
+	ret = copy_state(srv, &cp);
+	ps_engines_resume(srv);
+	if (!ret)
+		ret = ps_ckpt_write(path, &cp.meta, cp.sec, cp.nsec);
+	else
+		rps_err("checkpoint %s: cannot copy the model: %s", path, rps_strerror(ret));
+	if (!ret)
+		rps_info("checkpoint %s: version %" PRIu64 " written in %.3f s", path,
+			 cp.meta.version, (double)(rps_now_ns() - t0) / 1e9);
+	copy_free(&cp);
+	return ret;
+}
+
+/* ---- resume ------------------------------------------------------------ */
+
+/* A section that must be there with exactly `bytes` bytes; NULL after a
+ * logged error. */
+static const ps_ckpt_section_t *need(const char *path, const ps_ckpt_section_t *sec, uint32_t n,
+				     uint32_t id, uint64_t bytes, const char *what)
+{
+	const ps_ckpt_section_t *s = ps_ckpt_find(sec, n, id);
+
+	if (!s)
+		rps_err("checkpoint %s: no %s section", path, what);
+	else if (s->bytes != bytes)
+		rps_err("checkpoint %s: the %s section has %" PRIu64 " bytes, the layout needs %"
+			PRIu64, path, what, s->bytes, bytes);
+	else
+		return s;
+	return NULL;
+}
+
+/* the checkpoint must describe this very layout */
+static int check_meta(const struct rps_server *srv, const char *path, const ps_ckpt_meta_t *m)
+{
+	const rps_server_config_t *c = &srv->cfg;
+
+	if (m->algo != (uint32_t)c->algo) {
+		rps_err("checkpoint %s: written by algorithm %s, this server runs %s", path,
+			rps_algo_name((rps_algo_t)m->algo) ? rps_algo_name((rps_algo_t)m->algo)
+							    : "(unknown)",
+			rps_algo_name(c->algo));
+		return -EINVAL;
+	}
+	if (m->num_params != srv->n || m->shard_offset != c->shard_offset) {
+		rps_err("checkpoint %s: holds %" PRIu64 " params from %" PRIu64 ", this server "
+			"%" PRIu64 " from %" PRIu64, path, m->num_params, m->shard_offset, srv->n,
+			c->shard_offset);
+		return -EINVAL;
+	}
+	if (m->num_workers != c->num_workers) {
+		rps_err("checkpoint %s: written for %u workers, this server has %u", path,
+			m->num_workers, c->num_workers);
+		return -EINVAL;
+	}
+	if (c->algo == RPS_ALGO_DUDE && m->chunk_bytes != c->chunk_bytes) {
+		rps_err("checkpoint %s: dude-asgd state is per %u-byte chunk; start with --chunk %u",
+			path, m->chunk_bytes, m->chunk_bytes);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* an optimizer array: loaded when both sides have it; a missing one
+ * starts at zero (e.g. momentum switched on at resume) */
+static void restore_array(const char *path, float *dst, const ps_ckpt_section_t *sec, uint32_t n,
+			  uint32_t id, uint64_t bytes, const char *what)
+{
+	const ps_ckpt_section_t *s;
+
+	if (!dst)
+		return;
+	s = ps_ckpt_find(sec, n, id);
+	if (s && s->bytes == bytes) {
+		memcpy(dst, s->data, bytes);
+		return;
+	}
+	rps_warn("checkpoint %s: no %s in it: starting that state from zero", path, what);
+	memset(dst, 0, bytes);
+}
+
+static int restore_dude(struct rps_server *srv, const char *path, const ps_ckpt_section_t *sec,
+			uint32_t nsec)
+{
+	uint32_t M = srv->cfg.num_workers;
+	const ps_ckpt_section_t *h, *par;
+	const float *hp;
+	const int8_t *pp;
+
+	if (!(h = need(path, sec, nsec, PS_CKPT_DUDE_GRADS, (uint64_t)M * srv->n * sizeof(float),
+		       "dude gradients")) ||
+	    !(par = need(path, sec, nsec, PS_CKPT_DUDE_PARITY, (uint64_t)M * srv->num_chunks,
+			 "dude flags")))
+		return -EINVAL;
+	hp = h->data;
+	pp = par->data;
+	for (uint32_t m = 0; m < M; m++) {
+		ps_slot_t *s = &srv->slots[m];
+
+		for (uint32_t c = 0; c < srv->num_chunks; c++) {
+			uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
+			int8_t p = pp[(uint64_t)m * srv->num_chunks + c];
+
+			if (p != 0 && p != -1) {
+				rps_err("checkpoint %s: bad dude flag %d", path, p);
+				return -EINVAL;
+			}
+			/* the pushes count restored below makes the next push
+			 * use parity (pushes & 1): keep the latest gradient in
+			 * the other half so it is not overwritten */
+			s->chunk_parity[c] = p < 0 ? -1 : (int8_t)((atomic_load(&s->pushes) + 1) & 1);
+			if (p == 0)
+				memcpy(ps_grad_chunk(srv, s, (unsigned)s->chunk_parity[c], off),
+				       hp + (uint64_t)m * srv->n + off, len * sizeof(float));
+		}
+	}
+	/* S as it was (not recomputed: the run continues bit for bit); the
+	 * next exact recomputation comes dude_refresh pushes from now */
+	restore_array(path, srv->state_a, sec, nsec, PS_CKPT_STATE_A, srv->n * sizeof(float),
+		      "dude running sum");
+	for (uint32_t c = 0; c < srv->num_chunks; c++)
+		srv->dude_since_refresh[c] = 0;
+	return 0;
+}
+
+static int restore(struct rps_server *srv, const char *path, const ps_ckpt_meta_t *meta,
+		   const ps_ckpt_section_t *sec, uint32_t nsec)
+{
+	uint64_t bytes = srv->n * sizeof(float);
+	const ps_ckpt_section_t *w, *pushes;
+	const uint64_t *pv;
+	int ret;
+
+	if ((ret = check_meta(srv, path, meta)))
+		return ret;
+	if (!(w = need(path, sec, nsec, PS_CKPT_WEIGHTS, bytes, "weights")) ||
+	    !(pushes = need(path, sec, nsec, PS_CKPT_PUSHES,
+			    srv->cfg.num_workers * sizeof(uint64_t), "push counts")))
+		return -EINVAL;
+	if (!rps_optim_all_finite(w->data, srv->n)) {
+		rps_err("checkpoint %s: the weights are not all finite", path);
+		return -EINVAL;
+	}
+	memcpy(srv->w, w->data, bytes);
+	if (srv->cfg.algo != RPS_ALGO_DUDE) /* dude's S: with its gradients */
+		restore_array(path, persistent_a(srv), sec, nsec, PS_CKPT_STATE_A, bytes,
+			      "optimizer state");
+	restore_array(path, srv->state_b, sec, nsec, PS_CKPT_STATE_B, bytes, "momentum");
+	pv = pushes->data;
+	atomic_store(&srv->version, meta->version);
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
+		ps_slot_t *s = &srv->slots[m];
+		/* SSGD: everyone is at the last complete round */
+		uint64_t p = srv->cfg.algo == RPS_ALGO_SSGD ? meta->version : pv[m];
+
+		atomic_store(&s->pushes, p);
+		atomic_store(&s->pull_version, meta->version);
+		for (uint32_t c = 0; c < srv->num_chunks; c++)
+			ps_set_chunk_push(s, c, p);
+		memcpy(s->snap, srv->w, bytes);
+	}
+	if (srv->cfg.algo == RPS_ALGO_SSGD)
+		for (uint32_t c = 0; c < srv->num_chunks; c++)
+			srv->ssgd_chunk_round[c] = meta->version;
+	if (srv->cfg.algo == RPS_ALGO_DUDE)
+		return restore_dude(srv, path, sec, nsec);
+	return 0;
+}
+
+int ps_checkpoint_restore(struct rps_server *srv, const char *path)
+{
+	ps_ckpt_meta_t meta;
+	ps_ckpt_section_t *sec;
+	uint32_t nsec;
+	void *blob;
+	int ret;
+
+	if ((ret = ps_ckpt_read(path, &meta, &sec, &nsec, &blob)))
+		return ret;
+	ret = restore(srv, path, &meta, sec, nsec);
+	if (!ret)
+		rps_info("checkpoint %s: resumed at version %" PRIu64, path, meta.version);
+	free(sec);
+	free(blob);
+	return ret;
+}

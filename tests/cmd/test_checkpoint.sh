@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# rdma-ps checkpoints over ofi on 127.0.0.1: written at exit and every
+# --checkpoint-interval, atomically (no temporary file left); --resume
+# continues from the version it saved, also after rdma-ps was killed with
+# SIGKILL; a corrupt, truncated or foreign checkpoint is refused with one
+# line and exit 1, and nothing starts.
+set -uo pipefail
+ps=./rdma-ps
+worker=./rdma-worker
+export OPENBLAS_NUM_THREADS=1
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+ck=$tmp/ck
+mkdir "$ck"
+psargs=(--provider ofi --listen 127.0.0.1 --port 0 --status-interval 0 --workers 2
+	--model softmax --features 16 --classes 4 --algo dc-asgd-a --lr 0.05
+	--checkpoint-dir "$ck")
+wargs=(--provider ofi --dataset synthetic:2000,16,4 --world 2 --status-interval 0 --timeout 20)
+
+start_ps() { # LOG ARGS...
+	local log=$1; shift
+	"$ps" "${psargs[@]}" "$@" > "$log" 2>&1 &
+	pids+=($!)
+	port=
+	for _ in $(seq 200); do
+		port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
+		[ -n "$port" ] && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$log"; fail "rdma-ps died at start"; }
+		sleep 0.1
+	done
+	cat "$log"; fail "no port"
+}
+train() { # TAG EPOCHS: both workers, wait for both
+	local tag=$1 epochs=$2 r wp=()
+	for r in 0 1; do
+		"$worker" "${wargs[@]}" --server "127.0.0.1:$port" --rank $r --epochs "$epochs" \
+			> "$tmp/$tag-w$r.log" 2>&1 &
+		wp+=($!)
+	done
+	for r in 0 1; do
+		wait "${wp[r]}" || { cat "$tmp/$tag-w$r.log"; fail "$tag: worker $r failed"; }
+	done
+}
+version_of() { sed -n 's/.*written at version \([0-9]*\).*/\1/p' "$1" | tail -1; }
+first_loss() { sed -n 's/.*epoch 1  step [0-9]*  loss \([0-9.]*\).*/\1/p' "$1"; }
+
+# ---- 1. a run that checkpoints at exit (--once) --------------------------
+start_ps "$tmp/a.log" --once
+train a 2
+wait "${pids[-1]}" || { cat "$tmp/a.log"; fail "run a: rdma-ps exit $?"; }
+v1=$(version_of "$tmp/a.log")
+[ -n "$v1" ] && [ "$v1" -gt 0 ] || { cat "$tmp/a.log"; fail "no checkpoint line"; }
+[ -s "$ck/rdma-ps.ckpt" ] || fail "no checkpoint file"
+[ -z "$(ls "$ck" | grep -v '^rdma-ps.ckpt$')" ] || fail "left over: $(ls "$ck")"
+
+# ---- 2. --resume continues from it -----------------------------------------
+start_ps "$tmp/b.log" --once --resume
+grep -q "resumed at version $v1\$" "$tmp/b.log" || { cat "$tmp/b.log"; fail "banner: not resumed at $v1"; }
+train b 1
+wait "${pids[-1]}" || { cat "$tmp/b.log"; fail "run b: rdma-ps exit $?"; }
+v2=$(version_of "$tmp/b.log")
+steps=$(( $(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/b-w0.log") + \
+	  $(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/b-w1.log") ))
+[ "$v2" = $((v1 + steps)) ] || fail "resumed run ended at version $v2, expected $v1 + $steps"
+# the model was kept: the resumed first epoch is better than the fresh one
+awk -v a="$(first_loss "$tmp/a-w0.log")" -v b="$(first_loss "$tmp/b-w0.log")" \
+	'BEGIN { if (!(b < a)) exit 1 }' || fail "resumed loss not below the fresh run's"
+
+# ---- 3. SIGKILL in the middle of training, then --resume ------------------
+start_ps "$tmp/c.log" --checkpoint-interval 1 --resume
+for r in 0 1; do
+	"$worker" "${wargs[@]}" --server "127.0.0.1:$port" --rank $r --epochs 1000 \
+		> "$tmp/c-w$r.log" 2>&1 &
+	cw[r]=$!
+done
+sleep 3.5
+kill -9 "${pids[-1]}"
+wait "${pids[-1]}" 2>/dev/null # reaped quietly
+for r in 0 1; do
+	rc=0; wait "${cw[r]}" || rc=$?
+	[ "$rc" = 1 ] || { cat "$tmp/c-w$r.log"; fail "worker $r exited $rc after the server died, expected 1"; }
+done
+[ -z "$(ls "$ck" | grep -v '^rdma-ps.ckpt$')" ] || fail "left over after SIGKILL: $(ls "$ck")"
+start_ps "$tmp/d.log" --resume
+v3=$(sed -n 's/.*resumed at version \([0-9]*\)$/\1/p' "$tmp/d.log")
+[ -n "$v3" ] && [ "$v3" -gt "$v2" ] || { cat "$tmp/d.log"; fail "after SIGKILL: resumed at '$v3', expected > $v2"; }
+kill -TERM "${pids[-1]}"
+wait "${pids[-1]}" || fail "rdma-ps exit $? after SIGTERM"
+[ "$(version_of "$tmp/d.log")" = "$v3" ] || fail "SIGTERM: no checkpoint at version $v3"
+
+# ---- 4. refused: corrupt, truncated, foreign, missing ---------------------
+refused() { # WORD ARGS...: exit 1 and one line naming WORD, nothing started
+	local want=$1; shift
+	local err rc=0
+	err=$("$ps" "${psargs[@]}" "$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" = 1 ] || fail "'$*' exited $rc, expected 1: $err"
+	[ "$(wc -l <<<"$err")" = 1 ] || fail "'$*': not one line: $err"
+	grep -q -- "$want" <<<"$err" || fail "'$*': does not name $want: $err"
+	echo "ok: $err"
+}
+cp "$ck/rdma-ps.ckpt" "$tmp/good.ckpt"
+printf '\x5a' | dd of="$ck/rdma-ps.ckpt" bs=1 seek=300 conv=notrunc 2>/dev/null
+refused "CRC" --resume
+truncate -s 100 "$ck/rdma-ps.ckpt"
+refused "checkpoint" --resume
+cp "$tmp/good.ckpt" "$ck/rdma-ps.ckpt"
+refused "algorithm" --resume --algo asgd
+refused "workers" --resume --workers 3
+rm "$ck/rdma-ps.ckpt"
+refused "no checkpoint" --resume
+err=$("$ps" --workers 1 --params 10 --resume 2>&1); [ $? = 2 ] || fail "--resume without a dir: $err"
+err=$("$ps" --workers 1 --params 10 --checkpoint-dir "$tmp/none" 2>&1); [ $? = 2 ] || fail "missing dir: $err"
+echo PASS
