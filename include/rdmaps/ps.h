@@ -65,6 +65,8 @@ void rps_hparams_default(rps_algo_t algo, rps_hparams_t *hp);
 
 typedef struct rps_server rps_server_t;
 
+#define RPS_AUTH_MAX_TOKEN 4096 /* bytes of a shared auth token */
+
 typedef struct rps_server_config {
 	rps_algo_t algo;
 	rps_hparams_t hp;
@@ -82,6 +84,12 @@ typedef struct rps_server_config {
 	uint16_t port;		/* 0 = ephemeral (see rps_server_port) */
 	/* transport attributes; NULL = rps_transport_attr_init() defaults */
 	const rps_transport_attr_t *transport;
+	/* shared secret (1..RPS_AUTH_MAX_TOKEN bytes, copied): workers must
+	 * present the same one (their HELLO carries a digest, never the
+	 * token) or are refused before anything is set up for them; NULL =
+	 * no check.  See rdmaps(7) for what this does not protect. */
+	const void *auth_token;
+	size_t auth_token_len;
 	/* a checkpoint (rps_server_checkpoint) to start from instead of
 	 * init_weights: it must have been written for the same algorithm,
 	 * shard and number of workers; NULL = a fresh start */
@@ -170,6 +178,8 @@ typedef struct rps_worker_config {
 	uint64_t num_params;	/* model size, 0 = take the server's */
 	const rps_transport_attr_t *transport; /* NULL = defaults */
 	int timeout_ms;		/* connect and each wait; 0 = 60000 */
+	const void *auth_token;	/* the server's shared secret, NULL = none */
+	size_t auth_token_len;
 } rps_worker_config_t;
 
 /* Connects every lane (one per engine thread) and checks the layout the

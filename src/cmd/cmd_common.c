@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd/cmd_common.h"
 #include "ml/model.h"
@@ -100,6 +102,49 @@ int cmd_o_version(void *c, const char *a)
 {
 	(void)a;
 	CMD_COMMON(c)->show_version = true;
+	return 0;
+}
+
+int cmd_o_auth_token_file(void *c, const char *a)
+{
+	struct cmd_common *cc = CMD_COMMON(c);
+	char buf[RPS_AUTH_MAX_TOKEN + 2];
+	struct stat st;
+	ssize_t n = 0;
+	int fd, err = 0;
+
+	fd = open(a, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st)) {
+		err = errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "%s: --auth-token-file: %s is not a regular file\n", cc->prog, a);
+		close(fd);
+		return -EINVAL;
+	} else if (st.st_mode & S_IROTH) {
+		/* a secret anyone on the node can read protects nothing */
+		fprintf(stderr, "%s: --auth-token-file: %s is readable by others (chmod 600 it)\n",
+			cc->prog, a);
+		close(fd);
+		return -EINVAL;
+	} else if ((n = read(fd, buf, sizeof(buf))) < 0) {
+		err = errno;
+	}
+	if (err) {
+		fprintf(stderr, "%s: --auth-token-file: %s: %s\n", cc->prog, a, strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n <= 0 || n > RPS_AUTH_MAX_TOKEN) {
+		fprintf(stderr, "%s: --auth-token-file: %s must hold 1..%u bytes\n", cc->prog, a,
+			RPS_AUTH_MAX_TOKEN);
+		return -EINVAL;
+	}
+	memcpy(cc->auth_token, buf, (size_t)n);
+	cc->auth_token_len = (size_t)n;
 	return 0;
 }
 

@@ -28,6 +28,9 @@ struct cmd_common {
 	const char *metrics_path;
 	unsigned status_interval; /* seconds, 0 = no status lines */
 	bool show_version;
+	/* --auth-token-file: the shared secret (trailing newlines dropped) */
+	char auth_token[RPS_AUTH_MAX_TOKEN];
+	size_t auth_token_len;
 };
 
 #define CMD_COMMON(c) ((struct cmd_common *)(c))
@@ -49,6 +52,8 @@ int cmd_o_metrics(void *c, const char *a);
 int cmd_o_log_level(void *c, const char *a);
 int cmd_o_config(void *c, const char *a);
 int cmd_o_version(void *c, const char *a);
+/* reads the token: a regular file, not readable by others, 1..4096 bytes */
+int cmd_o_auth_token_file(void *c, const char *a);
 
 /*
  * The library explains a failure in its log; a daemon wants one line that
@@ -68,6 +73,10 @@ int cmd_check_model_spec(const char *prog, const char *spec);
 	{"device", 'd', "DEV", "verbs device (mlx5_0, rxe0) or ofi domain", cmd_o_device},    \
 	{"ib-port", 'i', "N", "HCA port (verbs; default: any active)", cmd_o_ib_port},        \
 	{"gid-index", 'x', "N", "expected GID index (verbs; rdma_cm chooses)", cmd_o_gid_index}
+
+#define CMD_AUTH_OPT                                                                       \
+	{"auth-token-file", 0, "FILE", "shared secret of rdma-ps and its workers (mode 0600)",  \
+	 cmd_o_auth_token_file}
 
 #define CMD_REPORT_OPTS                                                                    \
 	{"status-interval", 0, "SEC", "seconds between status lines, 0 = none (default 5)",  \

@@ -256,6 +256,7 @@ static const rps_opt_t ps_opts[] = {
 	{"checkpoint-dir", 0, "DIR", "write checkpoints to DIR (periodically and at exit)", o_checkpoint_dir},
 	{"checkpoint-interval", 0, "SEC", "seconds between checkpoints, 0 = only at exit (default 300)", o_checkpoint_interval},
 	{"resume", 0, NULL, "start from the checkpoint in --checkpoint-dir", o_resume},
+	CMD_AUTH_OPT,
 	{"once", 0, NULL, "exit 0 when every worker has joined and left", o_once},
 	CMD_REPORT_OPTS,
 };
@@ -379,5 +380,9 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 	}
 	apply_hparams(cli);
 	cli->srv.transport = &cli->common.attr;
+	if (cli->common.auth_token_len) {
+		cli->srv.auth_token = cli->common.auth_token;
+		cli->srv.auth_token_len = cli->common.auth_token_len;
+	}
 	return 1;
 }

@@ -93,6 +93,8 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 	       c->chunk_bytes, (double)rps_server_footprint(srv) / (1 << 20));
 	if (cli->common.metrics_path)
 		printf("rdma-ps: metrics to %s\n", cli->common.metrics_path);
+	if (cli->common.auth_token_len)
+		printf("rdma-ps: workers must present the shared auth token\n");
 	if (cli->checkpoint_dir) {
 		printf("rdma-ps: checkpoints to %s ", cli->checkpoint_path);
 		if (cli->checkpoint_interval)

@@ -229,6 +229,7 @@ static const rps_opt_t worker_opts[] = {
 	{"seed", 0, "N", "partition and shuffling seed, the same on every worker (default 1)", o_seed},
 	{"eval-interval", 0, "STEPS", "steps between test evaluations, 0 = each epoch (default)", o_eval_interval},
 	{"eval-samples", 0, "N", "test samples per evaluation, 0 = all (default)", o_eval_samples},
+	CMD_AUTH_OPT,
 	{"timeout", 0, "SEC", "give up on a server silent this long (default 60)", o_timeout},
 	CMD_REPORT_OPTS,
 };

@@ -22,6 +22,8 @@ static int connect_one(const struct worker_cli *cli, struct worker_shards *s, ui
 		.num_params = s->cnt[i],
 		.transport = &cli->common.attr,
 		.timeout_ms = s->timeout_ms,
+		.auth_token = cli->common.auth_token_len ? cli->common.auth_token : NULL,
+		.auth_token_len = cli->common.auth_token_len,
 	};
 	char why[CMD_WHY_LEN];
 	int ret;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "optim/kernels.h"
+#include "proto/auth.h"
 #include "ps/server.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -60,6 +61,8 @@ static const char *config_problem(const rps_server_config_t *c)
 		return "sgd is sequential: num_workers must be 1 (use asgd for several)";
 	if (!c->num_params || c->num_params > RPS_MAX_PARAMS)
 		return "num_params must be 1..2^36";
+	if (c->auth_token && (!c->auth_token_len || c->auth_token_len > RPS_AUTH_MAX_TOKEN))
+		return "auth_token_len must be 1..4096";
 	if (c->shard_offset > RPS_MAX_PARAMS * 64)
 		return "shard_offset must be at most 2^42";
 	if (c->chunk_bytes < RPS_MIN_CHUNK_BYTES || c->chunk_bytes > RPS_MAX_CHUNK_BYTES ||
@@ -112,6 +115,13 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 		return -ENOMEM;
 	srv->cfg = *cfg;
 	srv->cfg.init_weights = NULL; /* copied into W by the layout */
+	/* only the digest is kept, not the caller's token */
+	if (cfg->auth_token) {
+		srv->auth = true;
+		rps_auth_tag(cfg->auth_token, cfg->auth_token_len, srv->auth_tag);
+	}
+	srv->cfg.auth_token = NULL;
+	srv->cfg.auth_token_len = 0;
 	if (!srv->cfg.hp.dude_refresh)
 		srv->cfg.hp.dude_refresh = DEFAULT_DUDE_REFRESH;
 	srv->n = cfg->num_params;

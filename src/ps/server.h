@@ -119,6 +119,9 @@ struct rps_server {
 	 * while pause is set (see ps_engines_pause) */
 	_Atomic bool pause;
 	_Atomic uint32_t parked;
+	/* HELLO's expected auth tag when a token is configured */
+	bool auth;
+	uint8_t auth_tag[RPS_AUTH_TAG_LEN];
 };
 
 /* server_engine.c */

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "proto/auth.h"
 #include "ps/server.h"
 #include "util/log.h"
 
@@ -80,6 +81,9 @@ static const char *hello_problem(struct rps_server *srv, const rps_hello_t *h)
 {
 	ps_slot_t *s;
 
+	/* first: nothing about the layout is revealed to an unknown peer */
+	if (srv->auth && !rps_auth_tag_equal(h->auth_tag, srv->auth_tag))
+		return "wrong or missing auth token";
 	if (h->worker_id >= srv->cfg.num_workers)
 		return "worker id beyond the workers this server lays out";
 	if (h->num_workers && h->num_workers != srv->cfg.num_workers)

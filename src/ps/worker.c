@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/auth.h"
 #include "proto/wire.h"
 #include "util/clock.h"
 #include "util/compiler.h"
@@ -288,6 +289,9 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	uint8_t hello_wire[RPS_HELLO_WIRE_LEN];
 	rps_hello_t h = {.lane = lane, .worker_id = cfg->worker_id,
 			 .num_workers = cfg->num_workers, .model_params = cfg->num_params};
+
+	if (cfg->auth_token)
+		rps_auth_tag(cfg->auth_token, cfg->auth_token_len, h.auth_tag);
 	rps_remote_t db;
 	const void *pd;
 	const char *why;
@@ -373,7 +377,8 @@ RPS_EXPORT int rps_worker_connect(const rps_worker_config_t *cfg, rps_worker_t *
 	rps_worker_t *w;
 	int ret;
 
-	if (!cfg || !cfg->server || !cfg->port || !w_p)
+	if (!cfg || !cfg->server || !cfg->port || !w_p ||
+	    (cfg->auth_token && (!cfg->auth_token_len || cfg->auth_token_len > RPS_AUTH_MAX_TOKEN)))
 		return -EINVAL;
 	w = calloc(1, sizeof(*w));
 	if (!w)

@@ -32,6 +32,11 @@ usage_err "--shard" --workers 1 --model softmax --shard 2/2
 usage_err "--shard" --workers 1 --model softmax --shard 1
 usage_err "only 3 params" --workers 1 --params 3 --shard 0/4
 usage_err "--features" --workers 1 --model softmax --features 0
+printf 'tok\n' > "$tmp/token"; chmod 644 "$tmp/token"
+usage_err "readable by others" --workers 1 --params 10 --auth-token-file "$tmp/token"
+: > "$tmp/empty"; chmod 600 "$tmp/empty"
+usage_err "1..4096 bytes" --workers 1 --params 10 --auth-token-file "$tmp/empty"
+usage_err "--auth-token-file" --workers 1 --params 10 --auth-token-file "$tmp/none"
 printf 'workers = 2\nparams = 100\nalgo = nope\n' > "$tmp/bad.conf"
 usage_err "algo" --config "$tmp/bad.conf"
 printf 'workers = 2\nwhat = 1\n' > "$tmp/bad2.conf"

@@ -41,11 +41,19 @@ start_ps() {
 	cat "$log"; fail "rdma-ps printed no port"
 }
 
-# ---- 2 workers, dc-asgd-a ------------------------------------------------
-start_ps "$tmp/ps.log" --once --workers 2 --algo dc-asgd-a --lr 0.05
+# ---- 2 workers, dc-asgd-a, with a shared auth token --------------------------
+printf 'train-run token %s\n' "$$" > "$tmp/token"
+chmod 600 "$tmp/token"
+start_ps "$tmp/ps.log" --once --workers 2 --algo dc-asgd-a --lr 0.05 --auth-token-file "$tmp/token"
 ps_pid=${pids[-1]}
+# without the token: refused, and the run below is not disturbed
+err=$("$worker" "${common[@]}" --server "$addr:$port" --rank 0 --world 2 --epochs 1 2>&1) &&
+	fail "a worker without the token was accepted"
+grep -q "refused" <<<"$err" || fail "no token: $err"
+grep -q "wrong or missing auth token" "$tmp/ps.log" || fail "rdma-ps did not log the refusal"
 for r in 0 1; do
-	"$worker" "${common[@]}" --server "$addr:$port" --rank $r --world 2 --epochs 3 \
+	"$worker" "${common[@]}" --auth-token-file "$tmp/token" --server "$addr:$port" \
+		--rank $r --world 2 --epochs 3 \
 		--metrics "$tmp/w$r.csv" > "$tmp/w$r.log" 2>&1 &
 	wpid[r]=$!
 done

@@ -619,6 +619,68 @@ static void test_resume_bit_identical_ssgd(void **state)
 	check_resume_bit_identical(RPS_ALGO_SSGD);
 }
 
+/* a server with a shared token: the right token trains, a wrong or
+ * missing one is refused at connect, and the refusals disturb nobody */
+static int connect_with_token(rps_server_t *srv, uint32_t id, const char *token,
+			      rps_worker_t **w_p)
+{
+	rps_worker_config_t cfg = {0};
+	rps_transport_attr_t attr;
+
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	cfg.server = addr;
+	cfg.port = rps_server_port(srv);
+	cfg.worker_id = id;
+	cfg.num_workers = 2;
+	cfg.transport = &attr;
+	cfg.timeout_ms = 20000;
+	cfg.auth_token = token;
+	cfg.auth_token_len = token ? strlen(token) : 0;
+	return rps_worker_connect(&cfg, w_p);
+}
+
+static void test_auth_token_refuses_wrong_or_missing(void **state)
+{
+	const uint64_t n = 5000;
+	rps_server_config_t cfg;
+	rps_transport_attr_t attr;
+	rps_server_t *srv;
+	rps_worker_t *good, *bad = NULL;
+	rps_server_worker_stats_t st;
+
+	(void)state;
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	rps_server_config_init(&cfg);
+	cfg.transport = &attr;
+	cfg.addr = addr;
+	cfg.algo = RPS_ALGO_ASGD;
+	rps_hparams_default(cfg.algo, &cfg.hp);
+	cfg.num_workers = 2;
+	cfg.num_params = n;
+	cfg.auth_token = "s3cret-token";
+	cfg.auth_token_len = strlen("s3cret-token");
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+	assert_int_equal(connect_with_token(srv, 0, "s3cret-token", &good), 0);
+	assert_int_not_equal(connect_with_token(srv, 1, "s3cret-tokeN", &bad), 0);
+	assert_null(bad);
+	assert_int_not_equal(connect_with_token(srv, 1, NULL, &bad), 0);
+	assert_null(bad);
+	/* worker 1's slot was never taken; worker 0 trains on */
+	assert_int_equal(rps_server_worker_stats(srv, 1, &st), 0);
+	assert_false(st.joined);
+	for (unsigned k = 0; k < 3; k++) {
+		fill_grad(rps_worker_grad(good), n, 0, k);
+		assert_int_equal(rps_push(good), 0);
+		assert_int_equal(rps_pull(good), 0);
+	}
+	assert_int_equal(rps_server_version(srv), 3);
+	rps_worker_close(good);
+	rps_server_destroy(srv);
+}
+
 static void test_server_config_defaults_and_refusals(void **state)
 {
 	rps_server_config_t cfg;
@@ -767,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_ssgd_worker_leaves_and_rejoins),
 		cmocka_unit_test(test_server_config_defaults_and_refusals),
 		cmocka_unit_test(test_lr_step_schedule),
+		cmocka_unit_test(test_auth_token_refuses_wrong_or_missing),
 		cmocka_unit_test(test_resume_bit_identical_asgd_momentum),
 		cmocka_unit_test(test_resume_bit_identical_dcasgd_a),
 		cmocka_unit_test(test_resume_bit_identical_dude),
