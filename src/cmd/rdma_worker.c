@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/worker_cli.h"
 #include "cmd/worker_data.h"
@@ -34,7 +35,7 @@ static void on_signal(int sig)
 
 /* Counters of one run; "window" ones restart at each progress line. */
 struct progress {
-	uint64_t step, steps_in_window, rejected;
+	uint64_t step, steps_in_window, rejected, reconnects;
 	uint64_t last_version, tau_sum, tau_max, tau_count;
 	double loss_sum;	/* over the window */
 	double test_acc, test_loss, train_acc;
@@ -140,16 +141,87 @@ static int train_step(struct trainer *t, uint64_t b)
 		t->p.rejected++;
 		ret = 0;
 	}
-	if (ret) {
-		fprintf(stderr, PROG ": step %llu: %s\n", (unsigned long long)t->p.step,
-			rps_strerror(ret));
-		return ret;
-	}
+	if (ret)
+		return ret; /* the caller reconnects or reports */
 	account_push(&t->p, worker_shards_version(&t->shards));
 	t->p.step++;
 	t->p.steps_in_window++;
 	t->p.loss_sum += loss;
 	return 0;
+}
+
+/* Failures a new connection can cure: the server went away (killed,
+ * restarted from a checkpoint, network down) or is not up yet.  Bad
+ * input, memory and protocol errors are not retried. */
+static bool retryable(int ret)
+{
+	switch (-ret) {
+	case EINVAL:
+	case ENOMEM:
+	case EDOM:
+	case RPS_ERR_PROTO:
+	case RPS_ERR_REMOTE_ACCESS:
+	case RPS_ERR_LOCAL_ACCESS:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * Connects to every server, retrying with exponential backoff (0.5 s to
+ * 8 s) for up to --retry seconds.  The model is pulled fresh; a step in
+ * flight when the server was lost is dropped (the server never applied
+ * it, or dropped its partial application at the rejoin).
+ */
+static int connect_with_retry(struct trainer *t, bool again)
+{
+	const struct worker_cli *cli = t->cli;
+	uint64_t n = rps_model_num_params(t->model);
+	uint64_t deadline = rps_now_ns() + (uint64_t)cli->retry_s * 1000000000ull;
+	unsigned delay_ms = 500;
+	uint32_t failed;
+	int ret;
+
+	for (;;) {
+		ret = worker_shards_connect(cli, n, &t->shards, cli->retry_s > 0);
+		if (!ret)
+			break;
+		failed = t->shards.failed;
+		worker_shards_close(&t->shards);
+		if (!cli->retry_s || !retryable(ret) || stop_signal || rps_now_ns() >= deadline) {
+			/* a quiet refusal has not been explained yet */
+			if (cli->retry_s && ret == -ECONNREFUSED)
+				worker_shards_explain(cli, failed, ret, NULL);
+			return ret;
+		}
+		fprintf(stderr, PROG " %u/%u: %s:%u: %s: retrying in %.1f s (%.0f s left)\n",
+			cli->rank, cli->world, cli->servers[failed].host, cli->servers[failed].port,
+			rps_strerror(ret), delay_ms / 1e3,
+			(double)(deadline - rps_now_ns()) / 1e9);
+		usleep(delay_ms * 1000);
+		if (delay_ms < 8000)
+			delay_ms *= 2;
+	}
+	t->p.last_version = worker_shards_version(&t->shards);
+	if (again)
+		printf(PROG " %u/%u: reconnected at server version %llu; step %llu goes on\n",
+		       cli->rank, cli->world, (unsigned long long)t->p.last_version,
+		       (unsigned long long)t->p.step);
+	return 0;
+}
+
+/* train_step failed with ret: reconnect if that can help */
+static int recover(struct trainer *t, int ret)
+{
+	if (!t->cli->retry_s || !retryable(ret) || stop_signal)
+		return ret;
+	fprintf(stderr, PROG " %u/%u: lost the server at step %llu (%s): reconnecting for up to "
+		"%u s\n", t->cli->rank, t->cli->world, (unsigned long long)t->p.step,
+		rps_strerror(ret), t->cli->retry_s);
+	worker_shards_close(&t->shards);
+	t->p.reconnects++;
+	return connect_with_retry(t, true);
 }
 
 static bool done(const struct trainer *t)
@@ -169,8 +241,11 @@ static int train(struct trainer *t)
 
 		worker_data_epoch(&t->data, cli->seed, cli->rank, e);
 		for (uint64_t b = 0; b < nb && !done(t); b++) {
-			if ((ret = train_step(t, b)))
+			if ((ret = train_step(t, b)) && (ret = recover(t, ret))) {
+				fprintf(stderr, PROG ": step %llu: %s\n",
+					(unsigned long long)t->p.step, rps_strerror(ret));
 				return ret;
+			}
 			if (cli->eval_interval && t->p.step % cli->eval_interval == 0 &&
 			    (ret = evaluate(t)))
 				return ret;
@@ -200,7 +275,7 @@ static int setup(struct trainer *t)
 		fprintf(stderr, PROG ": --model %s: %s\n", cli->model_spec, rps_strerror(ret));
 		return ret;
 	}
-	if ((ret = worker_shards_connect(cli, rps_model_num_params(t->model), &t->shards)))
+	if ((ret = connect_with_retry(t, false)))
 		return ret;
 	printf(PROG " %u/%u: %s, %llu params on %u server(s) (first %s:%u), algorithm %s; %llu "
 	       "of %llu training samples (%s), batch %u, %u epoch(s)\n", cli->rank, cli->world,
@@ -209,7 +284,6 @@ static int setup(struct trainer *t)
 	       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
 	       cli->epochs);
 	fflush(stdout);
-	t->p.last_version = worker_shards_version(&t->shards);
 	return 0;
 }
 

@@ -213,6 +213,15 @@ static int o_timeout(void *c, const char *a)
 	return ret;
 }
 
+static int o_retry(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "retry", a, 0, 7 * 86400, &v);
+
+	CLI(c)->retry_s = (unsigned)v;
+	return ret;
+}
+
 static const rps_opt_t worker_opts[] = {
 	{"server", 's', "HOST[:PORT],...", "rdma-ps to train with; several = shards in order", o_server},
 	{"port", 'p', "PORT", "port of servers given without one (default 18515)", o_port},
@@ -230,6 +239,7 @@ static const rps_opt_t worker_opts[] = {
 	{"eval-interval", 0, "STEPS", "steps between test evaluations, 0 = each epoch (default)", o_eval_interval},
 	{"eval-samples", 0, "N", "test samples per evaluation, 0 = all (default)", o_eval_samples},
 	CMD_AUTH_OPT,
+	{"retry", 0, "SEC", "reconnect for up to SEC when a server is not there or lost (default 60, 0 = no)", o_retry},
 	{"timeout", 0, "SEC", "give up on a server silent this long (default 60)", o_timeout},
 	CMD_REPORT_OPTS,
 };
@@ -276,6 +286,7 @@ int worker_cli_init(struct worker_cli *cli)
 	cli->epochs = 1;
 	cli->seed = 1;
 	cli->timeout_s = 60;
+	cli->retry_s = 60;
 	return cmd_common_init(&cli->common, PROG, 5);
 }
 

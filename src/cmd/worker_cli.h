@@ -38,6 +38,7 @@ struct worker_cli {
 	uint64_t eval_interval;	/* steps between evaluations, 0 = per epoch */
 	uint64_t eval_samples;	/* test samples evaluated, 0 = all */
 	unsigned timeout_s;	/* connect and each wait on a server */
+	unsigned retry_s;	/* keep reconnecting this long, 0 = never */
 };
 
 extern const rps_opt_cmd_t worker_cli_cmd;

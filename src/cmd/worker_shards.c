@@ -11,7 +11,21 @@
 
 #define PROG "rdma-worker"
 
-static int connect_one(const struct worker_cli *cli, struct worker_shards *s, uint32_t i)
+void worker_shards_explain(const struct worker_cli *cli, uint32_t i, int ret, const char *why)
+{
+	const struct worker_server *srv = &cli->servers[i];
+
+	/* rdma-ps refuses a HELLO without saying why on the wire (its log
+	 * does): name the usual suspects */
+	fprintf(stderr, PROG ": %s:%u: %s%s\n", srv->host, srv->port,
+		why && why[0] ? why : rps_strerror(ret),
+		ret == -ECONNREFUSED ? " (no rdma-ps there, or it refused this worker: check its "
+				       "log for the model size, --world, rank or auth token)"
+				     : "");
+}
+
+static int connect_one(const struct worker_cli *cli, struct worker_shards *s, uint32_t i,
+		       bool quiet)
 {
 	const struct worker_server *srv = &cli->servers[i];
 	rps_worker_config_t wc = {
@@ -28,19 +42,14 @@ static int connect_one(const struct worker_cli *cli, struct worker_shards *s, ui
 	char why[CMD_WHY_LEN];
 	int ret;
 
+	s->failed = i;
 	cmd_log_capture(why);
 	ret = rps_worker_connect(&wc, &s->w[i]);
 	cmd_log_release();
-	if (ret) {
-		/* rdma-ps refuses a HELLO without saying why on the wire (its
-		 * log does): name the usual suspects */
-		fprintf(stderr, PROG ": %s:%u: %s%s\n", srv->host, srv->port,
-			why[0] ? why : rps_strerror(ret),
-			ret == -ECONNREFUSED ? " (no rdma-ps there, or it refused this worker: "
-					       "check its log for the model size, --world or rank)"
-					     : "");
+	if (ret && !(quiet && ret == -ECONNREFUSED))
+		worker_shards_explain(cli, i, ret, why);
+	if (ret)
 		return ret;
-	}
 	if (rps_worker_shard_offset(s->w[i]) != s->off[i]) {
 		fprintf(stderr, PROG ": %s:%u holds the shard from parameter %llu, but as server %u "
 			"of %u it should hold the one from %llu (check the --server order and "
@@ -52,7 +61,8 @@ static int connect_one(const struct worker_cli *cli, struct worker_shards *s, ui
 	return 0;
 }
 
-int worker_shards_connect(const struct worker_cli *cli, uint64_t n, struct worker_shards *s)
+int worker_shards_connect(const struct worker_cli *cli, uint64_t n, struct worker_shards *s,
+			  bool quiet)
 {
 	int ret;
 
@@ -66,7 +76,7 @@ int worker_shards_connect(const struct worker_cli *cli, uint64_t n, struct worke
 				"servers\n", (unsigned long long)n, s->k);
 			return -EINVAL;
 		}
-		if ((ret = connect_one(cli, s, i)))
+		if ((ret = connect_one(cli, s, i, quiet)))
 			return ret;
 	}
 	if (s->k == 1) {
@@ -138,7 +148,7 @@ uint64_t worker_shards_version(const struct worker_shards *s)
 
 void worker_shards_close(struct worker_shards *s)
 {
-	for (uint32_t i = 0; i < s->k; i++)
+	for (uint32_t i = 0; i < WORKER_MAX_SERVERS; i++)
 		rps_worker_close(s->w[i]);
 	if (s->k > 1) {
 		free(s->params);

@@ -7,6 +7,7 @@
 #ifndef RPS_CMD_WORKER_SHARDS_H
 #define RPS_CMD_WORKER_SHARDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cmd/worker_cli.h"
@@ -19,12 +20,18 @@ struct worker_shards {
 	float *params;	/* the model's weights (n floats) */
 	float *grad;	/* write the gradient here (n floats) */
 	int timeout_ms;
+	uint32_t failed;	/* the server a failed connect was at */
 };
 
 /* Connects to every server of cli for a model of n params, checking each
  * holds the shard the order implies.  0, or a negative errno after a
- * one-line error naming the server. */
-int worker_shards_connect(const struct worker_cli *cli, uint64_t n, struct worker_shards *s);
+ * one-line error naming the server (quiet: no error line, the caller
+ * retries and reports).  On failure call worker_shards_close. */
+int worker_shards_connect(const struct worker_cli *cli, uint64_t n, struct worker_shards *s,
+			  bool quiet);
+/* The one-line error for a failed connect to server i (why: the log line
+ * caught, or NULL). */
+void worker_shards_explain(const struct worker_cli *cli, uint32_t i, int ret, const char *why);
 /* Pushes grad to every shard, waits until applied, pulls the weights.
  * 0, -EDOM when a server rejected part of the gradient (not applied; the
  * step still completes), or a negative errno. */

@@ -194,8 +194,8 @@ static int ckpt_check_args(const char *path, const ps_ckpt_meta_t *meta,
 		return -EINVAL;
 	}
 	if (nsections > RPS_CKPT_MAX_SECTIONS) {
-		ckpt_log(path, "%u sections, the limit is %u: %s", nsections,
-			 RPS_CKPT_MAX_SECTIONS, rps_strerror(EINVAL));
+		ckpt_log(path, "%u sections, the limit is %u: %s", nsections, RPS_CKPT_MAX_SECTIONS,
+			 rps_strerror(EINVAL));
 		return -EINVAL;
 	}
 	for (uint32_t k = 0; k < nsections; k++) {
@@ -209,8 +209,9 @@ static int ckpt_check_args(const char *path, const ps_ckpt_meta_t *meta,
 		}
 		for (uint32_t j = 0; j < k; j++) {
 			if (sections[j].id == s->id) {
-				ckpt_log(path, "section %u (id %u): id already used by section %u: %s",
-					 k, s->id, j, rps_strerror(EINVAL));
+				ckpt_log(path,
+					 "section %u (id %u): id already used by section %u: %s", k,
+					 s->id, j, rps_strerror(EINVAL));
 				return -EINVAL;
 			}
 		}
@@ -219,8 +220,9 @@ static int ckpt_check_args(const char *path, const ps_ckpt_meta_t *meta,
 		if (s->bytes <= RPS_CKPT_MAX_BYTES && !ckpt_pad8(s->bytes, &padded))
 			total += CKPT_SECTION_HDR_LEN + padded;
 		if (s->bytes > RPS_CKPT_MAX_BYTES || total > RPS_CKPT_MAX_BYTES) {
-			ckpt_log(path, "section %u (id %u): the file would exceed %llu bytes: %s", k,
-				 s->id, (unsigned long long)RPS_CKPT_MAX_BYTES, rps_strerror(EFBIG));
+			ckpt_log(path, "section %u (id %u): the file would exceed %llu bytes: %s",
+				 k, s->id, (unsigned long long)RPS_CKPT_MAX_BYTES,
+				 rps_strerror(EFBIG));
 			return -EFBIG;
 		}
 	}
@@ -290,12 +292,43 @@ static int ckpt_fsync_dir(const char *path)
 	return ret;
 }
 
-int ps_ckpt_write(const char *path, const ps_ckpt_meta_t *meta,
-		  const ps_ckpt_section_t *sections, uint32_t nsections)
+/* Writes tmp completely and durably, or removes it: *what_p says which
+ * step failed. */
+static int ckpt_write_tmp(const char *tmp, const ps_ckpt_meta_t *meta,
+			  const ps_ckpt_section_t *sections, uint32_t nsections,
+			  const char **what_p)
 {
-	const char *what;
-	char *tmp;
 	int fd, ret;
+
+	/* 0600: parameters are the user's data, whatever the umask */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*what_p = "cannot create the .tmp file";
+		return -errno;
+	}
+	*what_p = "cannot write the .tmp file";
+	ret = ckpt_write_contents(fd, meta, sections, nsections);
+	if (!ret && fsync(fd)) {
+		ret = -errno;
+		*what_p = "cannot fsync the .tmp file";
+	}
+	/* close() reports delayed write errors (NFS): a failed close means
+	 * the data may not be there */
+	if (close(fd) && !ret) {
+		ret = -errno;
+		*what_p = "cannot close the .tmp file";
+	}
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
+int ps_ckpt_write(const char *path, const ps_ckpt_meta_t *meta, const ps_ckpt_section_t *sections,
+		  uint32_t nsections)
+{
+	const char *what = NULL;
+	char *tmp;
+	int ret;
 
 	if (!path) {
 		rps_err("checkpoint: no path given");
@@ -311,42 +344,16 @@ int ps_ckpt_write(const char *path, const ps_ckpt_meta_t *meta,
 	strcpy(tmp, path);
 	strcat(tmp, ".tmp");
 
-	/* 0600: parameters are the user's data, whatever the umask */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		what = "cannot create the .tmp file";
-		goto free_tmp;
-	}
-	what = "cannot write the .tmp file";
-	ret = ckpt_write_contents(fd, meta, sections, nsections);
-	if (!ret && fsync(fd)) {
-		ret = -errno;
-		what = "cannot fsync the .tmp file";
-	}
-	/* close() reports delayed write errors (NFS): a failed close means
-	 * the data may not be there */
-	if (close(fd) && !ret) {
-		ret = -errno;
-		what = "cannot close the .tmp file";
-	}
-	if (ret)
-		goto unlink_tmp;
-	if (rename(tmp, path)) {
+	ret = ckpt_write_tmp(tmp, meta, sections, nsections, &what);
+	if (!ret && rename(tmp, path)) {
 		ret = -errno;
 		what = "cannot rename the .tmp file over it";
-		goto unlink_tmp;
-	}
-	/* Past the rename the new file is in place and there is no .tmp to
-	 * remove; a failure here only means it may not survive a crash,
-	 * which the caller still has to hear about. */
-	if ((ret = ckpt_fsync_dir(path)))
+		unlink(tmp);
+	} else if (!ret && (ret = ckpt_fsync_dir(path))) {
+		/* the new file is in place, but may not survive a crash:
+		 * the caller still has to hear about it */
 		what = "cannot fsync its directory";
-	goto free_tmp;
-
-unlink_tmp:
-	unlink(tmp);
-free_tmp:
+	}
 	free(tmp);
 	if (ret)
 		ckpt_log(path, "%s: %s", what, rps_strerror(ret));
@@ -427,8 +434,8 @@ static int ckpt_header_decode(const char *path, const uint8_t *hdr, ps_ckpt_meta
 /* One section at blob + *off_p, of len bytes in all.  Every length comes
  * from the file, so each is compared with what remains before it is added
  * to anything. */
-static int ckpt_section_parse(const char *path, const uint8_t *blob, uint64_t len,
-			      uint64_t *off_p, uint32_t k, ps_ckpt_section_t *s)
+static int ckpt_section_parse(const char *path, const uint8_t *blob, uint64_t len, uint64_t *off_p,
+			      uint32_t k, ps_ckpt_section_t *s)
 {
 	uint64_t remain = len - *off_p, bytes, padded;
 	const uint8_t *hdr = blob + *off_p, *data;
@@ -504,7 +511,8 @@ static int ckpt_open(const char *path, uint64_t *size_p)
 	struct stat st;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in the way must be refused, not waited on */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
 		ckpt_log(path, "cannot open: %s", rps_strerror(ret));

@@ -69,27 +69,54 @@ steps=$(( $(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/b-w0.log") + \
 awk -v a="$(first_loss "$tmp/a-w0.log")" -v b="$(first_loss "$tmp/b-w0.log")" \
 	'BEGIN { if (!(b < a)) exit 1 }' || fail "resumed loss not below the fresh run's"
 
-# ---- 3. SIGKILL in the middle of training, then --resume ------------------
+# ---- 3. SIGKILL in the middle of training; the workers reconnect to the
+# restarted (--resume) server and finish -------------------------------------
 start_ps "$tmp/c.log" --checkpoint-interval 1 --resume
+cport=$port
 for r in 0 1; do
-	"$worker" "${wargs[@]}" --server "127.0.0.1:$port" --rank $r --epochs 1000 \
+	"$worker" "${wargs[@]}" --server "127.0.0.1:$port" --rank $r --epochs 100000 --retry 60 \
 		> "$tmp/c-w$r.log" 2>&1 &
 	cw[r]=$!
 done
-sleep 3.5
+sleep 2.5
 kill -9 "${pids[-1]}"
 wait "${pids[-1]}" 2>/dev/null # reaped quietly
+[ -z "$(ls "$ck" | grep -v '^rdma-ps.ckpt$')" ] || fail "left over after SIGKILL: $(ls "$ck")"
+# the same port, so the waiting workers find it
+psargs_port=(--port "$cport")
+"$ps" "${psargs[@]}" "${psargs_port[@]}" --resume --once > "$tmp/d.log" 2>&1 &
+pids+=($!)
+d_pid=$!
+for r in 0 1; do
+	for _ in $(seq 300); do
+		grep -q "reconnected at server version" "$tmp/c-w$r.log" && break
+		sleep 0.1
+	done
+	grep -q "reconnected at server version" "$tmp/c-w$r.log" || { cat "$tmp/c-w$r.log" "$tmp/d.log"; fail "worker $r: no reconnect"; }
+done
+sleep 1 # some training on the resumed server, then stop the workers
+kill -TERM "${cw[0]}" "${cw[1]}"
 for r in 0 1; do
 	rc=0; wait "${cw[r]}" || rc=$?
-	[ "$rc" = 1 ] || { cat "$tmp/c-w$r.log"; fail "worker $r exited $rc after the server died, expected 1"; }
+	[ "$rc" = 3 ] || { cat "$tmp/c-w$r.log"; fail "worker $r exited $rc on SIGTERM, expected 3"; }
 done
-[ -z "$(ls "$ck" | grep -v '^rdma-ps.ckpt$')" ] || fail "left over after SIGKILL: $(ls "$ck")"
-start_ps "$tmp/d.log" --resume
+rc=0; wait "$d_pid" || rc=$?
+[ "$rc" = 0 ] || { cat "$tmp/d.log"; fail "resumed rdma-ps exit $rc"; }
 v3=$(sed -n 's/.*resumed at version \([0-9]*\)$/\1/p' "$tmp/d.log")
 [ -n "$v3" ] && [ "$v3" -gt "$v2" ] || { cat "$tmp/d.log"; fail "after SIGKILL: resumed at '$v3', expected > $v2"; }
-kill -TERM "${pids[-1]}"
-wait "${pids[-1]}" || fail "rdma-ps exit $? after SIGTERM"
-[ "$(version_of "$tmp/d.log")" = "$v3" ] || fail "SIGTERM: no checkpoint at version $v3"
+v4=$(version_of "$tmp/d.log")
+[ -n "$v4" ] && [ "$v4" -gt "$v3" ] || fail "no training after the resume ($v3 -> $v4)"
+
+# ---- without --retry a lost server is exit 1 ---------------------------------
+start_ps "$tmp/e.log"
+"$worker" "${wargs[@]}" --server "127.0.0.1:$port" --rank 0 --epochs 1000 --retry 0 \
+	> "$tmp/e-w0.log" 2>&1 &
+ew=$!
+sleep 1.5
+kill -9 "${pids[-1]}"
+wait "${pids[-1]}" 2>/dev/null
+rc=0; wait "$ew" || rc=$?
+[ "$rc" = 1 ] || { cat "$tmp/e-w0.log"; fail "worker without --retry exited $rc, expected 1"; }
 
 # ---- 4. refused: corrupt, truncated, foreign, missing ---------------------
 refused() { # WORD ARGS...: exit 1 and one line naming WORD, nothing started

@@ -53,6 +53,7 @@ err_is 2 "--seed" "${s[@]}" --seed 1.5
 err_is 2 "--eval-interval" "${s[@]}" --eval-interval x
 err_is 2 "--eval-samples" "${s[@]}" --eval-samples x
 err_is 2 "--timeout" "${s[@]}" --timeout 0
+err_is 2 "--retry" "${s[@]}" --retry x
 err_is 2 "--status-interval" "${s[@]}" --status-interval -1
 err_is 2 "--log-level" "${s[@]}" --log-level loud
 err_is 2 "--bogus" "${s[@]}" --bogus
@@ -61,7 +62,7 @@ err_is 2 "cannot open" "${s[@]}" --metrics /nonexistent/dir/m.csv --dataset synt
 SLURM_PROCID=x err_is 2 "SLURM_PROCID" "${s[@]}"
 # a bad Slurm value does not matter when the command line gives the rank
 SLURM_PROCID=x err_is 1 "refused\|connect" --server 127.0.0.1:1 --rank 0 \
-	--dataset synthetic:100,4,2 --timeout 5
+	--dataset synthetic:100,4,2 --timeout 5 --retry 0
 err_is 2 "--dataset" "${s[@]}" --dataset synthetic:10,-1,3
 SLURM_PROCID=3 SLURM_NTASKS=2 err_is 2 "SLURM_PROCID/SLURM_NTASKS" "${s[@]}"
 
@@ -78,7 +79,7 @@ err_is 2 "rank 5" --config "$tmp/rank.conf"
 # Slurm gives rank/world; --rank on the command line wins over both.  A
 # run against a closed port then fails at connect (exit 1) after parsing.
 SLURM_PROCID=7 SLURM_NTASKS=8 err_is 1 "refused\|connect" --server 127.0.0.1:1 \
-	--dataset synthetic:100,4,2 --timeout 5
+	--dataset synthetic:100,4,2 --timeout 5 --retry 0
 SLURM_PROCID=7 SLURM_NTASKS=8 err_is 2 "rank 9" --server 127.0.0.1:1 --rank 9
 
 # ---- datasets: missing, truncated, wrong magic -> exit 1, one line -----

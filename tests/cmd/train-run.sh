@@ -47,7 +47,7 @@ chmod 600 "$tmp/token"
 start_ps "$tmp/ps.log" --once --workers 2 --algo dc-asgd-a --lr 0.05 --auth-token-file "$tmp/token"
 ps_pid=${pids[-1]}
 # without the token: refused, and the run below is not disturbed
-err=$("$worker" "${common[@]}" --server "$addr:$port" --rank 0 --world 2 --epochs 1 2>&1) &&
+err=$("$worker" "${common[@]}" --retry 0 --server "$addr:$port" --rank 0 --world 2 --epochs 1 2>&1) &&
 	fail "a worker without the token was accepted"
 grep -q "refused" <<<"$err" || fail "no token: $err"
 grep -q "wrong or missing auth token" "$tmp/ps.log" || fail "rdma-ps did not log the refusal"
@@ -86,7 +86,7 @@ p0=$port s0_pid=${pids[-1]}
 start_ps "$tmp/s1.log" --workers 1 --algo sgd --lr 0.05 --shard 1/2
 p1=$port s1_pid=${pids[-1]}
 # the wrong order is refused before any step, naming the problem
-err=$("$worker" "${common[@]}" --server "$addr:$p1,$addr:$p0" --epochs 1 2>&1) && fail "wrong shard order accepted"
+err=$("$worker" "${common[@]}" --retry 0 --server "$addr:$p1,$addr:$p0" --epochs 1 2>&1) && fail "wrong shard order accepted"
 grep -q "shard" <<<"$err" || fail "wrong shard order: $err"
 "$worker" "${common[@]}" --server "$addr:$p0,$addr:$p1" --epochs 2 > "$tmp/ws.log" 2>&1 ||
 	{ cat "$tmp/ws.log" "$tmp/s0.log" "$tmp/s1.log"; fail "sharded worker failed"; }
