@@ -80,6 +80,12 @@ typedef struct rps_server_config {
 	uint32_t chunk_bytes;	/* push/pull unit; 0 = 256 KiB */
 	uint32_t threads;	/* engine threads; 0 = 1 */
 	uint32_t max_staleness; /* SSP bound on push counts; 0 = none */
+	/* ssgd: how long a round waits for the workers expected in it (the
+	 * connected ones and those that never joined), from the round's
+	 * start (the first round: from rps_server_start); then the step
+	 * is taken with the gradients that arrived, and a late worker's
+	 * chunks of that round are dropped.  0 = wait as long as it takes. */
+	uint32_t ssgd_timeout_ms;
 	const char *addr;	/* listen address; NULL = any */
 	uint16_t port;		/* 0 = ephemeral (see rps_server_port) */
 	/* transport attributes; NULL = rps_transport_attr_init() defaults */

@@ -209,6 +209,15 @@ static int o_max_staleness(void *c, const char *a)
 	return ret;
 }
 
+static int o_ssgd_timeout(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "ssgd-timeout", a, 0, 86400, &v);
+
+	CLI(c)->srv.ssgd_timeout_ms = (uint32_t)(v * 1000);
+	return ret;
+}
+
 static int o_threads(void *c, const char *a)
 {
 	uint64_t v;
@@ -251,6 +260,7 @@ static const rps_opt_t ps_opts[] = {
 	{"weight-decay", 0, "X", "sgd/asgd/ssgd weight decay (default 0)", o_weight_decay},
 	{"theta", 0, "X", "pc-asgd trade-off in [0,1] (default 0.5)", o_theta},
 	{"max-staleness", 's', "N", "SSP bound on push counts, 0 = none (default 0)", o_max_staleness},
+	{"ssgd-timeout", 0, "SEC", "ssgd: a round waits this long for slow or absent workers, 0 = forever (default 60)", o_ssgd_timeout},
 	{"threads", 't', "N", "engine threads (default 1)", o_threads},
 	{"chunk", 'c', "BYTES", "push/pull chunk, K/M suffixes (default 256K)", o_chunk},
 	{"checkpoint-dir", 0, "DIR", "write checkpoints to DIR (periodically and at exit)", o_checkpoint_dir},
@@ -280,6 +290,7 @@ int ps_cli_init(struct ps_cli *cli)
 	cli->seed = 1;
 	cli->shard_count = 1;
 	cli->checkpoint_interval = 300;
+	cli->srv.ssgd_timeout_ms = 60000;
 	return cmd_common_init(&cli->common, PROG, 5);
 }
 

@@ -80,6 +80,11 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 	       "theta %g, max-staleness %u\n", rps_algo_name(c->algo), (double)hp->lr,
 	       (double)hp->lambda, (double)hp->ms_decay, (double)hp->momentum,
 	       (double)hp->weight_decay, (double)hp->theta, c->max_staleness);
+	if (c->algo == RPS_ALGO_SSGD && c->ssgd_timeout_ms)
+		printf("rdma-ps: an ssgd round waits up to %g s for slow or absent workers\n",
+		       c->ssgd_timeout_ms / 1e3);
+	else if (c->algo == RPS_ALGO_SSGD)
+		printf("rdma-ps: an ssgd round waits for every worker, however long\n");
 	if (hp->lr_decay_every)
 		printf("rdma-ps: lr schedule: x %g every %llu updates\n", (double)hp->lr_decay,
 		       (unsigned long long)hp->lr_decay_every);

@@ -11,6 +11,7 @@
 #include "optim/kernels.h"
 #include "proto/auth.h"
 #include "ps/server.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 #include "util/log.h"
 
@@ -217,6 +218,7 @@ RPS_EXPORT int rps_server_start(rps_server_t *srv)
 	int ret;
 
 	atomic_store(&srv->stop, false);
+	atomic_store(&srv->ssgd_round_start, rps_now_ns());
 	for (uint32_t t = 0; t < srv->threads; t++) {
 		ret = pthread_create(&srv->engines[t].thread, NULL, ps_engine_main,
 				     &srv->engines[t]);

@@ -104,6 +104,7 @@ struct rps_server {
 	uint32_t *ssgd_accepted;
 	uint64_t *ssgd_chunk_round; /* rounds applied per chunk */
 	_Atomic uint32_t ssgd_chunks_done;
+	_Atomic uint64_t ssgd_round_start; /* rps_now_ns() at the round's start */
 	/* dude, per chunk: pushes since the last exact recomputation */
 	uint32_t *dude_since_refresh;
 

@@ -14,6 +14,7 @@
 
 #include "optim/kernels.h"
 #include "ps/server.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 #include "util/log.h"
 
@@ -261,6 +262,13 @@ static void push_complete(ps_engine_t *e, ps_slot_t *s)
 static bool ssgd_chunk_ready(struct rps_server *srv, uint32_t c)
 {
 	uint64_t round = atomic_load(&srv->version);
+	uint32_t timeout_ms = srv->cfg.ssgd_timeout_ms;
+
+	/* past the round's timeout nobody more is waited for (the caller
+	 * has at least one gradient of the chunk) */
+	if (timeout_ms && rps_now_ns() - atomic_load(&srv->ssgd_round_start) >
+				  (uint64_t)timeout_ms * 1000000)
+		return true;
 
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
 		const ps_slot_t *o = &srv->slots[m];
@@ -280,6 +288,7 @@ static void ssgd_round_done(ps_engine_t *e)
 	uint64_t version = atomic_fetch_add(&srv->version, 1) + 1;
 
 	atomic_store(&srv->ssgd_chunks_done, 0);
+	atomic_store(&srv->ssgd_round_start, rps_now_ns());
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
 		ps_slot_t *o = &srv->slots[m];
 

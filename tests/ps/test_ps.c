@@ -681,6 +681,52 @@ static void test_auth_token_refuses_wrong_or_missing(void **state)
 	rps_server_destroy(srv);
 }
 
+/* SSGD with a round timeout: of 2 workers only one ever comes; each of
+ * its rounds completes after the timeout with its gradient alone */
+static void test_ssgd_timeout_continues_without_absent_worker(void **state)
+{
+	const uint64_t n = 6000;
+	rps_server_config_t cfg;
+	rps_transport_attr_t attr;
+	rps_server_t *srv;
+	rps_worker_t *w;
+	float *out = malloc(n * sizeof(float));
+
+	(void)state;
+	assert_non_null(out);
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	rps_server_config_init(&cfg);
+	cfg.transport = &attr;
+	cfg.addr = addr;
+	cfg.algo = RPS_ALGO_SSGD;
+	rps_hparams_default(cfg.algo, &cfg.hp);
+	cfg.hp.lr = 0.5f;
+	cfg.num_workers = 2;
+	cfg.num_params = n;
+	cfg.chunk_bytes = 8192;
+	cfg.threads = 2;
+	cfg.ssgd_timeout_ms = 300;
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+	assert_int_equal(worker_connect(srv, 0, 2, &w), 0);
+	for (unsigned k = 0; k < 3; k++) {
+		for (uint64_t i = 0; i < n; i++)
+			rps_worker_grad(w)[i] = 1.0f;
+		assert_int_equal(rps_push(w), 0);
+		assert_int_equal(rps_pull(w), 0);
+	}
+	assert_int_equal(rps_server_version(srv), 3);
+	rps_worker_close(w);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, out);
+	/* the average of the one gradient that came: w = 0 - 3 * 0.5 */
+	for (uint64_t i = 0; i < n; i++)
+		assert_float_equal(out[i], -1.5f, 0);
+	rps_server_destroy(srv);
+	free(out);
+}
+
 static void test_server_config_defaults_and_refusals(void **state)
 {
 	rps_server_config_t cfg;
@@ -829,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_ssgd_worker_leaves_and_rejoins),
 		cmocka_unit_test(test_server_config_defaults_and_refusals),
 		cmocka_unit_test(test_lr_step_schedule),
+		cmocka_unit_test(test_ssgd_timeout_continues_without_absent_worker),
 		cmocka_unit_test(test_auth_token_refuses_wrong_or_missing),
 		cmocka_unit_test(test_resume_bit_identical_asgd_momentum),
 		cmocka_unit_test(test_resume_bit_identical_dcasgd_a),
