@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "util/compiler.h"
 #include "util/log.h"
+#include "util/spin.h"
 
 #define POLL_BATCH 16
 /* polls between housekeeping passes (new and dead lanes, held workers) */
@@ -493,7 +494,7 @@ void *ps_engine_main(void *arg)
 {
 	ps_engine_t *e = arg;
 	rps_completion_t comps[POLL_BATCH];
-	unsigned spins = 0;
+	unsigned spins = 0, idle = 0;
 
 	while (!atomic_load_explicit(&e->srv->stop, memory_order_relaxed)) {
 		int n;
@@ -501,6 +502,7 @@ void *ps_engine_main(void *arg)
 		if (rps_unlikely(atomic_load_explicit(&e->srv->pause, memory_order_relaxed)))
 			park(e->srv);
 		n = rps_cq_poll(e->cq, comps, POLL_BATCH);
+		rps_idle_poll(&idle, n);
 
 		for (int i = 0; i < n; i++)
 			on_completion(e, &comps[i]);

@@ -17,6 +17,7 @@
 #include "util/clock.h"
 #include "util/compiler.h"
 #include "util/log.h"
+#include "util/spin.h"
 
 #define PUSH_WRID_FLAG (1ull << 63)
 #define CTL_BYTES 64 /* doorbell (8 B) + room for a control message */
@@ -104,14 +105,16 @@ static int handle(rps_worker_t *w, const rps_completion_t *c)
 	return 0;
 }
 
-/* Polls once; 0 or the first error. */
-static int poll_once(rps_worker_t *w)
+/* Polls once; 0 or the first error.  *idle_p counts empty polls for
+ * rps_idle_poll (util/spin.h). */
+static int poll_once(rps_worker_t *w, unsigned *idle_p)
 {
 	rps_completion_t comps[16];
 	int n = rps_cq_poll(w->cq, comps, 16);
 
 	if (n < 0)
 		return n;
+	rps_idle_poll(idle_p, n);
 	for (int i = 0; i < n; i++)
 		handle(w, &comps[i]);
 	return w->fatal;
@@ -122,11 +125,11 @@ static int poll_until(rps_worker_t *w, bool (*done)(const rps_worker_t *, uint32
 		      uint32_t arg, int timeout_ms, const char *what)
 {
 	uint64_t deadline = rps_deadline_ns(timeout_ms);
-	unsigned spins = 0;
+	unsigned spins = 0, idle = 0;
 	int ret;
 
 	while (!done(w, arg)) {
-		if ((ret = poll_once(w)))
+		if ((ret = poll_once(w, &idle)))
 			return ret;
 		if ((++spins & 1023) == 0) {
 			rps_transport_progress(w->tp);
@@ -153,13 +156,15 @@ static int post_retry(rps_worker_t *w, rps_conn_t *conn, bool is_read, void *buf
 		      size_t len, rps_mr_t *mr, uint64_t raddr, uint64_t rkey,
 		      uint32_t imm, uint64_t wr_id)
 {
+	unsigned idle = 0;
+
 	for (;;) {
 		int ret = is_read ? rps_post_read(conn, buf, len, mr, raddr, rkey, wr_id, 0)
 				  : rps_post_write_imm(conn, buf, len, mr, raddr, rkey, imm,
 						       wr_id, 0);
 		if (ret != -EAGAIN)
 			return ret;
-		if ((ret = poll_once(w)))
+		if ((ret = poll_once(w, &idle)))
 			return ret;
 	}
 }

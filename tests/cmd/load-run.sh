@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Load: WORKERS rdma-worker processes against one rdma-ps over PROVIDER,
+# STEPS pushes each, with an SSP bound.  Asserts every push was applied
+# exactly once (the server's per-worker count equals the steps each
+# worker made, nothing rejected, no protocol error), the push counts of
+# the workers never spread beyond the bound in the server's status rows,
+# and rdma-ps's resident memory did not grow between the first status
+# row with every worker connected and the end.
+#   load-run.sh PROVIDER WORKERS STEPS     (run from the build directory)
+set -uo pipefail
+provider=$1 M=$2 steps=$3
+bound=4
+addr=${RPS_TEST_ADDR:-127.0.0.1}
+export OPENBLAS_NUM_THREADS=1
+
+if [ "$provider" = verbs ] && [ -z "${RPS_TEST_ADDR:-}" ]; then
+	echo "SKIP: no soft-RoCE/RDMA address (RPS_TEST_ADDR) for verbs"
+	exit 77
+fi
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+./rdma-ps --provider "$provider" --listen "$addr" --port 0 --workers "$M" --once \
+	--model softmax --features 16 --classes 4 --algo asgd --lr 0.05 \
+	--max-staleness "$bound" --status-interval 1 --metrics "$tmp/ps.csv" > "$tmp/ps.log" 2>&1 &
+ps_pid=$!
+pids+=("$ps_pid")
+for _ in $(seq 200); do
+	port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$tmp/ps.log")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || { cat "$tmp/ps.log"; fail "rdma-ps did not start"; }
+for ((r = 0; r < M; r++)); do
+	./rdma-worker --provider "$provider" --server "$addr:$port" --rank $r --world "$M" \
+		--dataset synthetic:4000,16,4 --epochs 1000 --steps "$steps" --status-interval 0 \
+		--timeout 120 --retry 0 > "$tmp/w$r.log" 2>&1 &
+	wp[r]=$!
+	pids+=("${wp[r]}")
+done
+# resident memory once every worker is in (the layout is all allocated
+# at start; connections add their buffers as they join)
+rss0=
+for _ in $(seq 600); do
+	if tail -1 "$tmp/ps.log" | grep -q "workers $M/$M"; then rss0=$(rss_kib "$ps_pid"); break; fi
+	sleep 0.1
+done
+[ -n "$rss0" ] || { tail -3 "$tmp/ps.log"; fail "not all $M workers connected"; }
+for ((r = 0; r < M; r++)); do
+	wait "${wp[r]}" || { cat "$tmp/w$r.log"; fail "worker $r exited $?"; }
+done
+rss1=$(rss_kib "$ps_pid")
+wait "$ps_pid" || { cat "$tmp/ps.log"; fail "rdma-ps exited $?"; }
+tail -n $((M + 2)) "$tmp/ps.log"
+for ((r = 0; r < M; r++)); do
+	n=$(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/w$r.log")
+	[ "$n" = "$steps" ] || fail "worker $r made ${n:-no} steps, expected $steps"
+	grep -q "worker $r: pushes $steps .* rejected chunks 0  protocol errors 0\$" "$tmp/ps.log" ||
+		fail "server: worker $r's $steps pushes not applied exactly once: $(grep "worker $r:" "$tmp/ps.log")"
+done
+# the SSP bound, in every status row: max - min pushes <= bound + 1 (a
+# row reads the workers one after the other, so one may move meanwhile)
+# (rows while workers are still joining are left out: a late joiner
+# starts at 0 pushes, behind the others by more than the bound)
+awk -F, -v b="$bound" -v m="$M" 'NR > 1 && $6 == m && $4 > 0 && $5 - $4 > b + 1 { print "row " NR ": " $0; bad = 1 } END { exit bad }' \
+	"$tmp/ps.csv" || fail "push counts spread beyond the bound $bound"
+echo "rdma-ps resident memory: $rss0 KiB with $M workers in, $rss1 KiB at the end"
+[ "$rss1" -le $((rss0 + rss0 / 10 + 1024)) ] || fail "rdma-ps grew from $rss0 to $rss1 KiB"
+echo "PASS: $M workers x $steps pushes over $provider, every push applied once"

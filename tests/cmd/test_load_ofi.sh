@@ -1,0 +1,2 @@
+#!/bin/bash
+exec "$(dirname "$0")/load-run.sh" ofi 32 100
