@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* rps_pushpull_bench internals (bench/pushpull/). */
+#ifndef RPS_BENCH_PUSHPULL_H
+#define RPS_BENCH_PUSHPULL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rdmaps/rdmaps.h>
+
+#define PP_MAX_LIST 32
+#define PP_MAX_WORKERS 64
+
+struct pp_cfg {
+	rps_transport_attr_t attr;
+	const char *addr;	/* local address for both ends */
+	uint64_t sizes[PP_MAX_LIST];	/* model bytes */
+	uint32_t nsizes;
+	uint64_t chunks[PP_MAX_LIST];	/* chunk bytes */
+	uint32_t nchunks;
+	uint32_t workers[PP_MAX_LIST];
+	uint32_t nworkers;
+	uint32_t steps;		/* measured steps per worker */
+	uint32_t threads;	/* engine threads */
+	rps_algo_t algo;
+	bool csv;
+};
+
+/* The medians of one (size, chunk, workers) point, in microseconds. */
+struct pp_result {
+	double push_us, pull_us, step_us; /* per worker step */
+	double apply_us;		  /* the update kernel alone, one core */
+	double raw_write_us, raw_read_us; /* the same bytes, bare transport */
+};
+
+/* Bare-transport reference: a target thread polls, this thread WRITEs (or
+ * READs) `bytes` as chunks of `chunk` bytes, all in flight as the worker
+ * posts them, and waits for the last; median of `reps` runs.  0 or a
+ * negative errno (printed). */
+int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int reps,
+		double *write_us_p, double *read_us_p);
+
+/* One rdma-ps engine and `workers` worker threads: push, pull per step. */
+int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_t workers,
+	       struct pp_result *r);
+
+double pp_median(double *v, uint32_t n);
+
+#endif /* RPS_BENCH_PUSHPULL_H */
