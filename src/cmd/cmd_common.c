@@ -28,9 +28,13 @@ int cmd_parse_float(const char *prog, const char *name, const char *arg, float l
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= lo && v <= hi)) {
-		fprintf(stderr, "%s: --%s: '%s' is not a number in [%g, %g]\n", prog, name, arg,
+	if (errno == ERANGE || (end != arg && !*end && !(v >= lo && v <= hi))) {
+		fprintf(stderr, "%s: --%s: %s is out of range [%g, %g]\n", prog, name, arg,
 			(double)lo, (double)hi);
+		return -EINVAL;
+	}
+	if (errno || end == arg || *end) {
+		fprintf(stderr, "%s: --%s: '%s' is not a number\n", prog, name, arg);
 		return -EINVAL;
 	}
 	*v_p = (float)v;

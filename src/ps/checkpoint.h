@@ -45,9 +45,10 @@ enum ps_ckpt_section_id {
 	PS_CKPT_STATE_A = 2,	 /* optimizer state array a: n floats */
 	PS_CKPT_STATE_B = 3,	 /* optimizer state array b: n floats */
 	PS_CKPT_PUSHES = 4,	 /* per worker: completed pushes, M x u64 */
-	PS_CKPT_DUDE_GRADS = 5,	 /* dude: latest gradient per worker, M x n floats */
-	PS_CKPT_DUDE_PARITY = 6, /* dude: per worker and chunk, has-gradient
-				  * flags (M x num_chunks int8: -1 none, 0 have) */
+	/* reserved, not written: dude-asgd's per-worker latest gradients
+	 * belong to connected workers, and a restarted server has none */
+	PS_CKPT_DUDE_GRADS = 5,
+	PS_CKPT_DUDE_PARITY = 6,
 };
 
 typedef struct ps_ckpt_section {

@@ -292,7 +292,9 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 	/* joined before connected: see the order of the stores at a join */
 	st->joined = atomic_load(&s->ever_joined);
 	st->connected = atomic_load(&s->connected);
-	st->pushes = atomic_load(&s->pushes);
+	/* ssgd: the rounds it took part in, not the rounds that passed */
+	st->pushes = srv->cfg.algo == RPS_ALGO_SSGD ? atomic_load(&s->stat_rounds)
+						    : atomic_load(&s->pushes);
 	st->chunks_applied = atomic_load(&s->stat_chunks);
 	st->chunks_rejected = atomic_load(&s->stat_rejected);
 	st->protocol_errors = atomic_load(&s->stat_proto);

@@ -65,6 +65,10 @@ typedef struct ps_slot {
 
 	_Atomic uint64_t stat_chunks, stat_rejected, stat_proto;
 	_Atomic uint64_t stat_tau_sum, stat_tau_max;
+	/* ssgd: rounds this worker delivered to (pushes counts every round,
+	 * present or not, to keep the numbering in step) */
+	_Atomic uint64_t stat_rounds;
+	_Atomic bool delivered; /* to the current round */
 
 	ps_lane_t *lanes; /* [threads] */
 } ps_slot_t;
@@ -78,6 +82,7 @@ typedef struct ps_engine {
 	float *undo;
 	pthread_t thread;
 	bool started;
+	uint32_t lanes; /* lanes this thread has adopted and not reaped */
 } ps_engine_t;
 
 struct rps_server {
@@ -107,6 +112,9 @@ struct rps_server {
 	_Atomic uint64_t ssgd_round_start; /* rps_now_ns() at the round's start */
 	/* dude, per chunk: pushes since the last exact recomputation */
 	uint32_t *dude_since_refresh;
+	/* dude, per chunk: workers whose latest gradient is in S (the step
+	 * averages over them; a worker that leaves takes its gradient out) */
+	uint32_t *dude_active;
 
 	_Atomic uint64_t version; /* completed pushes (ssgd: steps) */
 

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Checkpoint and resume of the server's state: the weights, the
- * optimizer's persistent arrays, the update count, each worker's push
- * count and (dude-asgd) each worker's latest gradient.  A running server
- * is paused between two chunk applications only for the in-memory copy;
- * the file is written (atomically, by checkpoint.c) after the engines go
- * on.  What is not kept: an SSGD round in progress (its gradients are
- * dropped; workers redo the step) and the worker snapshots B[m], which
- * every (re)joining worker gets fresh from W.
+ * optimizer's persistent arrays and the update and push counts.  A
+ * running server is paused between two chunk applications only for the
+ * in-memory copy; the file is written (atomically, by checkpoint.c) after
+ * the engines go on.  What is not kept: an SSGD round in progress (its
+ * gradients are dropped; workers redo the step), the worker snapshots
+ * B[m], which every (re)joining worker gets fresh from W, and DuDe-ASGD's
+ * latest gradients: they belong to connected workers, and after a restart
+ * no worker is connected (a worker that leaves takes its gradient out of
+ * the running sum, so a resumed server starts with an empty one).
  */
 #include "config.h"
 
@@ -25,17 +27,19 @@
 #include "util/log.h"
 
 /* the optimizer array that outlives a step, if any: SSGD's state_a is
- * the round accumulator (transient), its momentum is state_b */
+ * the round accumulator (transient), its momentum is state_b; DuDe's is
+ * the sum of connected workers' gradients (none after a restart) */
 static float *persistent_a(const struct rps_server *srv)
 {
-	return srv->cfg.algo == RPS_ALGO_SSGD ? NULL : srv->state_a;
+	return srv->cfg.algo == RPS_ALGO_SSGD || srv->cfg.algo == RPS_ALGO_DUDE ? NULL
+										  : srv->state_a;
 }
 
 struct ckpt_copy {
 	ps_ckpt_meta_t meta;
-	ps_ckpt_section_t sec[6];
+	ps_ckpt_section_t sec[4];
 	uint32_t nsec;
-	void *bufs[6];
+	void *bufs[4];
 };
 
 static void *dup_bytes(struct ckpt_copy *cp, uint32_t id, const void *src, uint64_t bytes)
@@ -57,35 +61,6 @@ static void copy_free(struct ckpt_copy *cp)
 		free(cp->bufs[i]);
 }
 
-/* dude: each worker's latest gradient, chunk by chunk from whichever half
- * of its double-buffered slot holds it, and which chunks have one */
-static int copy_dude(const struct rps_server *srv, struct ckpt_copy *cp)
-{
-	uint32_t M = srv->cfg.num_workers;
-	float *h = dup_bytes(cp, PS_CKPT_DUDE_GRADS, NULL, (uint64_t)M * srv->n * sizeof(float));
-	int8_t *par = h ? dup_bytes(cp, PS_CKPT_DUDE_PARITY, NULL,
-				    (uint64_t)M * srv->num_chunks) : NULL;
-
-	if (!par)
-		return -ENOMEM;
-	for (uint32_t m = 0; m < M; m++) {
-		const ps_slot_t *s = &srv->slots[m];
-
-		for (uint32_t c = 0; c < srv->num_chunks; c++) {
-			uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
-			int8_t p = s->chunk_parity[c];
-			float *dst = h + (uint64_t)m * srv->n + off;
-
-			par[(uint64_t)m * srv->num_chunks + c] = p >= 0 ? 0 : -1;
-			if (p >= 0)
-				memcpy(dst, ps_grad_chunk(srv, s, (unsigned)p, off), len * sizeof(float));
-			else
-				memset(dst, 0, len * sizeof(float));
-		}
-	}
-	return 0;
-}
-
 static int copy_state(const struct rps_server *srv, struct ckpt_copy *cp)
 {
 	uint64_t bytes = srv->n * sizeof(float);
@@ -102,8 +77,6 @@ static int copy_state(const struct rps_server *srv, struct ckpt_copy *cp)
 		return -ENOMEM;
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++)
 		pushes[m] = atomic_load(&srv->slots[m].pushes);
-	if (srv->cfg.algo == RPS_ALGO_DUDE)
-		return copy_dude(srv, cp);
 	return 0;
 }
 
@@ -184,11 +157,6 @@ static int check_meta(const struct rps_server *srv, const char *path, const ps_c
 			m->num_workers, c->num_workers);
 		return -EINVAL;
 	}
-	if (c->algo == RPS_ALGO_DUDE && m->chunk_bytes != c->chunk_bytes) {
-		rps_err("checkpoint %s: dude-asgd state is per %u-byte chunk; start with --chunk %u",
-			path, m->chunk_bytes, m->chunk_bytes);
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -210,50 +178,6 @@ static void restore_array(const char *path, float *dst, const ps_ckpt_section_t 
 	memset(dst, 0, bytes);
 }
 
-static int restore_dude(struct rps_server *srv, const char *path, const ps_ckpt_section_t *sec,
-			uint32_t nsec)
-{
-	uint32_t M = srv->cfg.num_workers;
-	const ps_ckpt_section_t *h, *par;
-	const float *hp;
-	const int8_t *pp;
-
-	if (!(h = need(path, sec, nsec, PS_CKPT_DUDE_GRADS, (uint64_t)M * srv->n * sizeof(float),
-		       "dude gradients")) ||
-	    !(par = need(path, sec, nsec, PS_CKPT_DUDE_PARITY, (uint64_t)M * srv->num_chunks,
-			 "dude flags")))
-		return -EINVAL;
-	hp = h->data;
-	pp = par->data;
-	for (uint32_t m = 0; m < M; m++) {
-		ps_slot_t *s = &srv->slots[m];
-
-		for (uint32_t c = 0; c < srv->num_chunks; c++) {
-			uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
-			int8_t p = pp[(uint64_t)m * srv->num_chunks + c];
-
-			if (p != 0 && p != -1) {
-				rps_err("checkpoint %s: bad dude flag %d", path, p);
-				return -EINVAL;
-			}
-			/* the pushes count restored below makes the next push
-			 * use parity (pushes & 1): keep the latest gradient in
-			 * the other half so it is not overwritten */
-			s->chunk_parity[c] = p < 0 ? -1 : (int8_t)((atomic_load(&s->pushes) + 1) & 1);
-			if (p == 0)
-				memcpy(ps_grad_chunk(srv, s, (unsigned)s->chunk_parity[c], off),
-				       hp + (uint64_t)m * srv->n + off, len * sizeof(float));
-		}
-	}
-	/* S as it was (not recomputed: the run continues bit for bit); the
-	 * next exact recomputation comes dude_refresh pushes from now */
-	restore_array(path, srv->state_a, sec, nsec, PS_CKPT_STATE_A, srv->n * sizeof(float),
-		      "dude running sum");
-	for (uint32_t c = 0; c < srv->num_chunks; c++)
-		srv->dude_since_refresh[c] = 0;
-	return 0;
-}
-
 static int restore(struct rps_server *srv, const char *path, const ps_ckpt_meta_t *meta,
 		   const ps_ckpt_section_t *sec, uint32_t nsec)
 {
@@ -273,9 +197,8 @@ static int restore(struct rps_server *srv, const char *path, const ps_ckpt_meta_
 		return -EINVAL;
 	}
 	memcpy(srv->w, w->data, bytes);
-	if (srv->cfg.algo != RPS_ALGO_DUDE) /* dude's S: with its gradients */
-		restore_array(path, persistent_a(srv), sec, nsec, PS_CKPT_STATE_A, bytes,
-			      "optimizer state");
+	restore_array(path, persistent_a(srv), sec, nsec, PS_CKPT_STATE_A, bytes,
+		      "optimizer state");
 	restore_array(path, srv->state_b, sec, nsec, PS_CKPT_STATE_B, bytes, "momentum");
 	pv = pushes->data;
 	atomic_store(&srv->version, meta->version);
@@ -293,8 +216,6 @@ static int restore(struct rps_server *srv, const char *path, const ps_ckpt_meta_
 	if (srv->cfg.algo == RPS_ALGO_SSGD)
 		for (uint32_t c = 0; c < srv->num_chunks; c++)
 			srv->ssgd_chunk_round[c] = meta->version;
-	if (srv->cfg.algo == RPS_ALGO_DUDE)
-		return restore_dude(srv, path, sec, nsec);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "optim/kernels.h"
 #include "ps/server.h"
@@ -92,8 +93,10 @@ static void dude_refresh(struct rps_server *srv, uint32_t c, uint64_t off, uint6
 static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t off,
 		      uint64_t len, unsigned parity, float *undo)
 {
-	const float step = 1.0f / (float)srv->cfg.num_workers;
 	int8_t prev = s->chunk_parity[c];
+	/* the average over the workers whose gradient is in S, this one
+	 * included (the paper's 1/M while all M train) */
+	const float step = 1.0f / (float)(srv->dude_active[c] + (prev < 0));
 	const float *g_new = ps_grad_chunk(srv, s, parity, off);
 	const float *g_old = prev >= 0 ? ps_grad_chunk(srv, s, (unsigned)prev, off) : NULL;
 	float *w = srv->w + off, *sum = srv->state_a + off;
@@ -112,6 +115,7 @@ static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t
 			     undo);
 	if (ret)
 		return ret;
+	srv->dude_active[c] += prev < 0;
 	s->chunk_parity[c] = (int8_t)parity;
 	/* bound the float drift of S += g_new - g_old */
 	if (++srv->dude_since_refresh[c] >= srv->cfg.hp.dude_refresh)
@@ -296,6 +300,8 @@ static void ssgd_round_done(ps_engine_t *e)
 		/* every slot moves to the next round, present or not, so a
 		 * worker that (re)joins later starts in step with the others */
 		atomic_fetch_add(&o->pushes, 1);
+		if (atomic_exchange(&o->delivered, false))
+			atomic_fetch_add(&o->stat_rounds, 1);
 		atomic_store(&o->pull_version, version);
 		notify(e, o, atomic_exchange(&o->chunks_bad, 0) != 0);
 	}
@@ -346,6 +352,7 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 		atomic_fetch_add(&s->chunks_bad, 1);
 	}
 	srv->ssgd_arrived[c]++;
+	atomic_store_explicit(&s->delivered, true, memory_order_relaxed);
 	if (ssgd_chunk_ready(srv, c))
 		ssgd_apply_chunk(e, c);
 }
@@ -431,11 +438,29 @@ static void adopt_lane(ps_engine_t *e, ps_slot_t *s, ps_lane_t *lane)
 	int ret;
 
 	atomic_store_explicit(&lane->state, LANE_UP, memory_order_release);
+	e->lanes++;
 	ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
 				 e->srv->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0, 0);
 	if (ret)
 		rps_warn("server: worker %u lane %u: READY: %s", s->id, e->index,
 			 rps_strerror(ret));
+}
+
+/* dude: worker s left, so its last gradient leaves the running sum of
+ * this engine's chunks (S rebuilt exactly from the others).  Kept, a
+ * finished worker's frozen gradient would be applied again at every
+ * later push of the others and drag the model away. */
+static void dude_forget(ps_engine_t *e, ps_slot_t *s)
+{
+	struct rps_server *srv = e->srv;
+
+	for (uint32_t c = e->index; c < srv->num_chunks; c += srv->threads) {
+		if (s->chunk_parity[c] < 0)
+			continue;
+		s->chunk_parity[c] = -1;
+		srv->dude_active[c]--;
+		dude_refresh(srv, c, ps_chunk_start(srv, c), ps_chunk_len(srv, c));
+	}
 }
 
 /* Adopts new lanes and closes those whose connection went down. */
@@ -454,7 +479,11 @@ static void reap_lanes(ps_engine_t *e)
 			continue;
 		rps_conn_close(lane->conn);
 		lane->conn = NULL;
+		/* before the lane counts as gone: a rejoin waits for it */
+		if (srv->cfg.algo == RPS_ALGO_DUDE)
+			dude_forget(e, s);
 		atomic_store_explicit(&lane->state, LANE_EMPTY, memory_order_release);
+		e->lanes--;
 		if (atomic_fetch_sub(&s->lanes_up, 1) == 1) {
 			atomic_store(&s->connected, false);
 			rps_info("server: worker %u left after %" PRIu64 " pushes", m,
@@ -503,6 +532,15 @@ void *ps_engine_main(void *arg)
 			park(e->srv);
 		n = rps_cq_poll(e->cq, comps, POLL_BATCH);
 		rps_idle_poll(&idle, n);
+		if (rps_unlikely(!e->lanes && !n)) {
+			/* no worker on this engine: nothing can arrive but a
+			 * new lane, so look for one every millisecond instead
+			 * of spinning a core (an idle rdma-ps costs nothing) */
+			reap_lanes(e);
+			if (!e->lanes)
+				usleep(1000);
+			continue;
+		}
 
 		for (int i = 0; i < n; i++)
 			on_completion(e, &comps[i]);

@@ -133,7 +133,8 @@ static int state_create(struct rps_server *srv)
 	}
 	if (srv->cfg.algo == RPS_ALGO_DUDE) {
 		srv->dude_since_refresh = calloc(srv->num_chunks, sizeof(uint32_t));
-		if (!srv->dude_since_refresh)
+		srv->dude_active = calloc(srv->num_chunks, sizeof(uint32_t));
+		if (!srv->dude_since_refresh || !srv->dude_active)
 			return -ENOMEM;
 	}
 	return 0;
@@ -193,6 +194,7 @@ void ps_layout_destroy(struct rps_server *srv)
 	free(srv->notify_buf);
 	free(srv->apply_log);
 	free(srv->dude_since_refresh);
+	free(srv->dude_active);
 	free(srv->ssgd_chunk_round);
 	free(srv->ssgd_accepted);
 	free(srv->ssgd_arrived);
@@ -202,6 +204,7 @@ void ps_layout_destroy(struct rps_server *srv)
 	srv->notify_buf = NULL;
 	srv->apply_log = NULL;
 	srv->dude_since_refresh = NULL;
+	srv->dude_active = NULL;
 	srv->ssgd_accepted = srv->ssgd_arrived = NULL;
 	srv->ssgd_chunk_round = NULL;
 	srv->state_a = srv->state_b = srv->w = NULL;

@@ -496,15 +496,21 @@ static void test_lr_step_schedule(void **state)
 }
 
 /* ---- checkpoint and resume ---------------------------------------------
- * One worker, deterministic gradients: 6 pushes on one server must give
- * bit for bit the weights of 3 pushes, a checkpoint taken while the
- * engines run, a new server resumed from it, and 3 more pushes. */
+ * One worker, deterministic gradients: 3 pushes, the worker reconnects,
+ * 3 more, on one server, must give bit for bit the weights of 3 pushes, a
+ * checkpoint taken while the engines run, a new server resumed from it,
+ * and 3 more pushes (the worker reconnects there too). */
 
 static void push_range(rps_server_t *srv, unsigned from, unsigned to)
 {
 	rps_worker_t *w;
+	int ret, tries = 0;
 
-	assert_int_equal(worker_connect(srv, 0, 1, &w), 0);
+	/* a rejoin is refused while the server still reaps the previous
+	 * connection of this worker id: retry for a while */
+	while ((ret = worker_connect(srv, 0, 1, &w)) && ++tries < 100)
+		usleep(50000);
+	assert_int_equal(ret, 0);
 	for (unsigned k = from; k < to; k++) {
 		fill_grad(rps_worker_grad(w), rps_worker_num_params(w), 0, k);
 		assert_int_equal(rps_push(w), 0);
@@ -562,7 +568,8 @@ static void check_resume_bit_identical(rps_algo_t algo)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/ps.ckpt", dir);
 	assert_non_null(srv = ckpt_server(algo, n, NULL));
-	push_range(srv, 0, 6);
+	push_range(srv, 0, 3);
+	push_range(srv, 3, 6);
 	rps_server_stop(srv);
 	rps_server_read_weights(srv, straight);
 	rps_server_destroy(srv);
@@ -719,10 +726,62 @@ static void test_ssgd_timeout_continues_without_absent_worker(void **state)
 	assert_int_equal(rps_server_version(srv), 3);
 	rps_worker_close(w);
 	rps_server_stop(srv);
+	/* the counts say who took part: 3 rounds for worker 0, none for 1 */
+	rps_server_worker_stats_t st;
+
+	assert_int_equal(rps_server_worker_stats(srv, 0, &st), 0);
+	assert_int_equal(st.pushes, 3);
+	assert_int_equal(rps_server_worker_stats(srv, 1, &st), 0);
+	assert_int_equal(st.pushes, 0);
 	rps_server_read_weights(srv, out);
 	/* the average of the one gradient that came: w = 0 - 3 * 0.5 */
 	for (uint64_t i = 0; i < n; i++)
 		assert_float_equal(out[i], -1.5f, 0);
+	rps_server_destroy(srv);
+	free(out);
+}
+
+/* DuDe-ASGD: a worker that leaves takes its gradient out of the running
+ * sum; the others then step with the average of the gradients present */
+static void test_dude_leaver_gradient_removed(void **state)
+{
+	const uint64_t n = 5000;
+	rps_server_t *srv = start_server(RPS_ALGO_DUDE, 2, n, 8192, 2, 0, 0);
+	rps_server_worker_stats_t st;
+	rps_worker_t *w0, *w1;
+	float *out = malloc(n * sizeof(float));
+
+	(void)state;
+	assert_non_null(out);
+	assert_int_equal(worker_connect(srv, 1, 2, &w1), 0);
+	fill_grad(rps_worker_grad(w1), n, 1, 0);
+	assert_int_equal(rps_push(w1), 0);
+	rps_worker_close(w1);
+	for (int i = 0; i < 200; i++) { /* until the server reaped it */
+		rps_server_worker_stats(srv, 1, &st);
+		if (!st.connected)
+			break;
+		usleep(10000);
+	}
+	assert_false(st.connected);
+	assert_int_equal(worker_connect(srv, 0, 2, &w0), 0);
+	for (unsigned k = 0; k < 3; k++) {
+		fill_grad(rps_worker_grad(w0), n, 0, k);
+		assert_int_equal(rps_push(w0), 0);
+		assert_int_equal(rps_pull(w0), 0);
+	}
+	rps_worker_close(w0);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, out);
+	/* w1's one step (alone: step 1/1), then w0's three, each on S = its
+	 * own latest gradient only (w1's was taken out) */
+	for (uint64_t i = 0; i < n; i++) {
+		double ref = init_value(i) - 0.05 * grad_value(1, 0, i);
+
+		for (unsigned k = 0; k < 3; k++)
+			ref -= 0.05 * grad_value(0, k, i);
+		assert_true(fabs(out[i] - ref) < 1e-5);
+	}
 	rps_server_destroy(srv);
 	free(out);
 }
@@ -875,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_ssgd_worker_leaves_and_rejoins),
 		cmocka_unit_test(test_server_config_defaults_and_refusals),
 		cmocka_unit_test(test_lr_step_schedule),
+		cmocka_unit_test(test_dude_leaver_gradient_removed),
 		cmocka_unit_test(test_ssgd_timeout_continues_without_absent_worker),
 		cmocka_unit_test(test_auth_token_refuses_wrong_or_missing),
 		cmocka_unit_test(test_resume_bit_identical_asgd_momentum),
