@@ -131,7 +131,8 @@ void rps_server_destroy(rps_server_t *srv);
 typedef struct rps_server_worker_stats {
 	bool connected;
 	bool joined;		  /* has connected at least once */
-	uint64_t pushes;	  /* pushes fully applied (ssgd: rounds it
+	uint64_t pushes;	  /* pushes fully applied by this server
+				   * (not before a resume; ssgd: rounds it
 				   * delivered a gradient to) */
 	uint64_t chunks_applied;  /* chunks applied */
 	uint64_t chunks_rejected; /* chunks refused (NaN/Inf) */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/ps_cli.h"
@@ -114,6 +115,13 @@ static int o_resume(void *c, const char *a)
 {
 	(void)a;
 	CLI(c)->resume = true;
+	return 0;
+}
+
+static int o_resume_auto(void *c, const char *a)
+{
+	(void)a;
+	CLI(c)->resume_auto = true;
 	return 0;
 }
 
@@ -266,6 +274,7 @@ static const rps_opt_t ps_opts[] = {
 	{"checkpoint-dir", 0, "DIR", "write checkpoints to DIR (periodically and at exit)", o_checkpoint_dir},
 	{"checkpoint-interval", 0, "SEC", "seconds between checkpoints, 0 = only at exit (default 300)", o_checkpoint_interval},
 	{"resume", 0, NULL, "start from the checkpoint in --checkpoint-dir", o_resume},
+	{"resume-auto", 0, NULL, "--resume when a checkpoint is there, else start fresh (requeues)", o_resume_auto},
 	CMD_AUTH_OPT,
 	{"once", 0, NULL, "exit 0 when every worker has joined and left", o_once},
 	CMD_REPORT_OPTS,
@@ -319,6 +328,19 @@ static void apply_hparams(struct ps_cli *cli)
 	cli->srv.hp = hp;
 }
 
+/* a writable directory, or one line saying why not */
+static int checkpoint_dir_problem(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) || (!S_ISDIR(st.st_mode) && (errno = ENOTDIR)) ||
+	    access(dir, W_OK | X_OK)) {
+		fprintf(stderr, PROG ": --checkpoint-dir: %s: %s\n", dir, strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* --model gives the size (and later the initial weights); --params, if
  * also given, must agree with it. */
 static int model_size(struct ps_cli *cli)
@@ -365,15 +387,13 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 			cli->shard_index, cli->shard_count, (unsigned long long)cli->model_params);
 		return -EINVAL;
 	}
-	if (cli->resume && !cli->checkpoint_dir) {
-		fprintf(stderr, PROG ": --resume needs --checkpoint-dir\n");
+	if ((cli->resume || cli->resume_auto) && !cli->checkpoint_dir) {
+		fprintf(stderr, PROG ": --resume%s needs --checkpoint-dir\n",
+			cli->resume ? "" : "-auto");
 		return -EINVAL;
 	}
-	if (cli->checkpoint_dir && access(cli->checkpoint_dir, W_OK | X_OK)) {
-		fprintf(stderr, PROG ": --checkpoint-dir: %s: %s\n", cli->checkpoint_dir,
-			strerror(errno));
+	if (cli->checkpoint_dir && checkpoint_dir_problem(cli->checkpoint_dir))
 		return -EINVAL;
-	}
 	if (cli->checkpoint_dir) {
 		int len = cli->shard_count > 1
 				  ? snprintf(cli->checkpoint_path, sizeof(cli->checkpoint_path),

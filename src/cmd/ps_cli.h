@@ -37,6 +37,7 @@ struct ps_cli {
 	const char *checkpoint_dir;
 	unsigned checkpoint_interval; /* seconds, 0 = only at exit */
 	bool resume;
+	bool resume_auto;	/* --resume if the checkpoint exists */
 	char checkpoint_path[4096]; /* DIR/rdma-ps[-shard-I-of-K].ckpt */
 };
 

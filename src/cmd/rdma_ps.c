@@ -106,12 +106,14 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 			printf("every %u s and at exit", cli->checkpoint_interval);
 		else
 			printf("at exit");
-		if (cli->resume)
+		if (cli->srv.resume_path)
 			printf("; resumed at version %llu",
 			       (unsigned long long)rps_server_version(srv));
+		else if (cli->resume_auto)
+			printf("; no checkpoint yet: a fresh start");
 		printf("\n");
 	}
-	if (cli->model_spec && !cli->resume)
+	if (cli->model_spec && !cli->srv.resume_path)
 		printf("rdma-ps: model %s, %u features, %u classes, initialised with seed %llu\n",
 		       cli->model_spec, cli->features, cli->classes, (unsigned long long)cli->seed);
 	fflush(stdout);
@@ -238,13 +240,19 @@ static int run(struct ps_cli *cli)
 					 "workers_connected,staleness_mean,"
 					 "staleness_max,applied_gbps,chunks_rejected\n")))
 		return RPS_EXIT_USAGE;
+	/* before anything slow: a SIGTERM from Slurm during startup must
+	 * still end in an orderly stop */
+	install_signals();
+	if (cli->resume_auto)
+		cli->srv.resume_path = access(cli->checkpoint_path, F_OK) ? NULL
+									: cli->checkpoint_path;
 	if (cli->resume && access(cli->checkpoint_path, F_OK)) {
 		fprintf(stderr, "rdma-ps: --resume: no checkpoint at %s\n", cli->checkpoint_path);
 		ret = -ENOENT;
 		goto out_metrics;
 	}
 	/* a resumed server takes its weights from the checkpoint */
-	if ((ret = cli->resume ? (init = NULL, 0) : initial_weights(cli, &init))) {
+	if ((ret = cli->srv.resume_path ? (init = NULL, 0) : initial_weights(cli, &init))) {
 		fprintf(stderr, "rdma-ps: --model: %s\n", rps_strerror(ret));
 		goto out_metrics;
 	}
@@ -259,7 +267,6 @@ static int run(struct ps_cli *cli)
 			why[0] ? why : rps_strerror(ret));
 		goto out_metrics;
 	}
-	install_signals();
 	if ((ret = rps_server_start(srv))) {
 		fprintf(stderr, "rdma-ps: cannot start the engine: %s\n", rps_strerror(ret));
 		goto out_destroy;

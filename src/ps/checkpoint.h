@@ -49,6 +49,9 @@ enum ps_ckpt_section_id {
 	 * belong to connected workers, and a restarted server has none */
 	PS_CKPT_DUDE_GRADS = 5,
 	PS_CKPT_DUDE_PARITY = 6,
+	/* ssgd: rounds applied per chunk (num_chunks x u64): a round is
+	 * applied chunk by chunk, so a checkpoint can fall inside one */
+	PS_CKPT_SSGD_ROUNDS = 7,
 };
 
 typedef struct ps_ckpt_section {

@@ -115,6 +115,7 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = *cfg;
+	pthread_mutex_init(&srv->checkpoint_lock, NULL);
 	srv->cfg.init_weights = NULL; /* copied into W by the layout */
 	/* only the digest is kept, not the caller's token */
 	if (cfg->auth_token) {
@@ -189,6 +190,7 @@ err_layout:
 err_close:
 	rps_transport_close(srv->tp);
 err_free:
+	pthread_mutex_destroy(&srv->checkpoint_lock);
 	free(srv);
 	return ret;
 }
@@ -278,6 +280,7 @@ RPS_EXPORT void rps_server_destroy(rps_server_t *srv)
 	free(srv->engines);
 	ps_layout_destroy(srv);
 	rps_transport_close(srv->tp);
+	pthread_mutex_destroy(&srv->checkpoint_lock);
 	free(srv);
 }
 
@@ -293,8 +296,9 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 	st->joined = atomic_load(&s->ever_joined);
 	st->connected = atomic_load(&s->connected);
 	/* ssgd: the rounds it took part in, not the rounds that passed */
-	st->pushes = srv->cfg.algo == RPS_ALGO_SSGD ? atomic_load(&s->stat_rounds)
-						    : atomic_load(&s->pushes);
+	st->pushes = srv->cfg.algo == RPS_ALGO_SSGD
+			     ? atomic_load(&s->stat_rounds)
+			     : atomic_load(&s->pushes) - s->pushes_restored;
 	st->chunks_applied = atomic_load(&s->stat_chunks);
 	st->chunks_rejected = atomic_load(&s->stat_rejected);
 	st->protocol_errors = atomic_load(&s->stat_proto);

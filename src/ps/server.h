@@ -68,6 +68,7 @@ typedef struct ps_slot {
 	/* ssgd: rounds this worker delivered to (pushes counts every round,
 	 * present or not, to keep the numbering in step) */
 	_Atomic uint64_t stat_rounds;
+	uint64_t pushes_restored; /* pushes counted before a resume */
 	_Atomic bool delivered; /* to the current round */
 
 	ps_lane_t *lanes; /* [threads] */
@@ -128,6 +129,7 @@ struct rps_server {
 	 * while pause is set (see ps_engines_pause) */
 	_Atomic bool pause;
 	_Atomic uint32_t parked;
+	pthread_mutex_t checkpoint_lock;
 	/* HELLO's expected auth tag when a token is configured */
 	bool auth;
 	uint8_t auth_tag[RPS_AUTH_TAG_LEN];

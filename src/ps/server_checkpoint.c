@@ -4,8 +4,11 @@
  * optimizer's persistent arrays and the update and push counts.  A
  * running server is paused between two chunk applications only for the
  * in-memory copy; the file is written (atomically, by checkpoint.c) after
- * the engines go on.  What is not kept: an SSGD round in progress (its
- * gradients are dropped; workers redo the step), the worker snapshots
+ * the engines go on.  An SSGD round may be half applied (chunk by chunk):
+ * the rounds applied per chunk are kept, so after a resume the redone
+ * round steps only the chunks it had not stepped.  What is not kept: the
+ * gradients of an SSGD round in progress (workers redo the step), the
+ * worker snapshots
  * B[m], which every (re)joining worker gets fresh from W, and DuDe-ASGD's
  * latest gradients: they belong to connected workers, and after a restart
  * no worker is connected (a worker that leaves takes its gradient out of
@@ -37,9 +40,9 @@ static float *persistent_a(const struct rps_server *srv)
 
 struct ckpt_copy {
 	ps_ckpt_meta_t meta;
-	ps_ckpt_section_t sec[4];
+	ps_ckpt_section_t sec[5];
 	uint32_t nsec;
-	void *bufs[4];
+	void *bufs[5];
 };
 
 static void *dup_bytes(struct ckpt_copy *cp, uint32_t id, const void *src, uint64_t bytes)
@@ -77,6 +80,10 @@ static int copy_state(const struct rps_server *srv, struct ckpt_copy *cp)
 		return -ENOMEM;
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++)
 		pushes[m] = atomic_load(&srv->slots[m].pushes);
+	if (srv->cfg.algo == RPS_ALGO_SSGD &&
+	    !dup_bytes(cp, PS_CKPT_SSGD_ROUNDS, srv->ssgd_chunk_round,
+		       srv->num_chunks * sizeof(uint64_t)))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -100,10 +107,14 @@ RPS_EXPORT int rps_server_checkpoint(rps_server_t *srv, const char *path)
 		.lr = hp->lr, .momentum = hp->momentum, .weight_decay = hp->weight_decay,
 		.lambda = hp->lambda, .ms_decay = hp->ms_decay, .theta = hp->theta,
 	};
+	/* one checkpoint at a time: a second would let the engines go while
+	 * the first still copies */
+	pthread_mutex_lock(&srv->checkpoint_lock);
 	ps_engines_pause(srv);
 	cp.meta.version = atomic_load(&srv->version);
 	ret = copy_state(srv, &cp);
 	ps_engines_resume(srv);
+	pthread_mutex_unlock(&srv->checkpoint_lock);
 	if (!ret)
 		ret = ps_ckpt_write(path, &cp.meta, cp.sec, cp.nsec);
 	else
@@ -152,6 +163,11 @@ static int check_meta(const struct rps_server *srv, const char *path, const ps_c
 			c->shard_offset);
 		return -EINVAL;
 	}
+	if (c->algo == RPS_ALGO_SSGD && m->chunk_bytes != c->chunk_bytes) {
+		rps_err("checkpoint %s: ssgd rounds are kept per %u-byte chunk; start with --chunk %u",
+			path, m->chunk_bytes, m->chunk_bytes);
+		return -EINVAL;
+	}
 	if (m->num_workers != c->num_workers) {
 		rps_err("checkpoint %s: written for %u workers, this server has %u", path,
 			m->num_workers, c->num_workers);
@@ -176,6 +192,32 @@ static void restore_array(const char *path, float *dst, const ps_ckpt_section_t 
 	}
 	rps_warn("checkpoint %s: no %s in it: starting that state from zero", path, what);
 	memset(dst, 0, bytes);
+}
+
+/* ssgd: chunks of the round in progress that were already stepped stay
+ * stepped (round version + 1); the round ends when the others are */
+static int restore_ssgd_rounds(struct rps_server *srv, const char *path, uint64_t version,
+			       const ps_ckpt_section_t *sec, uint32_t nsec)
+{
+	const ps_ckpt_section_t *r = need(path, sec, nsec, PS_CKPT_SSGD_ROUNDS,
+					  srv->num_chunks * sizeof(uint64_t), "ssgd rounds");
+	const uint64_t *rounds;
+	uint32_t done = 0;
+
+	if (!r)
+		return -EINVAL;
+	rounds = r->data;
+	for (uint32_t c = 0; c < srv->num_chunks; c++) {
+		if (rounds[c] != version && rounds[c] != version + 1) {
+			rps_err("checkpoint %s: chunk %u at ssgd round %" PRIu64 ", the server at %"
+				PRIu64, path, c, rounds[c], version);
+			return -EINVAL;
+		}
+		srv->ssgd_chunk_round[c] = rounds[c];
+		done += rounds[c] > version;
+	}
+	atomic_store(&srv->ssgd_chunks_done, done);
+	return 0;
 }
 
 static int restore(struct rps_server *srv, const char *path, const ps_ckpt_meta_t *meta,
@@ -208,14 +250,14 @@ static int restore(struct rps_server *srv, const char *path, const ps_ckpt_meta_
 		uint64_t p = srv->cfg.algo == RPS_ALGO_SSGD ? meta->version : pv[m];
 
 		atomic_store(&s->pushes, p);
+		s->pushes_restored = p; /* stats count this run's pushes */
 		atomic_store(&s->pull_version, meta->version);
 		for (uint32_t c = 0; c < srv->num_chunks; c++)
 			ps_set_chunk_push(s, c, p);
 		memcpy(s->snap, srv->w, bytes);
 	}
 	if (srv->cfg.algo == RPS_ALGO_SSGD)
-		for (uint32_t c = 0; c < srv->num_chunks; c++)
-			srv->ssgd_chunk_round[c] = meta->version;
+		return restore_ssgd_rounds(srv, path, meta->version, sec, nsec);
 	return 0;
 }
 

@@ -510,7 +510,8 @@ void ps_engines_pause(struct rps_server *srv)
 	for (uint32_t t = 0; t < srv->threads; t++)
 		running += srv->engines[t].started;
 	atomic_store(&srv->pause, true);
-	while (atomic_load(&srv->parked) < running)
+	/* engines leaving on stop never park: do not wait for them */
+	while (atomic_load(&srv->parked) < running && !atomic_load(&srv->stop))
 		sched_yield();
 }
 

@@ -65,6 +65,11 @@ v2=$(version_of "$tmp/b.log")
 steps=$(( $(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/b-w0.log") + \
 	  $(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/b-w1.log") ))
 [ "$v2" = $((v1 + steps)) ] || fail "resumed run ended at version $v2, expected $v1 + $steps"
+# the resumed server counts this run's pushes, each worker's once
+for r in 0 1; do
+	n=$(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/b-w$r.log")
+	grep -q "worker $r: pushes $n " "$tmp/b.log" || fail "resumed: worker $r's $n pushes not counted: $(grep "worker $r:" "$tmp/b.log")"
+done
 # the model was kept: the resumed first epoch is better than the fresh one
 awk -v a="$(first_loss "$tmp/a-w0.log")" -v b="$(first_loss "$tmp/b-w0.log")" \
 	'BEGIN { if (!(b < a)) exit 1 }' || fail "resumed loss not below the fresh run's"
@@ -138,6 +143,16 @@ refused "algorithm" --resume --algo asgd
 refused "workers" --resume --workers 3
 rm "$ck/rdma-ps.ckpt"
 refused "no checkpoint" --resume
+# --resume-auto: a fresh start without a checkpoint, a resume with one
+start_ps "$tmp/f.log" --resume-auto --once
+grep -q "no checkpoint yet: a fresh start" "$tmp/f.log" || { cat "$tmp/f.log"; fail "--resume-auto without a file"; }
+kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "--resume-auto run: exit $?"
+[ -s "$ck/rdma-ps.ckpt" ] || fail "--resume-auto run wrote no checkpoint"
+start_ps "$tmp/g.log" --resume-auto
+grep -q "resumed at version 0\$" "$tmp/g.log" || { cat "$tmp/g.log"; fail "--resume-auto with a file"; }
+kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "--resume-auto run 2: exit $?"
+touch "$tmp/afile"; chmod +x "$tmp/afile"
+err=$("$ps" --workers 1 --params 10 --checkpoint-dir "$tmp/afile" 2>&1); [ $? = 2 ] && grep -q "Not a directory" <<<"$err" || fail "a file as --checkpoint-dir: $err"
 err=$("$ps" --workers 1 --params 10 --resume 2>&1); [ $? = 2 ] || fail "--resume without a dir: $err"
 err=$("$ps" --workers 1 --params 10 --checkpoint-dir "$tmp/none" 2>&1); [ $? = 2 ] || fail "missing dir: $err"
 echo PASS
