@@ -6,8 +6,9 @@
 # "MISSING: man/PAGE: ITEM" line per gap and fails if there is any.
 #
 # Run from the build directory (make check does); the programs default to
-# the ones built there and can be named by RDMA_PS, RDMA_WORKER, RPS_SMOKE
-# and RPS_ENGINE_BENCH.  $srcdir defaults to two levels above this script.
+# the ones built there and can be named by RDMA_PS, RDMA_WORKER, RPS_SMOKE,
+# RPS_ENGINE_BENCH and RPS_PUSHPULL_BENCH.  $srcdir defaults to two levels
+# above this script.
 # Exit 0 pass, 1 fail, 77 skip (none of the programs is built).
 set -uo pipefail
 
@@ -16,6 +17,7 @@ RDMA_PS=${RDMA_PS:-./rdma-ps}
 RDMA_WORKER=${RDMA_WORKER:-./rdma-worker}
 RPS_SMOKE=${RPS_SMOKE:-bench/rps_smoke}
 RPS_ENGINE_BENCH=${RPS_ENGINE_BENCH:-bench/rps_engine_bench}
+RPS_PUSHPULL_BENCH=${RPS_PUSHPULL_BENCH:-bench/rps_pushpull_bench}
 
 missing=0
 checked=0
@@ -74,6 +76,7 @@ check_prog "$RDMA_PS" man/rdma-ps.8
 check_prog "$RDMA_WORKER" man/rdma-worker.1
 check_prog "$RPS_SMOKE" man/rps_smoke.1
 check_prog "$RPS_ENGINE_BENCH" man/rps_engine_bench.1
+check_prog "$RPS_PUSHPULL_BENCH" man/rps_pushpull_bench.1
 
 # ---- functions: the public headers against librdmaps(3) -------------------
 # Declarations only: comments are stripped, then identifiers rps_* directly
