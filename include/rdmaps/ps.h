@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rdmaps/transport.h>
 
@@ -79,6 +80,13 @@ typedef struct rps_server_config {
 	uint64_t shard_offset;
 	uint32_t chunk_bytes;	/* push/pull unit; 0 = 256 KiB */
 	uint32_t threads;	/* engine threads; 0 = 1 */
+	/* placement (rps_topology(7)): engine threads go one per core next
+	 * to the NIC and buffers on its NUMA node, unless cpus (hwloc list
+	 * syntax, "0-3,8"), numa_node (-1 = automatic, as
+	 * rps_server_config_init sets it) or no_pin say otherwise */
+	const char *cpus;
+	int numa_node;
+	bool no_pin;
 	uint32_t max_staleness; /* SSP bound on push counts; 0 = none */
 	/* ssgd: how long a round waits for the workers expected in it (the
 	 * connected ones and those that never joined), from the round's
@@ -117,6 +125,17 @@ int rps_server_create(const rps_server_config_t *cfg, rps_server_t **srv_p);
 uint16_t rps_server_port(const rps_server_t *srv);
 /* Bytes of memory the layout takes (what create printed). */
 uint64_t rps_server_footprint(const rps_server_t *srv);
+/* Where the engine threads run and the buffers live ("nic=... numa=...
+ * cpus=... spilled=... oversubscribed=..."), why (one line), and the
+ * same as CSV fields under the header rps_server_placement_csv_header(). */
+const char *rps_server_placement(const rps_server_t *srv);
+const char *rps_server_placement_why(const rps_server_t *srv);
+const char *rps_server_placement_csv(const rps_server_t *srv);
+const char *rps_server_placement_csv_header(void);
+/* Without creating a server: opens cfg's transport, works out the
+ * placement cfg would get and prints the NIC, its NUMA node, the CPUs
+ * chosen and why (rdma-ps --show-topology).  0 or a negative errno. */
+int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out);
 /* The transport in use: "verbs" or "ofi", and its device name. */
 const char *rps_server_provider(const rps_server_t *srv);
 const char *rps_server_device(const rps_server_t *srv);

@@ -15,6 +15,7 @@
 
 #include "cmd/ps_cli.h"
 #include "ml/model.h"
+#include "topo/topo.h"
 #include "util/log.h"
 
 #define PROG "rdma-ps"
@@ -122,6 +123,35 @@ static int o_resume_auto(void *c, const char *a)
 {
 	(void)a;
 	CLI(c)->resume_auto = true;
+	return 0;
+}
+
+static int o_cpus(void *c, const char *a)
+{
+	CLI(c)->srv.cpus = a; /* checked by the placement, at start */
+	return 0;
+}
+
+static int o_numa(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "numa", a, 0, 4095, &v);
+
+	CLI(c)->srv.numa_node = (int)v;
+	return ret;
+}
+
+static int o_no_pin(void *c, const char *a)
+{
+	(void)a;
+	CLI(c)->srv.no_pin = true;
+	return 0;
+}
+
+static int o_show_topology(void *c, const char *a)
+{
+	(void)a;
+	CLI(c)->show_topology = true;
 	return 0;
 }
 
@@ -270,6 +300,10 @@ static const rps_opt_t ps_opts[] = {
 	{"max-staleness", 's', "N", "SSP bound on push counts, 0 = none (default 0)", o_max_staleness},
 	{"ssgd-timeout", 0, "SEC", "ssgd: a round waits this long for slow or absent workers, 0 = forever (default 60)", o_ssgd_timeout},
 	{"threads", 't', "N", "engine threads (default 1)", o_threads},
+	{"cpus", 0, "LIST", "engine threads on these CPUs (\"0-3,8\"; default: next to the NIC)", o_cpus},
+	{"numa", 0, "N", "engine threads and buffers on NUMA node N (default: the NIC's)", o_numa},
+	{"no-pin", 0, NULL, "do not pin engine threads nor bind buffers", o_no_pin},
+	{"show-topology", 0, NULL, "print the NIC, its NUMA node and the placement, then exit", o_show_topology},
 	{"chunk", 'c', "BYTES", "push/pull chunk, K/M suffixes (default 256K)", o_chunk},
 	{"checkpoint-dir", 0, "DIR", "write checkpoints to DIR (periodically and at exit)", o_checkpoint_dir},
 	{"checkpoint-interval", 0, "SEC", "seconds between checkpoints, 0 = only at exit (default 300)", o_checkpoint_interval},
@@ -328,6 +362,35 @@ static void apply_hparams(struct ps_cli *cli)
 	cli->srv.hp = hp;
 }
 
+/* --cpus / --numa against this machine now, so a bad value is a usage
+ * error (exit 2) rather than a failed start */
+static int placement_problem(const struct ps_cli *cli)
+{
+	rps_topo_opts_t opts = RPS_TOPO_OPTS_INIT;
+	rps_topo_place_t place;
+	hwloc_topology_t topo;
+	char why[CMD_WHY_LEN];
+	int ret;
+
+	if (!cli->srv.cpus && cli->srv.numa_node < 0)
+		return 0;
+	opts.cpus = cli->srv.cpus;
+	opts.numa = cli->srv.numa_node;
+	opts.no_pin = cli->srv.no_pin;
+	cmd_log_capture(why);
+	ret = rps_topo_load(&topo);
+	if (!ret) {
+		ret = rps_topo_place(topo, NULL, NULL, cli->srv.threads ? cli->srv.threads : 1,
+				     &opts, &place);
+		rps_topo_unload(topo);
+	}
+	cmd_log_release();
+	if (ret)
+		fprintf(stderr, PROG ": %s: %s\n", cli->srv.cpus ? "--cpus" : "--numa",
+			why[0] ? why : rps_strerror(ret));
+	return ret;
+}
+
 /* a writable directory, or one line saying why not */
 static int checkpoint_dir_problem(const char *dir)
 {
@@ -374,6 +437,12 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 
 	if (ret <= 0 || cli->common.show_version)
 		return ret;
+	if (placement_problem(cli))
+		return -EINVAL;
+	if (cli->show_topology) {
+		cli->srv.transport = &cli->common.attr;
+		return 1;
+	}
 	if (!cli->srv.num_workers || !(cli->model_params || cli->model_spec)) {
 		fprintf(stderr, PROG ": --workers and --model or --params are required "
 			"(try --help)\n");

@@ -38,6 +38,7 @@ struct ps_cli {
 	unsigned checkpoint_interval; /* seconds, 0 = only at exit */
 	bool resume;
 	bool resume_auto;	/* --resume if the checkpoint exists */
+	bool show_topology;
 	char checkpoint_path[4096]; /* DIR/rdma-ps[-shard-I-of-K].ckpt */
 };
 

@@ -20,6 +20,7 @@
 
 #include "cmd/ps_cli.h"
 #include "ml/model.h"
+#include "topo/topo.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -96,6 +97,8 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 		       (unsigned long long)cli->model_params);
 	printf(", %u engine thread(s), %u-byte chunks, layout %.1f MiB\n", c->threads,
 	       c->chunk_bytes, (double)rps_server_footprint(srv) / (1 << 20));
+	printf("rdma-ps: placement: %s\nrdma-ps: placement: %s\n", rps_server_placement(srv),
+	       rps_server_placement_why(srv));
 	if (cli->common.metrics_path)
 		printf("rdma-ps: metrics to %s\n", cli->common.metrics_path);
 	if (cli->common.auth_token_len)
@@ -141,11 +144,11 @@ static void status(const struct ps_cli *cli, const rps_server_t *srv, double ela
 	       (unsigned long long)t.rejected);
 	fflush(stdout);
 	if (metrics) {
-		fprintf(metrics, "%.1f,%llu,%llu,%llu,%llu,%u,%.3f,%llu,%.4f,%llu\n", elapsed,
+		fprintf(metrics, "%.1f,%llu,%llu,%llu,%llu,%u,%.3f,%llu,%.4f,%llu,%s\n", elapsed,
 			(unsigned long long)rps_server_version(srv), (unsigned long long)t.pushes,
 			(unsigned long long)t.pushes_min, (unsigned long long)t.pushes_max,
 			t.connected, tau_mean, (unsigned long long)t.tau_max, gbps,
-			(unsigned long long)t.rejected);
+			(unsigned long long)t.rejected, rps_server_placement_csv(srv));
 		fflush(metrics);
 	}
 	*last = t;
@@ -238,7 +241,8 @@ static int run(struct ps_cli *cli)
 	    !(metrics = cmd_metrics_open("rdma-ps", cli->common.metrics_path,
 					 "time_s,version,pushes,pushes_min,pushes_max,"
 					 "workers_connected,staleness_mean,"
-					 "staleness_max,applied_gbps,chunks_rejected\n")))
+					 "staleness_max,applied_gbps,chunks_rejected,"
+					 RPS_TOPO_CSV_COLUMNS "\n")))
 		return RPS_EXIT_USAGE;
 	/* before anything slow: a SIGTERM from Slurm during startup must
 	 * still end in an orderly stop */
@@ -333,6 +337,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	rps_log_set_level(cli.common.log_level);
+	if (cli.show_topology) {
+		ret = rps_server_describe_placement(&cli.srv, stdout);
+		if (ret)
+			fprintf(stderr, "rdma-ps: --show-topology: %s\n", rps_strerror(ret));
+		return ret ? RPS_EXIT_RUNTIME : 0;
+	}
 	ret = run(&cli);
 	rps_opt_release_values();
 	return ret;

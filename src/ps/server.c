@@ -47,6 +47,7 @@ RPS_EXPORT void rps_server_config_init(rps_server_config_t *cfg)
 	rps_hparams_default(cfg->algo, &cfg->hp);
 	cfg->chunk_bytes = DEFAULT_CHUNK_BYTES;
 	cfg->threads = 1;
+	cfg->numa_node = -1;
 }
 
 /* One reason per refusal, naming the field. */
@@ -139,6 +140,9 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 
 	if ((ret = rps_transport_open(cfg->transport, &srv->tp)))
 		goto err_free;
+	/* before the layout: its buffers go on the chosen NUMA node */
+	if ((ret = ps_place(srv)))
+		goto err_close;
 	srv->cfg.init_weights = cfg->init_weights;
 	ret = ps_layout_create(srv);
 	srv->cfg.init_weights = NULL;
@@ -188,6 +192,7 @@ err_cqs:
 err_layout:
 	ps_layout_destroy(srv);
 err_close:
+	rps_topo_unload(srv->topo);
 	rps_transport_close(srv->tp);
 err_free:
 	pthread_mutex_destroy(&srv->checkpoint_lock);
@@ -279,6 +284,7 @@ RPS_EXPORT void rps_server_destroy(rps_server_t *srv)
 	}
 	free(srv->engines);
 	ps_layout_destroy(srv);
+	rps_topo_unload(srv->topo); /* after the frees, which need it */
 	rps_transport_close(srv->tp);
 	pthread_mutex_destroy(&srv->checkpoint_lock);
 	free(srv);

@@ -24,6 +24,7 @@
 #include <rdmaps/ps.h>
 
 #include "proto/wire.h"
+#include "topo/topo.h"
 
 enum lane_state {
 	LANE_EMPTY = 0, /* no connection */
@@ -130,6 +131,11 @@ struct rps_server {
 	_Atomic bool pause;
 	_Atomic uint32_t parked;
 	pthread_mutex_t checkpoint_lock;
+	/* placement of the engine threads and the buffers */
+	hwloc_topology_t topo;
+	rps_topo_place_t place;
+	char place_str[RPS_TOPO_WHY_LEN];
+	char place_csv[RPS_TOPO_WHY_LEN];
 	/* HELLO's expected auth tag when a token is configured */
 	bool auth;
 	uint8_t auth_tag[RPS_AUTH_TAG_LEN];
@@ -149,7 +155,12 @@ int ps_checkpoint_restore(struct rps_server *srv, const char *path);
 /* server_control.c */
 void *ps_control_main(void *arg);
 
-/* server_layout.c */
+/* server_place.c: loads the topology and places threads and buffers */
+int ps_place(struct rps_server *srv);
+
+/* server_layout.c: buffers on the placement's NUMA node */
+float *ps_alloc_floats(struct rps_server *srv, uint64_t n);
+void ps_free_floats(struct rps_server *srv, float *p, uint64_t n);
 int ps_layout_create(struct rps_server *srv);
 void ps_layout_destroy(struct rps_server *srv);
 

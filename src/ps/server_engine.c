@@ -526,6 +526,10 @@ void *ps_engine_main(void *arg)
 	rps_completion_t comps[POLL_BATCH];
 	unsigned spins = 0, idle = 0;
 
+	/* on the core placement chose for thread e->index (no-op with
+	 * no_pin); a refusal is logged and the thread runs unpinned */
+	rps_topo_place_bind(e->srv->topo, &e->srv->place, e->index);
+
 	while (!atomic_load_explicit(&e->srv->stop, memory_order_relaxed)) {
 		int n;
 

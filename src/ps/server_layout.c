@@ -16,15 +16,22 @@
 #include "ps/server.h"
 #include "util/log.h"
 
-static void *alloc_floats(uint64_t n)
+/* Page-aligned (registration pins whole pages anyway, and 64-byte
+ * alignment of every chunk start follows from it), on the NIC's NUMA node
+ * when the placement has one. */
+float *ps_alloc_floats(struct rps_server *srv, uint64_t n)
 {
 	void *p = NULL;
 
-	/* page alignment: registration pins whole pages anyway, and 64-byte
-	 * alignment of every chunk start follows from it */
-	if (posix_memalign(&p, 4096, n ? n * sizeof(float) : 4096))
+	if (rps_topo_alloc(srv->topo, n ? n * sizeof(float) : 4096, srv->place.numa, &p))
 		return NULL;
 	return p;
+}
+
+void ps_free_floats(struct rps_server *srv, float *p, uint64_t n)
+{
+	if (p)
+		rps_topo_free(srv->topo, p, n ? n * sizeof(float) : 4096);
 }
 
 /* Floats of optimizer state the algorithm needs per parameter. */
@@ -75,8 +82,8 @@ static int slot_create(struct rps_server *srv, ps_slot_t *s, uint32_t id)
 	uint64_t n = srv->n;
 
 	s->id = id;
-	s->grad = alloc_floats(2 * n);
-	s->snap = alloc_floats(n);
+	s->grad = ps_alloc_floats(srv, 2 * n);
+	s->snap = ps_alloc_floats(srv, n);
 	s->chunk_push = calloc(srv->num_chunks, sizeof(*s->chunk_push));
 	s->chunk_parity = malloc(srv->num_chunks);
 	s->lanes = calloc(srv->threads, sizeof(*s->lanes));
@@ -97,15 +104,15 @@ static int slot_create(struct rps_server *srv, ps_slot_t *s, uint32_t id)
 			  &s->snap_mr);
 }
 
-static void slot_destroy(ps_slot_t *s)
+static void slot_destroy(struct rps_server *srv, ps_slot_t *s)
 {
 	rps_mr_dereg(s->snap_mr);
 	rps_mr_dereg(s->grad_mr);
 	free(s->lanes);
 	free(s->chunk_parity);
 	free(s->chunk_push);
-	free(s->snap);
-	free(s->grad);
+	ps_free_floats(srv, s->snap, srv->n);
+	ps_free_floats(srv, s->grad, 2 * srv->n);
 }
 
 static int state_create(struct rps_server *srv)
@@ -114,13 +121,13 @@ static int state_create(struct rps_server *srv)
 	uint64_t n = srv->n;
 
 	if (k >= 1) {
-		if (!(srv->state_a = alloc_floats(n)))
+		if (!(srv->state_a = ps_alloc_floats(srv, n)))
 			return -ENOMEM;
 		/* ms, S, v and acc all start at zero */
 		memset(srv->state_a, 0, n * sizeof(float));
 	}
 	if (k >= 2) {
-		if (!(srv->state_b = alloc_floats(n)))
+		if (!(srv->state_b = ps_alloc_floats(srv, n)))
 			return -ENOMEM;
 		memset(srv->state_b, 0, n * sizeof(float));
 	}
@@ -148,7 +155,7 @@ int ps_layout_create(struct rps_server *srv)
 
 	if ((ret = check_fits(srv)))
 		return ret;
-	srv->w = alloc_floats(srv->n);
+	srv->w = ps_alloc_floats(srv, srv->n);
 	srv->notify_buf = calloc(nnotify, sizeof(uint64_t));
 	srv->slots = calloc(cfg->num_workers, sizeof(*srv->slots));
 	if (!srv->w || !srv->notify_buf || !srv->slots)
@@ -186,7 +193,7 @@ void ps_layout_destroy(struct rps_server *srv)
 {
 	if (srv->slots)
 		for (uint32_t m = 0; m < srv->cfg.num_workers; m++)
-			slot_destroy(&srv->slots[m]);
+			slot_destroy(srv, &srv->slots[m]);
 	free(srv->slots);
 	srv->slots = NULL;
 	rps_mr_dereg(srv->notify_mr);
@@ -198,9 +205,9 @@ void ps_layout_destroy(struct rps_server *srv)
 	free(srv->ssgd_chunk_round);
 	free(srv->ssgd_accepted);
 	free(srv->ssgd_arrived);
-	free(srv->state_b);
-	free(srv->state_a);
-	free(srv->w);
+	ps_free_floats(srv, srv->state_b, srv->n);
+	ps_free_floats(srv, srv->state_a, srv->n);
+	ps_free_floats(srv, srv->w, srv->n);
 	srv->notify_buf = NULL;
 	srv->apply_log = NULL;
 	srv->dude_since_refresh = NULL;

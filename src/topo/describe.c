@@ -15,7 +15,7 @@
 /* snprintf that appends at *off and keeps counting past len, so the
  * caller learns the length it would have needed, as from snprintf. */
 static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {

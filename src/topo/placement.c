@@ -425,16 +425,14 @@ static int check_opts(hwloc_topology_t topo, unsigned threads, const rps_topo_op
 		return 0;
 	hwloc_bitmap_list_snprintf(have, sizeof(have), all);
 	if (parse_cpus(opts->cpus, cpus)) {
-		rps_err(
-		    "placement: --cpus '%s': not a list of PUs like 0-3,8 (this machine has %s)",
-		    opts->cpus, have);
+		rps_err("placement: --cpus '%s': not a list of PUs like 0-3,8 (PUs here: %s)",
+			opts->cpus, have);
 		return -EINVAL;
 	}
 	if (!hwloc_bitmap_isincluded(cpus, all)) {
 		hwloc_bitmap_andnot(cpus, cpus, all);
-		rps_err("placement: --cpus %s: PU %d is not on this machine or not allowed to this "
-			"process (usable PUs: %s)",
-			opts->cpus, hwloc_bitmap_first(cpus), have);
+		rps_err("placement: --cpus %s: PU %d is not on this machine or not allowed to "
+			"this process (usable PUs: %s)", opts->cpus, hwloc_bitmap_first(cpus), have);
 		return -EINVAL;
 	}
 	return 0;
@@ -453,8 +451,7 @@ static int choose_home(struct placer *p, hwloc_const_cpuset_t nic_set, const rps
 	} else if (opts->numa >= 0) {
 		hwloc_bitmap_and(p->home, numa_node(p->topo, (unsigned)opts->numa)->cpuset, all);
 		if (hwloc_bitmap_iszero(p->home)) {
-			rps_err("placement: --numa %d: that node has no usable PUs: give --cpus "
-				"too",
+			rps_err("placement: --numa %d: that node has no usable PUs: add --cpus",
 				opts->numa);
 			return -EINVAL;
 		}

@@ -32,6 +32,11 @@ usage_err "--shard" --workers 1 --model softmax --shard 2/2
 usage_err "--shard" --workers 1 --model softmax --shard 1
 usage_err "only 3 params" --workers 1 --params 3 --shard 0/4
 usage_err "--features" --workers 1 --model softmax --features 0
+usage_err "--cpus" --workers 1 --params 10 --cpus 100000
+usage_err "--cpus" --workers 1 --params 10 --cpus 0-x
+usage_err "--numa" --workers 1 --params 10 --numa 4000
+out=$("$ps" --show-topology --provider ofi) || fail "--show-topology exited $?"
+grep -q "^placement: 1 thread(s): nic=" <<<"$out" || fail "--show-topology: $out"
 printf 'tok\n' > "$tmp/token"; chmod 644 "$tmp/token"
 usage_err "readable by others" --workers 1 --params 10 --auth-token-file "$tmp/token"
 : > "$tmp/empty"; chmod 600 "$tmp/empty"
@@ -61,6 +66,7 @@ for _ in $(seq 100); do
 done
 [ -n "$port" ] || { cat "$tmp/out"; fail "no banner with the port"; }
 grep -q "asgd, lr 0.2," "$tmp/out" || { cat "$tmp/out"; fail "banner: the command line's lr did not win"; }
+grep -q "^rdma-ps: placement: nic=.* cpus=" "$tmp/out" || { cat "$tmp/out"; fail "banner: no placement"; }
 "$client" 127.0.0.1 "$port" 0 2 20 & c0=$!
 "$client" 127.0.0.1 "$port" 1 2 20 & c1=$!
 wait $c0 || fail "worker 0 failed"
@@ -72,7 +78,7 @@ cat "$tmp/out"
 [ "$rc" = 0 ] || fail "rdma-ps exited $rc after SIGTERM"
 grep -q "stopping after the chunks already received" "$tmp/out" || fail "no stop message"
 tail -1 "$tmp/out" | grep -q "pushes 40 (per worker 20..20) " || fail "summary does not count 40 pushes, 20 per worker"
-grep -q "^time_s,version,pushes," "$tmp/m.csv" || fail "metrics: no header"
+grep -q "^time_s,version,pushes,.*,nic,numa,cpus,spilled,oversubscribed$" "$tmp/m.csv" || fail "metrics: no header with the placement"
 [ "$(grep -c '^[0-9]' "$tmp/m.csv")" -ge 2 ] || fail "metrics: fewer than 2 rows"
 tail -1 "$tmp/m.csv" | awk -F, '$3 != 40 || $4 != 20 || $5 != 20 { exit 1 }' || fail "metrics: last row does not count 40 pushes"
 echo PASS

@@ -757,7 +757,7 @@ static void test_dude_leaver_gradient_removed(void **state)
 	fill_grad(rps_worker_grad(w1), n, 1, 0);
 	assert_int_equal(rps_push(w1), 0);
 	rps_worker_close(w1);
-	for (int i = 0; i < 200; i++) { /* until the server reaped it */
+	for (int i = 0; i < 1000; i++) { /* until the server reaped it (10 s) */
 		rps_server_worker_stats(srv, 1, &st);
 		if (!st.connected)
 			break;

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Where rdma-ps's engine threads run and its registered buffers live:
+ * next to the NIC (rps_topology(7)).  The decision is src/topo's pure
+ * placement function; this file feeds it the transport's device and the
+ * configuration, and keeps the result for the banner and the metrics.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ps/server.h"
+#include "util/compiler.h"
+#include "util/log.h"
+
+/* the NIC's cpuset: verbs devices through their sysfs locality, netdevs
+ * (ofi's "tcp/eth0") through hwloc's OS devices; NULL when unknown */
+static hwloc_cpuset_t nic_cpuset(struct rps_server *srv)
+{
+	const char *dev = rps_transport_device(srv->tp);
+
+#ifdef RPS_HAVE_VERBS
+	if (!strcmp(rps_transport_provider(srv->tp), "verbs"))
+		return rps_topo_ibv_cpuset_by_name(srv->topo, dev);
+#endif
+	return rps_topo_nic_cpuset(srv->topo, dev);
+}
+
+RPS_EXPORT int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out)
+{
+	struct rps_server srv = {.cfg = *cfg, .threads = cfg->threads ? cfg->threads : 1};
+	hwloc_cpuset_t nic;
+	int ret;
+
+	if ((ret = rps_transport_open(cfg->transport, &srv.tp)))
+		return ret;
+	if (!(ret = ps_place(&srv))) {
+		nic = nic_cpuset(&srv);
+		rps_topo_describe(out, srv.topo, nic, &srv.place);
+		hwloc_bitmap_free(nic);
+	}
+	rps_topo_unload(srv.topo);
+	rps_transport_close(srv.tp);
+	return ret;
+}
+
+int ps_place(struct rps_server *srv)
+{
+	rps_topo_opts_t opts = RPS_TOPO_OPTS_INIT;
+	hwloc_cpuset_t nic;
+	int ret;
+
+	if ((ret = rps_topo_load(&srv->topo)))
+		return ret;
+	opts.cpus = srv->cfg.cpus;
+	opts.numa = srv->cfg.numa_node;
+	opts.no_pin = srv->cfg.no_pin;
+	nic = nic_cpuset(srv);
+	ret = rps_topo_place(srv->topo, nic, rps_transport_device(srv->tp), srv->threads, &opts,
+			     &srv->place);
+	hwloc_bitmap_free(nic);
+	if (ret)
+		return ret;
+	rps_topo_place_format(&srv->place, srv->place_str, sizeof(srv->place_str));
+	rps_topo_place_csv(&srv->place, srv->place_csv, sizeof(srv->place_csv));
+	if (srv->place.spilled || srv->place.oversubscribed)
+		rps_warn("placement: %s", srv->place.why);
+	return 0;
+}
+
+RPS_EXPORT const char *rps_server_placement(const rps_server_t *srv)
+{
+	return srv->place_str;
+}
+
+RPS_EXPORT const char *rps_server_placement_why(const rps_server_t *srv)
+{
+	return srv->place.why;
+}
+
+RPS_EXPORT const char *rps_server_placement_csv(const rps_server_t *srv)
+{
+	return srv->place_csv;
+}
+
+RPS_EXPORT const char *rps_server_placement_csv_header(void)
+{
+	return RPS_TOPO_CSV_COLUMNS;
+}
