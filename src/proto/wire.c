@@ -169,12 +169,14 @@ void rps_hello_encode(const rps_hello_t *h, uint8_t out[RPS_HELLO_WIRE_LEN])
 
 int rps_hello_parse(const void *buf, size_t len, rps_hello_t *out, const char **why_p)
 {
-	rcur_t c = {(const uint8_t *)buf + 5};
+	rcur_t c;
 	rps_hello_t h;
 	int ret = check_frame(buf, len, RPS_HELLO_WIRE_LEN, RPS_HELLO_MAGIC, why_p);
 
 	if (ret)
 		return ret;
+	/* only now: buf may be NULL (check_frame refuses it) */
+	c = (rcur_t){(const uint8_t *)buf + 5};
 	if (get_u8(&c) != 0)
 		REFUSE("reserved HELLO bits set");
 	h.lane = get_u16(&c);
@@ -296,13 +298,15 @@ static const char *welcome_check_hparams(const rps_welcome_t *w)
 
 int rps_welcome_parse(const void *buf, size_t len, rps_welcome_t *out, const char **why_p)
 {
-	rcur_t c = {(const uint8_t *)buf + 5};
+	rcur_t c;
 	rps_welcome_t w;
 	const char *why;
 	int ret = check_frame(buf, len, RPS_WELCOME_WIRE_LEN, RPS_WELCOME_MAGIC, why_p);
 
 	if (ret)
 		return ret;
+	/* only now: buf may be NULL (check_frame refuses it) */
+	c = (rcur_t){(const uint8_t *)buf + 5};
 	w.algo = (rps_algo_t)get_u8(&c);
 	if (!rps_algo_name(w.algo))
 		REFUSE("unknown algorithm");
@@ -350,12 +354,14 @@ void rps_bye_encode(const rps_bye_t *b, uint8_t out[RPS_BYE_WIRE_LEN])
 
 int rps_bye_parse(const void *buf, size_t len, rps_bye_t *out, const char **why_p)
 {
-	rcur_t c = {(const uint8_t *)buf + 5};
+	rcur_t c;
 	rps_bye_t b;
 	int ret = check_frame(buf, len, RPS_BYE_WIRE_LEN, RPS_BYE_MAGIC, why_p);
 
 	if (ret)
 		return ret;
+	/* only now: buf may be NULL (check_frame refuses it) */
+	c = (rcur_t){(const uint8_t *)buf + 5};
 	b.reason = (rps_bye_reason_t)get_u8(&c);
 	if (b.reason >= RPS_BYE_REASON_MAX_)
 		REFUSE("unknown BYE reason");
