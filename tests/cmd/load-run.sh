@@ -24,7 +24,7 @@ trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' E
 fail() { echo "FAIL: $*"; exit 1; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-./rdma-ps --provider "$provider" --listen "$addr" --port 0 --workers "$M" --once \
+./rdma-ps --provider "$provider" --listen "$addr" --port 0 --workers "$M" \
 	--model softmax --features 16 --classes 4 --algo asgd --lr 0.05 \
 	--max-staleness "$bound" --status-interval 1 --metrics "$tmp/ps.csv" > "$tmp/ps.log" 2>&1 &
 ps_pid=$!
@@ -53,8 +53,10 @@ done
 for ((r = 0; r < M; r++)); do
 	wait "${wp[r]}" || { cat "$tmp/w$r.log"; fail "worker $r exited $?"; }
 done
+# still up (no --once: it must be there to be measured), then stopped
 rss1=$(rss_kib "$ps_pid")
-wait "$ps_pid" || { cat "$tmp/ps.log"; fail "rdma-ps exited $?"; }
+kill -TERM "$ps_pid"
+wait "$ps_pid" || { cat "$tmp/ps.log"; fail "rdma-ps exited $? on SIGTERM"; }
 tail -n $((M + 2)) "$tmp/ps.log"
 for ((r = 0; r < M; r++)); do
 	n=$(sed -n 's/.*done after \([0-9]*\) steps.*/\1/p' "$tmp/w$r.log")
