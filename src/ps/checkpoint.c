@@ -18,6 +18,7 @@
 #include <rdmaps/errno.h>
 
 #include "ps/checkpoint.h"
+#include "util/le.h"
 #include "util/log.h"
 
 /* magic 8, format 4, then ps_ckpt_meta_t field by field (algo 4,
@@ -39,62 +40,6 @@ static const char ckpt_magic[8] = "RPSCKPT";
 /* zlib's crc32() takes a uInt length, and write()/read() move at most
  * ~2 GiB per call on Linux: both are fed pieces of at most 1 GiB */
 #define CKPT_PIECE (1u << 30)
-
-/* ---- little-endian cursor (as proto/wire.c) ------------------------------- */
-
-typedef struct wcur {
-	uint8_t *p;
-} wcur_t;
-
-typedef struct rcur {
-	const uint8_t *p;
-} rcur_t;
-
-static void put_u32(wcur_t *c, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		*c->p++ = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(wcur_t *c, uint64_t v)
-{
-	put_u32(c, (uint32_t)v);
-	put_u32(c, (uint32_t)(v >> 32));
-}
-
-/* the bits, not the value: a NaN keeps its payload */
-static void put_f32(wcur_t *c, float f)
-{
-	uint32_t v;
-
-	memcpy(&v, &f, sizeof(v));
-	put_u32(c, v);
-}
-
-static uint32_t get_u32(rcur_t *c)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)*c->p++ << (8 * i);
-	return v;
-}
-
-static uint64_t get_u64(rcur_t *c)
-{
-	uint64_t lo = get_u32(c);
-
-	return lo | (uint64_t)get_u32(c) << 32;
-}
-
-static float get_f32(rcur_t *c)
-{
-	uint32_t v = get_u32(c);
-	float f;
-
-	memcpy(&f, &v, sizeof(f));
-	return f;
-}
 
 /* ---- shared helpers --------------------------------------------------------- */
 

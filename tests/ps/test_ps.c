@@ -47,6 +47,22 @@ static float init_value(uint64_t i)
 	return (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
 }
 
+/* A server configuration for the tests: the provider under test, the
+ * test address, algo with its defaults, M workers, n params. */
+static void test_config(rps_server_config_t *cfg, rps_transport_attr_t *attr, rps_algo_t algo,
+			uint32_t M, uint64_t n)
+{
+	rps_transport_attr_init(attr);
+	attr->provider = RPS_TEST_PROVIDER;
+	rps_server_config_init(cfg);
+	cfg->transport = attr;
+	cfg->addr = addr;
+	cfg->algo = algo;
+	rps_hparams_default(algo, &cfg->hp);
+	cfg->num_workers = M;
+	cfg->num_params = n;
+}
+
 static rps_server_t *start_server(rps_algo_t algo, uint32_t M, uint64_t n, uint32_t chunk,
 				  uint32_t threads, uint32_t staleness, uint64_t log_len)
 {
@@ -458,18 +474,10 @@ static void test_lr_step_schedule(void **state)
 
 	(void)state;
 	assert_non_null(out);
-	rps_transport_attr_init(&attr);
-	attr.provider = RPS_TEST_PROVIDER;
-	rps_server_config_init(&cfg);
-	cfg.transport = &attr;
-	cfg.addr = addr;
-	cfg.algo = RPS_ALGO_ASGD;
-	rps_hparams_default(cfg.algo, &cfg.hp);
+	test_config(&cfg, &attr, RPS_ALGO_ASGD, 1, n);
 	cfg.hp.lr = 1.0f;
 	cfg.hp.lr_decay_every = 2;
 	cfg.hp.lr_decay = 0.5f;
-	cfg.num_workers = 1;
-	cfg.num_params = n;
 	cfg.chunk_bytes = 4096; /* several chunks: each sees the schedule */
 	assert_float_equal(rps_hparams_lr_at(&cfg.hp, 3), 0.5f, 0);
 	assert_float_equal(rps_hparams_lr_at(&cfg.hp, 4), 0.25f, 0);
@@ -531,18 +539,10 @@ static rps_server_t *ckpt_server(rps_algo_t algo, uint64_t n, const char *path)
 	assert_non_null(init);
 	for (uint64_t i = 0; i < n; i++)
 		init[i] = init_value(i);
-	rps_transport_attr_init(&attr);
-	attr.provider = RPS_TEST_PROVIDER;
-	rps_server_config_init(&cfg);
-	cfg.transport = &attr;
-	cfg.addr = addr;
-	cfg.algo = algo;
-	rps_hparams_default(algo, &cfg.hp);
+	test_config(&cfg, &attr, algo, 1, n);
 	cfg.hp.lr = 0.05f;
 	if (algo == RPS_ALGO_ASGD)
 		cfg.hp.momentum = 0.9f; /* the momentum buffer must survive */
-	cfg.num_workers = 1;
-	cfg.num_params = n;
 	cfg.init_weights = init;
 	cfg.chunk_bytes = 16384;
 	cfg.threads = 2;
@@ -657,15 +657,7 @@ static void test_auth_token_refuses_wrong_or_missing(void **state)
 	rps_server_worker_stats_t st;
 
 	(void)state;
-	rps_transport_attr_init(&attr);
-	attr.provider = RPS_TEST_PROVIDER;
-	rps_server_config_init(&cfg);
-	cfg.transport = &attr;
-	cfg.addr = addr;
-	cfg.algo = RPS_ALGO_ASGD;
-	rps_hparams_default(cfg.algo, &cfg.hp);
-	cfg.num_workers = 2;
-	cfg.num_params = n;
+	test_config(&cfg, &attr, RPS_ALGO_ASGD, 2, n);
 	cfg.auth_token = "s3cret-token";
 	cfg.auth_token_len = strlen("s3cret-token");
 	assert_int_equal(rps_server_create(&cfg, &srv), 0);
@@ -701,16 +693,8 @@ static void test_ssgd_timeout_continues_without_absent_worker(void **state)
 
 	(void)state;
 	assert_non_null(out);
-	rps_transport_attr_init(&attr);
-	attr.provider = RPS_TEST_PROVIDER;
-	rps_server_config_init(&cfg);
-	cfg.transport = &attr;
-	cfg.addr = addr;
-	cfg.algo = RPS_ALGO_SSGD;
-	rps_hparams_default(cfg.algo, &cfg.hp);
+	test_config(&cfg, &attr, RPS_ALGO_SSGD, 2, n);
 	cfg.hp.lr = 0.5f;
-	cfg.num_workers = 2;
-	cfg.num_params = n;
 	cfg.chunk_bytes = 8192;
 	cfg.threads = 2;
 	cfg.ssgd_timeout_ms = 300;
