@@ -29,6 +29,8 @@
 
 #include "ps/checkpoint.h"
 
+#include "fuzz_util.h"
+
 /* private to checkpoint.c; pinned by tests/unit/test_checkpoint.c */
 #define HEADER_LEN 92
 #define SECTION_HDR_LEN 24
@@ -88,13 +90,6 @@ static int memfd = -1;
 static char memfd_path[64];
 static char out_dir[64];
 
-static void log_drop(rps_log_level_t level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
-
 static void remove_out_dir(void)
 {
 	char path[128];
@@ -108,15 +103,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	rps_log_set_handler(log_drop, NULL);
-	memfd = memfd_create("fuzz-ckpt", MFD_CLOEXEC);
+	rps_log_set_handler(fuzz_log_drop, NULL);
+	memfd = fuzz_memfd_open("fuzz-ckpt", memfd_path, sizeof(memfd_path));
 	snprintf(out_dir, sizeof(out_dir), "/dev/shm/fuzz-ckpt-XXXXXX");
-	if (memfd < 0 || !mkdtemp(out_dir)) {
-		perror("fuzz_checkpoint: memfd_create/mkdtemp");
+	if (!mkdtemp(out_dir)) {
+		perror("fuzz_checkpoint: mkdtemp");
 		abort();
 	}
 	atexit(remove_out_dir);
-	snprintf(memfd_path, sizeof(memfd_path), "/proc/self/fd/%d", memfd);
 	return 0;
 }
 
@@ -198,8 +192,7 @@ static void read_one(const uint8_t *data, size_t size)
 	uint32_t n;
 	void *blob;
 
-	if (ftruncate(memfd, 0) || (size && pwrite(memfd, data, size, 0) != (ssize_t)size))
-		abort();
+	fuzz_memfd_put(memfd, data, size);
 	if (ps_ckpt_read(memfd_path, &meta, &secs, &n, &blob) == 0) {
 		check_result(data, size, &meta, secs, n, blob);
 		free(secs);

@@ -29,17 +29,10 @@
 
 #include "util/opt.h"
 
+#include "fuzz_util.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* fd 2 directly: the report must get out even where stderr is redirected */
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			dprintf(2, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);        \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define COUNT_MIN 1
 #define COUNT_MAX 1000
@@ -99,18 +92,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!getenv("FUZZ_VERBOSE") && !(stderr = fopen("/dev/null", "w")))
 		abort();
 	for (int i = 0; i < 2; i++) {
-		memfd[i] = memfd_create("fuzz-config", MFD_CLOEXEC);
-		if (memfd[i] < 0)
-			abort();
-		snprintf(memfd_path[i], sizeof(memfd_path[i]), "/proc/self/fd/%d", memfd[i]);
+		memfd[i] = fuzz_memfd_open("fuzz-config", memfd_path[i], sizeof(memfd_path[i]));
 	}
 	return 0;
 }
 
 static void put_file(int k, const void *b, size_t len)
 {
-	if (ftruncate(memfd[k], 0) || (len && pwrite(memfd[k], b, len, 0) != (ssize_t)len))
-		abort();
+	fuzz_memfd_put(memfd[k], b, len);
 }
 
 static void check_cfg(const fuzz_cfg_t *c)

@@ -38,6 +38,8 @@
 #include "ml/dataset.h"
 #include "ml/idx.h"
 
+#include "fuzz_util.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -160,15 +162,6 @@ int main(int argc, char **argv)
 
 #else /* the fuzz target */
 
-/* fd 2 directly: the report must get out even where stderr is redirected */
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			dprintf(2, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);        \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 /* The reader allocates what a header declares before it reads the data,
  * so a 30-byte file can declare up to RPS_IDX_MAX_BYTES (1 GiB).  Under
  * ASan each such input costs about a millisecond of shadow poisoning, for
@@ -180,26 +173,15 @@ int main(int argc, char **argv)
 static int memfd[2] = {-1, -1};
 static char memfd_path[2][64];
 
-static void log_drop(rps_log_level_t level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	if (!getenv("FUZZ_VERBOSE"))
-		rps_log_set_handler(log_drop, NULL);
+		rps_log_set_handler(fuzz_log_drop, NULL);
 	for (int i = 0; i < 2; i++) {
-		memfd[i] = memfd_create(i ? "fuzz-idx-labels" : "fuzz-idx-images", MFD_CLOEXEC);
-		if (memfd[i] < 0) {
-			perror("fuzz_idx: memfd_create");
-			abort();
-		}
-		snprintf(memfd_path[i], sizeof(memfd_path[i]), "/proc/self/fd/%d", memfd[i]);
+		memfd[i] = fuzz_memfd_open(i ? "fuzz-idx-labels" : "fuzz-idx-images",
+					   memfd_path[i], sizeof(memfd_path[i]));
 	}
 	return 0;
 }
@@ -270,8 +252,7 @@ static void put_file(int k, const uint8_t *b, size_t len, bool gz)
 			abort();
 		b = z;
 	}
-	if (ftruncate(memfd[k], 0) || (len && pwrite(memfd[k], b, len, 0) != (ssize_t)len))
-		abort();
+	fuzz_memfd_put(memfd[k], b, len);
 	free(z);
 }
 

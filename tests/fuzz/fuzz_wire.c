@@ -15,6 +15,7 @@
  * Built with -DFUZZ_WIRE_MAKE_CORPUS instead, it is the program that
  * writes the seed corpus with the encoders.
  */
+#define _GNU_SOURCE /* memfd_create, used by fuzz_util.h */
 #include "config.h"
 
 #include <math.h>
@@ -26,6 +27,8 @@
 #include <rdmaps/errno.h>
 
 #include "proto/wire.h"
+
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -112,15 +115,6 @@ int main(int argc, char **argv)
 }
 
 #else /* the fuzz target */
-
-/* fd 2 directly: the report must get out even where stderr is redirected */
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			dprintf(2, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);        \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* A parsed message encodes back to the bytes it came from; anything
  * after the wire length was zero (the parsers' rule for longer messages). */
