@@ -102,15 +102,9 @@ static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t
 	float *w = srv->w + off, *sum = srv->state_a + off;
 	int ret;
 
-	if (rps_unlikely(prev == (int8_t)parity)) {
-		/* a rejoined worker wrote over its previous gradient, which S
-		 * still holds: rebuild S exactly, then step with it (g_old =
-		 * g_new leaves S as rebuilt) */
-		if (!rps_optim_all_finite(g_new, len))
-			return -EDOM;
-		dude_refresh(srv, c, off, len);
-		g_old = g_new;
-	}
+	/* prev is never this push's parity: pushes alternate halves, and a
+	 * worker that left had its gradient taken out (dude_forget, prev =
+	 * -1) before it could rejoin */
 	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, lr_now(srv), step,
 			     undo);
 	if (ret)
