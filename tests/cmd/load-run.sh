@@ -21,7 +21,7 @@ fi
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/ps-lib.sh"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 ./rdma-ps --provider "$provider" --listen "$addr" --port 0 --workers "$M" \
@@ -29,12 +29,7 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 	--max-staleness "$bound" --status-interval 1 --metrics "$tmp/ps.csv" > "$tmp/ps.log" 2>&1 &
 ps_pid=$!
 pids+=("$ps_pid")
-for _ in $(seq 200); do
-	port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$tmp/ps.log")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { cat "$tmp/ps.log"; fail "rdma-ps did not start"; }
+wait_port "$tmp/ps.log" "$ps_pid"
 for ((r = 0; r < M; r++)); do
 	./rdma-worker --provider "$provider" --server "$addr:$port" --rank $r --world "$M" \
 		--dataset synthetic:4000,16,4 --epochs 1000 --steps "$steps" --status-interval 0 \

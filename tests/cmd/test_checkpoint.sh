@@ -12,7 +12,7 @@ export OPENBLAS_NUM_THREADS=1
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/ps-lib.sh"
 ck=$tmp/ck
 mkdir "$ck"
 psargs=(--provider ofi --listen 127.0.0.1 --port 0 --status-interval 0 --workers 2
@@ -24,14 +24,7 @@ start_ps() { # LOG ARGS...
 	local log=$1; shift
 	"$ps" "${psargs[@]}" "$@" > "$log" 2>&1 &
 	pids+=($!)
-	port=
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
-		[ -n "$port" ] && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$log"; fail "rdma-ps died at start"; }
-		sleep 0.1
-	done
-	cat "$log"; fail "no port"
+	wait_port "$log" "${pids[-1]}"
 }
 train() { # TAG EPOCHS: both workers, wait for both
 	local tag=$1 epochs=$2 r wp=()

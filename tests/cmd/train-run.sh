@@ -21,7 +21,7 @@ fi
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/ps-lib.sh"
 data="synthetic:2000,16,4"
 common=(--provider "$provider" --dataset "$data" --model mlp:8 --status-interval 0 --timeout 30)
 
@@ -31,14 +31,7 @@ start_ps() {
 	"$ps" --provider "$provider" --listen "$addr" --port 0 --status-interval 0 \
 		--model mlp:8 --features 16 --classes 4 "$@" > "$log" 2>&1 &
 	pids+=($!)
-	port=
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
-		[ -n "$port" ] && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$log"; fail "rdma-ps died at start"; }
-		sleep 0.1
-	done
-	cat "$log"; fail "rdma-ps printed no port"
+	wait_port "$log" "${pids[-1]}"
 }
 
 # ---- 2 workers, dc-asgd-a, with a shared auth token --------------------------
