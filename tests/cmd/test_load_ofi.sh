@@ -1,2 +1,2 @@
 #!/bin/bash
-exec "$(dirname "$0")/load-run.sh" ofi 32 100
+exec "$(dirname "$0")/load-run.sh" ofi 32 300

@@ -1,2 +1,2 @@
 #!/bin/bash
-exec "$(dirname "$0")/load-run.sh" verbs 8 100
+exec "$(dirname "$0")/load-run.sh" verbs 8 400
