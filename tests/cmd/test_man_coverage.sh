@@ -7,7 +7,8 @@
 #
 # Run from the build directory (make check does); the programs default to
 # the ones built there and can be named by RDMA_PS, RDMA_WORKER, RPS_SMOKE,
-# RPS_ENGINE_BENCH and RPS_PUSHPULL_BENCH.  $srcdir defaults to two levels
+# RPS_ENGINE_BENCH and RPS_PUSHPULL_BENCH; the perftest-style tools are
+# taken from bench/.  $srcdir defaults to two levels
 # above this script.
 # Exit 0 pass, 1 fail, 77 skip (none of the programs is built).
 set -uo pipefail
@@ -63,7 +64,7 @@ check_prog() { # PROG PAGE
 		[ -n "$opt" ] || continue
 		n=$((n + 1))
 		mentions "$text" "$opt" || miss "$page" "$opt"
-	done < <(sed -nE 's/^[[:space:]]+(-[A-Za-z0-9], )?(--[A-Za-z0-9][-A-Za-z0-9]*).*/\2/p' \
+	done < <(sed -nE 's/^[[:space:]]+(-[A-Za-z0-9], )?(--[A-Za-z0-9][-A-Za-z0-9_]*).*/\2/p' \
 		<<<"$help" | sort -u)
 	if [ "$n" = 0 ]; then
 		echo "FAIL: $prog --help lists no long option"
@@ -77,6 +78,9 @@ check_prog "$RDMA_WORKER" man/rdma-worker.1
 check_prog "$RPS_SMOKE" man/rps_smoke.1
 check_prog "$RPS_ENGINE_BENCH" man/rps_engine_bench.1
 check_prog "$RPS_PUSHPULL_BENCH" man/rps_pushpull_bench.1
+for tool in rps_write_bw rps_write_lat rps_read_bw rps_read_lat; do
+	check_prog "bench/$tool" man/rps_perftest.1
+done
 
 # ---- functions: the public headers against librdmaps(3) -------------------
 # Declarations only: comments are stripped, then identifiers rps_* directly
