@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The man pages keep up with the code: every long option a program's
 # --help lists is mentioned in that program's man page, and every function
-# declared in include/rdmaps/*.h is mentioned in librdmaps(3).  Prints one
+# declared in include/rdmaps/*.h is mentioned in librdmaps(3) or a
+# man/rps_*.3 page.  Prints one
 # "MISSING: man/PAGE: ITEM" line per gap and fails if there is any.
 #
 # Run from the build directory (make check does); the programs default to
@@ -111,9 +112,13 @@ if [ ! -r "${headers[0]}" ]; then
 	echo "FAIL: no headers in $srcdir/include/rdmaps"
 	exit 1
 fi
+# librdmaps(3) and the section-3 pages beside it (man/rps_*.3) that
+# describe one part of the API in depth
 lib_page=man/librdmaps.3
 if [ -r "$srcdir/$lib_page" ]; then
-	text=$(page_text "$srcdir/$lib_page")
+	text=$(for p in "$srcdir/$lib_page" "$srcdir"/man/rps_*.3; do
+		[ -r "$p" ] && page_text "$p"
+	done)
 	nfn=0
 	while read -r fn; do
 		[ -n "$fn" ] || continue
@@ -121,7 +126,7 @@ if [ -r "$srcdir/$lib_page" ]; then
 		mentions "$text" "$fn" || miss "$lib_page" "$fn()"
 	done < <(strip_comments "${headers[@]}" | grep -E '^[^[:space:]#]' |
 		grep -oE '\brps_[a-z0-9_]*[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u)
-	echo "checked: $nfn functions of include/rdmaps/*.h against $lib_page"
+	echo "checked: $nfn functions of include/rdmaps/*.h against $lib_page and man/rps_*.3"
 	[ "$nfn" -gt 0 ] || { echo "FAIL: no function found in the headers"; missing=$((missing + 1)); }
 else
 	miss "$lib_page" "the page itself"
