@@ -33,6 +33,8 @@ typedef struct eb_cfg {
 	uint64_t iters;	      /* timed passes; 0 = ~0.2 s per measurement */
 	eb_output_t output;
 	bool no_pin;
+	const char *cpus; /* --cpus: thread t on the t-th PU of the list */
+	int numa;	  /* --numa: memory (and, without --cpus, threads) there; -1 */
 } eb_cfg_t;
 
 /* One measurement: a kernel or reference at one size and thread count. */
@@ -70,6 +72,17 @@ typedef struct eb_kernel {
 extern const eb_kernel_t eb_kernels[];
 extern const size_t eb_nkernels;
 
+/*
+ * Where the threads and the arrays go (engine_bench_place.c): fills
+ * cpus[0..n-1] (thread t runs on cpus[t % n]) from --cpus, else from the
+ * PUs of --numa's node, else from the CPUs this process may use; with
+ * --numa, binds the memory the calling thread and the threads it starts
+ * allocate to that node.  --numa with --cpus of another node is how the
+ * cost of a wrong placement is measured.  Writes one line describing it
+ * into desc.  Returns n >= 1, or -EINVAL after one line (bad usage).
+ */
+int eb_place(const eb_cfg_t *cfg, int *cpus, unsigned max, char *desc, size_t len);
+
 /* index in eb_kernels of name, or -1 */
 int eb_kernel_find(const char *name);
 
@@ -79,6 +92,7 @@ typedef struct eb_header {
 	unsigned nproc;
 	uint64_t chunk;
 	bool pinned;
+	const char *placement; /* "cpus 0-3, memory on NUMA node 1" */
 } eb_header_t;
 
 /* An emitter prints results as they are measured: begin once, row for

@@ -37,6 +37,7 @@ static void table_begin(FILE *out, const eb_header_t *h)
 
 	fprintf(out, "# " EB_PROG ": CPU %s, nproc %u, chunk %s, threads %s\n", h->cpu, h->nproc,
 		eb_size_str(h->chunk, chunk, sizeof(chunk)), h->pinned ? "pinned" : "not pinned");
+	fprintf(out, "# placement: %s\n", h->placement);
 	fprintf(out, "# " NOTE "\n");
 	fprintf(out, RULE "\n");
 	fprintf(out, " %-10s %6s %7s %6s %9s %9s  %-8s %9s %6s\n", "kernel", "size", "threads",
@@ -74,6 +75,7 @@ static void csv_begin(FILE *out, const eb_header_t *h)
 {
 	fprintf(out, "# " EB_PROG ": CPU %s, nproc %u, chunk %" PRIu64 ", threads %s; " NOTE "\n",
 		h->cpu, h->nproc, h->chunk, h->pinned ? "pinned" : "not pinned");
+	fprintf(out, "# placement: %s\n", h->placement);
 	fprintf(out, "kernel,size,threads,active_threads,bytes_per_elem,reps,passes,"
 		     "gbs_median,gbs_best,ref,ref_gbs,ratio\n");
 }
@@ -118,6 +120,9 @@ static void json_begin(FILE *out, const eb_header_t *h)
 	json_string(out, h->cpu);
 	fprintf(out, ",\n  \"nproc\": %u,\n  \"chunk\": %" PRIu64 ",\n  \"pinned\": %s,\n",
 		h->nproc, h->chunk, h->pinned ? "true" : "false");
+	fprintf(out, "  \"placement\": ");
+	json_string(out, h->placement);
+	fprintf(out, ",\n");
 	fprintf(out, "  \"note\": \"" NOTE "\",\n  \"results\": [");
 }
 

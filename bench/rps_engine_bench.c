@@ -196,6 +196,21 @@ static int opt_no_pin(void *c, const char *a)
 	return 0;
 }
 
+static int opt_cpus(void *c, const char *a)
+{
+	((eb_cfg_t *)c)->cpus = a; /* checked against the machine by eb_place */
+	return 0;
+}
+
+static int opt_numa(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(EB_PROG, "numa", a, 0, 4095, &v);
+
+	((eb_cfg_t *)c)->numa = (int)v;
+	return ret;
+}
+
 static const rps_opt_t bench_opts[] = {
     {"sizes", 's', "LIST", "model sizes (bytes of w), K/M/G suffixes (default 64K,1M,16M,256M)",
      opt_sizes},
@@ -209,6 +224,8 @@ static const rps_opt_t bench_opts[] = {
     {"iters", 'n', "N", "timed passes per measurement (default ~0.2 s worth, >= 3)", opt_iters},
     {"output", 'o', "FMT", "table (default), csv or json", opt_output},
     {"no-pin", 0, NULL, "do not pin thread t to the t-th allowed CPU", opt_no_pin},
+    {"cpus", 0, "LIST", "pin thread t to the t-th CPU of LIST (\"0-3,8\")", opt_cpus},
+    {"numa", 0, "N", "arrays on NUMA node N (threads there too, unless --cpus)", opt_numa},
 };
 
 static const rps_opt_cmd_t bench_cmd = {
@@ -244,31 +261,15 @@ static void cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
-/* The CPUs this process may run on (as nproc(1) counts them); returns
- * their number, at least 1. */
-static unsigned allowed_cpus(int *cpus, unsigned max)
-{
-	cpu_set_t set;
-	unsigned n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-			if (CPU_ISSET(c, &set))
-				cpus[n++] = c;
-	if (n == 0)
-		cpus[n++] = 0;
-	return n;
-}
-
 int main(int argc, char **argv)
 {
-	static eb_cfg_t cfg = {.max_size = 256 * MIB, .chunk = 256 * KIB};
+	static eb_cfg_t cfg = {.max_size = 256 * MIB, .chunk = 256 * KIB, .numa = -1};
 	static int cpus[CPU_SETSIZE];
 	eb_result_t res[EB_MAX_KERNELS];
 	const eb_emitter_ops_t *emit;
 	unsigned ncpus, rows = 0;
-	char cpu[256];
-	int first, ret = 0;
+	char cpu[256], placement[512];
+	int first, n, ret = 0;
 
 	for (size_t i = 0; i < eb_nkernels; i++)
 		if (!eb_kernels[i].is_ref)
@@ -286,7 +287,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, EB_PROG ": --kernels: no kernel selected\n");
 		return RPS_EXIT_USAGE;
 	}
-	ncpus = allowed_cpus(cpus, CPU_SETSIZE);
+	if (cfg.no_pin && cfg.cpus) {
+		fprintf(stderr, EB_PROG ": --no-pin and --cpus contradict each other\n");
+		return RPS_EXIT_USAGE;
+	}
+	if ((n = eb_place(&cfg, cpus, CPU_SETSIZE, placement, sizeof(placement))) < 0)
+		return n == -EINVAL ? RPS_EXIT_USAGE : EB_EXIT_FAIL;
+	ncpus = (unsigned)n;
 	if (cfg.nthreads == 0)
 		for (unsigned t = 1; t <= ncpus && t <= EB_MAX_THREADS; t++)
 			cfg.threads[cfg.nthreads++] = t;
@@ -297,7 +304,7 @@ int main(int argc, char **argv)
 
 	cpu_model(cpu, sizeof(cpu));
 	emit = eb_emitter(cfg.output);
-	emit->begin(stdout, &(eb_header_t){cpu, ncpus, cfg.chunk, !cfg.no_pin});
+	emit->begin(stdout, &(eb_header_t){cpu, ncpus, cfg.chunk, !cfg.no_pin, placement});
 	for (size_t s = 0; s < cfg.nsizes && !ret; s++)
 		for (size_t t = 0; t < cfg.nthreads && !ret; t++) {
 			size_t nres = 0;

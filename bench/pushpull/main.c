@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "bench/pushpull/pushpull.h"
+#include "topo/topo.h"
 #include "util/opt.h"
 
 #define PROG "rps_pushpull_bench"
@@ -126,6 +127,28 @@ static int o_algo(void *c, const char *a)
 	return 0;
 }
 
+static int o_cpus(void *c, const char *a)
+{
+	CFG(c)->cpus = a; /* checked against the machine before the first point */
+	return 0;
+}
+
+static int o_numa(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "numa", a, 0, 4095, &v);
+
+	CFG(c)->numa = (int)v;
+	return ret;
+}
+
+static int o_no_pin(void *c, const char *a)
+{
+	(void)a;
+	CFG(c)->no_pin = true;
+	return 0;
+}
+
 static int o_csv(void *c, const char *a)
 {
 	(void)a;
@@ -143,6 +166,9 @@ static const rps_opt_t opts[] = {
 	{"steps", 'n', "N", "measured steps per worker (default 20; 2 more warm up)", o_steps},
 	{"threads", 't', "N", "engine threads (default 1)", o_threads},
 	{"algo", 0, "NAME", "update rule applied (default asgd)", o_algo},
+	{"cpus", 0, "LIST", "engine threads on these CPUs (default: next to the NIC)", o_cpus},
+	{"numa", 0, "N", "engine threads and server buffers on NUMA node N", o_numa},
+	{"no-pin", 0, NULL, "do not pin engine threads nor bind server buffers", o_no_pin},
 	{"csv", 0, NULL, "print CSV instead of the table", o_csv},
 };
 
@@ -176,7 +202,7 @@ int main(int argc, char **argv)
 	static const uint64_t def_sizes[] = {1 << 10, 16 << 10, 256 << 10, 4 << 20, 64 << 20,
 					     256 << 20};
 	struct pp_cfg cfg = {.addr = "127.0.0.1", .steps = 20, .threads = 1,
-			     .algo = RPS_ALGO_ASGD};
+			     .algo = RPS_ALGO_ASGD, .numa = -1};
 	int first, failed = 0;
 
 	if (rps_transport_attr_init(&cfg.attr))
@@ -188,6 +214,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": unexpected argument '%s' (try --help)\n", argv[first]);
 		return RPS_EXIT_USAGE;
 	}
+	/* a bad --cpus / --numa is a usage error, before any point runs */
+	if (rps_topo_check_opts(&(rps_topo_opts_t){cfg.cpus, cfg.numa, cfg.no_pin}, cfg.threads))
+		return RPS_EXIT_USAGE;
 	if (!cfg.nsizes) {
 		memcpy(cfg.sizes, def_sizes, sizeof(def_sizes));
 		cfg.nsizes = sizeof(def_sizes) / sizeof(def_sizes[0]);

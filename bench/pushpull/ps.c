@@ -85,6 +85,9 @@ static double apply_alone_us(uint64_t n)
 	return pp_median(t, 5);
 }
 
+/* the placement is the same for every point: the table shows it once */
+static bool placement_shown;
+
 int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_t workers,
 	       struct pp_result *r)
 {
@@ -110,10 +113,17 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 	sc.num_params = bytes / sizeof(float);
 	sc.chunk_bytes = (uint32_t)chunk;
 	sc.threads = cfg->threads;
+	sc.cpus = cfg->cpus;
+	sc.numa_node = cfg->numa;
+	sc.no_pin = cfg->no_pin;
 	sc.addr = cfg->addr;
 	sc.transport = &cfg->attr;
 	if ((ret = rps_server_create(&sc, &srv)))
 		goto out;
+	if (!placement_shown && !cfg->csv) {
+		printf("# engine placement: %s\n", rps_server_placement(srv));
+		placement_shown = true;
+	}
 	if ((ret = rps_server_start(srv)))
 		goto out_srv;
 	for (uint32_t m = 0; m < workers; m++) {

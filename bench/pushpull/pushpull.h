@@ -22,6 +22,9 @@ struct pp_cfg {
 	uint32_t nworkers;
 	uint32_t steps;		/* measured steps per worker */
 	uint32_t threads;	/* engine threads */
+	const char *cpus;	/* engine threads' placement: --cpus, --numa, --no-pin */
+	int numa;
+	bool no_pin;
 	rps_algo_t algo;
 	bool csv;
 };

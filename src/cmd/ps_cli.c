@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd_place.h"
 #include "cmd/ps_cli.h"
 #include "ml/model.h"
 #include "topo/topo.h"
@@ -362,35 +363,6 @@ static void apply_hparams(struct ps_cli *cli)
 	cli->srv.hp = hp;
 }
 
-/* --cpus / --numa against this machine now, so a bad value is a usage
- * error (exit 2) rather than a failed start */
-static int placement_problem(const struct ps_cli *cli)
-{
-	rps_topo_opts_t opts = RPS_TOPO_OPTS_INIT;
-	rps_topo_place_t place;
-	hwloc_topology_t topo;
-	char why[CMD_WHY_LEN];
-	int ret;
-
-	if (!cli->srv.cpus && cli->srv.numa_node < 0)
-		return 0;
-	opts.cpus = cli->srv.cpus;
-	opts.numa = cli->srv.numa_node;
-	opts.no_pin = cli->srv.no_pin;
-	cmd_log_capture(why);
-	ret = rps_topo_load(&topo);
-	if (!ret) {
-		ret = rps_topo_place(topo, NULL, NULL, cli->srv.threads ? cli->srv.threads : 1,
-				     &opts, &place);
-		rps_topo_unload(topo);
-	}
-	cmd_log_release();
-	if (ret)
-		fprintf(stderr, PROG ": %s: %s\n", cli->srv.cpus ? "--cpus" : "--numa",
-			why[0] ? why : rps_strerror(ret));
-	return ret;
-}
-
 /* a writable directory, or one line saying why not */
 static int checkpoint_dir_problem(const char *dir)
 {
@@ -437,7 +409,9 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 
 	if (ret <= 0 || cli->common.show_version)
 		return ret;
-	if (placement_problem(cli))
+	if (cmd_place_check(PROG,
+			    &(struct cmd_place_opts){cli->srv.cpus, cli->srv.numa_node, cli->srv.no_pin},
+			    cli->srv.threads))
 		return -EINVAL;
 	if (cli->show_topology) {
 		cli->srv.transport = &cli->common.attr;

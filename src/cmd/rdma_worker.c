@@ -18,10 +18,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd_place.h"
 #include "cmd/worker_cli.h"
 #include "cmd/worker_data.h"
 #include "cmd/worker_shards.h"
 #include "ml/model.h"
+#include "topo/topo.h"
 #include "util/clock.h"
 
 #define PROG "rdma-worker"
@@ -46,6 +48,7 @@ struct progress {
 
 struct trainer {
 	const struct worker_cli *cli;
+	struct cmd_placement place;
 	struct worker_data data;
 	struct worker_shards shards;
 	rps_model_t *model;
@@ -94,11 +97,11 @@ static void report(struct trainer *t, uint32_t epoch, const char *what)
 	printf("%s%s\n", what ? "  " : "", what ? what : "");
 	fflush(stdout);
 	if (p->metrics) {
-		fprintf(p->metrics, "%.2f,%u,%u,%u,%llu,%.6f,%.4f,%.4f,%.6f,%.1f,%.3f,%llu,%llu\n",
+		fprintf(p->metrics, "%.2f,%u,%u,%u,%llu,%.6f,%.4f,%.4f,%.6f,%.1f,%.3f,%llu,%llu,%s\n",
 			elapsed, t->cli->rank, t->cli->world, epoch, (unsigned long long)p->step,
 			loss, p->evaluated ? p->train_acc : -1, p->evaluated ? p->test_acc : -1,
 			p->evaluated ? p->test_loss : -1, rate, tau, (unsigned long long)p->tau_max,
-			(unsigned long long)p->rejected);
+			(unsigned long long)p->rejected, t->place.csv);
 		fflush(p->metrics);
 	}
 	p->steps_in_window = 0;
@@ -261,6 +264,24 @@ static int train(struct trainer *t)
 	return 0;
 }
 
+/* This worker's index among the workers on its node, so that they take
+ * a core each: Slurm's SLURM_LOCALID, else the rank (workers started on
+ * one machine by hand or by make demo). */
+static unsigned local_rank(const struct worker_cli *cli)
+{
+	const char *s = getenv("SLURM_LOCALID");
+	char *end;
+	unsigned long v;
+
+	if (s && *s) {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (!errno && !*end && v < 65536)
+			return (unsigned)v;
+	}
+	return cli->rank;
+}
+
 static int setup(struct trainer *t)
 {
 	const struct worker_cli *cli = t->cli;
@@ -283,6 +304,8 @@ static int setup(struct trainer *t)
 	       cli->servers[0].host, cli->servers[0].port, rps_algo_name(rps_worker_algo(t->shards.w[0])), (unsigned long long)ds->n,
 	       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
 	       cli->epochs);
+	printf(PROG " %u/%u: placement %s (as local rank %u: %s)\n", cli->rank, cli->world,
+	       t->place.line, local_rank(cli), t->place.why);
 	fflush(stdout);
 	return 0;
 }
@@ -293,11 +316,15 @@ static int run(const struct worker_cli *cli)
 	struct sigaction sa = {.sa_handler = on_signal};
 	int ret;
 
+	/* before anything is allocated: the data, the model and the
+	 * registered buffers then come from the NIC's NUMA node */
+	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli), &t.place))
+		return RPS_EXIT_RUNTIME;
 	if (cli->common.metrics_path &&
 	    !(t.p.metrics = cmd_metrics_open(PROG, cli->common.metrics_path,
 					      "time_s,rank,world,epoch,step,loss,train_acc,"
 					      "test_acc,test_loss,steps_per_s,staleness_mean,"
-					      "staleness_max,rejected\n")))
+					      "staleness_max,rejected," RPS_TOPO_CSV_COLUMNS "\n")))
 		return RPS_EXIT_USAGE;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

@@ -222,6 +222,28 @@ static int o_retry(void *c, const char *a)
 	return ret;
 }
 
+static int o_cpus(void *c, const char *a)
+{
+	CLI(c)->place.cpus = a; /* checked against the machine after parsing */
+	return 0;
+}
+
+static int o_numa(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "numa", a, 0, 4095, &v);
+
+	CLI(c)->place.numa = (int)v;
+	return ret;
+}
+
+static int o_no_pin(void *c, const char *a)
+{
+	(void)a;
+	CLI(c)->place.no_pin = true;
+	return 0;
+}
+
 static const rps_opt_t worker_opts[] = {
 	{"server", 's', "HOST[:PORT],...", "rdma-ps to train with; several = shards in order", o_server},
 	{"port", 'p', "PORT", "port of servers given without one (default 18515)", o_port},
@@ -241,6 +263,9 @@ static const rps_opt_t worker_opts[] = {
 	CMD_AUTH_OPT,
 	{"retry", 0, "SEC", "reconnect for up to SEC when a server is not there or lost (default 60, 0 = no)", o_retry},
 	{"timeout", 0, "SEC", "give up on a server silent this long (default 60)", o_timeout},
+	{"cpus", 0, "LIST", "run on the first CPU of LIST (\"0-3,8\"; default: next to the NIC)", o_cpus},
+	{"numa", 0, "N", "run on and allocate from NUMA node N (default: the NIC's)", o_numa},
+	{"no-pin", 0, NULL, "do not pin the worker's thread nor bind its memory", o_no_pin},
 	CMD_REPORT_OPTS,
 };
 
@@ -287,6 +312,7 @@ int worker_cli_init(struct worker_cli *cli)
 	cli->seed = 1;
 	cli->timeout_s = 60;
 	cli->retry_s = 60;
+	cli->place = (struct cmd_place_opts)CMD_PLACE_OPTS_INIT;
 	return cmd_common_init(&cli->common, PROG, 5);
 }
 
@@ -312,5 +338,7 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 	for (uint32_t i = 0; i < cli->nservers; i++)
 		if (!cli->servers[i].port)
 			cli->servers[i].port = cli->port;
+	if (cmd_place_check(PROG, &cli->place, 1))
+		return -EINVAL;
 	return 1;
 }

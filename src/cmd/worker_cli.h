@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "cmd/cmd_common.h"
+#include "cmd/cmd_place.h"
 
 #define WORKER_MAX_SERVERS 64
 #define WORKER_DEFAULT_PORT 18515
@@ -39,6 +40,7 @@ struct worker_cli {
 	uint64_t eval_samples;	/* test samples evaluated, 0 = all */
 	unsigned timeout_s;	/* connect and each wait on a server */
 	unsigned retry_s;	/* keep reconnecting this long, 0 = never */
+	struct cmd_place_opts place; /* --cpus, --numa, --no-pin */
 };
 
 extern const rps_opt_cmd_t worker_cli_cmd;

@@ -14,17 +14,10 @@
 #include "util/compiler.h"
 #include "util/log.h"
 
-/* the NIC's cpuset: verbs devices through their sysfs locality, netdevs
- * (ofi's "tcp/eth0") through hwloc's OS devices; NULL when unknown */
 static hwloc_cpuset_t nic_cpuset(struct rps_server *srv)
 {
-	const char *dev = rps_transport_device(srv->tp);
-
-#ifdef RPS_HAVE_VERBS
-	if (!strcmp(rps_transport_provider(srv->tp), "verbs"))
-		return rps_topo_ibv_cpuset_by_name(srv->topo, dev);
-#endif
-	return rps_topo_nic_cpuset(srv->topo, dev);
+	return rps_topo_device_cpuset(srv->topo, rps_transport_provider(srv->tp),
+				      rps_transport_device(srv->tp));
 }
 
 RPS_EXPORT int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out)

@@ -79,3 +79,26 @@ void rps_topo_free(hwloc_topology_t topo, void *addr, size_t len)
 	if (addr)
 		hwloc_free(topo, addr, len ? len : 1);
 }
+
+int rps_topo_membind(hwloc_topology_t topo, int numa)
+{
+	hwloc_nodeset_t nodes;
+	int err = 0;
+
+	if (numa < 0)
+		return 0;
+	if (!(nodes = hwloc_bitmap_alloc()))
+		return -ENOMEM;
+	hwloc_bitmap_only(nodes, (unsigned)numa);
+	/* the calling thread (Linux has no process-wide policy): the worker's
+	 * buffers are allocated by it, in the library and the model, not
+	 * through rps_topo_alloc() */
+	if (hwloc_set_membind(topo, nodes, HWLOC_MEMBIND_BIND,
+			      HWLOC_MEMBIND_THREAD | HWLOC_MEMBIND_BYNODESET)) {
+		err = errno ? errno : EINVAL;
+		rps_warn("topology: cannot bind memory to NUMA node %d: %s; allocating unbound",
+			 numa, strerror(err));
+	}
+	hwloc_bitmap_free(nodes);
+	return -err;
+}

@@ -553,3 +553,18 @@ out:
 	free(pl);
 	return ret;
 }
+
+int rps_topo_check_opts(const rps_topo_opts_t *opts, unsigned threads)
+{
+	rps_topo_place_t place;
+	hwloc_topology_t topo;
+	int ret;
+
+	if (!opts->cpus && opts->numa < 0)
+		return 0; /* automatic placement cannot be wrong */
+	if ((ret = rps_topo_load(&topo)))
+		return ret;
+	ret = rps_topo_place(topo, NULL, NULL, threads ? threads : 1, opts, &place);
+	rps_topo_unload(topo);
+	return ret;
+}

@@ -100,3 +100,17 @@ hwloc_cpuset_t rps_topo_nic_cpuset(hwloc_topology_t topo, const char *name)
 #endif
 	return NULL;
 }
+
+hwloc_cpuset_t rps_topo_device_cpuset(hwloc_topology_t topo, const char *provider,
+				      const char *device)
+{
+#ifdef RPS_HAVE_VERBS
+	/* a verbs device's own locality first: sysfs knows it even when
+	 * hwloc lists no OS device for it */
+	if (provider && !strcmp(provider, "verbs"))
+		return rps_topo_ibv_cpuset_by_name(topo, device);
+#else
+	(void)provider;
+#endif
+	return rps_topo_nic_cpuset(topo, device);
+}

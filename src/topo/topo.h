@@ -76,6 +76,13 @@ hwloc_obj_t rps_topo_nic_osdev(hwloc_topology_t topo, const char *name);
  * caller frees it with hwloc_bitmap_free(). */
 hwloc_cpuset_t rps_topo_nic_cpuset(hwloc_topology_t topo, const char *name);
 
+/* The locality of a transport's device, as rps_transport_provider() and
+ * rps_transport_device() name them: verbs devices through sysfs, netdevs
+ * (ofi's "tcp/eth0") through hwloc's OS devices.  NULL when unknown, as
+ * for rps_topo_nic_cpuset(). */
+hwloc_cpuset_t rps_topo_device_cpuset(hwloc_topology_t topo, const char *provider,
+				      const char *device);
+
 #ifdef RPS_HAVE_VERBS
 struct ibv_device;
 /* hwloc_ibv_get_device_cpuset() for dev; NULL as for rps_topo_nic_cpuset()
@@ -98,6 +105,11 @@ hwloc_cpuset_t rps_topo_ibv_cpuset_by_name(hwloc_topology_t topo, const char *na
  * machine, --numa node without PUs, --no-pin with --cpus) or -ENOMEM. */
 int rps_topo_place(hwloc_topology_t topo, hwloc_const_cpuset_t nic_set, const char *nic_name,
 		   unsigned threads, const rps_topo_opts_t *opts, rps_topo_place_t *place_p);
+
+/* --cpus / --numa / --no-pin for threads threads against this machine,
+ * before anything is started, so a bad value is a usage error: 0, or
+ * -EINVAL after one logged line naming the option (as rps_topo_place). */
+int rps_topo_check_opts(const rps_topo_opts_t *opts, unsigned threads);
 
 /* ---- reporting (describe.c) ---------------------------------------------- */
 
@@ -130,6 +142,12 @@ int rps_topo_bind_thread(hwloc_topology_t topo, unsigned pu);
 /* Pins the calling thread where place puts thread t: nothing with
  * --no-pin.  Returns as rps_topo_bind_thread(). */
 int rps_topo_place_bind(hwloc_topology_t topo, const rps_topo_place_t *place, unsigned t);
+
+/* Binds the memory the calling thread allocates from now on to NUMA node
+ * numa (nothing for -1), for a thread whose buffers come from elsewhere
+ * (rdma-worker's: the library's registered buffers, the model, the data).  Logs a warning and
+ * returns -errno when refused; allocations are then unbound. */
+int rps_topo_membind(hwloc_topology_t topo, int numa);
 
 /* Allocates len bytes, page aligned, bound to NUMA node numa (-1: not
  * bound), into *addr_p.  When the system refuses the binding it warns

@@ -80,6 +80,15 @@ grep -q '"kernel": "pc-asgd"' <<<"$out" && fail "json: pc-asgd was not asked for
 out=$(run --sizes 64K --threads 2 --chunk 16K --iters 3 --kernels pc-asgd --no-pin -o csv)
 grep -q '^pc-asgd,65536,2,2,20,' <<<"$out" || { echo "$out"; fail "2 threads: no pc-asgd row with 2 active threads"; }
 
+# ---- placement: the header says where the threads and the arrays are
+# (written from the list the threads are pinned to)
+last=$(($(nproc) - 1))
+out=$(run "${tiny[@]}" --kernels sgd --cpus "$last" --numa 0)
+grep -q "^# placement: threads on CPUs $last, memory on NUMA node 0\$" <<<"$out" ||
+	{ echo "$out"; fail "--cpus $last --numa 0: no placement line saying so"; }
+grep -q '^# placement: .*first-touched by each thread' <<<"$(run "${tiny[@]}" --kernels sgd)" ||
+	fail "no placement line without --numa"
+
 # ---- bad usage: exit 2, a one-line error naming the option -------------
 bad() {
 	local err rc=0
@@ -100,6 +109,11 @@ bad --kernels copy
 bad --chunk 1000
 bad --iters 0
 bad --output xml
+bad --cpus 1-x
+bad --cpus 4096
+bad --numa 4000
+bad --numa x
+bad --cpus 0 --no-pin
 bad --nonsense
 bad extra-operand
 "$bench" --help | grep -q -- '--kernels' || fail "--help does not list --kernels"

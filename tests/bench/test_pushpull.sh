@@ -17,8 +17,11 @@ awk -F, 'NR > 1 { for (i = 4; i <= 10; i++) if (i != 5 && !($i > 0)) exit 1 }' <
 	fail "a time or the efficiency is not positive"
 awk -F, 'NR > 1 && !(($1 == 1024 || $1 == 65536) && $2 == 4096 && ($3 == 1 || $3 == 2)) { exit 1 }' <<<"$out" ||
 	fail "rows do not match the sizes, chunk and workers asked for"
-"$bench" --provider ofi --sizes 16K --steps 2 | grep -q '^ #bytes .*efficiency$' || fail "table header"
-for bad in "--sizes 3" "--chunks 1K" "--workers 0" "--steps 0" "--algo sgd" "--bogus"; do
+out=$("$bench" --provider ofi --sizes 16K --steps 2 --cpus 0)
+grep -q '^ #bytes .*efficiency$' <<<"$out" || fail "table header"
+grep -q '^# engine placement: .* cpus=0 ' <<<"$out" || { echo "$out"; fail "--cpus 0: no engine placement line"; }
+for bad in "--sizes 3" "--chunks 1K" "--workers 0" "--steps 0" "--algo sgd" "--bogus" \
+	"--cpus 4096" "--numa 4000" "--cpus 0 --no-pin" "--numa x"; do
 	err=$("$bench" $bad 2>&1 >/dev/null); rc=$?
 	opt=${bad%% *}
 	[ "$rc" = 2 ] && [ "$(wc -l <<<"$err")" = 1 ] && grep -q -- "$opt" <<<"$err" ||

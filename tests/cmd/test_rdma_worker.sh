@@ -3,7 +3,8 @@
 # rdma-worker's command line and inputs, no server needed: every bad
 # option value is exit 2 with one line naming the option; the config file
 # and Slurm's variables are read (the command line wins); a missing,
-# truncated or foreign dataset is exit 1 with one line naming the file.
+# truncated or foreign dataset is exit 1 with one line naming the file;
+# --cpus pins the worker's thread and --no-pin leaves it alone.
 set -uo pipefail
 worker=./rdma-worker
 tmp=$(mktemp -d)
@@ -95,6 +96,42 @@ printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02
 err_is 1 "truncated" "${s[@]}" --dataset "fashion-mnist:$tmp/bad"
 # more workers than samples cannot be partitioned
 err_is 1 "--partition" "${s[@]}" --dataset synthetic:4,2,2 --world 8 --rank 1
+
+# ---- placement: bad lists, nodes and combinations -> exit 2, one line --
+err_is 2 "--cpus" "${s[@]}" --cpus 1-x
+err_is 2 "--cpus 4096" "${s[@]}" --cpus 4096
+err_is 2 "--numa 4000" "${s[@]}" --numa 4000
+err_is 2 "--numa" "${s[@]}" --numa x
+err_is 2 "--no-pin" "${s[@]}" --cpus 0 --no-pin
+# the thread is pinned before the worker connects: read its affinity
+# while it waits for a server that is not there (--retry keeps it up)
+last=$(nproc)
+last=$((last - 1))
+"$worker" --server 127.0.0.1:1 --dataset synthetic:100,4,2 --cpus "$last" --retry 4 \
+	--timeout 1 > "$tmp/pin.log" 2>&1 &
+wpid=$!
+for _ in $(seq 100); do
+	grep -q "retrying" "$tmp/pin.log" 2>/dev/null && break
+	sleep 0.05
+done
+aff=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$wpid/status")
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+[ "$aff" = "$last" ] || fail "--cpus $last: the worker runs on CPUs '$aff'"
+echo "ok: --cpus $last pins the worker to CPU $aff"
+"$worker" --server 127.0.0.1:1 --dataset synthetic:100,4,2 --no-pin --retry 4 \
+	--timeout 1 > "$tmp/nopin.log" 2>&1 &
+wpid=$!
+for _ in $(seq 100); do
+	grep -q "retrying" "$tmp/nopin.log" 2>/dev/null && break
+	sleep 0.05
+done
+aff=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$wpid/status")
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+want=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+[ "$aff" = "$want" ] || fail "--no-pin: the worker runs on CPUs '$aff', not this shell's '$want'"
+echo "ok: --no-pin leaves the worker on CPUs $aff"
 
 "$worker" --help | grep -q -- "--eval-interval" || fail "--help lacks --eval-interval"
 "$worker" --version | grep -q "^rdma-worker [0-9]" || fail "--version"
