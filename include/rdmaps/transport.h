@@ -6,12 +6,26 @@
  * provider-agnostic.  See librdmaps(3).
  *
  * Object model (lifetimes nest in this order; destroy in reverse):
- *   rps_transport_t   an opened provider + device (protection domain)
- *   rps_mr_t          a registered memory region
+ *   rps_transport_t   an opened provider + device, with a default
+ *                     protection domain
+ *   rps_pd_t          a further protection domain (see rps_pd_alloc)
+ *   rps_mr_t          a registered memory region, in one PD
  *   rps_cq_t          a completion queue, shared by any number of conns
  *   rps_listener_t    a passive endpoint bound to an address/port
  *   rps_conn_req_t    a connection request seen by a listener
- *   rps_conn_t        a connected reliable endpoint (an RC QP / FI_EP_MSG)
+ *   rps_conn_t        a connected reliable endpoint (an RC QP / FI_EP_MSG),
+ *                     in one PD
+ *
+ * Protection domains.  A peer reaches a region only through a connection
+ * in the region's PD: on verbs a WRITE or READ from a connection in
+ * another PD fails with an error completion (-RPS_ERR_REMOTE_ACCESS), even
+ * with the right key and address.  So a server that puts each client's
+ * regions and connection in a PD of their own keeps a client that learns
+ * another's key away from that memory.  The ofi provider cannot do this
+ * (a libfabric key is valid on every endpoint of its domain, and the
+ * endpoints of one CQ must share a domain): its PDs are aliases of the
+ * transport's domain; rps_pd_isolated() says which case you have.
+ * A post's local buffer must be registered in the connection's PD.
  *
  * Receives are provider-managed: each connection owns a pool of receive
  * buffers (attr.recv_depth x attr.max_msg_size).  An incoming SEND shows up
@@ -46,6 +60,7 @@ extern "C" {
 #endif
 
 typedef struct rps_transport rps_transport_t;
+typedef struct rps_pd rps_pd_t;
 typedef struct rps_mr rps_mr_t;
 typedef struct rps_cq rps_cq_t;
 typedef struct rps_listener rps_listener_t;
@@ -154,6 +169,20 @@ int rps_transport_progress(rps_transport_t *tp);
 /* Registers [addr, addr+len) with the given rps_access rights. */
 int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access,
 	       rps_mr_t **mr_p);
+/* Allocates a protection domain on tp (ibv_alloc_pd on verbs).  Regions
+ * registered with rps_mr_reg_pd() and connections made with
+ * rps_conn_req_accept_pd() / rps_connect_pd() in it are fenced off from
+ * those of other PDs where rps_pd_isolated() is true.  -EOPNOTSUPP when
+ * the provider has no PD support. */
+int rps_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p);
+/* Frees a PD; its regions and connections must be gone already. */
+void rps_pd_free(rps_pd_t *pd);
+/* true when a connection in another PD cannot reach this PD's regions
+ * (verbs); false when keys are valid transport-wide (ofi). */
+bool rps_pd_isolated(const rps_pd_t *pd);
+/* rps_mr_reg, in pd instead of the transport's default PD. */
+int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
+		  rps_mr_t **mr_p);
 /* Deregisters; no operation may still use the region. */
 void rps_mr_dereg(rps_mr_t *mr);
 /* What a peer needs to reach the region (send it in private data). */
@@ -194,6 +223,12 @@ const char *rps_conn_req_peer(const rps_conn_req_t *req);
  * is consumed whatever the outcome. */
 int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data,
 			size_t len, rps_conn_t **conn_p);
+/* rps_conn_req_accept, with the connection (its QP and receive pool) in
+ * pd instead of the transport's default PD: it then reaches, and is
+ * reached by, only regions registered in pd.  pd must come from the
+ * listener's transport.  The request is consumed whatever the outcome. */
+int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
+			   const void *data, size_t len, rps_conn_t **conn_p);
 /* Refuses the request (the connector sees -ECONNREFUSED) and frees it. */
 void rps_conn_req_reject(rps_conn_req_t *req);
 
@@ -203,6 +238,10 @@ void rps_conn_req_reject(rps_conn_req_t *req);
 int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port,
 		rps_cq_t *cq, const void *data, size_t len,
 		rps_conn_t **conn_p);
+/* rps_connect, with the connection in pd (of the same transport). */
+int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
+		   rps_cq_t *cq, const void *data, size_t len,
+		   rps_conn_t **conn_p);
 /* Disconnects (if still up) and frees.  Operations still queued complete
  * with errors or are dropped; poll their CQ before destroying it. */
 void rps_conn_close(rps_conn_t *conn);
@@ -216,7 +255,7 @@ void rps_conn_set_context(rps_conn_t *conn, void *context);
 void *rps_conn_get_context(const rps_conn_t *conn);
 
 /* One-sided and two-sided operations.  buf must lie inside mr (mr may be
- * NULL only when len == 0).  remote_addr/rkey come from the peer's
+ * NULL only when len == 0), and mr must be in the connection's PD.  remote_addr/rkey come from the peer's
  * rps_mr_remote().  Return 0 when queued, -EAGAIN when the send queue is
  * full (poll, then retry), -ENOTCONN when the connection is down. */
 int rps_post_write(rps_conn_t *conn, const void *buf, size_t len,

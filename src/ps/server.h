@@ -35,15 +35,25 @@ enum lane_state {
 typedef struct ps_lane {
 	rps_conn_t *conn;
 	_Atomic int state;
-	uint64_t *notify_src; /* registered 8-byte source of notifications */
+	uint64_t *notify_src; /* 8-byte source of notifications, in the
+			       * slot's notify_mr */
 } ps_lane_t;
 
+/* Isolation (DESIGN.md "server memory"): each slot has a protection
+ * domain of its own holding G[m], B[m], m's notification sources and
+ * every lane connection of worker m, so on verbs a peer connected as
+ * worker j cannot reach m's regions even with m's keys.  The PD lives as
+ * long as the slot: a worker that rejoins comes back into the same one,
+ * with the same keys. */
 typedef struct ps_slot {
 	uint32_t id;
 	float *grad;	    /* G[m]: 2 x n floats (parity 0, parity 1) */
 	float *snap;	    /* B[m]: n floats, what m reads next */
+	rps_pd_t *pd;	    /* m's regions and lanes, and nothing else */
 	rps_mr_t *grad_mr;  /* REMOTE_WRITE, handed to m only */
 	rps_mr_t *snap_mr;  /* REMOTE_READ, handed to m only */
+	rps_mr_t *notify_mr; /* local: m's slice of notify_buf, posted on
+			      * m's lanes, so it must be in m's PD */
 	uint64_t doorbell_addr, doorbell_key;
 
 	_Atomic uint32_t lanes_up;
@@ -101,8 +111,8 @@ struct rps_server {
 	float *w;	/* W */
 	float *state_a; /* ms (dc-asgd-a), S (dude), v (momentum), acc (ssgd) */
 	float *state_b; /* v when ssgd also uses momentum */
-	uint64_t *notify_buf; /* [M * T] notification sources */
-	rps_mr_t *notify_mr;
+	uint64_t *notify_buf; /* [M * T] notification sources; worker m's
+			       * T entries are registered in m's PD */
 	ps_slot_t *slots;     /* [M] */
 	ps_engine_t *engines; /* [T] */
 

@@ -130,7 +130,9 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	}
 	build_welcome(srv, s, &welcome);
 	rps_welcome_encode(&welcome, wire);
-	ret = rps_conn_req_accept(req, srv->engines[h.lane].cq, wire, sizeof(wire), &conn);
+	/* in m's PD: this QP reaches G[m] and B[m] and no other slot's */
+	ret = rps_conn_req_accept_pd(req, s->pd, srv->engines[h.lane].cq, wire, sizeof(wire),
+				     &conn);
 	if (ret) {
 		rps_warn("server: accepting worker %u lane %u from %s: %s", h.worker_id,
 			 h.lane, peer, rps_strerror(ret));

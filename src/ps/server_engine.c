@@ -161,7 +161,7 @@ static void notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
 	 * let the worker's timeout report it */
 	for (int tries = 0; tries < 1000; tries++) {
 		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
-					 srv->notify_mr, s->doorbell_addr, s->doorbell_key,
+					 s->notify_mr, s->doorbell_addr, s->doorbell_key,
 					 imm, 0, 0);
 		if (ret != -EAGAIN)
 			break;
@@ -434,7 +434,7 @@ static void adopt_lane(ps_engine_t *e, ps_slot_t *s, ps_lane_t *lane)
 	atomic_store_explicit(&lane->state, LANE_UP, memory_order_release);
 	e->lanes++;
 	ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
-				 e->srv->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0, 0);
+				 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0, 0);
 	if (ret)
 		rps_warn("server: worker %u lane %u: READY: %s", s->id, e->index,
 			 rps_strerror(ret));

@@ -2,8 +2,13 @@
 /*
  * Server memory layout (DESIGN.md "Server memory"): W, and per worker the
  * gradient landing zone G[m] (double-buffered) and the snapshot B[m], each
- * worker region in its own MR so a worker's keys reach only its own slots,
- * plus the optimizer state.  Everything 64-byte (in fact page) aligned.
+ * worker region in its own MR, plus the optimizer state.  W and the state
+ * are never registered.  Each worker's MRs live in a protection domain of
+ * the worker's own, which its connections are accepted into: separate MRs
+ * alone would not do, since with one PD a worker that learns another's
+ * key and address could use them (rps_pd_isolated() says whether the
+ * provider enforces this; ofi does not).  Everything 64-byte (in fact
+ * page) aligned.
  */
 #include "config.h"
 
@@ -77,6 +82,32 @@ static int check_fits(struct rps_server *srv)
 	return 0;
 }
 
+/* G[m], B[m] and m's notification sources, in a PD of m's own. */
+static int slot_register(struct rps_server *srv, ps_slot_t *s)
+{
+	uint64_t n = srv->n;
+	int ret;
+
+	ret = rps_pd_alloc(srv->tp, &s->pd);
+	if (ret) {
+		rps_err("layout: worker %u: protection domain: %s", s->id, rps_strerror(ret));
+		return ret;
+	}
+	ret = rps_mr_reg_pd(s->pd, s->grad, 2 * n * sizeof(float),
+			    RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &s->grad_mr);
+	if (ret)
+		return ret;
+	ret = rps_mr_reg_pd(s->pd, s->snap, n * sizeof(float), RPS_ACCESS_REMOTE_READ,
+			    &s->snap_mr);
+	if (ret)
+		return ret;
+	/* the source of the WRITE_WITH_IMMs the engines post on m's lanes:
+	 * a QP uses only local keys of its own PD, hence a registration per
+	 * worker (slices of one array may share a page; verbs allows that) */
+	return rps_mr_reg_pd(s->pd, s->lanes[0].notify_src, srv->threads * sizeof(uint64_t),
+			     RPS_ACCESS_LOCAL_WRITE, &s->notify_mr);
+}
+
 static int slot_create(struct rps_server *srv, ps_slot_t *s, uint32_t id)
 {
 	uint64_t n = srv->n;
@@ -96,18 +127,20 @@ static int slot_create(struct rps_server *srv, ps_slot_t *s, uint32_t id)
 	for (uint32_t t = 0; t < srv->threads; t++)
 		s->lanes[t].notify_src = &srv->notify_buf[(uint64_t)id * srv->threads + t];
 
-	int ret = rps_mr_reg(srv->tp, s->grad, 2 * n * sizeof(float),
-			     RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &s->grad_mr);
-	if (ret)
-		return ret;
-	return rps_mr_reg(srv->tp, s->snap, n * sizeof(float), RPS_ACCESS_REMOTE_READ,
-			  &s->snap_mr);
+	return slot_register(srv, s);
 }
 
+/* Teardown order: the slot's connections are closed already (lanes are
+ * reaped or closed by rps_server_destroy before the layout goes), then
+ * the MRs, then the PD they were in. */
 static void slot_destroy(struct rps_server *srv, ps_slot_t *s)
 {
+	rps_mr_dereg(s->notify_mr);
 	rps_mr_dereg(s->snap_mr);
 	rps_mr_dereg(s->grad_mr);
+	rps_pd_free(s->pd);
+	s->notify_mr = s->snap_mr = s->grad_mr = NULL;
+	s->pd = NULL;
 	free(s->lanes);
 	free(s->chunk_parity);
 	free(s->chunk_push);
@@ -166,10 +199,6 @@ int ps_layout_create(struct rps_server *srv)
 		memset(srv->w, 0, srv->n * sizeof(float));
 	if ((ret = state_create(srv)))
 		goto err;
-	ret = rps_mr_reg(srv->tp, srv->notify_buf, nnotify * sizeof(uint64_t),
-			 RPS_ACCESS_LOCAL_WRITE, &srv->notify_mr);
-	if (ret)
-		goto err;
 	for (uint32_t m = 0; m < cfg->num_workers; m++)
 		if ((ret = slot_create(srv, &srv->slots[m], m)))
 			goto err;
@@ -196,8 +225,6 @@ void ps_layout_destroy(struct rps_server *srv)
 			slot_destroy(srv, &srv->slots[m]);
 	free(srv->slots);
 	srv->slots = NULL;
-	rps_mr_dereg(srv->notify_mr);
-	srv->notify_mr = NULL;
 	free(srv->notify_buf);
 	free(srv->apply_log);
 	free(srv->dude_since_refresh);

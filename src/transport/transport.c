@@ -53,10 +53,12 @@ static const struct rps_transport_ops *provider_find(const char *name)
 
 			if (!ops)
 				return NULL;
-			/* an ops table older than ours lacks entries we call */
-			if (ops->size < sizeof(*ops)) {
+			/* a table older than the first version lacks entries
+			 * we call unchecked; later ones go through
+			 * RPS_OPS_HAS */
+			if (ops->size < RPS_OPS_SIZE_MIN) {
 				rps_err("provider %s: ops table too old (%zu < %zu bytes)",
-					name, ops->size, sizeof(*ops));
+					name, ops->size, (size_t)RPS_OPS_SIZE_MIN);
 				return NULL;
 			}
 			return ops;
@@ -203,10 +205,44 @@ RPS_EXPORT int rps_transport_progress(rps_transport_t *tp)
 	return tp->ops->progress(tp);
 }
 
+/* ---- protection domains -------------------------------------------------- */
+
+RPS_EXPORT int rps_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p)
+{
+	rps_pd_t *pd;
+	int ret;
+
+	if (!tp || !pd_p)
+		return -EINVAL;
+	if (!RPS_OPS_HAS(tp->ops, pd_alloc)) {
+		rps_err("%s: provider %s has no protection domains",
+			tp->device_name, tp->ops->name);
+		return -EOPNOTSUPP;
+	}
+	ret = tp->ops->pd_alloc(tp, &pd);
+	if (ret)
+		return ret;
+	pd->tp = tp;
+	*pd_p = pd;
+	return 0;
+}
+
+RPS_EXPORT void rps_pd_free(rps_pd_t *pd)
+{
+	if (pd)
+		pd->tp->ops->pd_free(pd);
+}
+
+RPS_EXPORT bool rps_pd_isolated(const rps_pd_t *pd)
+{
+	return pd->isolated;
+}
+
 /* ---- memory ------------------------------------------------------------ */
 
-RPS_EXPORT int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len,
-			  unsigned access, rps_mr_t **mr_p)
+/* pd NULL = the default PD, through the original mr_reg op. */
+static int mr_reg(rps_transport_t *tp, rps_pd_t *pd, void *addr, size_t len,
+		  unsigned access, rps_mr_t **mr_p)
 {
 	const unsigned known = RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
 			       RPS_ACCESS_REMOTE_READ;
@@ -218,15 +254,32 @@ RPS_EXPORT int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len,
 			tp ? tp->device_name : "?", addr, len, access);
 		return -EINVAL;
 	}
-	ret = tp->ops->mr_reg(tp, addr, len, access, &mr);
+	ret = pd ? tp->ops->mr_reg_pd(pd, addr, len, access, &mr)
+		 : tp->ops->mr_reg(tp, addr, len, access, &mr);
 	if (ret)
 		return ret;
 	mr->tp = tp;
+	mr->pd = pd;
 	mr->addr = addr;
 	mr->len = len;
 	mr->access = access;
 	*mr_p = mr;
 	return 0;
+}
+
+RPS_EXPORT int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len,
+			  unsigned access, rps_mr_t **mr_p)
+{
+	return mr_reg(tp, NULL, addr, len, access, mr_p);
+}
+
+RPS_EXPORT int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len,
+			     unsigned access, rps_mr_t **mr_p)
+{
+	if (!pd)
+		return -EINVAL;
+	/* a PD exists only where pd_alloc did, so mr_reg_pd does too */
+	return mr_reg(pd->tp, pd, addr, len, access, mr_p);
 }
 
 RPS_EXPORT void rps_mr_dereg(rps_mr_t *mr)
@@ -363,9 +416,9 @@ RPS_EXPORT const char *rps_conn_req_peer(const rps_conn_req_t *req)
 	return req->peer;
 }
 
-RPS_EXPORT int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq,
-				   const void *data, size_t len,
-				   rps_conn_t **conn_p)
+/* pd NULL = the default PD, through the original accept op. */
+static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
+			   const void *data, size_t len, rps_conn_t **conn_p)
 {
 	rps_transport_t *tp;
 	rps_conn_t *conn;
@@ -375,20 +428,40 @@ RPS_EXPORT int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq,
 		return -EINVAL;
 	tp = req->listener->tp;
 	if (!cq || !conn_p || len > RPS_ACCEPT_DATA_MAX || (len && !data) ||
-	    cq->tp != tp) {
-		rps_err("%s: accept %s: invalid argument (cq, or %zu bytes of "
-			"private data > %d)", tp->device_name, req->peer, len,
-			RPS_ACCEPT_DATA_MAX);
+	    cq->tp != tp || (pd && pd->tp != tp)) {
+		rps_err("%s: accept %s: invalid argument (cq or pd of another "
+			"transport, or %zu bytes of private data > %d)",
+			tp->device_name, req->peer, len, RPS_ACCEPT_DATA_MAX);
 		tp->ops->reject(req);
 		return -EINVAL;
 	}
-	ret = tp->ops->accept(req, cq, data, len, &conn);
+	ret = pd ? tp->ops->accept_pd(req, pd, cq, data, len, &conn)
+		 : tp->ops->accept(req, cq, data, len, &conn);
 	if (ret)
 		return ret;
 	conn->tp = tp;
+	conn->pd = pd;
 	conn->cq = cq;
 	*conn_p = conn;
 	return 0;
+}
+
+RPS_EXPORT int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq,
+				   const void *data, size_t len,
+				   rps_conn_t **conn_p)
+{
+	return conn_req_accept(req, NULL, cq, data, len, conn_p);
+}
+
+RPS_EXPORT int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd,
+				      rps_cq_t *cq, const void *data,
+				      size_t len, rps_conn_t **conn_p)
+{
+	if (!pd) {
+		rps_conn_req_reject(req);
+		return -EINVAL;
+	}
+	return conn_req_accept(req, pd, cq, data, len, conn_p);
 }
 
 RPS_EXPORT void rps_conn_req_reject(rps_conn_req_t *req)
@@ -397,9 +470,10 @@ RPS_EXPORT void rps_conn_req_reject(rps_conn_req_t *req)
 		req->listener->tp->ops->reject(req);
 }
 
-RPS_EXPORT int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port,
-			   rps_cq_t *cq, const void *data, size_t len,
-			   rps_conn_t **conn_p)
+/* pd NULL = the default PD, through the original connect op. */
+static int connect_in(rps_transport_t *tp, rps_pd_t *pd, const char *addr,
+		      uint16_t port, rps_cq_t *cq, const void *data, size_t len,
+		      rps_conn_t **conn_p)
 {
 	rps_conn_t *conn;
 	int ret;
@@ -412,13 +486,31 @@ RPS_EXPORT int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port,
 			len, RPS_CONNECT_DATA_MAX);
 		return -EINVAL;
 	}
-	ret = tp->ops->connect(tp, addr, port, cq, data, len, &conn);
+	ret = pd ? tp->ops->connect_pd(pd, addr, port, cq, data, len, &conn)
+		 : tp->ops->connect(tp, addr, port, cq, data, len, &conn);
 	if (ret)
 		return ret;
 	conn->tp = tp;
+	conn->pd = pd;
 	conn->cq = cq;
 	*conn_p = conn;
 	return 0;
+}
+
+RPS_EXPORT int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port,
+			   rps_cq_t *cq, const void *data, size_t len,
+			   rps_conn_t **conn_p)
+{
+	return connect_in(tp, NULL, addr, port, cq, data, len, conn_p);
+}
+
+RPS_EXPORT int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
+			      rps_cq_t *cq, const void *data, size_t len,
+			      rps_conn_t **conn_p)
+{
+	if (!pd)
+		return -EINVAL;
+	return connect_in(pd->tp, pd, addr, port, cq, data, len, conn_p);
 }
 
 RPS_EXPORT void rps_conn_close(rps_conn_t *conn)
@@ -479,6 +571,15 @@ static int post_check(rps_conn_t *conn, const rps_op_t *op)
 		rps_err("%s: %s to %s: local buffer %p+%zu is not inside its "
 			"memory registration", conn->tp->device_name,
 			op_names[op->type], conn->peer, op->buf, op->len);
+		return -EINVAL;
+	}
+	/* verbs would fail the operation with a local protection error and
+	 * kill the connection; refuse it here, the same on every provider */
+	if (rps_unlikely(mr->pd != conn->pd)) {
+		rps_err("%s: %s to %s: local buffer %p+%zu is registered in "
+			"another protection domain than the connection",
+			conn->tp->device_name, op_names[op->type], conn->peer,
+			op->buf, op->len);
 		return -EINVAL;
 	}
 	if (rps_unlikely(op->type == RPS_OP_SEND &&

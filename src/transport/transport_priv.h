@@ -14,6 +14,7 @@
 #ifndef RPS_TRANSPORT_PRIV_H
 #define RPS_TRANSPORT_PRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,8 +35,16 @@ struct rps_transport {
 	char device_name[64];	   /* set by the provider's open */
 };
 
+/* A protection domain.  The provider allocates it (base struct first)
+ * and sets `isolated`; the core fills tp. */
+struct rps_pd {
+	rps_transport_t *tp;
+	bool isolated; /* set by the provider: see rps_pd_isolated() */
+};
+
 struct rps_mr {
 	rps_transport_t *tp;
+	rps_pd_t *pd; /* NULL = the transport's default PD */
 	void *addr;
 	size_t len;
 	unsigned access;
@@ -61,6 +70,7 @@ struct rps_conn_req {
 
 struct rps_conn {
 	rps_transport_t *tp;
+	rps_pd_t *pd; /* NULL = the transport's default PD */
 	rps_cq_t *cq;
 	void *context;
 	bool connected; /* the provider clears it on disconnect/fatal error */
@@ -133,7 +143,32 @@ struct rps_transport_ops {
 	void (*conn_close)(rps_conn_t *conn);
 
 	int (*post)(rps_conn_t *conn, const rps_op_t *op);
+
+	/* ---- added later: the core checks RPS_OPS_HAS() before calling.
+	 * A PD op receives the provider's PD (never NULL); the plain
+	 * mr_reg/accept/connect above stand for the default PD. */
+	int (*pd_alloc)(rps_transport_t *tp, rps_pd_t **pd_p);
+	void (*pd_free)(rps_pd_t *pd);
+	int (*mr_reg_pd)(rps_pd_t *pd, void *addr, size_t len,
+			 unsigned access, rps_mr_t **mr_p);
+	/* consumes req in every case */
+	int (*accept_pd)(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
+			 const void *data, size_t len, rps_conn_t **conn_p);
+	int (*connect_pd)(rps_pd_t *pd, const char *addr, uint16_t port,
+			  rps_cq_t *cq, const void *data, size_t len,
+			  rps_conn_t **conn_p);
 };
+
+/* The ops every provider has had since the first table (through post):
+ * a smaller table is refused at open. */
+#define RPS_OPS_SIZE_MIN \
+	(offsetof(struct rps_transport_ops, post) + \
+	 sizeof(((struct rps_transport_ops *)0)->post))
+/* true when a table of ops->size bytes includes member and sets it, as
+ * libfabric's FI_CHECK_OP does for its versioned ops structs. */
+#define RPS_OPS_HAS(ops, member) \
+	((ops)->size >= offsetof(struct rps_transport_ops, member) + \
+				sizeof((ops)->member) && (ops)->member)
 
 #define RPS_PROVIDER_INI(name) const struct rps_transport_ops *rps_##name##_ini(void)
 

@@ -21,6 +21,7 @@
 #include <rdmaps/rdmaps.h>
 
 #include "optim/kernels.h"
+#include "proto/wire.h"
 
 static const char *addr;
 
@@ -369,6 +370,290 @@ static void test_bad_hello_refused_others_unaffected(void **state)
 	fill_grad(rps_worker_grad(good), n, 0, 0);
 	assert_int_equal(rps_push(good), 0);
 	rps_worker_close(good);
+	rps_server_destroy(srv);
+}
+
+/* ---- isolation: a worker's keys reach only its own slot ----------------- */
+
+/* A hand-made client that speaks the HELLO/WELCOME handshake on one raw
+ * connection (lane 0) and then posts whatever the test wants, as a buggy
+ * or hostile worker could. */
+struct rogue {
+	rps_transport_t *tp;
+	rps_cq_t *cq;
+	uint8_t *buf; /* [0, 64): doorbell for the server's READY; then data */
+	size_t len;
+	rps_mr_t *mr;
+	rps_conn_t *conn;
+	rps_welcome_t welcome;
+};
+
+static void rogue_open(struct rogue *r, size_t len)
+{
+	rps_transport_attr_t attr;
+
+	memset(r, 0, sizeof(*r));
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	assert_int_equal(rps_transport_open(&attr, &r->tp), 0);
+	assert_int_equal(rps_cq_create(r->tp, 1024, &r->cq), 0);
+	r->len = 64 + len;
+	assert_int_equal(posix_memalign((void **)&r->buf, 4096, r->len), 0);
+	/* NaN everywhere: applied anywhere, it would show in the model */
+	memset(r->buf, 0xff, r->len);
+	assert_int_equal(rps_mr_reg(r->tp, r->buf, r->len,
+				    RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
+					    RPS_ACCESS_REMOTE_READ,
+				    &r->mr), 0);
+}
+
+static void rogue_close(struct rogue *r)
+{
+	rps_mr_dereg(r->mr);
+	rps_cq_destroy(r->cq);
+	rps_transport_close(r->tp);
+	free(r->buf);
+}
+
+/* Joins as worker id (lane 0), keeping the WELCOME; retries while the
+ * server is still reaping the id's previous connection. */
+static void rogue_join(struct rogue *r, rps_server_t *srv, uint32_t id, uint32_t M, uint64_t n)
+{
+	rps_remote_t db;
+	rps_hello_t h = {.lane = 0, .worker_id = id, .num_workers = M, .model_params = n};
+	uint8_t wire[RPS_HELLO_WIRE_LEN];
+	const char *why;
+	const void *data;
+	size_t len;
+	int ret = -ECONNREFUSED;
+
+	rps_mr_remote(r->mr, &db);
+	h.doorbell_addr = db.addr;
+	h.doorbell_key = db.key;
+	rps_hello_encode(&h, wire);
+	for (int tries = 0; tries < 200 && ret == -ECONNREFUSED; tries++) {
+		ret = rps_connect(r->tp, addr, rps_server_port(srv), r->cq, wire, sizeof(wire),
+				  &r->conn);
+		if (ret == -ECONNREFUSED)
+			usleep(20000);
+	}
+	assert_int_equal(ret, 0);
+	data = rps_conn_peer_data(r->conn, &len);
+	assert_int_equal(rps_welcome_parse(data, len, &r->welcome, &why), 0);
+	assert_int_equal(r->welcome.worker_id, id);
+}
+
+static void rogue_leave(struct rogue *r)
+{
+	rps_completion_t c;
+
+	rps_conn_close(r->conn);
+	r->conn = NULL;
+	while (rps_cq_poll(r->cq, &c, 1) > 0)
+		;
+}
+
+/* WRITEs len bytes of NaN to remote [raddr, raddr+len) with key and
+ * returns the status of its completion (the server's READY notice, which
+ * may come first, is passed over). */
+static int rogue_write(struct rogue *r, uint64_t raddr, uint64_t key, size_t len)
+{
+	rps_completion_t c;
+
+	assert_true(64 + len <= r->len);
+	assert_int_equal(rps_post_write(r->conn, r->buf + 64, len, r->mr, raddr, key, 77, 0), 0);
+	for (;;) {
+		assert_true(rps_cq_poll_wait(r->cq, &c, 1, 60000) == 1);
+		if (c.status || c.wr_id == 77)
+			return c.status;
+	}
+}
+
+/* Waits until the server counts worker id as gone (it reaps a broken
+ * lane on its own; the rogue has closed its end too). */
+static void wait_disconnected(rps_server_t *srv, uint32_t id)
+{
+	rps_server_worker_stats_t st;
+
+	for (int tries = 0; tries < 3000; tries++) {
+		assert_int_equal(rps_server_worker_stats(srv, id, &st), 0);
+		if (!st.connected)
+			return;
+		usleep(10000);
+	}
+	fail_msg("worker %u still counted as connected", id);
+}
+
+static bool pd_isolation(void)
+{
+	rps_transport_attr_t attr;
+	rps_transport_t *tp;
+	rps_pd_t *pd;
+	bool isolated;
+
+	rps_transport_attr_init(&attr);
+	attr.provider = RPS_TEST_PROVIDER;
+	assert_int_equal(rps_transport_open(&attr, &tp), 0);
+	assert_int_equal(rps_pd_alloc(tp, &pd), 0);
+	isolated = rps_pd_isolated(pd);
+	rps_pd_free(pd);
+	rps_transport_close(tp);
+	return isolated;
+}
+
+/* The issue-9 attack: worker 1 learns worker 0's gradient key and
+ * address (here by joining as worker 0 once) and WRITEs into G[0], and
+ * READs B[0], on its own connection.  On verbs both fail with a remote
+ * access error; worker 1 is dropped (its lane broke) and may come back;
+ * worker 0 trains on and the model is exactly what worker 0's pushes make
+ * of it. */
+static void test_foreign_key_refused_model_unchanged(void **state)
+{
+	const uint64_t n = 8192; /* two chunks of 16 KiB */
+	const float lr = 0.05f;
+	rps_server_t *srv;
+	rps_worker_t *w0;
+	rps_wire_region_t g0, b0;
+	struct rogue r;
+	float *before, *after;
+	int status;
+
+	(void)state;
+	if (!pd_isolation()) {
+		print_message("# SKIP provider %s: protection domains are not isolated "
+			      "(a libfabric key is valid on every endpoint of its domain): "
+			      "a worker holding another's key can reach its slot; see "
+			      "rdmaps(7) SECURITY\n", RPS_TEST_PROVIDER);
+		skip();
+	}
+	srv = start_server(RPS_ALGO_ASGD, 2, n, 16384, 1, 0, 0);
+	before = malloc(n * sizeof(float));
+	after = malloc(n * sizeof(float));
+	rogue_open(&r, 2 * n * sizeof(float));
+
+	/* learn worker 0's regions, then let the real worker 0 in */
+	rogue_join(&r, srv, 0, 2, n);
+	g0 = r.welcome.grad;
+	b0 = r.welcome.snap;
+	rogue_leave(&r);
+	wait_disconnected(srv, 0);
+	for (int tries = 0; tries < 200; tries++) {
+		int ret = worker_connect(srv, 0, 2, &w0);
+
+		if (ret == 0)
+			break;
+		assert_int_equal(ret, -ECONNREFUSED); /* still reaping */
+		w0 = NULL;
+		usleep(20000);
+	}
+	assert_non_null(w0);
+	fill_grad(rps_worker_grad(w0), n, 0, 0);
+	assert_int_equal(rps_push(w0), 0);
+	assert_int_equal(rps_pull(w0), 0);
+
+	/* worker 1 writes NaNs over both halves of G[0] with 0's key */
+	rogue_join(&r, srv, 1, 2, n);
+	assert_true(r.welcome.grad.key != g0.key);
+	rps_server_read_weights(srv, before);
+	status = rogue_write(&r, g0.addr, g0.key, g0.len);
+	print_message("# worker 1 writing G[0]: %s\n", rps_strerror(status));
+	assert_int_equal(status, -RPS_ERR_REMOTE_ACCESS);
+	rogue_leave(&r);
+	wait_disconnected(srv, 1);
+
+	/* and reads B[0] with 0's snapshot key */
+	rogue_join(&r, srv, 1, 2, n);
+	assert_int_equal(rps_post_read(r.conn, r.buf + 64, 4096, r.mr, b0.addr, b0.key, 78, 0),
+			 0);
+	{
+		rps_completion_t c;
+
+		do
+			assert_true(rps_cq_poll_wait(r.cq, &c, 1, 60000) == 1);
+		while (!c.status && c.wr_id != 78);
+		print_message("# worker 1 reading B[0]: %s\n", rps_strerror(c.status));
+		assert_int_equal(c.status, -RPS_ERR_REMOTE_ACCESS);
+	}
+	rogue_leave(&r);
+	wait_disconnected(srv, 1);
+	rps_server_read_weights(srv, after);
+	assert_memory_equal(after, before, n * sizeof(float));
+
+	/* worker 0 never noticed: it trains on, and W is exactly what its
+	 * own pushes make of the initial weights */
+	for (uint64_t k = 1; k < 4; k++) {
+		fill_grad(rps_worker_grad(w0), n, 0, k);
+		assert_int_equal(rps_push(w0), 0);
+		assert_int_equal(rps_pull(w0), 0);
+	}
+	rps_worker_close(w0);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, after);
+	for (uint64_t i = 0; i < n; i++) {
+		float ref = init_value(i);
+
+		for (uint64_t k = 0; k < 4; k++)
+			ref -= lr * grad_value(0, k, i);
+		assert_true(isfinite(after[i]));
+		assert_true(fabsf(after[i] - ref) < 1e-5f);
+	}
+	rogue_close(&r);
+	free(before);
+	free(after);
+	rps_server_destroy(srv);
+}
+
+/* A worker writing past the end of its own G[m] (into whatever lies
+ * beyond) is refused on every provider: verbs checks the MR bounds, and
+ * libfabric's tcp provider refuses the access and drops the connection
+ * (the completion then reads "flushed").  The model is untouched and the
+ * other worker goes on. */
+static void test_write_beyond_slot_refused(void **state)
+{
+	const uint64_t n = 8192;
+	rps_server_t *srv = start_server(RPS_ALGO_ASGD, 2, n, 16384, 1, 0, 0);
+	float *before = malloc(n * sizeof(float)), *after = malloc(n * sizeof(float));
+	rps_server_worker_stats_t st;
+	rps_worker_t *w0;
+	struct rogue r;
+	int status;
+
+	(void)state;
+	assert_int_equal(worker_connect(srv, 0, 2, &w0), 0);
+	fill_grad(rps_worker_grad(w0), n, 0, 0);
+	assert_int_equal(rps_push(w0), 0);
+	rogue_open(&r, 16384);
+	rogue_join(&r, srv, 1, 2, n);
+	rps_server_read_weights(srv, before);
+	/* starts 4 KiB before the end of G[1], ends 12 KiB past it */
+	status = rogue_write(&r, r.welcome.grad.addr + r.welcome.grad.len - 4096,
+			     r.welcome.grad.key, 16384);
+	print_message("# worker 1 writing past G[1]: %s\n", rps_strerror(status));
+	assert_true(status == -RPS_ERR_REMOTE_ACCESS || status == -RPS_ERR_FLUSHED);
+	if (pd_isolation())
+		assert_int_equal(status, -RPS_ERR_REMOTE_ACCESS);
+	rogue_leave(&r);
+	wait_disconnected(srv, 1);
+	rps_server_read_weights(srv, after);
+	assert_memory_equal(after, before, n * sizeof(float));
+	/* worker 0 trains on; worker 1 may rejoin (the server drops a worker
+	 * whose connection broke, it does not ban it) */
+	fill_grad(rps_worker_grad(w0), n, 0, 1);
+	assert_int_equal(rps_push(w0), 0);
+	assert_int_equal(rps_pull(w0), 0);
+	rogue_join(&r, srv, 1, 2, n);
+	rogue_leave(&r);
+	rps_worker_close(w0);
+	rps_server_stop(srv);
+	assert_int_equal(rps_server_worker_stats(srv, 0, &st), 0);
+	assert_int_equal(st.pushes, 2);
+	assert_int_equal(st.chunks_rejected, 0);
+	rps_server_read_weights(srv, after);
+	for (uint64_t i = 0; i < n; i++)
+		assert_true(isfinite(after[i]));
+	rogue_close(&r);
+	free(before);
+	free(after);
 	rps_server_destroy(srv);
 }
 
@@ -912,6 +1197,8 @@ int main(void)
 		cmocka_unit_test(test_nan_chunk_rejected_model_untouched),
 		cmocka_unit_test(test_disconnect_mid_push_others_continue),
 		cmocka_unit_test(test_bad_hello_refused_others_unaffected),
+		cmocka_unit_test(test_foreign_key_refused_model_unchanged),
+		cmocka_unit_test(test_write_beyond_slot_refused),
 		cmocka_unit_test(test_ssgd_averages_each_step),
 		cmocka_unit_test(test_staleness_bound_holds_fast_worker),
 		cmocka_unit_test(test_ssgd_reports_rejected_chunk),

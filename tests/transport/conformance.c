@@ -488,6 +488,154 @@ static void test_bad_access_spares_other_connections(void **state)
 	pair_close(&good);
 }
 
+/* ---- protection domains ---------------------------------------------- */
+
+/* A pair whose server side (connection and region) lives in spd; the
+ * client side stays in the default PD. */
+static void pair_open_pd(th_fixture_t *f, struct pair *p, rps_pd_t *spd, size_t len)
+{
+	th_connect_pair_pd(f, spd, NULL, &p->s, &p->c);
+	th_buf_alloc_pd(f, spd, len, rw_access, &p->srv);
+	th_buf_alloc(f, len, rw_access, &p->cli);
+}
+
+static bool provider_is(const char *name)
+{
+	return strcmp(th_provider(), name) == 0;
+}
+
+/* Everything a connection does must work inside a PD: the QP, its
+ * receive pool, and local buffers of the same PD on both ends.  A local
+ * buffer of another PD is refused at post time, on every provider. */
+static void test_pd_connection_works(void **state)
+{
+	th_fixture_t *f = *state;
+	rps_pd_t *pd;
+	struct pair p;
+	th_comp_t c;
+	th_buf_t other;
+
+	assert_int_equal(rps_pd_alloc(f->tp, &pd), 0);
+	/* verbs isolates, ofi aliases the domain: never claim more */
+	assert_int_equal(rps_pd_isolated(pd), provider_is("verbs"));
+	pair_open_pd(f, &p, pd, 64 * 1024);
+	th_buf_alloc(f, 4096, rw_access, &other); /* default PD */
+
+	/* client -> server region in the PD */
+	th_fill(p.cli.buf, 8192, 700);
+	assert_int_equal(rps_post_write_imm(p.c, p.cli.buf, 8192, p.cli.mr,
+					    p.srv.remote.addr + 100, p.srv.remote.key,
+					    42, 1, 0), 0);
+	expect_ok(f, CLIENT, RPS_COMP_WRITE_IMM, 1, NULL);
+	expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, &c);
+	assert_int_equal(c.c.imm, 42);
+	assert_true(th_check(p.srv.buf + 100, 8192, 700));
+
+	/* server posts from a region of its PD (local key of the QP's PD) */
+	th_fill(p.srv.buf, 4096, 701);
+	assert_int_equal(rps_post_write(p.s, p.srv.buf, 4096, p.srv.mr,
+					p.cli.remote.addr, p.cli.remote.key, 2, 0), 0);
+	expect_ok(f, SERVER, RPS_COMP_WRITE, 2, NULL);
+	/* a READ lands in the PD's region too (the data visible on the
+	 * client is the WRITE's) */
+	assert_int_equal(rps_post_read(p.s, p.srv.buf + 8192, 4096, p.srv.mr,
+				       p.cli.remote.addr, p.cli.remote.key, 3, 0), 0);
+	expect_ok(f, SERVER, RPS_COMP_READ, 3, NULL);
+	assert_true(th_check(p.srv.buf + 8192, 4096, 701));
+
+	/* a SEND is received into the server connection's pool, which has
+	 * to be in the PD as well */
+	th_fill(p.cli.buf, 64, 702);
+	assert_int_equal(rps_post_send(p.c, p.cli.buf, 64, p.cli.mr, 4, 0), 0);
+	expect_ok(f, SERVER, RPS_COMP_RECV, UINT64_MAX, &c);
+	assert_int_equal(c.c.len, 64);
+	assert_true(th_check(c.data, 64, 702));
+	free(c.data);
+	expect_ok(f, CLIENT, RPS_COMP_SEND, 4, NULL);
+
+	/* a buffer of the default PD on the PD's connection */
+	assert_int_equal(rps_post_write(p.s, other.buf, 64, other.mr,
+					p.cli.remote.addr, p.cli.remote.key, 5, 0),
+			 -EINVAL);
+	assert_true(rps_conn_is_connected(p.s));
+	th_drain(f);
+
+	/* bounds hold inside a PD too, on every provider */
+	th_fill(p.srv.buf, p.srv.len, 500);
+	int ret = rps_post_write(p.c, p.cli.buf, 8192, p.cli.mr,
+				 p.srv.remote.addr + p.srv.len - 4096,
+				 p.srv.remote.key, 6, 0);
+	expect_access_error(f, &p, ret);
+
+	th_buf_free(&other);
+	pair_close(&p);
+	rps_pd_free(pd);
+}
+
+/* The point of PDs: a peer connected in PD A that holds the key and
+ * address of a region in PD B cannot reach it (verbs).  The ofi provider
+ * cannot enforce this, and says so through rps_pd_isolated(). */
+static void test_pd_cross_access_refused(void **state)
+{
+	th_fixture_t *f = *state;
+	rps_pd_t *pd_a, *pd_b;
+	struct pair a, b;
+	th_comp_t e;
+	bool isolated;
+
+	assert_int_equal(rps_pd_alloc(f->tp, &pd_a), 0);
+	assert_int_equal(rps_pd_alloc(f->tp, &pd_b), 0);
+	isolated = rps_pd_isolated(pd_a);
+	if (isolated) {
+		pair_open_pd(f, &a, pd_a, 64 * 1024);
+		pair_open_pd(f, &b, pd_b, 64 * 1024);
+		th_fill(b.srv.buf, b.srv.len, 500);
+		th_fill(a.cli.buf, a.cli.len, 501);
+
+		/* B's key and address, on A's connection: refused */
+		assert_int_equal(rps_post_write(a.c, a.cli.buf, 4096, a.cli.mr,
+						b.srv.remote.addr, b.srv.remote.key, 1, 0),
+				 0);
+		assert_int_equal(th_wait_error(f, CLIENT, TH_TIMEOUT_MS, &e), 0);
+		print_message("# cross-PD write: %s\n", rps_strerror(e.c.status));
+		assert_int_equal(e.c.status, -RPS_ERR_REMOTE_ACCESS);
+		assert_true(th_check(b.srv.buf, b.srv.len, 500));
+		assert_true(th_guards_intact(&b.srv));
+		th_drain(f);
+
+		/* B's own connection still reaches B's region */
+		th_fill(b.cli.buf, 4096, 600);
+		assert_int_equal(rps_post_write_imm(b.c, b.cli.buf, 4096, b.cli.mr,
+						    b.srv.remote.addr, b.srv.remote.key,
+						    3, 2, 0), 0);
+		expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, NULL);
+		assert_true(th_check(b.srv.buf, 4096, 600));
+		th_drain(f);
+		pair_close(&a);
+
+		/* and a READ of B's region from a fresh connection in A */
+		pair_open_pd(f, &a, pd_a, 4096);
+		assert_int_equal(rps_post_read(a.c, a.cli.buf, 4096, a.cli.mr,
+					       b.srv.remote.addr, b.srv.remote.key, 4, 0),
+				 0);
+		assert_int_equal(th_wait_error(f, CLIENT, TH_TIMEOUT_MS, &e), 0);
+		assert_int_equal(e.c.status, -RPS_ERR_REMOTE_ACCESS);
+		th_drain(f);
+		pair_close(&a);
+		pair_close(&b);
+	}
+	rps_pd_free(pd_b);
+	rps_pd_free(pd_a);
+	if (!isolated) {
+		print_message("# SKIP provider %s: its protection domains alias one "
+			      "domain and keys are valid on every connection "
+			      "(rps_pd_isolated() is false): no cross-PD isolation "
+			      "to test; bounds are checked by "
+			      "test_pd_connection_works\n", th_provider());
+		skip();
+	}
+}
+
 static void test_peer_close_mid_transfer(void **state)
 {
 	th_fixture_t *f = *state;
@@ -570,6 +718,8 @@ int main(void)
 		T(test_write_out_of_range),
 		T(test_read_bad_rkey_and_range),
 		T(test_bad_access_spares_other_connections),
+		T(test_pd_connection_works),
+		T(test_pd_cross_access_refused),
 		T(test_peer_close_mid_transfer),
 #undef T
 	};

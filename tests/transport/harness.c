@@ -152,6 +152,7 @@ struct acceptor {
 	bool reject;
 	const void *adata;
 	size_t alen;
+	rps_pd_t *pd; /* accept in it; NULL = the default PD */
 	uint8_t cdata[RPS_CONNECT_DATA_MAX];
 	size_t clen;
 	rps_conn_t *conn;
@@ -177,15 +178,21 @@ static void *acceptor_main(void *arg)
 		a->ret = -ECONNREFUSED;
 		return NULL;
 	}
-	a->ret = rps_conn_req_accept(req, a->f->side[TH_SERVER].cq, a->adata,
-				     a->alen, &a->conn);
+	if (a->pd)
+		a->ret = rps_conn_req_accept_pd(req, a->pd, a->f->side[TH_SERVER].cq,
+						a->adata, a->alen, &a->conn);
+	else
+		a->ret = rps_conn_req_accept(req, a->f->side[TH_SERVER].cq,
+					     a->adata, a->alen, &a->conn);
 	return NULL;
 }
 
-static int connect_pair(th_fixture_t *f, bool reject, const void *cdata,
-			size_t clen, const void *adata, size_t alen,
-			struct acceptor *a, rps_conn_t **client_p)
+static int connect_pair_pd(th_fixture_t *f, bool reject, const void *cdata,
+			   size_t clen, const void *adata, size_t alen,
+			   rps_pd_t *spd, rps_pd_t *cpd, struct acceptor *a,
+			   rps_conn_t **client_p)
 {
+	uint16_t port = rps_listener_port(f->listener);
 	pthread_t thr;
 	int ret;
 
@@ -194,11 +201,37 @@ static int connect_pair(th_fixture_t *f, bool reject, const void *cdata,
 	a->reject = reject;
 	a->adata = adata;
 	a->alen = alen;
+	a->pd = spd;
 	assert_int_equal(pthread_create(&thr, NULL, acceptor_main, a), 0);
-	ret = rps_connect(f->tp, f->addr, rps_listener_port(f->listener),
-			  f->side[TH_CLIENT].cq, cdata, clen, client_p);
+	if (cpd)
+		ret = rps_connect_pd(cpd, f->addr, port, f->side[TH_CLIENT].cq,
+				     cdata, clen, client_p);
+	else
+		ret = rps_connect(f->tp, f->addr, port, f->side[TH_CLIENT].cq,
+				  cdata, clen, client_p);
 	pthread_join(thr, NULL);
 	return ret;
+}
+
+static int connect_pair(th_fixture_t *f, bool reject, const void *cdata,
+			size_t clen, const void *adata, size_t alen,
+			struct acceptor *a, rps_conn_t **client_p)
+{
+	return connect_pair_pd(f, reject, cdata, clen, adata, alen, NULL, NULL,
+			       a, client_p);
+}
+
+void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd,
+			rps_conn_t **server_p, rps_conn_t **client_p)
+{
+	struct acceptor a;
+
+	assert_int_equal(connect_pair_pd(f, false, NULL, 0, NULL, 0, spd, cpd,
+					 &a, client_p), 0);
+	assert_int_equal(a.ret, 0);
+	assert_true(rps_conn_is_connected(*client_p));
+	assert_true(rps_conn_is_connected(a.conn));
+	*server_p = a.conn;
 }
 
 void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen,
@@ -363,6 +396,12 @@ void th_drain(th_fixture_t *f)
 
 void th_buf_alloc(th_fixture_t *f, size_t len, unsigned access, th_buf_t *b)
 {
+	th_buf_alloc_pd(f, NULL, len, access, b);
+}
+
+void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len,
+		     unsigned access, th_buf_t *b)
+{
 	memset(b, 0, sizeof(*b));
 	assert_int_equal(posix_memalign((void **)&b->mem, 4096,
 					len + 2 * TH_GUARD), 0);
@@ -371,7 +410,10 @@ void th_buf_alloc(th_fixture_t *f, size_t len, unsigned access, th_buf_t *b)
 	b->buf = b->mem + TH_GUARD;
 	b->len = len;
 	memset(b->buf, 0, len);
-	assert_int_equal(rps_mr_reg(f->tp, b->buf, len, access, &b->mr), 0);
+	if (pd)
+		assert_int_equal(rps_mr_reg_pd(pd, b->buf, len, access, &b->mr), 0);
+	else
+		assert_int_equal(rps_mr_reg(f->tp, b->buf, len, access, &b->mr), 0);
 	rps_mr_remote(b->mr, &b->remote);
 	assert_true(b->remote.len == len);
 }

@@ -67,6 +67,11 @@ void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen,
 int th_try_connect(th_fixture_t *f, bool reject, rps_conn_t **server_p,
 		   rps_conn_t **client_p);
 
+/* th_connect_pair without private data, the server side accepted in spd
+ * and the client side connected in cpd (NULL = the default PD). */
+void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd,
+			rps_conn_t **server_p, rps_conn_t **client_p);
+
 /* Polls both CQs once, queueing what arrives; returns the number taken. */
 int th_pump(th_fixture_t *f);
 /* Pumps until side has a completion matching type (0 = any) and, when
@@ -93,6 +98,9 @@ typedef struct th_buf {
 #define TH_GUARD 4096
 
 void th_buf_alloc(th_fixture_t *f, size_t len, unsigned access, th_buf_t *b);
+/* th_buf_alloc, registered in pd (NULL = the default PD). */
+void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len,
+		     unsigned access, th_buf_t *b);
 void th_buf_free(th_buf_t *b);
 /* Fills with a pattern derived from seed; returns nothing. */
 void th_fill(void *p, size_t len, uint32_t seed);

@@ -205,6 +205,8 @@ struct rps_ofi_conn_req {
 #define rps_ofi_req(r) container_of(r, struct rps_ofi_conn_req, base)
 
 /* ---- ofi_domain.c --------------------------------------------------- */
+int rps_ofi_mr_reg(rps_transport_t *tp, void *addr, size_t len,
+		   unsigned access, rps_mr_t **mr_p);
 int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len,
 		       uint64_t access, struct fid_mr **mr_p, uint64_t *key_p);
 int rps_ofi_token_alloc(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
@@ -213,6 +215,17 @@ struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp,
 					  uint32_t token);
 /* Maps a positive FI_ errno from a completion to 0 / -errno / -RPS_ERR_*. */
 int rps_ofi_comp_errno(int fi_err);
+
+/* ---- ofi_pd.c ------------------------------------------------------- */
+int rps_ofi_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p);
+void rps_ofi_pd_free(rps_pd_t *pd);
+int rps_ofi_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
+		      rps_mr_t **mr_p);
+int rps_ofi_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
+		      const void *data, size_t len, rps_conn_t **conn_p);
+int rps_ofi_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
+		       rps_cq_t *cq, const void *data, size_t len,
+		       rps_conn_t **conn_p);
 
 /* ---- ofi_cm.c ------------------------------------------------------- */
 /* room for the largest CM event: entry + provider private data */

@@ -332,8 +332,8 @@ int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len,
 	return 0;
 }
 
-static int rps_ofi_mr_reg(rps_transport_t *btp, void *addr, size_t len,
-			  unsigned access, rps_mr_t **mr_p)
+int rps_ofi_mr_reg(rps_transport_t *btp, void *addr, size_t len,
+		   unsigned access, rps_mr_t **mr_p)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 	/* any region may be the source of a WRITE or SEND */
@@ -567,6 +567,11 @@ static const struct rps_transport_ops rps_ofi_ops = {
 	.connect = rps_ofi_connect,
 	.conn_close = rps_ofi_conn_close,
 	.post = rps_ofi_post,
+	.pd_alloc = rps_ofi_pd_alloc,
+	.pd_free = rps_ofi_pd_free,
+	.mr_reg_pd = rps_ofi_mr_reg_pd,
+	.accept_pd = rps_ofi_accept_pd,
+	.connect_pd = rps_ofi_connect_pd,
 };
 
 RPS_PROVIDER_INI(ofi)

@@ -27,6 +27,11 @@ static const struct rps_transport_ops vrb_ops = {
 	.connect = rps_vrb_connect,
 	.conn_close = rps_vrb_conn_close,
 	.post = rps_vrb_post,
+	.pd_alloc = rps_vrb_pd_alloc,
+	.pd_free = rps_vrb_pd_free,
+	.mr_reg_pd = rps_vrb_mr_reg_pd,
+	.accept_pd = rps_vrb_accept_pd,
+	.connect_pd = rps_vrb_connect_pd,
 };
 
 RPS_PROVIDER_INI(verbs)

@@ -5,6 +5,7 @@
  *
  * Files:  verbs.c         the ops table
  *         verbs_device.c  probe, open/close, memory regions, CQ objects
+ *         verbs_pd.c      extra protection domains (ibv_alloc_pd each)
  *         verbs_cm.c      rdma_cm: listen, accept, connect, progress
  *         verbs_conn.c    a connection's QP, rings and receive pool; close
  *         verbs_data.c    post, CQ polling, completion mapping, drain
@@ -94,6 +95,13 @@ struct vrb_transport {
 	struct rps_list conns;	/* struct vrb_conn.node */
 };
 
+/* An rps_pd: its own ibv_pd.  The transport's default PD is tp->pd and
+ * has no such object (rps_mr.pd / rps_conn.pd are NULL for it). */
+struct vrb_pd {
+	struct rps_pd base;
+	struct ibv_pd *pd;
+};
+
 struct vrb_mr {
 	struct rps_mr base;
 	struct ibv_mr *mr;
@@ -133,6 +141,8 @@ struct vrb_conn {
 	struct vrb_cq *cq;
 	struct rdma_event_channel *ch; /* this conn's own, non-blocking */
 	struct rdma_cm_id *id;
+	struct ibv_pd *pd;	/* of the QP and the receive pool: tp->pd or
+				 * an rps_pd's */
 	struct ibv_qp *qp;
 	uint32_t max_inline;	/* min(attr.max_inline, the QP's) */
 
@@ -171,6 +181,11 @@ static inline struct vrb_cq *vrb_cq(rps_cq_t *cq)
 	return container_of(cq, struct vrb_cq, base);
 }
 
+static inline struct vrb_pd *vrb_pd(rps_pd_t *pd)
+{
+	return container_of(pd, struct vrb_pd, base);
+}
+
 /* "write", "read", ... for log lines */
 const char *rps_vrb_op_name(unsigned op);
 
@@ -180,9 +195,23 @@ int rps_vrb_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p);
 void rps_vrb_close(rps_transport_t *tp);
 int rps_vrb_mr_reg(rps_transport_t *tp, void *addr, size_t len,
 		   unsigned access, rps_mr_t **mr_p);
+/* Registers in the given ibv_pd (the default one or an rps_pd's). */
+int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr,
+		      size_t len, unsigned access, rps_mr_t **mr_p);
 void rps_vrb_mr_dereg(rps_mr_t *mr);
 int rps_vrb_cq_create(rps_transport_t *tp, uint32_t depth, rps_cq_t **cq_p);
 void rps_vrb_cq_destroy(rps_cq_t *cq);
+
+/* verbs_pd.c */
+int rps_vrb_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p);
+void rps_vrb_pd_free(rps_pd_t *pd);
+int rps_vrb_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
+		      rps_mr_t **mr_p);
+int rps_vrb_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
+		      const void *data, size_t len, rps_conn_t **conn_p);
+int rps_vrb_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
+		       rps_cq_t *cq, const void *data, size_t len,
+		       rps_conn_t **conn_p);
 
 /* verbs_cm.c */
 int rps_vrb_listen(rps_transport_t *tp, const char *addr, uint16_t port,
@@ -196,14 +225,22 @@ void rps_vrb_reject(rps_conn_req_t *req);
 int rps_vrb_connect(rps_transport_t *tp, const char *addr, uint16_t port,
 		    rps_cq_t *cq, const void *data, size_t len,
 		    rps_conn_t **conn_p);
+/* accept / connect with the QP and its receive pool in pd */
+int rps_vrb_accept_in(rps_conn_req_t *req, struct ibv_pd *pd, rps_cq_t *cq,
+		      const void *data, size_t len, rps_conn_t **conn_p);
+int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd,
+		       const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_conn_t **conn_p);
 int rps_vrb_progress(rps_transport_t *tp);
 
 /* verbs_conn.c */
 /* Builds a connection on id (resolved, or a connect request): its event
- * channel, QP on cq, send ring and receive pool, receives posted.  On
+ * channel, QP on cq in pd, send ring and receive pool (registered in pd
+ * too: a QP may only use local keys of its own PD), receives posted.  On
  * failure everything it made is undone and id is left to the caller. */
-int rps_vrb_conn_create(struct vrb_transport *tp, struct vrb_cq *cq,
-			struct rdma_cm_id *id, struct vrb_conn **conn_p);
+int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd,
+			struct vrb_cq *cq, struct rdma_cm_id *id,
+			struct vrb_conn **conn_p);
 /* Enters an established connection into the transport's list and its
  * event channel into the progress epoll set. */
 int rps_vrb_conn_activate(struct vrb_conn *conn);

@@ -400,14 +400,14 @@ static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req,
 			     rps_deadline_ns(conn->tp->base.attr.timeout_ms), NULL);
 }
 
-int rps_vrb_accept(rps_conn_req_t *base, rps_cq_t *cq, const void *data,
-		   size_t len, rps_conn_t **conn_p)
+int rps_vrb_accept_in(rps_conn_req_t *base, struct ibv_pd *pd, rps_cq_t *cq,
+		      const void *data, size_t len, rps_conn_t **conn_p)
 {
 	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
 	struct vrb_conn *conn;
 	int ret;
 
-	ret = rps_vrb_conn_create(req->tp, vrb_cq(cq), req->id, &conn);
+	ret = rps_vrb_conn_create(req->tp, pd, vrb_cq(cq), req->id, &conn);
 	if (ret) {
 		rdma_reject(req->id, NULL, 0);
 		rdma_destroy_id(req->id);
@@ -425,6 +425,14 @@ int rps_vrb_accept(rps_conn_req_t *base, rps_cq_t *cq, const void *data,
 out_free_req:
 	free(req);
 	return ret;
+}
+
+int rps_vrb_accept(rps_conn_req_t *base, rps_cq_t *cq, const void *data,
+		   size_t len, rps_conn_t **conn_p)
+{
+	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
+
+	return rps_vrb_accept_in(base, req->tp->pd, cq, data, len, conn_p);
 }
 
 /* ---- connect ----------------------------------------------------------------- */
@@ -558,11 +566,11 @@ static int vrb_connect_finish(struct vrb_conn *conn, const void *data,
 	return ret < 0 ? ret : 0;
 }
 
-int rps_vrb_connect(rps_transport_t *base, const char *addr, uint16_t port,
-		    rps_cq_t *cq, const void *data, size_t len,
-		    rps_conn_t **conn_p)
+int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd,
+		       const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_conn_t **conn_p)
 {
-	struct vrb_transport *tp = vrb_tp(base);
+	rps_transport_t *base = &tp->base;
 	uint64_t deadline = rps_deadline_ns(base->attr.timeout_ms);
 	struct rdma_event_channel *ch;
 	struct sockaddr_storage ss;
@@ -592,7 +600,7 @@ int rps_vrb_connect(rps_transport_t *base, const char *addr, uint16_t port,
 	if (ret)
 		goto err_destroy_id;
 	/* moves id to the connection's own channel */
-	ret = rps_vrb_conn_create(tp, vrb_cq(cq), id, &conn);
+	ret = rps_vrb_conn_create(tp, pd, vrb_cq(cq), id, &conn);
 	if (ret)
 		goto err_destroy_id;
 	rdma_destroy_event_channel(ch);
@@ -612,6 +620,15 @@ err_destroy_id:
 err_destroy_channel:
 	rdma_destroy_event_channel(ch);
 	return ret;
+}
+
+int rps_vrb_connect(rps_transport_t *base, const char *addr, uint16_t port,
+		    rps_cq_t *cq, const void *data, size_t len,
+		    rps_conn_t **conn_p)
+{
+	struct vrb_transport *tp = vrb_tp(base);
+
+	return rps_vrb_connect_in(tp, tp->pd, addr, port, cq, data, len, conn_p);
 }
 
 /* ---- progress ---------------------------------------------------------------- */

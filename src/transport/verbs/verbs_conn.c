@@ -70,7 +70,7 @@ static int vrb_conn_buffers(struct vrb_conn *conn)
 	if (!conn->sq || !conn->rq || posix_memalign(&pool, 4096, pool_len))
 		return -ENOMEM;
 	conn->pool = pool;
-	conn->pool_mr = ibv_reg_mr(conn->tp->pd, conn->pool, pool_len,
+	conn->pool_mr = ibv_reg_mr(conn->pd, conn->pool, pool_len,
 				   IBV_ACCESS_LOCAL_WRITE);
 	if (!conn->pool_mr) {
 		ret = errno ? -errno : -ENOMEM;
@@ -89,7 +89,7 @@ static int vrb_conn_buffers(struct vrb_conn *conn)
 	return 0;
 }
 
-/* Creates the RC QP on the transport's PD and the conn's CQ, with one
+/* Creates the RC QP in the conn's PD and on its CQ, with one
  * send WR more than asked for conn_close's drain marker.  A device that
  * cannot inline attr.max_inline bytes refuses with EINVAL: ask for half
  * as much, down to none (a bounded number of tries, because EINVAL may
@@ -116,7 +116,7 @@ static int vrb_conn_qp(struct vrb_conn *conn)
 				.max_recv_sge = 1,
 				.max_inline_data = max_inline},
 		};
-		if (rdma_create_qp(conn->id, tp->pd, &qa) == 0)
+		if (rdma_create_qp(conn->id, conn->pd, &qa) == 0)
 			break;
 		ret = errno ? -errno : -EIO;
 		if (ret != -EINVAL || max_inline == 0) {
@@ -166,8 +166,9 @@ static void vrb_conn_free(struct vrb_conn *conn)
 	free(conn);
 }
 
-int rps_vrb_conn_create(struct vrb_transport *tp, struct vrb_cq *cq,
-			struct rdma_cm_id *id, struct vrb_conn **conn_p)
+int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd,
+			struct vrb_cq *cq, struct rdma_cm_id *id,
+			struct vrb_conn **conn_p)
 {
 	struct vrb_conn *conn;
 	int ret;
@@ -176,6 +177,7 @@ int rps_vrb_conn_create(struct vrb_transport *tp, struct vrb_cq *cq,
 	if (!conn)
 		return -ENOMEM;
 	conn->tp = tp;
+	conn->pd = pd;
 	conn->cq = cq;
 	conn->id = id;
 	conn->base.tp = &tp->base;

@@ -254,17 +254,17 @@ static int vrb_access_flags(unsigned access)
 	return flags;
 }
 
-int rps_vrb_mr_reg(rps_transport_t *base, void *addr, size_t len,
-		   unsigned access, rps_mr_t **mr_p)
+int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr,
+		      size_t len, unsigned access, rps_mr_t **mr_p)
 {
-	struct vrb_transport *tp = vrb_tp(base);
+	rps_transport_t *base = &tp->base;
 	struct vrb_mr *mr;
 	int ret;
 
 	mr = calloc(1, sizeof(*mr));
 	if (!mr)
 		return -ENOMEM;
-	mr->mr = ibv_reg_mr(tp->pd, addr, len, vrb_access_flags(access));
+	mr->mr = ibv_reg_mr(pd, addr, len, vrb_access_flags(access));
 	if (!mr->mr) {
 		ret = errno ? -errno : -ENOMEM;
 		rps_err("%s: register %p+%zu (access 0x%x): %s%s",
@@ -282,6 +282,14 @@ int rps_vrb_mr_reg(rps_transport_t *base, void *addr, size_t len,
 	mr->base.remote.len = len;
 	*mr_p = &mr->base;
 	return 0;
+}
+
+int rps_vrb_mr_reg(rps_transport_t *base, void *addr, size_t len,
+		   unsigned access, rps_mr_t **mr_p)
+{
+	struct vrb_transport *tp = vrb_tp(base);
+
+	return rps_vrb_mr_reg_in(tp, tp->pd, addr, len, access, mr_p);
 }
 
 void rps_vrb_mr_dereg(rps_mr_t *base)
