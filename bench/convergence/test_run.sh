@@ -31,7 +31,7 @@ out=$tmp/out
 
 rc=0
 "$run" "${bindir_args[@]}" --dataset synthetic:2000,16,4 --epochs 2 --workers 1,2 \
-	--algos sgd,asgd,dc-asgd-a --partitions iid,label-skew:0.5 --timeout 120 \
+	--algos sgd,asgd,dc-asgd-a,dc-s3gd --partitions iid,label-skew:0.5 --timeout 120 \
 	--out "$out" > "$tmp/run.log" 2>&1 || rc=$?
 cat "$tmp/run.log"
 [ "$rc" = 0 ] || fail "run exited $rc"
@@ -45,10 +45,12 @@ cur=$out/curves.csv
 [ "$(head -1 "$cur")" = "algo,workers,partition,epoch,test_acc,test_loss,time_s" ] ||
 	fail "curves.csv header: $(head -1 "$cur")"
 
-# sgd M=1 for both partitions + {asgd, dc-asgd-a} x M=2 x both partitions
+# sgd M=1 for both partitions + {asgd, dc-asgd-a, dc-s3gd (no server)} x
+# M=2 x both partitions
 expected=(
 	"sgd 1 iid" "sgd 1 label-skew:0.5"
 	"asgd 2 iid" "dc-asgd-a 2 iid" "asgd 2 label-skew:0.5" "dc-asgd-a 2 label-skew:0.5"
+	"dc-s3gd 2 iid" "dc-s3gd 2 label-skew:0.5"
 )
 rows=$(($(wc -l < "$res") - 1))
 [ "$rows" = ${#expected[@]} ] || fail "results.csv has $rows rows, expected ${#expected[@]}"

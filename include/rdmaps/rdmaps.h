@@ -6,6 +6,7 @@
 #include <rdmaps/errno.h>
 #include <rdmaps/log.h>
 #include <rdmaps/ps.h>
+#include <rdmaps/ring.h>
 #include <rdmaps/transport.h>
 
 #ifdef __cplusplus

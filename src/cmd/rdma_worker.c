@@ -21,6 +21,7 @@
 #include "cmd/cmd_place.h"
 #include "cmd/worker_cli.h"
 #include "cmd/worker_data.h"
+#include "cmd/worker_s3gd.h"
 #include "cmd/worker_shards.h"
 #include "ml/model.h"
 #include "topo/topo.h"
@@ -50,7 +51,10 @@ struct trainer {
 	const struct worker_cli *cli;
 	struct cmd_placement place;
 	struct worker_data data;
-	struct worker_shards shards;
+	struct worker_shards shards;	/* with servers */
+	struct worker_s3gd s3gd;	/* --algo dc-s3gd */
+	float *params, *grad;		/* the gradient is computed at params */
+	const float *eval_params;	/* the model evaluated: dc-s3gd's wbar */
 	rps_model_t *model;
 	struct progress p;
 };
@@ -64,12 +68,12 @@ static int evaluate(struct trainer *t)
 	float loss, acc, tloss;
 	int ret;
 
-	if ((ret = rps_model_evaluate(t->model, t->shards.params, te->x, te->y, te->n, &loss,
+	if ((ret = rps_model_evaluate(t->model, t->eval_params, te->x, te->y, te->n, &loss,
 				      &acc)))
 		return ret;
 	t->p.test_acc = acc;
 	t->p.test_loss = loss;
-	if ((ret = rps_model_evaluate(t->model, t->shards.params, tr->x, tr->y, ntrain, &tloss,
+	if ((ret = rps_model_evaluate(t->model, t->eval_params, tr->x, tr->y, ntrain, &tloss,
 				      &acc)))
 		return ret;
 	t->p.train_acc = acc;
@@ -125,19 +129,28 @@ static void account_push(struct progress *p, uint64_t version)
 	p->last_version = version;
 }
 
+/* dc-s3gd: the step's gradient reaches wbar tau allreduces late */
+static void account_stale(struct progress *p, uint64_t tau)
+{
+	p->tau_sum += tau;
+	p->tau_count++;
+	if (tau > p->tau_max)
+		p->tau_max = tau;
+}
+
 static int train_step(struct trainer *t, uint64_t b)
 {
 	uint32_t n = worker_data_batch(&t->data, b);
 	float loss;
 	int ret;
 
-	ret = rps_model_loss_grad(t->model, t->shards.params, t->data.bx, t->data.by, n,
-				  t->shards.grad, &loss);
+	ret = rps_model_loss_grad(t->model, t->params, t->data.bx, t->data.by, n, t->grad,
+				  &loss);
 	if (ret) {
 		fprintf(stderr, PROG ": gradient: %s\n", rps_strerror(ret));
 		return ret;
 	}
-	ret = worker_shards_step(&t->shards);
+	ret = t->cli->s3gd ? worker_s3gd_step(&t->s3gd) : worker_shards_step(&t->shards);
 	if (ret == -EDOM) {
 		/* the server refused a non-finite gradient: the model is
 		 * untouched; say so once per progress line via the counter */
@@ -146,7 +159,10 @@ static int train_step(struct trainer *t, uint64_t b)
 	}
 	if (ret)
 		return ret; /* the caller reconnects or reports */
-	account_push(&t->p, worker_shards_version(&t->shards));
+	if (t->cli->s3gd)
+		account_stale(&t->p, t->s3gd.started - t->s3gd.applied);
+	else
+		account_push(&t->p, worker_shards_version(&t->shards));
 	t->p.step++;
 	t->p.steps_in_window++;
 	t->p.loss_sum += loss;
@@ -206,6 +222,10 @@ static int connect_with_retry(struct trainer *t, bool again)
 		if (delay_ms < 8000)
 			delay_ms *= 2;
 	}
+	/* a new connection brings new registered buffers */
+	t->params = t->shards.params;
+	t->grad = t->shards.grad;
+	t->eval_params = t->shards.params;
 	t->p.last_version = worker_shards_version(&t->shards);
 	if (again)
 		printf(PROG " %u/%u: reconnected at server version %llu; step %llu goes on\n",
@@ -217,7 +237,8 @@ static int connect_with_retry(struct trainer *t, bool again)
 /* train_step failed with ret: reconnect if that can help */
 static int recover(struct trainer *t, int ret)
 {
-	if (!t->cli->retry_s || !retryable(ret) || stop_signal)
+	/* a broken ring cannot be rejoined alone: every peer must restart */
+	if (t->cli->s3gd || !t->cli->retry_s || !retryable(ret) || stop_signal)
 		return ret;
 	fprintf(stderr, PROG " %u/%u: lost the server at step %llu (%s): reconnecting for up to "
 		"%u s\n", t->cli->rank, t->cli->world, (unsigned long long)t->p.step,
@@ -225,6 +246,18 @@ static int recover(struct trainer *t, int ret)
 	worker_shards_close(&t->shards);
 	t->p.reconnects++;
 	return connect_with_retry(t, true);
+}
+
+/* Steps of an epoch.  dc-s3gd: the same on every worker, or an allreduce
+ * would wait for a worker that has finished; a share smaller than the
+ * average is gone through more than once. */
+static uint64_t epoch_batches(const struct trainer *t)
+{
+	uint64_t share = t->data.train_total / t->cli->world;
+
+	if (!t->cli->s3gd)
+		return worker_data_batches(&t->data);
+	return share ? (share + t->data.batch - 1) / t->data.batch : 1;
 }
 
 static bool done(const struct trainer *t)
@@ -240,11 +273,12 @@ static int train(struct trainer *t)
 
 	t->p.t0 = t->p.t_window = rps_now_ns();
 	for (uint32_t e = 0; e < cli->epochs && !done(t); e++) {
-		uint64_t nb = worker_data_batches(&t->data);
+		uint64_t nb = epoch_batches(t);
 
 		worker_data_epoch(&t->data, cli->seed, cli->rank, e);
 		for (uint64_t b = 0; b < nb && !done(t); b++) {
-			if ((ret = train_step(t, b)) && (ret = recover(t, ret))) {
+			if ((ret = train_step(t, b % worker_data_batches(&t->data))) &&
+			    (ret = recover(t, ret))) {
 				fprintf(stderr, PROG ": step %llu: %s\n",
 					(unsigned long long)t->p.step, rps_strerror(ret));
 				return ret;
@@ -255,12 +289,18 @@ static int train(struct trainer *t)
 			if (status_ns && rps_now_ns() - t->p.t_window >= status_ns)
 				report(t, e + 1, NULL);
 		}
+		/* dc-s3gd: the last epoch ends with the allreduces in flight
+		 * applied, so every worker evaluates the same model */
+		if (cli->s3gd && (e + 1 == cli->epochs || done(t)) &&
+		    (ret = worker_s3gd_finish(&t->s3gd)))
+			return ret;
 		if ((ret = evaluate(t)))
 			return ret;
 		/* a stop by --steps or a signal is mid-epoch: say so */
-		report(t, e + 1, done(t) && (t->p.step % worker_data_batches(&t->data))
-					 ? "(stopped)" : "(epoch end)");
+		report(t, e + 1, done(t) && (t->p.step % nb) ? "(stopped)" : "(epoch end)");
 	}
+	if (cli->s3gd && (ret = worker_s3gd_finish(&t->s3gd)))
+		return ret;
 	return 0;
 }
 
@@ -296,14 +336,31 @@ static int setup(struct trainer *t)
 		fprintf(stderr, PROG ": --model %s: %s\n", cli->model_spec, rps_strerror(ret));
 		return ret;
 	}
-	if ((ret = connect_with_retry(t, false)))
-		return ret;
-	printf(PROG " %u/%u: %s, %llu params on %u server(s) (first %s:%u), algorithm %s; %llu "
-	       "of %llu training samples (%s), batch %u, %u epoch(s)\n", cli->rank, cli->world,
-	       cli->model_spec, (unsigned long long)t->shards.n, t->shards.k,
-	       cli->servers[0].host, cli->servers[0].port, rps_algo_name(rps_worker_algo(t->shards.w[0])), (unsigned long long)ds->n,
-	       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
-	       cli->epochs);
+	if (cli->s3gd) {
+		if ((ret = worker_s3gd_init(cli, t->model, &t->s3gd)))
+			return ret;
+		t->params = t->s3gd.params;
+		t->grad = t->s3gd.grad;
+		t->eval_params = t->s3gd.wbar;
+		printf(PROG " %u/%u: %s, %llu params, algorithm dc-s3gd (no server) with %u "
+		       "peer(s), staleness %u, lr %g, lambda %s %g; %llu of %llu training samples "
+		       "(%s), batch %u, %llu steps per epoch, %u epoch(s)\n", cli->rank,
+		       cli->world, cli->model_spec, (unsigned long long)t->s3gd.n, cli->world,
+		       cli->staleness, cli->lr, cli->lambda_set ? "constant" : "lambda0",
+		       cli->lambda_set ? cli->lambda : cli->lambda0, (unsigned long long)ds->n,
+		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
+		       (unsigned long long)epoch_batches(t), cli->epochs);
+	} else {
+		if ((ret = connect_with_retry(t, false)))
+			return ret;
+		printf(PROG " %u/%u: %s, %llu params on %u server(s) (first %s:%u), algorithm %s; "
+		       "%llu of %llu training samples (%s), batch %u, %u epoch(s)\n", cli->rank,
+		       cli->world, cli->model_spec, (unsigned long long)t->shards.n, t->shards.k,
+		       cli->servers[0].host, cli->servers[0].port,
+		       rps_algo_name(rps_worker_algo(t->shards.w[0])), (unsigned long long)ds->n,
+		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
+		       cli->epochs);
+	}
 	printf(PROG " %u/%u: placement %s (as local rank %u: %s)\n", cli->rank, cli->world,
 	       t->place.line, local_rank(cli), t->place.why);
 	fflush(stdout);
@@ -340,7 +397,14 @@ static int run(const struct worker_cli *cli)
 		       stop_signal ? "stopped by a signal" : "done", (unsigned long long)t.p.step,
 		       (double)(rps_now_ns() - t.p.t0) / 1e9, t.p.test_acc, t.p.test_loss,
 		       t.p.train_acc);
+	if (!ret && cli->s3gd && worker_s3gd_overlap(&t.s3gd) >= 0)
+		printf(PROG " %u/%u: dc-s3gd: one allreduce alone %.3f ms, waited %.3f ms per step: "
+		       "%.0f%% of the allreduce hidden behind computation\n", cli->rank, cli->world,
+		       t.s3gd.alone_ns / 1e6,
+		       (double)t.s3gd.wait_ns / (double)t.s3gd.waits / 1e6,
+		       100 * worker_s3gd_overlap(&t.s3gd));
 	worker_shards_close(&t.shards);
+	worker_s3gd_close(&t.s3gd);
 	rps_model_destroy(t.model);
 	worker_data_free(&t.data);
 	if (t.p.metrics)

@@ -88,6 +88,75 @@ static int o_server(void *c, const char *a)
 	}
 }
 
+int worker_cli_peer(const struct worker_cli *cli, uint32_t i, struct worker_server *peer)
+{
+	const char *p = cli->peers;
+	size_t len;
+
+	if (!p)
+		return -EINVAL;
+	for (; i; i--) {
+		p += strcspn(p, ",");
+		if (!*p)
+			return -EINVAL;
+		p++;
+	}
+	len = strcspn(p, ",");
+	if (parse_server(p, len, peer))
+		return -EINVAL;
+	if (!peer->port)
+		peer->port = cli->port;
+	return 0;
+}
+
+static int o_algo(void *c, const char *a)
+{
+	if (strcmp(a, "dc-s3gd")) {
+		fprintf(stderr, PROG ": --algo: '%s': only dc-s3gd is chosen on the worker (the "
+			"other algorithms are rdma-ps --algo)\n", a);
+		return -EINVAL;
+	}
+	CLI(c)->s3gd = true;
+	return 0;
+}
+
+static int o_peers(void *c, const char *a)
+{
+	CLI(c)->peers = a; /* checked against --world after parsing */
+	CLI(c)->s3gd_opt_given = true;
+	return 0;
+}
+
+static int o_staleness(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "staleness", a, 1, WORKER_MAX_STALENESS, &v);
+
+	CLI(c)->staleness = (uint32_t)v;
+	CLI(c)->s3gd_opt_given = true;
+	return ret;
+}
+
+static int o_lr(void *c, const char *a)
+{
+	CLI(c)->s3gd_opt_given = true;
+	return cmd_parse_float(PROG, "lr", a, 1e-12f, 1e6f, &CLI(c)->lr);
+}
+
+static int o_lambda(void *c, const char *a)
+{
+	CLI(c)->s3gd_opt_given = true;
+	CLI(c)->lambda_set = true;
+	return cmd_parse_float(PROG, "lambda", a, 0, 1e6f, &CLI(c)->lambda);
+}
+
+static int o_lambda0(void *c, const char *a)
+{
+	CLI(c)->s3gd_opt_given = true;
+	CLI(c)->lambda_set = false;
+	return cmd_parse_float(PROG, "lambda0", a, 0, 1e6f, &CLI(c)->lambda0);
+}
+
 static int o_port(void *c, const char *a)
 {
 	uint64_t v;
@@ -260,6 +329,12 @@ static const rps_opt_t worker_opts[] = {
 	{"seed", 0, "N", "partition and shuffling seed, the same on every worker (default 1)", o_seed},
 	{"eval-interval", 0, "STEPS", "steps between test evaluations, 0 = each epoch (default)", o_eval_interval},
 	{"eval-samples", 0, "N", "test samples per evaluation, 0 = all (default)", o_eval_samples},
+	{"algo", 0, "NAME", "dc-s3gd: no server, ring allreduce among the --peers", o_algo},
+	{"peers", 0, "HOST[:PORT],...", "dc-s3gd: every worker's address, in rank order", o_peers},
+	{"staleness", 0, "S", "dc-s3gd: allreduces in flight (default 1)", o_staleness},
+	{"lr", 0, "LR", "dc-s3gd: learning rate (default 0.05)", o_lr},
+	{"lambda", 0, "L", "dc-s3gd: constant delay-compensation lambda (0 = none)", o_lambda},
+	{"lambda0", 0, "L0", "dc-s3gd: adaptive lambda per layer, L0*|g|/|g*g*D| (default 0.2)", o_lambda0},
 	CMD_AUTH_OPT,
 	{"retry", 0, "SEC", "reconnect for up to SEC when a server is not there or lost (default 60, 0 = no)", o_retry},
 	{"timeout", 0, "SEC", "give up on a server silent this long (default 60)", o_timeout},
@@ -313,7 +388,40 @@ int worker_cli_init(struct worker_cli *cli)
 	cli->timeout_s = 60;
 	cli->retry_s = 60;
 	cli->place = (struct cmd_place_opts)CMD_PLACE_OPTS_INIT;
+	cli->staleness = 1;
+	cli->lr = 0.05f;
+	cli->lambda0 = 0.2f;
 	return cmd_common_init(&cli->common, PROG, 5);
+}
+
+/* --peers: one valid HOST[:PORT] per rank of --world */
+static int peers_problem(const struct worker_cli *cli)
+{
+	struct worker_server peer;
+	uint32_t n = 0;
+
+	if (!cli->peers) {
+		if (cli->world == 1)
+			return 0; /* alone: nothing to reduce with */
+		fprintf(stderr, PROG ": --peers is required with --algo dc-s3gd and %u workers\n",
+			cli->world);
+		return -EINVAL;
+	}
+	for (const char *p = cli->peers;; p++) {
+		if (worker_cli_peer(cli, n, &peer)) {
+			fprintf(stderr, PROG ": --peers: entry %u of '%s' is not HOST[:PORT] (port "
+				"1..65535)\n", n + 1, cli->peers);
+			return -EINVAL;
+		}
+		n++;
+		if (!(p = strchr(p, ',')))
+			break;
+	}
+	if (n != cli->world) {
+		fprintf(stderr, PROG ": --peers lists %u workers, --world is %u\n", n, cli->world);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
@@ -322,8 +430,17 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 
 	if (ret <= 0 || cli->common.show_version)
 		return ret;
-	if (!cli->nservers) {
+	if (!cli->nservers && !cli->s3gd) {
 		fprintf(stderr, PROG ": --server is required (try --help)\n");
+		return -EINVAL;
+	}
+	if (cli->nservers && cli->s3gd) {
+		fprintf(stderr, PROG ": --server: dc-s3gd has no server (use --peers)\n");
+		return -EINVAL;
+	}
+	if (cli->s3gd_opt_given && !cli->s3gd) {
+		fprintf(stderr, PROG ": --peers, --staleness, --lr, --lambda and --lambda0 are "
+			"options of --algo dc-s3gd (with a server, rdma-ps has them)\n");
 		return -EINVAL;
 	}
 	/* Slurm's values only where the command line (or file) said nothing */
@@ -338,6 +455,8 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 	for (uint32_t i = 0; i < cli->nservers; i++)
 		if (!cli->servers[i].port)
 			cli->servers[i].port = cli->port;
+	if (cli->s3gd && peers_problem(cli))
+		return -EINVAL;
 	if (cmd_place_check(PROG, &cli->place, 1))
 		return -EINVAL;
 	return 1;

@@ -11,6 +11,7 @@
 
 #define WORKER_MAX_SERVERS 64
 #define WORKER_DEFAULT_PORT 18515
+#define WORKER_MAX_STALENESS 16
 
 /* exit status when a signal stopped training before the end (after a
  * clean goodbye to the servers) */
@@ -41,9 +42,20 @@ struct worker_cli {
 	unsigned timeout_s;	/* connect and each wait on a server */
 	unsigned retry_s;	/* keep reconnecting this long, 0 = never */
 	struct cmd_place_opts place; /* --cpus, --numa, --no-pin */
+	/* --algo dc-s3gd: no server, a ring allreduce among the workers */
+	bool s3gd;
+	const char *peers;	/* --peers HOST[:PORT],... one per rank, in rank order */
+	uint32_t staleness;	/* allreduces in flight */
+	float lr, lambda, lambda0;
+	bool lambda_set;	/* --lambda given: constant, else adaptive lambda0 */
+	bool s3gd_opt_given;	/* one of the dc-s3gd options, to refuse it without */
 };
 
 extern const rps_opt_cmd_t worker_cli_cmd;
+
+/* Entry i of --peers into *peer (the port --port when it gives none):
+ * 0, or -EINVAL when there is no such entry or it is not HOST[:PORT]. */
+int worker_cli_peer(const struct worker_cli *cli, uint32_t i, struct worker_server *peer);
 
 /* Defaults (softmax on Fashion-MNIST, iid, batch 32, 1 epoch, seed 1),
  * then the RPS_* environment.  0, or -EINVAL after a one-line error. */

@@ -106,4 +106,21 @@ int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
  * refresh removes the drift of the incremental float updates. */
 void rps_optim_sum(float *restrict s, const float *const *h, size_t nh, size_t n);
 
+/*
+ * DC-S3GD (Rigazzi 2019), the local step of a worker (no server): wbar
+ * is the averaged weights (the same on every worker), w the local ones
+ * the gradient g was computed on:
+ *   D = wbar - w;  dw = -lr * (g + lambda * g*g*D);  w = wbar + dw
+ * dw is what the worker then allreduces.  Non-finite g: -EDOM, nothing
+ * written.
+ */
+int rps_optim_dcs3gd(float *restrict w, float *restrict dw, const float *restrict wbar,
+		     const float *restrict g, size_t n, float lr, float lambda);
+
+/* The adaptive lambda of one layer: lambda0 * ||g|| / ||g*g*(wbar - w)||,
+ * so the correction is lambda0 times the gradient in norm; 0 when the
+ * correction term is 0 (or not finite). */
+float rps_optim_dcs3gd_lambda(const float *restrict w, const float *restrict wbar,
+			      const float *restrict g, size_t n, float lambda0);
+
 #endif /* RPS_OPTIM_KERNELS_H */

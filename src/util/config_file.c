@@ -151,7 +151,9 @@ static int apply_line(const rps_opt_cmd_t *cmd, void *cfg, const char *path,
 
 int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path)
 {
-	char line[LINE_MAX_LEN + 2];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
 	unsigned lineno = 0;
 	int ret = 0;
 	FILE *f = fopen(path, "r");
@@ -162,11 +164,19 @@ int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path)
 			strerror(errno));
 		return ret;
 	}
-	while (!ret && fgets(line, sizeof(line), f)) {
+	/* getline: the length read, so that a NUL byte inside a line (a
+	 * binary file given by mistake) is named, not taken as its end */
+	while (!ret && (len = getline(&line, &cap, f)) >= 0) {
 		char *s;
 
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
+		if (strlen(line) != (size_t)len) {
+			fprintf(stderr, "%s: %s:%u: a NUL byte in the line (not a text file?)\n",
+				cmd->prog, path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		if (len > LINE_MAX_LEN + 1 || (len == LINE_MAX_LEN + 1 && line[len - 1] != '\n')) {
 			fprintf(stderr, "%s: %s:%u: line longer than %d bytes\n", cmd->prog,
 				path, lineno, LINE_MAX_LEN);
 			ret = -EINVAL;
@@ -182,6 +192,7 @@ int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path)
 		fprintf(stderr, "%s: reading %s failed\n", cmd->prog, path);
 		ret = -EIO;
 	}
+	free(line);
 	fclose(f);
 	return ret;
 }

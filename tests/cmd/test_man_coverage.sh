@@ -79,6 +79,7 @@ check_prog "$RDMA_WORKER" man/rdma-worker.1
 check_prog "$RPS_SMOKE" man/rps_smoke.1
 check_prog "$RPS_ENGINE_BENCH" man/rps_engine_bench.1
 check_prog "$RPS_PUSHPULL_BENCH" man/rps_pushpull_bench.1
+check_prog "${RPS_ALLREDUCE_BENCH:-bench/rps_allreduce_bench}" man/rps_allreduce_bench.1
 for tool in rps_write_bw rps_write_lat rps_read_bw rps_read_lat; do
 	check_prog "bench/$tool" man/rps_perftest.1
 done

@@ -74,6 +74,9 @@ err_is 2 "batch" -C "$tmp/bad.conf"
 printf 'server = 127.0.0.1\nwhat = 1\n' > "$tmp/bad2.conf"
 err_is 2 "what" --conf="$tmp/bad2.conf"
 err_is 2 "cannot" --config "$tmp/missing.conf"
+# a binary file given as the config: the NUL byte is named
+printf 'server = 127.0.0.1\nbatch = 3\0\nepochs = 2\n' > "$tmp/nul.conf"
+err_is 2 "nul.conf:2: a NUL byte" --config "$tmp/nul.conf"
 # rank 5 of world 2 from the file is an error unless the command line fixes it
 printf 'server = 127.0.0.1\nrank = 5\nworld = 2\n' > "$tmp/rank.conf"
 err_is 2 "rank 5" --config "$tmp/rank.conf"
@@ -96,6 +99,20 @@ printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02
 err_is 1 "truncated" "${s[@]}" --dataset "fashion-mnist:$tmp/bad"
 # more workers than samples cannot be partitioned
 err_is 1 "--partition" "${s[@]}" --dataset synthetic:4,2,2 --world 8 --rank 1
+
+# ---- dc-s3gd: its options, and no server ------------------------------
+err_is 2 "--algo" "${s[@]}" --algo sgd
+err_is 2 "--server" "${s[@]}" --algo dc-s3gd
+err_is 2 "--peers is required" --algo dc-s3gd --world 2
+err_is 2 "--peers lists 2" --algo dc-s3gd --world 3 --peers a,b
+err_is 2 "--peers: entry 2" --algo dc-s3gd --world 2 --peers a,b:0
+err_is 2 "--staleness" --algo dc-s3gd --staleness 0
+err_is 2 "--staleness" --algo dc-s3gd --staleness 17
+err_is 2 "--lr" --algo dc-s3gd --lr x
+err_is 2 "--lambda" --algo dc-s3gd --lambda -1
+err_is 2 "--lambda0" --algo dc-s3gd --lambda0 y
+err_is 2 "options of --algo dc-s3gd" "${s[@]}" --peers a
+err_is 2 "options of --algo dc-s3gd" "${s[@]}" --lr 0.1
 
 # ---- placement: bad lists, nodes and combinations -> exit 2, one line --
 err_is 2 "--cpus" "${s[@]}" --cpus 1-x

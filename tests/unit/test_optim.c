@@ -470,6 +470,57 @@ static void test_fused_equals_two_pass_bitwise(void **state)
 	assert_memory_equal(w1, w2, n * sizeof(float));
 }
 
+/* DC-S3GD's local step and its adaptive lambda against double sums */
+static void test_dcs3gd_matches_reference(void **state)
+{
+	static float dw[MAXN + 1];
+	static double rdw[MAXN];
+
+	(void)state;
+	for (int off = 0; off < 2; off++) {
+		float *w = B.w + off, *wbar = B.b + off, *g = B.g + off;
+
+		for (size_t k = 0; k < NSIZES; k++) {
+			size_t n = sizes[k];
+			double gg = 0, cc = 0, lambda;
+			float got;
+
+			fill(w, n, -1, 1);
+			fill(wbar, n, -1, 1);
+			fill(g, n, -3, 3);
+			for (size_t i = 0; i < n; i++) {
+				double d = (double)wbar[i] - w[i], c = (double)g[i] * g[i] * d;
+
+				gg += (double)g[i] * g[i];
+				cc += c * c;
+			}
+			lambda = cc > 0 ? 0.2 * sqrt(gg) / sqrt(cc) : 0;
+			got = rps_optim_dcs3gd_lambda(w, wbar, g, n, 0.2f);
+			if (fabs(got - lambda) > 1e-6 * lambda + 1e-30)
+				fail_msg("lambda n=%zu: %.9g, reference %.9g", n, got, lambda);
+			for (size_t i = 0; i < n; i++) {
+				double d = (double)wbar[i] - w[i];
+
+				rdw[i] = -0.05 * (g[i] + (double)got * g[i] * g[i] * d);
+				B.rw[i] = wbar[i] + rdw[i];
+			}
+			assert_int_equal(rps_optim_dcs3gd(w, dw + off, wbar, g, n, 0.05f, got), 0);
+			assert_close(dw + off, rdw, n, "dcs3gd dw");
+			assert_close(w, B.rw, n, "dcs3gd w");
+		}
+	}
+	/* no correction to make: D = 0 gives lambda 0, not a division by 0 */
+	fill(B.w, 64, -1, 1);
+	memcpy(B.b, B.w, 64 * sizeof(float));
+	fill(B.g, 64, -3, 3);
+	assert_true(rps_optim_dcs3gd_lambda(B.w, B.b, B.g, 64, 0.2f) == 0.0f);
+	/* a non-finite gradient changes nothing */
+	B.g[17] = NAN;
+	memcpy(dw, B.w, 64 * sizeof(float));
+	assert_int_equal(rps_optim_dcs3gd(B.w, B.v, B.b, B.g, 64, 0.05f, 0.1f), -EDOM);
+	assert_memory_equal(B.w, dw, 64 * sizeof(float));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +536,7 @@ int main(void)
 		BOTH(test_dude_matches_reference),
 		BOTH(test_dude_drift_bounded_by_refresh),
 		cmocka_unit_test(test_fused_equals_two_pass_bitwise),
+		cmocka_unit_test(test_dcs3gd_matches_reference),
 #undef BOTH
 	};
 	return cmocka_run_group_tests_name("update kernels", tests, NULL, NULL);
