@@ -41,8 +41,10 @@ int cmd_place_check(const char *prog, const struct cmd_place_opts *o, unsigned t
 }
 
 int cmd_place_self(const char *prog, const rps_transport_attr_t *attr,
-		   const struct cmd_place_opts *o, unsigned slot, struct cmd_placement *pl)
+		   const struct cmd_place_opts *o, unsigned local_rank, unsigned k,
+		   struct cmd_placement *pl)
 {
+	unsigned slot;
 	char device[RPS_TOPO_NIC_LEN] = "", provider[16] = "";
 	hwloc_cpuset_t nic = NULL;
 	rps_topo_opts_t opts;
@@ -70,8 +72,10 @@ int cmd_place_self(const char *prog, const rps_transport_attr_t *attr,
 		nic = rps_topo_device_cpuset(topo, provider, device);
 	topo_opts(o, &opts);
 	cmd_log_capture(why);
-	slot %= RPS_TOPO_MAX_THREADS;
-	ret = rps_topo_place(topo, nic, device[0] ? device : NULL, slot + 1, &opts, &place);
+	if (k < 1 || k > 4)
+		k = 1;
+	slot = (local_rank * k) % (RPS_TOPO_MAX_THREADS - k + 1);
+	ret = rps_topo_place(topo, nic, device[0] ? device : NULL, slot + k, &opts, &place);
 	cmd_log_release();
 	hwloc_bitmap_free(nic);
 	if (ret) {
@@ -86,11 +90,14 @@ int cmd_place_self(const char *prog, const rps_transport_attr_t *attr,
 	rps_topo_unload(topo);
 	/* this thread's CPU only: the others of the placement are the
 	 * node's other ranks' */
+	for (unsigned i = 1; i < 4; i++)
+		pl->extra_cpu[i - 1] = i < k && place.nr_cpus ? (int)place.cpus[slot + i] : -1;
 	if (place.nr_cpus) {
-		place.cpus[0] = place.cpus[slot];
-		place.nr_cpus = 1;
+		for (unsigned i = 0; i < k; i++)
+			place.cpus[i] = place.cpus[slot + i];
+		place.nr_cpus = k;
 	}
-	place.nr_threads = 1;
+	place.nr_threads = k;
 	rps_topo_place_format(&place, pl->line, sizeof(pl->line));
 	rps_topo_place_csv(&place, pl->csv, sizeof(pl->csv));
 	snprintf(pl->why, sizeof(pl->why), "%s", place.why);

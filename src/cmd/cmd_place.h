@@ -27,6 +27,7 @@ struct cmd_placement {
 	char line[256]; /* "nic=rxe0 numa=0 cpus=1 spilled=no oversubscribed=no" */
 	char csv[256];	/* the same under RPS_TOPO_CSV_COLUMNS */
 	char why[512];
+	int extra_cpu[3]; /* the process's threads 1..k-1: their CPU, -1 unpinned */
 };
 
 /* --cpus / --numa valid on this machine for threads threads: 0, or
@@ -36,14 +37,17 @@ int cmd_place_check(const char *prog, const struct cmd_place_opts *o, unsigned t
 /*
  * Places the calling thread and the memory it allocates from now on
  * next to the transport's device (attr: opened briefly to learn which
- * device "auto" picks), or where o says, as thread slot of a placement of
- * slot + 1 threads: processes of one node pass their local rank, so they
- * take one core each, as MPI and Slurm bind ranks.  Pins the thread to
- * that CPU and binds memory to the placement's NUMA node.  A refused
- * binding is a warning, not an error.  Fills *pl; returns 0 or -errno
- * after one line.
+ * device "auto" picks), or where o says.  A process of local rank L with
+ * k threads takes threads L*k .. L*k+k-1 of a placement of (L+1)*k
+ * threads, so the processes of one node take their own cores, as MPI and
+ * Slurm bind ranks: the calling thread is pinned to the first of its k
+ * CPUs, the others are given in pl->extra_cpu for the threads the
+ * process starts later (a communication thread).  Memory is bound to the
+ * placement's NUMA node.  A refused binding is a warning, not an error.
+ * Fills *pl; returns 0 or -errno after one line.
  */
 int cmd_place_self(const char *prog, const rps_transport_attr_t *attr,
-		   const struct cmd_place_opts *o, unsigned slot, struct cmd_placement *pl);
+		   const struct cmd_place_opts *o, unsigned local_rank, unsigned k,
+		   struct cmd_placement *pl);
 
 #endif /* RPS_CMD_PLACE_H */

@@ -337,7 +337,7 @@ static int setup(struct trainer *t)
 		return ret;
 	}
 	if (cli->s3gd) {
-		if ((ret = worker_s3gd_init(cli, t->model, &t->s3gd)))
+		if ((ret = worker_s3gd_init(cli, t->model, t->place.extra_cpu[0], &t->s3gd)))
 			return ret;
 		t->params = t->s3gd.params;
 		t->grad = t->s3gd.grad;
@@ -375,7 +375,10 @@ static int run(const struct worker_cli *cli)
 
 	/* before anything is allocated: the data, the model and the
 	 * registered buffers then come from the NIC's NUMA node */
-	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli), &t.place))
+	/* dc-s3gd: a CPU for the ring's progress thread too, so that the
+	 * allreduce moves while the model computes */
+	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli),
+			   cli->s3gd ? 2 : 1, &t.place))
 		return RPS_EXIT_RUNTIME;
 	if (cli->common.metrics_path &&
 	    !(t.p.metrics = cmd_metrics_open(PROG, cli->common.metrics_path,

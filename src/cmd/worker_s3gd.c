@@ -50,7 +50,8 @@ fail:
 	return NULL;
 }
 
-static int create_ring(const struct worker_cli *cli, uint64_t n, uint32_t k, rps_ring_t **ring_p)
+static int create_ring(const struct worker_cli *cli, uint64_t n, uint32_t k, int cpu,
+		       rps_ring_t **ring_p)
 {
 	char **peers = peer_strings(cli, k);
 	rps_ring_attr_t attr;
@@ -67,6 +68,8 @@ static int create_ring(const struct worker_cli *cli, uint64_t n, uint32_t k, rps
 	attr.timeout_ms = (int)cli->timeout_s * 1000;
 	/* the ring moves while the model computes: that is the overlap */
 	attr.progress_thread = true;
+	/* else it would inherit the compute thread's one CPU */
+	attr.progress_cpu = cpu;
 	ret = rps_ring_create(&attr, ring_p);
 	if (ret)
 		fprintf(stderr, PROG ": dc-s3gd: ring %u to the --peers (rank %u is %s): %s\n", k,
@@ -105,7 +108,7 @@ static int time_alone(struct worker_s3gd *s)
 	return 0;
 }
 
-int worker_s3gd_init(const struct worker_cli *cli, const rps_model_t *model,
+int worker_s3gd_init(const struct worker_cli *cli, const rps_model_t *model, int comm_cpu,
 		     struct worker_s3gd *s)
 {
 	int ret;
@@ -135,7 +138,7 @@ int worker_s3gd_init(const struct worker_cli *cli, const rps_model_t *model,
 	if (cli->world == 1)
 		return 0;
 	for (uint32_t k = 0; k < cli->staleness; k++) {
-		if ((ret = create_ring(cli, s->n, k, &s->ring[k])))
+		if ((ret = create_ring(cli, s->n, k, comm_cpu, &s->ring[k])))
 			return ret;
 		s->nrings++;
 	}

@@ -40,8 +40,9 @@ struct worker_s3gd {
 };
 
 /* Initial weights from --seed (the same on every worker), then the rings
- * to the --peers: 0, or a negative errno after one line. */
-int worker_s3gd_init(const struct worker_cli *cli, const rps_model_t *model,
+ * to the --peers, their progress threads on comm_cpu (-1: where the
+ * scheduler likes): 0, or a negative errno after one line. */
+int worker_s3gd_init(const struct worker_cli *cli, const rps_model_t *model, int comm_cpu,
 		     struct worker_s3gd *s);
 /* One step, the gradient being in s->grad: 0, -EDOM when it was not
  * finite (a zero step is sent instead: the ring stays in step), or a
