@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test_addr.h"
+
 #include <rdmaps/rdmaps.h>
 
 #include "optim/kernels.h"
@@ -1213,26 +1215,11 @@ int main(void)
 		cmocka_unit_test(test_resume_bit_identical_dude),
 		cmocka_unit_test(test_resume_bit_identical_ssgd),
 	};
-	const char *env = getenv("RPS_TEST_ADDR");
-	rps_transport_attr_t attr;
-	rps_transport_t *tp;
 	char name[64];
+	int skip = test_addr_or_skip(RPS_TEST_PROVIDER, &addr);
 
-	rps_transport_attr_init(&attr);
-	attr.provider = RPS_TEST_PROVIDER;
-	if (rps_transport_open(&attr, &tp)) {
-		printf("SKIP: provider %s has no usable device here\n", RPS_TEST_PROVIDER);
-		return 77;
-	}
-	rps_transport_close(tp);
-	if (env && *env) {
-		addr = env;
-	} else if (strcmp(RPS_TEST_PROVIDER, "ofi") == 0) {
-		addr = "127.0.0.1";
-	} else {
-		printf("SKIP: set RPS_TEST_ADDR to the RDMA interface's address\n");
-		return 77;
-	}
+	if (skip)
+		return skip;
 	snprintf(name, sizeof(name), "parameter server (%s)", RPS_TEST_PROVIDER);
 	return cmocka_run_group_tests_name(name, tests, NULL, NULL) ? 1 : 0;
 }
