@@ -95,6 +95,7 @@ typedef struct ps_engine {
 	pthread_t thread;
 	bool started;
 	uint32_t lanes; /* lanes this thread has adopted and not reaped */
+	uint64_t next_keepalive_ns;
 } ps_engine_t;
 
 struct rps_server {

@@ -25,6 +25,11 @@
 #define HOUSEKEEPING_EVERY 4096
 /* empty polls in a row that end the drain at stop */
 #define DRAIN_QUIET_POLLS 100000
+/* between keepalive writes to every lane (see keepalive()) */
+#define KEEPALIVE_NS (2ull * 1000000000ull)
+/* the worker's control word the keepalive writes: after the doorbell
+ * (ctl[1] in worker.c), which it never reads */
+#define KEEPALIVE_OFFSET 8
 
 static uint64_t tau_of(struct rps_server *srv, ps_slot_t *s)
 {
@@ -486,6 +491,41 @@ static void reap_lanes(ps_engine_t *e)
 	}
 }
 
+/*
+ * A worker whose link fails while the server has nothing to send it (it
+ * computes, or the network went down between two of its steps) leaves
+ * its lanes looking connected: nothing on them ever completes in error.
+ * rdma-ps would not report it, and the same worker restarted would be
+ * refused as "already connected".  So every KEEPALIVE_NS each lane gets
+ * an 8-byte RDMA WRITE into the worker's spare control word: the worker's
+ * NIC answers it without the worker, and over a dead link RC gives up
+ * after its retries (or the QP is flushed), which marks the lane down
+ * for reap_lanes.  Unsignaled: only a failure completes.
+ */
+static void keepalive(ps_engine_t *e)
+{
+	struct rps_server *srv = e->srv;
+	uint64_t now = rps_now_ns();
+
+	if (now < e->next_keepalive_ns)
+		return;
+	e->next_keepalive_ns = now + KEEPALIVE_NS;
+	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
+		ps_slot_t *s = &srv->slots[m];
+		ps_lane_t *lane = &s->lanes[e->index];
+		int ret;
+
+		if (atomic_load_explicit(&lane->state, memory_order_acquire) != LANE_UP)
+			continue;
+		ret = rps_post_write(lane->conn, lane->notify_src, sizeof(uint64_t), s->notify_mr,
+				     s->doorbell_addr + KEEPALIVE_OFFSET, s->doorbell_key, 0,
+				     RPS_POST_UNSIGNALED);
+		if (ret && ret != -EAGAIN && ret != -ENOTCONN)
+			rps_dbg("server: worker %u lane %u: keepalive: %s", m, e->index,
+				rps_strerror(ret));
+	}
+}
+
 /* Between two completions no chunk is half-applied: wait here while a
  * checkpoint copies the model.  Completions queue up in the CQ meanwhile
  * (RDMA WRITEs keep landing in the gradient slots; nothing is lost). */
@@ -547,6 +587,7 @@ void *ps_engine_main(void *arg)
 		 * dead ones reaped under full load too */
 		if (++spins >= HOUSEKEEPING_EVERY) {
 			spins = 0;
+			keepalive(e);
 			reap_lanes(e);
 			release_held(e);
 			if (e->srv->cfg.algo == RPS_ALGO_SSGD)

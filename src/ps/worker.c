@@ -35,7 +35,8 @@ struct rps_worker {
 	uint32_t num_chunks;
 	float *grad, *weights;
 	rps_mr_t *grad_mr, *weights_mr;
-	uint64_t *ctl; /* [0]: doorbell the server writes; [2..]: BYE */
+	uint64_t *ctl; /* [0]: doorbell the server writes; [1]: the server's
+			* keepalive word (never read); [2..]: BYE */
 	rps_mr_t *ctl_mr;
 
 	uint64_t pushes;     /* pushes the server confirmed */
