@@ -252,12 +252,46 @@ typedef struct pt_lat_run {
 	uint64_t duration_ns; /* 0: run iters */
 	bool initiator;	      /* write: this side posts first (the server) */
 	bool stopper;	      /* write -D: this side ends the run (the client) */
-	uint64_t *stamps;     /* iters time stamps, taken just after each
-			       * post; NULL: not timed (warm-up, -D) */
+	uint64_t *stamps;     /* iters time stamps (pt_ticks()), taken just
+			       * after each post; NULL: not timed (warm-up, -D) */
 	/* out */
 	uint64_t done; /* operations posted */
 	uint64_t t_ns; /* first post to the end */
+	double ns_per_tick; /* the stamps' unit, measured over the run */
 } pt_lat_run_t;
+
+/*
+ * The latency stamps come from the CPU's cycle counter, as perftest's
+ * get_cycles(): one instruction, where clock_gettime() is a system call
+ * plus an emulated device read in a VM whose clock source is the HPET
+ * (5 to 6 us a read under qemu, measured), which would sit inside every
+ * interval.  Its rate is measured against CLOCK_MONOTONIC_RAW over each
+ * run (pt_lat_stamps_to_ns), so no nominal frequency is trusted.  Other
+ * architectures use the clock.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static inline uint64_t pt_ticks(void)
+{
+	return __rdtsc();
+}
+#elif defined(__aarch64__)
+static inline uint64_t pt_ticks(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+}
+#else
+static inline uint64_t pt_ticks(void)
+{
+	return rps_now_ns();
+}
+#endif
+
+/* Rewrites n stamps of a run as nanoseconds from the first. */
+void pt_lat_stamps_to_ns(uint64_t *stamps, uint64_t n, double ns_per_tick);
 
 /* One WRITE ping-pong run on the first QP; both sides call it, after a
  * barrier and with their flag byte (recv_area[size - 1]) cleared. */

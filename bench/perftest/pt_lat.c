@@ -13,11 +13,9 @@
  * READ: the client posts one READ at a time and waits for its completion;
  * an interval is one READ.
  *
- * The clock is read just after the post (perftest reads its cycle counter
- * just before): the interval between two stamps is the same iteration,
- * but the read overlaps the transfer instead of delaying it, which
- * matters where CLOCK_MONOTONIC_RAW is a system call (a VM whose clock
- * source is the HPET: several microseconds a read).
+ * The cycle counter is read just after the post (perftest reads it just
+ * before): the interval between two stamps is the same iteration, and
+ * the read overlaps the transfer instead of delaying it.
  *
  * On ofi the target's one-sided data moves only while it polls its CQ,
  * so the memory watch polls the CQ too there; on verbs it touches memory
@@ -35,6 +33,23 @@
 #define PT_CLOCK_EVERY 0x3fu   /* -D: iterations between clock reads */
 
 /* Takes completions off the CQ: *own counts this side's operations. */
+/* the run's length, and the cycle counter's rate over it */
+static void run_end(pt_lat_run_t *run, uint64_t t0, uint64_t tk0)
+{
+	uint64_t tk = pt_ticks();
+
+	run->t_ns = rps_now_ns() - t0;
+	run->ns_per_tick = tk > tk0 ? (double)run->t_ns / (double)(tk - tk0) : 1.0;
+}
+
+void pt_lat_stamps_to_ns(uint64_t *stamps, uint64_t n, double ns_per_tick)
+{
+	uint64_t first = n ? stamps[0] : 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		stamps[i] = (uint64_t)((double)(stamps[i] - first) * ns_per_tick + 0.5);
+}
+
 static int pt_lat_poll(pt_ep_t *ep, uint64_t *own)
 {
 	int n = rps_cq_poll(ep->cq, ep->comps, PT_POLL_BATCH);
@@ -126,12 +141,13 @@ int pt_lat_write(pt_ep_t *ep, pt_lat_run_t *run)
 	const uint8_t *flag = qp->recv_area + run->size - 1;
 	uint8_t *mark = qp->send_area + run->size - 1;
 	uint64_t n = run->duration_ns ? UINT64_MAX : run->iters;
-	uint64_t scnt = 0, rcnt = 0, own = 0, t0, deadline = 0;
+	uint64_t scnt = 0, rcnt = 0, own = 0, t0, tk0, deadline = 0;
 	bool stoppable = run->duration_ns && !run->stopper;
 	bool stopper = run->duration_ns && run->stopper;
 	int ret;
 
 	t0 = rps_now_ns();
+	tk0 = pt_ticks();
 	if (run->duration_ns)
 		deadline = t0 + run->duration_ns;
 	while (scnt < n || rcnt < n) {
@@ -161,14 +177,14 @@ int pt_lat_write(pt_ep_t *ep, pt_lat_run_t *run)
 				return ret;
 			}
 			if (run->stamps)
-				run->stamps[scnt] = rps_now_ns();
+				run->stamps[scnt] = pt_ticks();
 			scnt++;
 			if ((ret = pt_lat_wait_own(ep, &own, scnt)))
 				return ret;
 		}
 	}
 	run->done = scnt;
-	run->t_ns = rps_now_ns() - t0;
+	run_end(run, t0, tk0);
 	return 0;
 }
 
@@ -176,7 +192,7 @@ int pt_lat_read(pt_ep_t *ep, pt_lat_run_t *run)
 {
 	pt_qp_t *qp = &ep->qps[0];
 	uint64_t n = run->duration_ns ? UINT64_MAX : run->iters;
-	uint64_t i, own = 0, t0 = rps_now_ns();
+	uint64_t i, own = 0, t0 = rps_now_ns(), tk0 = pt_ticks();
 	uint64_t deadline = run->duration_ns ? t0 + run->duration_ns : 0;
 	int ret;
 
@@ -192,11 +208,11 @@ int pt_lat_read(pt_ep_t *ep, pt_lat_run_t *run)
 			return ret;
 		}
 		if (run->stamps)
-			run->stamps[i] = rps_now_ns();
+			run->stamps[i] = pt_ticks();
 		if ((ret = pt_lat_wait_own(ep, &own, i + 1)))
 			return ret;
 	}
 	run->done = i;
-	run->t_ns = rps_now_ns() - t0;
+	run_end(run, t0, tk0);
 	return 0;
 }

@@ -202,7 +202,7 @@ static const pt_opt_t pt_opts[] = {
     {{"connection", 'c', "TYPE", "connection type: RC only", opt_connection}, BW | LAT},
     {{"ib-dev", 'd', "DEV", "RDMA device (verbs) or libfabric domain (ofi)", opt_device}, BW | LAT},
     {{"duration", 'D', "SEC", "run for SEC seconds instead of --iters", opt_duration}, BW | LAT},
-    {{"CPU-freq", 'F', NULL, "accepted, no effect (timing uses CLOCK_MONOTONIC_RAW)", opt_ignored},
+    {{"CPU-freq", 'F', NULL, "accepted, no effect (the cycle counter's rate is measured)", opt_ignored},
      BW | LAT},
     {{"ib-port", 'i', "PORT", "port of the RDMA device (default: the first active)", opt_ib_port},
      BW | LAT},

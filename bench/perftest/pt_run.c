@@ -203,6 +203,7 @@ static int pt_lat_size(pt_ep_t *ep, uint64_t size, unsigned i, uint64_t *stamps)
 	if ((ret = pt_lat_once(ep, &run, 2 * i + 1)))
 		return ret;
 	if (!cfg->duration) {
+		pt_lat_stamps_to_ns(stamps, cfg->iters, run.ns_per_tick);
 		pt_lat_result(size, stamps, cfg->iters, rtt, &r);
 		pt_report_lat(cfg, &r);
 	} else if (run.done && run.t_ns) {
