@@ -12,16 +12,9 @@ set -uo pipefail
 provider=$1 M=$2 steps=$3
 bound=4
 addr=${RPS_TEST_ADDR:-127.0.0.1}
-export OPENBLAS_NUM_THREADS=1
 
-if [ "$provider" = verbs ] && [ -z "${RPS_TEST_ADDR:-}" ]; then
-	echo "SKIP: no soft-RoCE/RDMA address (RPS_TEST_ADDR) for verbs"
-	exit 77
-fi
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/ps-lib.sh"
+run_setup "$provider"
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 ./rdma-ps --provider "$provider" --listen "$addr" --port 0 --workers "$M" \

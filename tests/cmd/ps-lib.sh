@@ -1,8 +1,22 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Sourced by the rdma-ps/rdma-worker test scripts (tests/cmd): the one
-# way they report a failure and wait for a backgrounded rdma-ps.
+# way they set up, report a failure and wait for a backgrounded rdma-ps.
 
 fail() { echo "FAIL: $*"; exit 1; }
+
+# run_setup [PROVIDER]: skips (exit 77) a verbs run without a soft-RoCE
+# address; makes the scratch directory $tmp and an EXIT trap that kills
+# every process in $pids and removes $tmp
+run_setup() {
+	if [ "${1:-}" = verbs ] && [ -z "${RPS_TEST_ADDR:-}" ]; then
+		echo "SKIP: no soft-RoCE/RDMA address (RPS_TEST_ADDR) for verbs"
+		exit 77
+	fi
+	export OPENBLAS_NUM_THREADS=1
+	tmp=$(mktemp -d)
+	pids=()
+	trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+}
 
 # wait_port LOG PID: waits (up to 20 s) for rdma-ps PID's banner in LOG and
 # sets $port; fails with the log if the server dies or prints no port.

@@ -12,16 +12,9 @@ set -uo pipefail
 provider=$1
 addr=${RPS_TEST_ADDR:-127.0.0.1}
 M=3
-export OPENBLAS_NUM_THREADS=1
 
-if [ "$provider" = verbs ] && [ -z "${RPS_TEST_ADDR:-}" ]; then
-	echo "SKIP: no soft-RoCE/RDMA address (RPS_TEST_ADDR) for verbs"
-	exit 77
-fi
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/ps-lib.sh"
+run_setup "$provider"
 
 # peers on ports base, base+10, ...: ring k of rank r listens on base+10r+k
 peers() {

@@ -8,11 +8,8 @@
 set -uo pipefail
 ps=./rdma-ps
 worker=./rdma-worker
-export OPENBLAS_NUM_THREADS=1
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/ps-lib.sh"
+run_setup
 ck=$tmp/ck
 mkdir "$ck"
 psargs=(--provider ofi --listen 127.0.0.1 --port 0 --status-interval 0 --workers 2

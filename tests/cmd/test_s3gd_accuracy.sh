@@ -10,16 +10,13 @@
 set -uo pipefail
 data=${RPS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 M=4 epochs=2 lr=0.05
-export OPENBLAS_NUM_THREADS=1
 
 if [ ! -e "$data/train-images-idx3-ubyte.gz" ] && [ ! -e "$data/train-images-idx3-ubyte" ]; then
 	echo "SKIP: Fashion-MNIST not in $data (apt-get install dataset-fashion-mnist)"
 	exit 77
 fi
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/ps-lib.sh"
+run_setup
 acc() { sed -n 's/.*done after [0-9]* steps in [0-9.]* s: test accuracy \([0-9.]*\),.*/\1/p' "$1"; }
 
 ./rdma-ps --provider ofi --listen 127.0.0.1 --port 0 --workers $M --model softmax \

@@ -10,11 +10,8 @@
 set -uo pipefail
 ps=./rdma-ps
 worker=./rdma-worker
-export OPENBLAS_NUM_THREADS=1
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/ps-lib.sh"
+run_setup
 
 # 40000 samples a worker (1250 steps an epoch): a few epoch-end lines, and
 # several seconds of training, so the kill lands in the middle of it

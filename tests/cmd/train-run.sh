@@ -12,16 +12,9 @@ provider=$1
 addr=${RPS_TEST_ADDR:-127.0.0.1}
 ps=./rdma-ps
 worker=./rdma-worker
-export OPENBLAS_NUM_THREADS=1
 
-if [ "$provider" = verbs ] && [ -z "${RPS_TEST_ADDR:-}" ]; then
-	echo "SKIP: no soft-RoCE/RDMA address (RPS_TEST_ADDR) for verbs"
-	exit 77
-fi
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/ps-lib.sh"
+run_setup "$provider"
 data="synthetic:2000,16,4"
 common=(--provider "$provider" --dataset "$data" --model mlp:8 --status-interval 0 --timeout 30)
 
