@@ -211,8 +211,12 @@ int pt_ctrl_send(pt_ep_t *ep, const pt_msg_t *m);
 int pt_ctrl_wait(pt_ep_t *ep, pt_msg_type_t type, bool passive, pt_msg_t *m_p);
 /* Both sides: send SYNC seq, wait for the peer's. */
 int pt_ctrl_barrier(pt_ep_t *ep, uint32_t seq);
+/* Polls the CQ once into ep->comps: how many, or a negative errno
+ * (logged). */
+int pt_poll(pt_ep_t *ep);
 /* For the data loops: takes one completion that is not theirs (a RECV is
- * parsed into the inbox).  Returns 0 or a negative errno (logged). */
+ * parsed into the inbox), or a failed one (logged with its operation and
+ * peer).  Returns 0 or a negative errno. */
 int pt_ctrl_take(pt_ep_t *ep, const rps_completion_t *c);
 /* A completion's failure, logged once with the peer's name. */
 int pt_comp_failed(pt_ep_t *ep, const rps_completion_t *c, const char *what);

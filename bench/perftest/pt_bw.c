@@ -88,9 +88,6 @@ static int pt_bw_reap(pt_ep_t *ep, pt_bw_run_t *run, int n, uint64_t *done, uint
 				pt_mark(mk->comp, &mk->ncomp, mk->cap, *done, *t_last);
 			continue;
 		}
-		if (c->status)
-			return pt_comp_failed(ep, c,
-					      c->type == RPS_COMP_READ ? "READ from" : "WRITE to");
 		if ((ret = pt_ctrl_take(ep, c)))
 			return ret;
 	}
@@ -124,12 +121,8 @@ int pt_bw_loop(pt_ep_t *ep, pt_verb_t verb, pt_bw_run_t *run)
 		}
 		if (filled && done == posted)
 			break;
-		n = rps_cq_poll(ep->cq, ep->comps, PT_POLL_BATCH);
-		if (n < 0) {
-			fprintf(stderr, "%s: poll the CQ: %s\n", ep->cfg->tool->prog,
-				rps_strerror(n));
+		if ((n = pt_poll(ep)) < 0)
 			return n;
-		}
 		if ((ret = pt_bw_reap(ep, run, n, &done, &t_last)))
 			return ret;
 		if (deadline && !stop && rps_now_ns() >= deadline)

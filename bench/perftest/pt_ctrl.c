@@ -40,7 +40,10 @@ int pt_ctrl_take(pt_ep_t *ep, const rps_completion_t *c)
 
 	if (c->status)
 		return pt_comp_failed(ep, c,
-				      c->type == RPS_COMP_RECV ? "receive from" : "operation with");
+				      c->type == RPS_COMP_RECV    ? "receive from"
+				      : c->type == RPS_COMP_READ  ? "READ from"
+				      : c->type == RPS_COMP_WRITE ? "WRITE to"
+								  : "operation with");
 	if (c->type != RPS_COMP_RECV)
 		return 0;
 	if (pt_msg_parse(c->data, c->len, &m)) {
@@ -72,15 +75,22 @@ static bool pt_inbox_pop(pt_ep_t *ep, pt_msg_type_t type, pt_msg_t *m_p)
 	return false;
 }
 
-/* Polls once; a control SEND's completion sets *sent_p. */
-static int pt_ctrl_poll(pt_ep_t *ep, bool *sent_p, int *n_p)
+int pt_poll(pt_ep_t *ep)
 {
 	int n = rps_cq_poll(ep->cq, ep->comps, PT_POLL_BATCH);
 
-	if (n < 0) {
+	if (n < 0)
 		fprintf(stderr, "%s: poll the CQ: %s\n", ep->cfg->tool->prog, rps_strerror(n));
+	return n;
+}
+
+/* Polls once; a control SEND's completion sets *sent_p. */
+static int pt_ctrl_poll(pt_ep_t *ep, bool *sent_p, int *n_p)
+{
+	int n = pt_poll(ep);
+
+	if (n < 0)
 		return n;
-	}
 	for (int i = 0; i < n; i++) {
 		const rps_completion_t *c = &ep->comps[i];
 		int ret;

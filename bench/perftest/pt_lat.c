@@ -52,12 +52,10 @@ void pt_lat_stamps_to_ns(uint64_t *stamps, uint64_t n, double ns_per_tick)
 
 static int pt_lat_poll(pt_ep_t *ep, uint64_t *own)
 {
-	int n = rps_cq_poll(ep->cq, ep->comps, PT_POLL_BATCH);
+	int n = pt_poll(ep);
 
-	if (n < 0) {
-		fprintf(stderr, "%s: poll the CQ: %s\n", ep->cfg->tool->prog, rps_strerror(n));
+	if (n < 0)
 		return n;
-	}
 	for (int i = 0; i < n; i++) {
 		const rps_completion_t *c = &ep->comps[i];
 		int ret;
@@ -66,9 +64,6 @@ static int pt_lat_poll(pt_ep_t *ep, uint64_t *own)
 			(*own)++;
 			continue;
 		}
-		if (c->status)
-			return pt_comp_failed(ep, c,
-					      c->type == RPS_COMP_READ ? "READ from" : "WRITE to");
 		if ((ret = pt_ctrl_take(ep, c)))
 			return ret;
 	}
