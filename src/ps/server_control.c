@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/auth.h"
@@ -108,7 +109,10 @@ static const char *hello_problem(struct rps_server *srv, const rps_hello_t *h)
 static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 {
 	uint8_t wire[RPS_WELCOME_WIRE_LEN];
-	const char *why, *peer = rps_conn_req_peer(req);
+	const char *why;
+	/* a copy (RPS_PEER_NAME_MAX): accepting or rejecting frees the
+	 * request, and its name with it */
+	char peer[64];
 	rps_welcome_t welcome;
 	rps_hello_t h;
 	rps_conn_t *conn;
@@ -117,6 +121,7 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	ps_slot_t *s;
 	int ret;
 
+	snprintf(peer, sizeof(peer), "%s", rps_conn_req_peer(req));
 	if (rps_hello_parse(data, len, &h, &why) || (why = hello_problem(srv, &h))) {
 		rps_warn("server: refusing %s: %s", peer, why);
 		rps_conn_req_reject(req);
