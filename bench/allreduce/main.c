@@ -159,26 +159,6 @@ static const rps_opt_cmd_t cmd = {
     .nopts = sizeof(opts) / sizeof(opts[0]),
 };
 
-/* SLURM_PROCID / SLURM_NTASKS, as srun sets them for every task */
-static int slurm_env(const char *name, uint32_t max, uint32_t *v_p, bool *set_p)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long v;
-
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || s[0] == '-' || v > max) {
-		fprintf(stderr, AR_PROG ": %s: '%s' is not a number in [0, %u]\n", name, s, max);
-		return -EINVAL;
-	}
-	*v_p = (uint32_t)v;
-	*set_p = true;
-	return 0;
-}
-
 /* "host:port" with port 1..65535 */
 static bool peer_ok(const char *p)
 {
@@ -236,9 +216,10 @@ static int resolve(struct ar_cfg *cfg)
 	}
 	if (cfg->peers_arg) {
 		if ((!cfg->rank_set &&
-		     slurm_env("SLURM_PROCID", AR_MAX_WORLD - 1, &cfg->rank, &cfg->rank_set)) ||
-		    (!cfg->world_set &&
-		     slurm_env("SLURM_NTASKS", AR_MAX_WORLD, &cfg->world, &cfg->world_set)))
+		     rps_opt_env_u32(AR_PROG, "SLURM_PROCID", 0, AR_MAX_WORLD - 1, &cfg->rank,
+				     &cfg->rank_set)) ||
+		    (!cfg->world_set && rps_opt_env_u32(AR_PROG, "SLURM_NTASKS", 0, AR_MAX_WORLD,
+							&cfg->world, &cfg->world_set)))
 			return -EINVAL;
 		return split_peers(cfg);
 	}

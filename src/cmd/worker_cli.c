@@ -353,27 +353,6 @@ const rps_opt_cmd_t worker_cli_cmd = {
 	.nopts = sizeof(worker_opts) / sizeof(worker_opts[0]),
 };
 
-/* SLURM_PROCID / SLURM_NTASKS, as srun sets them for every task */
-static int slurm_env(const char *name, uint64_t min, uint64_t max, uint32_t *v_p, bool *set_p)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max || s[0] == '-') {
-		fprintf(stderr, PROG ": %s: '%s' is not a number in [%llu, %llu]\n", name, s,
-			(unsigned long long)min, (unsigned long long)max);
-		return -EINVAL;
-	}
-	*v_p = (uint32_t)v;
-	*set_p = true;
-	return 0;
-}
-
 int worker_cli_init(struct worker_cli *cli)
 {
 	memset(cli, 0, sizeof(*cli));
@@ -444,8 +423,10 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 		return -EINVAL;
 	}
 	/* Slurm's values only where the command line (or file) said nothing */
-	if ((!cli->rank_set && slurm_env("SLURM_PROCID", 0, 4095, &cli->rank, &cli->rank_set)) ||
-	    (!cli->world_set && slurm_env("SLURM_NTASKS", 1, 4096, &cli->world, &cli->world_set)))
+	if ((!cli->rank_set &&
+	     rps_opt_env_u32(PROG, "SLURM_PROCID", 0, 4095, &cli->rank, &cli->rank_set)) ||
+	    (!cli->world_set &&
+	     rps_opt_env_u32(PROG, "SLURM_NTASKS", 1, 4096, &cli->world, &cli->world_set)))
 		return -EINVAL;
 	if (cli->rank >= cli->world) {
 		fprintf(stderr, PROG ": rank %u is not below the world size %u (--rank/--world or "

@@ -165,3 +165,24 @@ int rps_opt_provider(const char *prog, const char *arg, const char **provider_p)
 	*provider_p = arg;
 	return 0;
 }
+
+int rps_opt_env_u32(const char *prog, const char *name, uint32_t min, uint32_t max,
+		    uint32_t *v_p, bool *set_p)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max || s[0] == '-') {
+		fprintf(stderr, "%s: %s: '%s' is not a number in [%" PRIu32 ", %" PRIu32 "]\n", prog,
+			name, s, min, max);
+		return -EINVAL;
+	}
+	*v_p = (uint32_t)v;
+	*set_p = true;
+	return 0;
+}

@@ -46,6 +46,12 @@ int rps_opt_u64(const char *prog, const char *name, const char *arg,
 		uint64_t min, uint64_t max, uint64_t *v_p);
 int rps_opt_size(const char *prog, const char *name, const char *arg,
 		 uint64_t min, uint64_t max, uint64_t *v_p);
+/* An environment variable as the default of an option (SLURM_PROCID,
+ * SLURM_NTASKS): unset or empty leaves *v_p and *set_p alone; else a
+ * number in [min, max] sets both, and anything else prints "PROG: NAME:
+ * 'VALUE' is not a number in [MIN, MAX]" and returns -EINVAL. */
+int rps_opt_env_u32(const char *prog, const char *name, uint32_t min, uint32_t max,
+		    uint32_t *v_p, bool *set_p);
 /* --provider: auto, verbs or ofi (what rps_transport_open accepts). */
 int rps_opt_provider(const char *prog, const char *arg, const char **provider_p);
 
