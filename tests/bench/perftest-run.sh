@@ -12,7 +12,9 @@ provider=$1
 addr=${RPS_TEST_ADDR:-127.0.0.1}
 bin=./bench
 tmo=300
+srv_wait=600
 dev=()
+. "$(dirname "$0")/perftest-lib.sh"
 
 if [ "$provider" = verbs ]; then
 	if [ -z "${RPS_TEST_ADDR:-}" ]; then
@@ -30,39 +32,12 @@ fail() {
 	fails=$((fails + 1))
 }
 
-# pair TOOL ARGS...: a server (any free port) and a client with ARGS;
-# leaves their output in $work/srv and $work/cli, returns 1 on failure
+# pair TOOL ARGS...: pt_pair (perftest-lib.sh), then the header names
+# $provider; returns 1 on failure
 pair() {
-	local tool=$1 port="" spid rc src=0
+	pt_pair "$@" || return 1
+	local tool=$1
 	shift
-	: >"$work/srv"
-	timeout "$tmo" "$bin/$tool" --provider "$provider" "${dev[@]}" -p 0 "$@" \
-		>"$work/srv" 2>&1 &
-	spid=$!
-	for _ in $(seq 600); do
-		port=$(sed -n 's/^ Listening on port //p' "$work/srv")
-		[ -n "$port" ] && break
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -z "$port" ]; then
-		wait "$spid"
-		cat "$work/srv"
-		fail "$tool $*: the server did not start"
-		return 1
-	fi
-	timeout "$tmo" "$bin/$tool" --provider "$provider" "${dev[@]}" -p "$port" "$@" "$addr" \
-		>"$work/cli" 2>&1
-	rc=$?
-	wait "$spid" || src=$?
-	echo "---- $tool $* (client exit $rc, server exit $src)"
-	cat "$work/cli"
-	echo "---- server"
-	cat "$work/srv"
-	if [ "$rc" != 0 ] || [ "$src" != 0 ]; then
-		fail "$tool $*: client exited $rc, server $src"
-		return 1
-	fi
 	case " $* " in
 	*" --output="*) ;; # a number only: no header to check
 	*) grep -q "Provider        : $provider" "$work/cli" || fail "$tool $*: not over $provider" ;;

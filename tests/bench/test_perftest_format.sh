@@ -11,6 +11,7 @@
 set -uo pipefail
 bin=./bench
 tmo=120
+. "$(dirname "$0")/perftest-lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/perftest-format.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fails=0
@@ -88,38 +89,9 @@ for tool in $tools; do
 done
 
 # ---- a tiny run per tool over ofi ------------------------------------------
-# run TOOL ARGS...: server on a free port, client on 127.0.0.1; output in
-# $work/srv and $work/cli
-run() {
-	local tool=$1 port="" spid rc src=0
-	shift
-	: >"$work/srv"
-	timeout "$tmo" "$bin/$tool" --provider ofi -p 0 "$@" >"$work/srv" 2>&1 &
-	spid=$!
-	for _ in $(seq 300); do
-		port=$(sed -n 's/^ Listening on port //p' "$work/srv")
-		[ -n "$port" ] && break
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -z "$port" ]; then
-		wait "$spid"
-		cat "$work/srv"
-		fail "$tool $*: the server did not start"
-		return 1
-	fi
-	timeout "$tmo" "$bin/$tool" --provider ofi -p "$port" "$@" 127.0.0.1 >"$work/cli" 2>&1
-	rc=$?
-	wait "$spid" || src=$?
-	echo "---- $tool $*: client exit $rc, server exit $src"
-	cat "$work/cli"
-	if [ "$rc" != 0 ] || [ "$src" != 0 ]; then
-		echo "---- server"
-		cat "$work/srv"
-		fail "$tool $*: client exited $rc, server $src"
-		return 1
-	fi
-}
+# run TOOL ARGS...: pt_pair (perftest-lib.sh) over ofi on 127.0.0.1
+provider=ofi addr=127.0.0.1 srv_wait=300 dev=()
+run() { pt_pair "$@"; }
 
 # the table header: the line after the dashed line that follows the
 # header block, compared whole (trailing blanks included)
