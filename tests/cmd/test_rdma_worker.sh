@@ -122,30 +122,27 @@ err_is 2 "--numa" "${s[@]}" --numa x
 err_is 2 "--no-pin" "${s[@]}" --cpus 0 --no-pin
 # the thread is pinned before the worker connects: read its affinity
 # while it waits for a server that is not there (--retry keeps it up)
+# affinity NAME ARGS...: the worker's Cpus_allowed_list with ARGS
+affinity() {
+	local name=$1 wpid
+	shift
+	"$worker" --server 127.0.0.1:1 --dataset synthetic:100,4,2 "$@" --retry 4 \
+		--timeout 1 > "$tmp/$name.log" 2>&1 &
+	wpid=$!
+	for _ in $(seq 100); do
+		grep -q "retrying" "$tmp/$name.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$wpid/status"
+	kill "$wpid" 2>/dev/null
+	wait "$wpid" 2>/dev/null
+}
 last=$(nproc)
 last=$((last - 1))
-"$worker" --server 127.0.0.1:1 --dataset synthetic:100,4,2 --cpus "$last" --retry 4 \
-	--timeout 1 > "$tmp/pin.log" 2>&1 &
-wpid=$!
-for _ in $(seq 100); do
-	grep -q "retrying" "$tmp/pin.log" 2>/dev/null && break
-	sleep 0.05
-done
-aff=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$wpid/status")
-kill "$wpid" 2>/dev/null
-wait "$wpid" 2>/dev/null
+aff=$(affinity pin --cpus "$last")
 [ "$aff" = "$last" ] || fail "--cpus $last: the worker runs on CPUs '$aff'"
 echo "ok: --cpus $last pins the worker to CPU $aff"
-"$worker" --server 127.0.0.1:1 --dataset synthetic:100,4,2 --no-pin --retry 4 \
-	--timeout 1 > "$tmp/nopin.log" 2>&1 &
-wpid=$!
-for _ in $(seq 100); do
-	grep -q "retrying" "$tmp/nopin.log" 2>/dev/null && break
-	sleep 0.05
-done
-aff=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$wpid/status")
-kill "$wpid" 2>/dev/null
-wait "$wpid" 2>/dev/null
+aff=$(affinity nopin --no-pin)
 want=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
 [ "$aff" = "$want" ] || fail "--no-pin: the worker runs on CPUs '$aff', not this shell's '$want'"
 echo "ok: --no-pin leaves the worker on CPUs $aff"
