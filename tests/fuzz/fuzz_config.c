@@ -127,8 +127,10 @@ static void check_round_trip(const fuzz_cfg_t *c)
 	if (!f)
 		abort();
 	fprintf(f, "# written back by fuzz_config\n");
+	/* no blanks around '=' here: a name that filled the 4096-byte line
+	 * limit as "name=VALUE" must still fit (the other lines add them) */
 	if (c->name)
-		fprintf(f, "name = %s\n", c->name);
+		fprintf(f, "name=%s\n", c->name);
 	if (c->count)
 		fprintf(f, "count=%llu\n", (unsigned long long)c->count);
 	if (c->chunk)
