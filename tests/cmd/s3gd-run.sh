@@ -63,8 +63,10 @@ for s in 1 2; do
 done
 
 # a worker killed mid-run: the others fail (exit 1) within the timeout
+# (killed once it trains: a slow VM can take more than seconds to set up
+# its rings, and a kill then is a failed start, not a lost allreduce)
 start kill 1 --epochs 1000 --timeout 5
-sleep 3
+wait_log "$tmp/kill.1.log" "epoch 1 " 120 || { cat "$tmp/kill.1.log"; fail "worker 1 did not train"; }
 kill -9 "${wp[1]}"
 t0=$SECONDS
 for r in 0 2; do
