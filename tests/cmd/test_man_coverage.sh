@@ -83,6 +83,8 @@ check_prog "${RPS_ALLREDUCE_BENCH:-bench/rps_allreduce_bench}" man/rps_allreduce
 for tool in rps_write_bw rps_write_lat rps_read_bw rps_read_lat; do
 	check_prog "bench/$tool" man/rps_perftest.1
 done
+# the comparison script of the source tree, in rps_perftest(1)
+check_prog "$srcdir/bench/vs-perftest" man/rps_perftest.1
 
 # ---- functions: the public headers against librdmaps(3) -------------------
 # Declarations only: comments are stripped, then identifiers rps_* directly
