@@ -1,12 +1,26 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Sourced by the perftest-tool tests (perftest-run.sh,
-# test_perftest_format.sh): one server/client pair of a tool.
+# test_perftest_format.sh, test_vs_perftest.sh): the scratch directory
+# and failure count of a test, and one server/client pair of a tool.
+
+# pt_setup NAME: $work, a directory removed at exit, and fails=0 for fail()
+pt_setup() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+	fails=0
+}
+
+# fail MESSAGE: prints it and counts it; the test exits 1 when fails > 0
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
 
 # pt_pair TOOL ARGS...: a TOOL server on a free port and a client of it
 # at $addr, both with --provider $provider, the options in ${dev[@]} and
 # ARGS, each under `timeout $tmo`; the server must print its port within
 # $srv_wait tenths of a second.  Output in $work/srv and $work/cli, both
-# printed.  Returns 1 after `fail` (the caller's) when the server did not
+# printed.  Returns 1 after `fail` when the server did not
 # start or either side exited non-zero.
 pt_pair() {
 	local tool=$1 port="" spid rc src=0

@@ -23,14 +23,7 @@ if [ "$provider" = verbs ]; then
 	fi
 	[ -n "${RPS_SOFTROCE_DEV:-}" ] && dev=(-d "$RPS_SOFTROCE_DEV")
 fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/perftest-run.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
+pt_setup perftest-run
 
 # pair TOOL ARGS...: pt_pair (perftest-lib.sh), then the header names
 # $provider; returns 1 on failure

@@ -12,14 +12,7 @@ set -uo pipefail
 bin=./bench
 tmo=120
 . "$(dirname "$0")/perftest-lib.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/perftest-format.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
+pt_setup perftest-format
 
 # ---- perftest's strings ---------------------------------------------------
 result_line='---------------------------------------------------------------------------------------'

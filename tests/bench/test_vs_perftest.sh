@@ -8,14 +8,8 @@
 # directory.
 set -uo pipefail
 script=$(cd "$(dirname "$0")/../.." && pwd)/bench/vs-perftest
-work=$(mktemp -d "${TMPDIR:-/tmp}/vs-perftest-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
+. "$(dirname "$0")/perftest-lib.sh"
+pt_setup vs-perftest-test
 
 # usage_error WANT-IN-MESSAGE ARGS...: exit 2 and one stderr line naming it
 usage_error() {
