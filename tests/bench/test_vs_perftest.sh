@@ -27,11 +27,13 @@ usage_error --rounds --rounds 0
 usage_error --best-of --best-of 0
 usage_error --best-of --best-of x
 usage_error --best-of --best-of
+usage_error --lat-best-of --lat-best-of -1
 usage_error --tests --tests write_bw,bogus
 usage_error --sizes --sizes 4k
 usage_error --frobnicate --frobnicate
 bash "$script" --help >"$work/out" 2>&1 || fail "vs-perftest --help: exit $?"
 grep -q -- '--best-of K' "$work/out" || fail "--help does not list --best-of"
+grep -q -- '--lat-best-of K' "$work/out" || fail "--help does not list --lat-best-of"
 
 # ---- a real run, where there is an active rxe device ---------------------
 have_rxe() {
@@ -42,7 +44,7 @@ if [ -z "${RPS_TEST_ADDR:-}" ] || ! have_rxe; then
 elif ! command -v ib_read_lat >/dev/null; then
 	echo "vs-perftest real run skipped: perftest is not installed"
 else
-	bash "$script" --rounds 1 --best-of 2 --tests read_lat,write_bw --sizes 65536 \
+	bash "$script" --rounds 1 --best-of 2 --lat-best-of 2 --tests read_lat,write_bw --sizes 65536 \
 		--lat-iters 100 --bw-bytes 2097152 >"$work/out" 2>"$work/err"
 	rc=$?
 	cat "$work/out"
