@@ -12,13 +12,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define EB_PROG "rps_engine_bench"
-#define EB_MAX_SIZES 32
+#define EB_PROG	       "rps_engine_bench"
+#define EB_MAX_SIZES   32
 #define EB_MAX_THREADS 256 /* entries in --threads and threads per point */
-#define EB_MAX_ARRAYS 5	   /* float arrays any kernel or reference uses */
+#define EB_MAX_ARRAYS  5   /* float arrays any kernel or reference uses */
 #define EB_MAX_KERNELS 16  /* entries of eb_kernels, bits of kernel_mask */
-#define EB_MAX_PASSES 1000
-#define EB_EXIT_FAIL 1
+#define EB_MAX_PASSES  1000
+#define EB_EXIT_FAIL   1
 
 typedef enum eb_output { EB_OUT_TABLE, EB_OUT_CSV, EB_OUT_JSON } eb_output_t;
 

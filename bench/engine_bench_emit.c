@@ -9,9 +9,9 @@
 
 #include "engine_bench.h"
 
-#define NOTE "ratios to the same run's reference are the meaningful figure on a shared machine"
+#define NOTE	  "ratios to the same run's reference are the meaningful figure on a shared machine"
 #define RULE_HALF "---------------------------------------------"
-#define RULE RULE_HALF RULE_HALF
+#define RULE	  RULE_HALF RULE_HALF
 
 const char *eb_size_str(uint64_t v, char *buf, size_t len)
 {
@@ -148,9 +148,9 @@ static void json_end(FILE *out, unsigned nrows)
 }
 
 static const eb_emitter_ops_t emitters[] = {
-    [EB_OUT_TABLE] = {table_begin, table_row, table_end},
-    [EB_OUT_CSV] = {csv_begin, csv_row, csv_end},
-    [EB_OUT_JSON] = {json_begin, json_row, json_end},
+	[EB_OUT_TABLE] = { table_begin, table_row, table_end },
+	[EB_OUT_CSV] = { csv_begin, csv_row, csv_end },
+	[EB_OUT_JSON] = { json_begin, json_row, json_end },
 };
 
 const eb_emitter_ops_t *eb_emitter(eb_output_t output)

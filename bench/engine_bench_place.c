@@ -57,18 +57,20 @@ int eb_place(const eb_cfg_t *cfg, int *cpus, unsigned max, char *desc, size_t le
 	if (cfg->cpus) {
 		if (hwloc_bitmap_list_sscanf(set, cfg->cpus) || hwloc_bitmap_iszero(set) ||
 		    hwloc_bitmap_weight(set) < 0)
-			return usage(topo, set, "--cpus: not a list of CPUs like 0-3,8: ", cfg->cpus);
-		if (!hwloc_bitmap_isincluded(set, allowed))
 			return usage(topo, set,
-				     "--cpus: CPUs not on this machine or not allowed to this process: ",
-				     cfg->cpus);
+				     "--cpus: not a list of CPUs like 0-3,8: ", cfg->cpus);
+		if (!hwloc_bitmap_isincluded(set, allowed))
+			return usage(
+				topo, set,
+				"--cpus: CPUs not on this machine or not allowed to this process: ",
+				cfg->cpus);
 	} else if (cfg->numa >= 0) {
 		hwloc_obj_t node = hwloc_get_numanode_obj_by_os_index(topo, (unsigned)cfg->numa);
 
 		hwloc_bitmap_and(set, node->cpuset, allowed);
 		if (hwloc_bitmap_iszero(set))
-			return usage(topo, set, "--numa: the node has no CPU allowed to this process",
-				     "");
+			return usage(topo, set,
+				     "--numa: the node has no CPU allowed to this process", "");
 	} else {
 		hwloc_bitmap_copy(set, allowed);
 	}
@@ -77,9 +79,10 @@ int eb_place(const eb_cfg_t *cfg, int *cpus, unsigned max, char *desc, size_t le
 	/* the threads eb_run_point starts inherit the policy, and they are
 	 * the ones that first-touch the arrays */
 	if (cfg->numa >= 0 && rps_topo_membind(topo, cfg->numa))
-		snprintf(desc, len, "threads %s CPUs %s, memory first-touched (binding to NUMA "
-			 "node %d refused)", cfg->no_pin ? "free on" : "on", list ? list : "?",
-			 cfg->numa);
+		snprintf(desc, len,
+			 "threads %s CPUs %s, memory first-touched (binding to NUMA "
+			 "node %d refused)",
+			 cfg->no_pin ? "free on" : "on", list ? list : "?", cfg->numa);
 	else if (cfg->numa >= 0)
 		snprintf(desc, len, "threads %s CPUs %s, memory on NUMA node %d",
 			 cfg->no_pin ? "free on" : "on", list ? list : "?", cfg->numa);

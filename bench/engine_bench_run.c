@@ -29,10 +29,10 @@
 #include "optim/kernels.h"
 #include "util/clock.h"
 
-#define PASS_NS 5000000ull	/* aim: one timed pass lasts 5 ms */
+#define PASS_NS	   5000000ull	/* aim: one timed pass lasts 5 ms */
 #define MEASURE_NS 200000000ull /* default: ~0.2 s of timed passes */
 #define MIN_PASSES 3
-#define MAX_REPS (1ull << 30)
+#define MAX_REPS   (1ull << 30)
 
 /* ---- reference loops ---------------------------------------------------
  * Plain C, vectorized by the compiler like the kernels.  noinline and
@@ -73,7 +73,7 @@ EB_REF_LOOP static void ref_3s_loop(float *restrict a, const float *restrict b, 
  * Writing arrays it also reads (as w and b are) means no write-allocate
  * traffic that the 20 B would not count. */
 EB_REF_LOOP static void ref_5s_loop(float *restrict a, const float *restrict b, float *restrict c,
-				      float s, size_t n)
+				    float s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		float x = a[i] + s * b[i] * c[i];
@@ -135,7 +135,7 @@ static void undo_release(void)
  * same pass */
 static int apply_sgd(float *const *a, size_t off, size_t len)
 {
-	static const rps_sgd_params_t p = {.lr = 1e-3f};
+	static const rps_sgd_params_t p = { .lr = 1e-3f };
 
 	return rps_optim_sgd(a[0] + off, NULL, a[2] + off, a[1] + off, len, &p, undo_for(len));
 }
@@ -149,7 +149,8 @@ static int apply_dcasgd(float *const *a, size_t off, size_t len)
 static int apply_dcasgd_a(float *const *a, size_t off, size_t len)
 {
 	static const rps_dcasgd_a_params_t p = {
-	    .lr = 1e-3f, .lambda0 = 2.0f, .ms_decay = 0.95f, .eps = 1e-7f};
+		.lr = 1e-3f, .lambda0 = 2.0f, .ms_decay = 0.95f, .eps = 1e-7f
+	};
 
 	return rps_optim_dcasgd_a(a[0] + off, a[2] + off, a[3] + off, a[1] + off, len, &p,
 				  undo_for(len));
@@ -174,19 +175,19 @@ static int apply_dude(float *const *a, size_t off, size_t len)
  * but stay finite and far from denormals for far more sweeps than a run
  * makes: the timing is that of normal floats.
  */
-static const float start_value[EB_MAX_ARRAYS] = {1.0f, 0.01f, 0.99f, 1e-4f, 0.99f};
+static const float start_value[EB_MAX_ARRAYS] = { 1.0f, 0.01f, 0.99f, 1e-4f, 0.99f };
 
 /* references first, so that the table lists them before the kernels
  * divided by them */
 const eb_kernel_t eb_kernels[] = {
-    {"copy", true, 2, 8, NULL, apply_copy},
-    {"3-stream", true, 2, 12, NULL, apply_3s},
-    {"5-stream", true, 3, 20, NULL, apply_5s},
-    {"sgd", false, 3, 16, "5-stream", apply_sgd},
-    {"dc-asgd-c", false, 3, 20, "5-stream", apply_dcasgd},
-    {"dc-asgd-a", false, 4, 28, "5-stream", apply_dcasgd_a},
-    {"pc-asgd", false, 3, 20, "5-stream", apply_pcasgd},
-    {"dude-asgd", false, 5, 28, "5-stream", apply_dude},
+	{ "copy", true, 2, 8, NULL, apply_copy },
+	{ "3-stream", true, 2, 12, NULL, apply_3s },
+	{ "5-stream", true, 3, 20, NULL, apply_5s },
+	{ "sgd", false, 3, 16, "5-stream", apply_sgd },
+	{ "dc-asgd-c", false, 3, 20, "5-stream", apply_dcasgd },
+	{ "dc-asgd-a", false, 4, 28, "5-stream", apply_dcasgd_a },
+	{ "pc-asgd", false, 3, 20, "5-stream", apply_pcasgd },
+	{ "dude-asgd", false, 5, 28, "5-stream", apply_dude },
 };
 const size_t eb_nkernels = sizeof(eb_kernels) / sizeof(eb_kernels[0]);
 _Static_assert(sizeof(eb_kernels) / sizeof(eb_kernels[0]) <= EB_MAX_KERNELS,
@@ -288,16 +289,16 @@ static void record(struct eb_point *pt, size_t ki, uint64_t reps, uint64_t passe
 	median = passes % 2 ? (double)ns[passes / 2]
 			    : ((double)ns[passes / 2 - 1] + (double)ns[passes / 2]) / 2.0;
 	*r = (eb_result_t){
-	    .kernel = k->name,
-	    .ref = k->ref,
-	    .size = (uint64_t)pt->n * sizeof(float),
-	    .threads = pt->threads,
-	    .active = pt->nchunks < pt->threads ? (unsigned)pt->nchunks : pt->threads,
-	    .bytes_per_elem = k->bytes_per_elem,
-	    .reps = reps,
-	    .passes = passes,
-	    .gbs_median = bytes / median,
-	    .gbs_best = bytes / (double)ns[0],
+		.kernel = k->name,
+		.ref = k->ref,
+		.size = (uint64_t)pt->n * sizeof(float),
+		.threads = pt->threads,
+		.active = pt->nchunks < pt->threads ? (unsigned)pt->nchunks : pt->threads,
+		.bytes_per_elem = k->bytes_per_elem,
+		.reps = reps,
+		.passes = passes,
+		.gbs_median = bytes / median,
+		.gbs_best = bytes / (double)ns[0],
 	};
 }
 
@@ -331,7 +332,7 @@ static uint64_t calibrate(struct eb_worker *wk, size_t ki, uint64_t *reps_p)
 static void measure(struct eb_worker *wk)
 {
 	struct eb_point *pt = wk->pt;
-	uint64_t reps[EB_MAX_KERNELS] = {0}, longest = 0, rounds = pt->cfg->iters;
+	uint64_t reps[EB_MAX_KERNELS] = { 0 }, longest = 0, rounds = pt->cfg->iters;
 
 	for (size_t ki = 0; ki < eb_nkernels; ki++)
 		if (selected(pt->cfg, ki)) {
@@ -484,7 +485,7 @@ int eb_run_point(const eb_cfg_t *cfg, uint64_t size, unsigned threads, const int
 		goto out_arrays;
 	for (unsigned t = 0; t < threads; t++) {
 		/* thread t owns chunks [t*C/T, (t+1)*C/T) */
-		wk[t] = (struct eb_worker){.pt = pt, .id = t};
+		wk[t] = (struct eb_worker){ .pt = pt, .id = t };
 		wk[t].lo = (size_t)((uint64_t)t * pt->nchunks / threads) * pt->chunk;
 		wk[t].hi = (size_t)((uint64_t)(t + 1) * pt->nchunks / threads) * pt->chunk;
 		wk[t].lo = wk[t].lo < pt->n ? wk[t].lo : pt->n;

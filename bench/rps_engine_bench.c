@@ -25,15 +25,15 @@
 #include "engine_bench.h"
 #include "util/opt.h"
 
-#define KIB (1ull << 10)
-#define MIB (1ull << 20)
-#define GIB (1ull << 30)
-#define SIZE_MIN (4 * KIB)
+#define KIB	  (1ull << 10)
+#define MIB	  (1ull << 20)
+#define GIB	  (1ull << 30)
+#define SIZE_MIN  (4 * KIB)
 #define SIZE_MAX_ (1 * GIB)
-#define LIST_MAX 256 /* characters of one list option */
+#define LIST_MAX  256 /* characters of one list option */
 
 /* the default sizes, cut at --max-size */
-static const uint64_t size_ladder[] = {64 * KIB, 1 * MIB, 16 * MIB, 256 * MIB, 1 * GIB};
+static const uint64_t size_ladder[] = { 64 * KIB, 1 * MIB, 16 * MIB, 256 * MIB, 1 * GIB };
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -179,7 +179,8 @@ static int opt_iters(void *c, const char *a)
 static int opt_output(void *c, const char *a)
 {
 	static const char *const names[] = {
-	    [EB_OUT_TABLE] = "table", [EB_OUT_CSV] = "csv", [EB_OUT_JSON] = "json"};
+		[EB_OUT_TABLE] = "table", [EB_OUT_CSV] = "csv", [EB_OUT_JSON] = "json"
+	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(a, names[i])) {
@@ -212,29 +213,31 @@ static int opt_numa(void *c, const char *a)
 }
 
 static const rps_opt_t bench_opts[] = {
-    {"sizes", 's', "LIST", "model sizes (bytes of w), K/M/G suffixes (default 64K,1M,16M,256M)",
-     opt_sizes},
-    {"max-size", 0, "BYTES", "cut the default sizes above BYTES (default 256M, up to 1G)",
-     opt_max_size},
-    {"threads", 't', "LIST", "thread counts, e.g. 1,2 or 1-4 (default 1..nproc)", opt_threads},
-    {"kernels", 'k', "LIST", "sgd,dc-asgd-c,dc-asgd-a,pc-asgd,dude-asgd or all (default all)",
-     opt_kernels},
-    {"chunk", 'c', "BYTES", "bytes per kernel call, as the engine's chunk (default 256K)",
-     opt_chunk},
-    {"iters", 'n', "N", "timed passes per measurement (default ~0.2 s worth, >= 3)", opt_iters},
-    {"output", 'o', "FMT", "table (default), csv or json", opt_output},
-    {"no-pin", 0, NULL, "do not pin thread t to the t-th allowed CPU", opt_no_pin},
-    {"cpus", 0, "LIST", "pin thread t to the t-th CPU of LIST (\"0-3,8\")", opt_cpus},
-    {"numa", 0, "N", "arrays on NUMA node N (threads there too, unless --cpus)", opt_numa},
+	{ "sizes", 's', "LIST",
+	  "model sizes (bytes of w), K/M/G suffixes (default 64K,1M,16M,256M)", opt_sizes },
+	{ "max-size", 0, "BYTES", "cut the default sizes above BYTES (default 256M, up to 1G)",
+	  opt_max_size },
+	{ "threads", 't', "LIST", "thread counts, e.g. 1,2 or 1-4 (default 1..nproc)",
+	  opt_threads },
+	{ "kernels", 'k', "LIST", "sgd,dc-asgd-c,dc-asgd-a,pc-asgd,dude-asgd or all (default all)",
+	  opt_kernels },
+	{ "chunk", 'c', "BYTES", "bytes per kernel call, as the engine's chunk (default 256K)",
+	  opt_chunk },
+	{ "iters", 'n', "N", "timed passes per measurement (default ~0.2 s worth, >= 3)",
+	  opt_iters },
+	{ "output", 'o', "FMT", "table (default), csv or json", opt_output },
+	{ "no-pin", 0, NULL, "do not pin thread t to the t-th allowed CPU", opt_no_pin },
+	{ "cpus", 0, "LIST", "pin thread t to the t-th CPU of LIST (\"0-3,8\")", opt_cpus },
+	{ "numa", 0, "N", "arrays on NUMA node N (threads there too, unless --cpus)", opt_numa },
 };
 
 static const rps_opt_cmd_t bench_cmd = {
-    .prog = EB_PROG,
-    .synopsis = "[OPTIONS]",
-    .summary = "GB/s of each update kernel next to same-run memory-bandwidth references\n"
-	       "(STREAM copy, 3-stream, 5-stream), with the kernel / reference ratio.",
-    .opts = bench_opts,
-    .nopts = sizeof(bench_opts) / sizeof(bench_opts[0]),
+	.prog = EB_PROG,
+	.synopsis = "[OPTIONS]",
+	.summary = "GB/s of each update kernel next to same-run memory-bandwidth references\n"
+		   "(STREAM copy, 3-stream, 5-stream), with the kernel / reference ratio.",
+	.opts = bench_opts,
+	.nopts = sizeof(bench_opts) / sizeof(bench_opts[0]),
 };
 
 /* ---- the machine -------------------------------------------------------- */
@@ -263,7 +266,7 @@ static void cpu_model(char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	static eb_cfg_t cfg = {.max_size = 256 * MIB, .chunk = 256 * KIB, .numa = -1};
+	static eb_cfg_t cfg = { .max_size = 256 * MIB, .chunk = 256 * KIB, .numa = -1 };
 	static int cpus[CPU_SETSIZE];
 	eb_result_t res[EB_MAX_KERNELS];
 	const eb_emitter_ops_t *emit;
@@ -304,7 +307,7 @@ int main(int argc, char **argv)
 
 	cpu_model(cpu, sizeof(cpu));
 	emit = eb_emitter(cfg.output);
-	emit->begin(stdout, &(eb_header_t){cpu, ncpus, cfg.chunk, !cfg.no_pin, placement});
+	emit->begin(stdout, &(eb_header_t){ cpu, ncpus, cfg.chunk, !cfg.no_pin, placement });
 	for (size_t s = 0; s < cfg.nsizes && !ret; s++)
 		for (size_t t = 0; t < cfg.nthreads && !ret; t++) {
 			size_t nres = 0;

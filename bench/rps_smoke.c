@@ -26,10 +26,10 @@
 #include "util/clock.h"
 #include "util/opt.h"
 
-#define PROG "rps_smoke"
+#define PROG	    "rps_smoke"
 #define IMM_WRITTEN 1 /* client -> server: write phase done, check it */
-#define IMM_BYE 2     /* client -> server: finished */
-#define EXIT_FAIL 1
+#define IMM_BYE	    2 /* client -> server: finished */
+#define EXIT_FAIL   1
 
 struct smoke_cfg {
 	rps_transport_attr_t attr;
@@ -99,15 +99,16 @@ static int opt_depth(void *c, const char *a)
 }
 
 static const rps_opt_t smoke_opts[] = {
-	{"provider", 'P', "NAME", "transport: auto (default), verbs or ofi", opt_provider},
-	{"device", 'd', "DEV", "verbs device (mlx5_0, rxe0) or ofi domain", opt_device},
-	{"ofi-provider", 0, "NAME", "libfabric provider for ofi (default tcp)", opt_ofi_provider},
-	{"server", 'S', NULL, "serve one client, then exit", opt_server},
-	{"addr", 'a', "ADDR", "address to listen on (default: any; local run: 127.0.0.1)", opt_addr},
-	{"port", 'p', "PORT", "TCP/RDMA-CM port (default 18515; local run: any free)", opt_port},
-	{"size", 's', "BYTES", "bytes per operation, K/M/G suffixes (default 1M)", opt_size},
-	{"iters", 'n', "N", "operations per direction (default 200)", opt_iters},
-	{"tx-depth", 't', "N", "operations in flight (default 8)", opt_depth},
+	{ "provider", 'P', "NAME", "transport: auto (default), verbs or ofi", opt_provider },
+	{ "device", 'd', "DEV", "verbs device (mlx5_0, rxe0) or ofi domain", opt_device },
+	{ "ofi-provider", 0, "NAME", "libfabric provider for ofi (default tcp)", opt_ofi_provider },
+	{ "server", 'S', NULL, "serve one client, then exit", opt_server },
+	{ "addr", 'a', "ADDR", "address to listen on (default: any; local run: 127.0.0.1)",
+	  opt_addr },
+	{ "port", 'p', "PORT", "TCP/RDMA-CM port (default 18515; local run: any free)", opt_port },
+	{ "size", 's', "BYTES", "bytes per operation, K/M/G suffixes (default 1M)", opt_size },
+	{ "iters", 'n', "N", "operations per direction (default 200)", opt_iters },
+	{ "tx-depth", 't', "N", "operations in flight (default 8)", opt_depth },
 };
 
 static const rps_opt_cmd_t smoke_cmd = {
@@ -159,8 +160,8 @@ static int endpoint_open(struct smoke_cfg *cfg, struct endpoint *ep)
 	if (posix_memalign((void **)&ep->buf, 4096, cfg->size))
 		return -ENOMEM;
 	return rps_mr_reg(ep->tp, ep->buf, cfg->size,
-			  RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
-				  RPS_ACCESS_REMOTE_READ, &ep->mr);
+			  RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE | RPS_ACCESS_REMOTE_READ,
+			  &ep->mr);
 }
 
 static void endpoint_close(struct endpoint *ep)
@@ -201,8 +202,7 @@ static int serve(struct smoke_cfg *cfg, int ready_fd)
 	rps_completion_t c;
 	int ret;
 
-	if ((ret = endpoint_open(cfg, &ep)) ||
-	    (ret = rps_listen(ep.tp, cfg->addr, cfg->port, &l)))
+	if ((ret = endpoint_open(cfg, &ep)) || (ret = rps_listen(ep.tp, cfg->addr, cfg->port, &l)))
 		goto out;
 	if (ready_fd >= 0) {
 		uint16_t port = rps_listener_port(l);
@@ -211,15 +211,14 @@ static int serve(struct smoke_cfg *cfg, int ready_fd)
 			ret = -EIO;
 		close(ready_fd);
 	} else {
-		printf(PROG ": %s on %s, waiting on port %u\n",
-		       rps_transport_provider(ep.tp), rps_transport_device(ep.tp),
-		       rps_listener_port(l));
+		printf(PROG ": %s on %s, waiting on port %u\n", rps_transport_provider(ep.tp),
+		       rps_transport_device(ep.tp), rps_listener_port(l));
 		fflush(stdout);
 	}
 	if (ret || (ret = rps_listener_get_request(l, -1, &req)))
 		goto out;
 	rps_mr_remote(ep.mr, &r);
-	w = (struct smoke_welcome){htole64(r.addr), htole64(r.key), htole64(r.len)};
+	w = (struct smoke_welcome){ htole64(r.addr), htole64(r.key), htole64(r.len) };
 	if ((ret = rps_conn_req_accept(req, ep.cq, &w, sizeof(w), &ep.conn)))
 		goto out;
 
@@ -259,19 +258,18 @@ out:
 
 /* Runs iters operations of one kind with depth in flight; returns
  * seconds elapsed or a negative value on error. */
-static double run_phase(struct smoke_cfg *cfg, struct endpoint *ep,
-			const struct smoke_welcome *w, bool is_read)
+static double run_phase(struct smoke_cfg *cfg, struct endpoint *ep, const struct smoke_welcome *w,
+			bool is_read)
 {
 	uint64_t posted = 0, done = 0, t0 = rps_now_ns();
 	rps_completion_t c;
 
 	while (done < cfg->iters) {
 		while (posted < cfg->iters && posted - done < cfg->depth) {
-			int ret = is_read
-				? rps_post_read(ep->conn, ep->buf, cfg->size, ep->mr,
-						w->addr, w->key, posted, 0)
-				: rps_post_write(ep->conn, ep->buf, cfg->size, ep->mr,
-						 w->addr, w->key, posted, 0);
+			int ret = is_read ? rps_post_read(ep->conn, ep->buf, cfg->size, ep->mr,
+							  w->addr, w->key, posted, 0)
+					  : rps_post_write(ep->conn, ep->buf, cfg->size, ep->mr,
+							   w->addr, w->key, posted, 0);
 			if (ret == -EAGAIN)
 				break;
 			if (ret) {
@@ -304,9 +302,8 @@ static void report(const char *op, struct smoke_cfg *cfg, double secs)
 {
 	double bytes = (double)cfg->size * (double)cfg->iters;
 
-	printf(" %-6s %12" PRIu64 " %8" PRIu64 " %10.3f %12.2f %10.2f\n", op,
-	       cfg->size, cfg->iters, bytes / secs / 1e9, bytes / secs / 1e6,
-	       secs * 1e6 / (double)cfg->iters);
+	printf(" %-6s %12" PRIu64 " %8" PRIu64 " %10.3f %12.2f %10.2f\n", op, cfg->size, cfg->iters,
+	       bytes / secs / 1e9, bytes / secs / 1e6, secs * 1e6 / (double)cfg->iters);
 }
 
 static int client(struct smoke_cfg *cfg, const char *host)
@@ -324,30 +321,33 @@ static int client(struct smoke_cfg *cfg, const char *host)
 		goto fail;
 	pd = rps_conn_peer_data(ep.conn, &pdlen);
 	if (pdlen != sizeof(w)) {
-		fprintf(stderr, PROG ": %s sent %zu bytes of welcome, expected %zu: "
-			"not an rps_smoke server\n", host, pdlen, sizeof(w));
+		fprintf(stderr,
+			PROG ": %s sent %zu bytes of welcome, expected %zu: "
+			     "not an rps_smoke server\n",
+			host, pdlen, sizeof(w));
 		ret = -RPS_ERR_PROTO;
 		goto fail;
 	}
 	memcpy(&w, pd, sizeof(w));
-	w = (struct smoke_welcome){le64toh(w.addr), le64toh(w.key), le64toh(w.len)};
+	w = (struct smoke_welcome){ le64toh(w.addr), le64toh(w.key), le64toh(w.len) };
 	if (w.len < cfg->size) {
-		fprintf(stderr, PROG ": server region is %" PRIu64 " bytes, --size is %"
-			PRIu64 ": use the same --size on both ends\n", w.len, cfg->size);
+		fprintf(stderr,
+			PROG ": server region is %" PRIu64 " bytes, --size is %" PRIu64
+			     ": use the same --size on both ends\n",
+			w.len, cfg->size);
 		ret = -EINVAL;
 		goto fail;
 	}
 	printf(PROG ": provider %s, device %s, peer %s\n", rps_transport_provider(ep.tp),
 	       rps_transport_device(ep.tp), rps_conn_peer(ep.conn));
-	printf(" %-6s %12s %8s %10s %12s %10s\n", "op", "#bytes", "#iters",
-	       "GB/s", "MB/s", "usec/op");
+	printf(" %-6s %12s %8s %10s %12s %10s\n", "op", "#bytes", "#iters", "GB/s", "MB/s",
+	       "usec/op");
 
 	pattern(ep.buf, cfg->size, 0x5a);
 	if ((tw = run_phase(cfg, &ep, &w, false)) < 0)
 		goto fail_transfer;
 	report("write", cfg, tw);
-	if ((ret = rps_post_write_imm(ep.conn, NULL, 0, NULL, w.addr, w.key,
-				      IMM_WRITTEN, 0, 0)) ||
+	if ((ret = rps_post_write_imm(ep.conn, NULL, 0, NULL, w.addr, w.key, IMM_WRITTEN, 0, 0)) ||
 	    (ret = expect_recv(&ep, &verdict)) || (ret = expect_recv(&ep, &ready)))
 		goto fail;
 	memset(ep.buf, 0, cfg->size);
@@ -355,7 +355,7 @@ static int client(struct smoke_cfg *cfg, const char *host)
 		goto fail_transfer;
 	report("read", cfg, tr);
 	rps_post_write_imm(ep.conn, NULL, 0, NULL, w.addr, w.key, IMM_BYE, 0, 0);
-	rps_cq_poll_wait(ep.cq, &(rps_completion_t){0}, 1, 5000);
+	rps_cq_poll_wait(ep.cq, &(rps_completion_t){ 0 }, 1, 5000);
 
 	bool read_ok = pattern_ok(ep.buf, cfg->size, 0xa5);
 	printf(PROG ": write data %s, read data %s\n", verdict ? "verified" : "CORRUPT",
@@ -410,7 +410,7 @@ static int run_local(struct smoke_cfg *cfg)
 
 int main(int argc, char **argv)
 {
-	struct smoke_cfg cfg = {.size = 1 << 20, .iters = 200, .depth = 8};
+	struct smoke_cfg cfg = { .size = 1 << 20, .iters = 200, .depth = 8 };
 	int first;
 
 	if (rps_transport_attr_init(&cfg.attr))

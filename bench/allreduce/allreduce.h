@@ -11,7 +11,7 @@
 
 #include <rdmaps/rdmaps.h>
 
-#define AR_PROG "rps_allreduce_bench"
+#define AR_PROG	     "rps_allreduce_bench"
 #define AR_MAX_WORLD 1024
 
 struct ar_cfg {
@@ -33,17 +33,16 @@ struct ar_cfg {
 /* One row: what the emitters print. */
 struct ar_result {
 	size_t bytes, count;
-	double time_us;	 /* mean over iterations, averaged over ranks */
+	double time_us; /* mean over iterations, averaged over ranks */
 	double algbw, busbw;
-	long wrong;	 /* -1 = not checked */
+	long wrong; /* -1 = not checked */
 };
 
 /* Runs every size as rank cfg->rank; rank 0 prints.  0, or 1 on a
  * failure or wrong results. */
 int ar_run(const struct ar_cfg *cfg);
 
-void ar_emit_header(FILE *out, const struct ar_cfg *cfg, const char *provider,
-		    const char *device);
+void ar_emit_header(FILE *out, const struct ar_cfg *cfg, const char *provider, const char *device);
 void ar_emit_row(FILE *out, const struct ar_result *r);
 void ar_emit_footer(FILE *out, long wrong, double avg_busbw);
 

@@ -28,7 +28,7 @@
 #include "bench/allreduce/allreduce.h"
 #include "util/opt.h"
 
-#define CFG(c) ((struct ar_cfg *)(c))
+#define CFG(c)	  ((struct ar_cfg *)(c))
 #define MAX_BYTES (1ull << 34)
 
 static int o_minbytes(void *c, const char *a)
@@ -131,32 +131,32 @@ static int o_timeout(void *c, const char *a)
 }
 
 static const rps_opt_t opts[] = {
-    {"minbytes", 'b', "SIZE", "smallest size, K/M/G suffixes (default 4)", o_minbytes},
-    {"maxbytes", 'e', "SIZE", "largest size (default 32M)", o_maxbytes},
-    {"stepfactor", 'f', "N", "multiply the size by N each row (default 2)", o_stepfactor},
-    {"iters", 'n', "N", "timed allreduces per size (default 20)", o_iters},
-    {"warmup_iters", 'w', "N", "untimed allreduces first (default 5)", o_warmup},
-    {"check", 'c', "0|1", "check the results, count them in #wrong (default 1)", o_check},
-    {"world", 0, "N", "ranks: fork N on this host (default 2; $SLURM_NTASKS with --peers)",
-     o_world},
-    {"rank", 0, "R", "run only rank R of a multi-node ring (default $SLURM_PROCID)", o_rank},
-    {"peers", 0, "LIST", "host:port of every rank in rank order, comma-separated", o_peers},
-    {"addr", 'a', "ADDR", "address of the forked ranks (default 127.0.0.1)", o_addr},
-    {"port", 'p', "PORT", "forked rank r listens on PORT+r (default: free ports)", o_port},
-    {"provider", 'P', "NAME", "transport: auto (default), verbs or ofi", o_provider},
-    {"device", 0, "DEV", "verbs device (mlx5_0, rxe0) or ofi domain", o_device},
-    {"chunk", 0, "SIZE", "bytes per RDMA write (default 256K)", o_chunk},
-    {"window", 0, "N", "chunks in flight per link (default 8)", o_window},
-    {"timeout", 0, "MS", "ring setup and per-allreduce timeout (default 30000)", o_timeout},
+	{ "minbytes", 'b', "SIZE", "smallest size, K/M/G suffixes (default 4)", o_minbytes },
+	{ "maxbytes", 'e', "SIZE", "largest size (default 32M)", o_maxbytes },
+	{ "stepfactor", 'f', "N", "multiply the size by N each row (default 2)", o_stepfactor },
+	{ "iters", 'n', "N", "timed allreduces per size (default 20)", o_iters },
+	{ "warmup_iters", 'w', "N", "untimed allreduces first (default 5)", o_warmup },
+	{ "check", 'c', "0|1", "check the results, count them in #wrong (default 1)", o_check },
+	{ "world", 0, "N", "ranks: fork N on this host (default 2; $SLURM_NTASKS with --peers)",
+	  o_world },
+	{ "rank", 0, "R", "run only rank R of a multi-node ring (default $SLURM_PROCID)", o_rank },
+	{ "peers", 0, "LIST", "host:port of every rank in rank order, comma-separated", o_peers },
+	{ "addr", 'a', "ADDR", "address of the forked ranks (default 127.0.0.1)", o_addr },
+	{ "port", 'p', "PORT", "forked rank r listens on PORT+r (default: free ports)", o_port },
+	{ "provider", 'P', "NAME", "transport: auto (default), verbs or ofi", o_provider },
+	{ "device", 0, "DEV", "verbs device (mlx5_0, rxe0) or ofi domain", o_device },
+	{ "chunk", 0, "SIZE", "bytes per RDMA write (default 256K)", o_chunk },
+	{ "window", 0, "N", "chunks in flight per link (default 8)", o_window },
+	{ "timeout", 0, "MS", "ring setup and per-allreduce timeout (default 30000)", o_timeout },
 };
 
 static const rps_opt_cmd_t cmd = {
-    .prog = AR_PROG,
-    .synopsis = "[OPTIONS]",
-    .summary = "Ring allreduce (float sum) time and bus bandwidth, nccl-tests style.\n"
-	       "Without --peers: forks --world ranks on this host.",
-    .opts = opts,
-    .nopts = sizeof(opts) / sizeof(opts[0]),
+	.prog = AR_PROG,
+	.synopsis = "[OPTIONS]",
+	.summary = "Ring allreduce (float sum) time and bus bandwidth, nccl-tests style.\n"
+		   "Without --peers: forks --world ranks on this host.",
+	.opts = opts,
+	.nopts = sizeof(opts) / sizeof(opts[0]),
 };
 
 /* "host:port" with port 1..65535 */
@@ -215,9 +215,8 @@ static int resolve(struct ar_cfg *cfg)
 		return -EINVAL;
 	}
 	if (cfg->peers_arg) {
-		if ((!cfg->rank_set &&
-		     rps_opt_env_u32(AR_PROG, "SLURM_PROCID", 0, AR_MAX_WORLD - 1, &cfg->rank,
-				     &cfg->rank_set)) ||
+		if ((!cfg->rank_set && rps_opt_env_u32(AR_PROG, "SLURM_PROCID", 0, AR_MAX_WORLD - 1,
+						       &cfg->rank, &cfg->rank_set)) ||
 		    (!cfg->world_set && rps_opt_env_u32(AR_PROG, "SLURM_NTASKS", 0, AR_MAX_WORLD,
 							&cfg->world, &cfg->world_set)))
 			return -EINVAL;
@@ -242,7 +241,7 @@ static int local_peers(struct ar_cfg *cfg)
 	if (!cfg->peers)
 		return -ENOMEM;
 	for (r = 0; r < cfg->world && !ret; r++) {
-		struct sockaddr_in sa = {.sin_family = AF_INET};
+		struct sockaddr_in sa = { .sin_family = AF_INET };
 		socklen_t len = sizeof(sa);
 		uint16_t port = (uint16_t)(cfg->port ? cfg->port + r : 0);
 
@@ -326,17 +325,17 @@ static void free_peers(struct ar_cfg *cfg)
 int main(int argc, char **argv)
 {
 	struct ar_cfg cfg = {
-	    .minbytes = 4,
-	    .maxbytes = 32u << 20,
-	    .stepfactor = 2,
-	    .iters = 20,
-	    .warmup = 5,
-	    .check = 1,
-	    .chunk = RPS_RING_CHUNK_DEFAULT,
-	    .window = RPS_RING_WINDOW_DEFAULT,
-	    .timeout_ms = RPS_RING_TIMEOUT_DEFAULT,
-	    .world = 2,
-	    .addr = "127.0.0.1",
+		.minbytes = 4,
+		.maxbytes = 32u << 20,
+		.stepfactor = 2,
+		.iters = 20,
+		.warmup = 5,
+		.check = 1,
+		.chunk = RPS_RING_CHUNK_DEFAULT,
+		.window = RPS_RING_WINDOW_DEFAULT,
+		.timeout_ms = RPS_RING_TIMEOUT_DEFAULT,
+		.world = 2,
+		.addr = "127.0.0.1",
 	};
 	int first, ret;
 

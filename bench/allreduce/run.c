@@ -59,7 +59,7 @@ static bool in_setup;
 
 static void log_filter(rps_log_level_t level, const char *msg, void *arg)
 {
-	static const char *const names[] = {"error", "warn", "info", "debug"};
+	static const char *const names[] = { "error", "warn", "info", "debug" };
 	static const char refused[] = ": connection refused";
 	size_t len = strlen(msg), rlen = sizeof(refused) - 1;
 

@@ -29,23 +29,23 @@
 
 #define PT_EXIT_FAIL 1
 
-#define PT_DEF_PORT 18515
-#define PT_DEF_SIZE_BW 65536
-#define PT_DEF_SIZE_LAT 2
-#define PT_DEF_ITERS_BW 5000
-#define PT_DEF_ITERS_LAT 1000
-#define PT_DEF_TX_BW 128
-#define PT_DEF_TX_LAT 1
+#define PT_DEF_PORT		18515
+#define PT_DEF_SIZE_BW		65536
+#define PT_DEF_SIZE_LAT		2
+#define PT_DEF_ITERS_BW		5000
+#define PT_DEF_ITERS_LAT	1000
+#define PT_DEF_TX_BW		128
+#define PT_DEF_TX_LAT		1
 #define PT_DEF_INLINE_WRITE_LAT 220 /* perftest's DEF_INLINE_WRITE */
-#define PT_ALL_MIN_LOG 1	    /* -a: 2 bytes ... */
-#define PT_ALL_MAX_LOG 23	    /* ... to 8 MiB, as perftest */
-#define PT_MAX_SIZE (1ull << 30)
-#define PT_MIN_ITERS 5 /* perftest's MIN_ITER */
-#define PT_MAX_ITERS 100000000ull
-#define PT_MAX_QPS 256
-#define PT_MAX_TX 16384
-#define PT_MAX_INLINE 912	/* perftest's MAX_INLINE */
-#define PT_PEAK_MAX_ITERS 20000 /* perftest: peak only up to this many */
+#define PT_ALL_MIN_LOG		1   /* -a: 2 bytes ... */
+#define PT_ALL_MAX_LOG		23  /* ... to 8 MiB, as perftest */
+#define PT_MAX_SIZE		(1ull << 30)
+#define PT_MIN_ITERS		5 /* perftest's MIN_ITER */
+#define PT_MAX_ITERS		100000000ull
+#define PT_MAX_QPS		256
+#define PT_MAX_TX		16384
+#define PT_MAX_INLINE		912   /* perftest's MAX_INLINE */
+#define PT_PEAK_MAX_ITERS	20000 /* perftest: peak only up to this many */
 
 typedef enum pt_verb { PT_WRITE, PT_READ } pt_verb_t;
 typedef enum pt_test { PT_BW, PT_LAT } pt_test_t;
@@ -140,9 +140,9 @@ typedef struct pt_msg {
 	pt_bw_result_t report; /* REPORT */
 } pt_msg_t;
 
-#define PT_HELLO_LEN 48
+#define PT_HELLO_LEN   48
 #define PT_WELCOME_LEN 40
-#define PT_MSG_LEN 56
+#define PT_MSG_LEN     56
 
 /* The packers fill out and return its length; the parsers return 0, or
  * -RPS_ERR_PROTO (and leave *x_p alone) when raw is not a valid message
@@ -156,7 +156,7 @@ int pt_msg_parse(const void *raw, size_t len, pt_msg_t *m_p);
 
 /* ---- pt_ep.c: the endpoint -------------------------------------------- */
 
-#define PT_INBOX 8
+#define PT_INBOX      8
 #define PT_POLL_BATCH 16
 
 /* One connection (one QP) and its share of the buffers. */
@@ -259,8 +259,8 @@ typedef struct pt_lat_run {
 	uint64_t *stamps;     /* iters time stamps (pt_ticks()), taken just
 			       * after each post; NULL: not timed (warm-up, -D) */
 	/* out */
-	uint64_t done; /* operations posted */
-	uint64_t t_ns; /* first post to the end */
+	uint64_t done;	    /* operations posted */
+	uint64_t t_ns;	    /* first post to the end */
 	double ns_per_tick; /* the stamps' unit, measured over the run */
 } pt_lat_run_t;
 

@@ -21,7 +21,7 @@
 static inline void pt_mark(pt_mark_t *m, size_t *n, size_t cap, uint64_t ops, uint64_t t)
 {
 	if (*n < cap && (*n == 0 || m[*n - 1].ops != ops))
-		m[(*n)++] = (pt_mark_t){ops, t};
+		m[(*n)++] = (pt_mark_t){ ops, t };
 }
 
 static inline int pt_bw_post(pt_ep_t *ep, pt_verb_t verb, pt_qp_t *qp, uint64_t size,

@@ -16,15 +16,15 @@
 #include "perftest.h"
 #include "util/clock.h"
 
-#define PT_WR_CTRL UINT64_MAX	    /* wr_id of a control SEND */
-#define PT_CTRL_TIMEOUT_MS 60000    /* a control SEND not done by then: peer gone */
-#define PT_CHECK_PEER_NS 1000000ull /* how often a waiting side looks for a disconnect */
-#define PT_PASSIVE_NAP_NS 5000000   /* verbs: a passive side sleeps between polls */
+#define PT_WR_CTRL	   UINT64_MAX /* wr_id of a control SEND */
+#define PT_CTRL_TIMEOUT_MS 60000      /* a control SEND not done by then: peer gone */
+#define PT_CHECK_PEER_NS   1000000ull /* how often a waiting side looks for a disconnect */
+#define PT_PASSIVE_NAP_NS  5000000    /* verbs: a passive side sleeps between polls */
 
-static const char *const pt_msg_names[] = {[PT_MSG_SYNC] = "SYNC",
-					   [PT_MSG_REPORT] = "REPORT",
-					   [PT_MSG_DONE] = "DONE",
-					   [PT_MSG_STOP] = "STOP"};
+static const char *const pt_msg_names[] = { [PT_MSG_SYNC] = "SYNC",
+					    [PT_MSG_REPORT] = "REPORT",
+					    [PT_MSG_DONE] = "DONE",
+					    [PT_MSG_STOP] = "STOP" };
 
 int pt_comp_failed(pt_ep_t *ep, const rps_completion_t *c, const char *what)
 {
@@ -40,7 +40,7 @@ int pt_ctrl_take(pt_ep_t *ep, const rps_completion_t *c)
 
 	if (c->status)
 		return pt_comp_failed(ep, c,
-				      c->type == RPS_COMP_RECV    ? "receive from"
+				      c->type == RPS_COMP_RECV	  ? "receive from"
 				      : c->type == RPS_COMP_READ  ? "READ from"
 				      : c->type == RPS_COMP_WRITE ? "WRITE to"
 								  : "operation with");
@@ -158,7 +158,7 @@ int pt_ctrl_send(pt_ep_t *ep, const pt_msg_t *m)
 
 int pt_ctrl_wait(pt_ep_t *ep, pt_msg_type_t type, bool passive, pt_msg_t *m_p)
 {
-	const struct timespec nap = {.tv_nsec = PT_PASSIVE_NAP_NS};
+	const struct timespec nap = { .tv_nsec = PT_PASSIVE_NAP_NS };
 	uint64_t next_check = rps_now_ns() + PT_CHECK_PEER_NS;
 	int ret, n;
 
@@ -178,7 +178,7 @@ int pt_ctrl_wait(pt_ep_t *ep, pt_msg_type_t type, bool passive, pt_msg_t *m_p)
 
 int pt_ctrl_barrier(pt_ep_t *ep, uint32_t seq)
 {
-	pt_msg_t m = {.type = PT_MSG_SYNC, .seq = seq};
+	pt_msg_t m = { .type = PT_MSG_SYNC, .seq = seq };
 	int ret;
 
 	if ((ret = pt_ctrl_send(ep, &m)) || (ret = pt_ctrl_wait(ep, PT_MSG_SYNC, false, &m)))

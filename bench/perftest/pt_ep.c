@@ -19,11 +19,11 @@
 #include "perftest.h"
 #include "util/clock.h"
 
-#define PT_RECV_DEPTH 16	 /* control messages in flight at most */
-#define PT_MSG_MAX 256		 /* receive buffer: a control message fits */
-#define PT_CONNECT_RETRY_MS 5000 /* the server may not listen yet */
-#define PT_ACCEPT_NEXT_MS 30000	 /* between a client's connections */
-#define PT_AREA_ALIGN 4096
+#define PT_RECV_DEPTH	    16	  /* control messages in flight at most */
+#define PT_MSG_MAX	    256	  /* receive buffer: a control message fits */
+#define PT_CONNECT_RETRY_MS 5000  /* the server may not listen yet */
+#define PT_ACCEPT_NEXT_MS   30000 /* between a client's connections */
+#define PT_AREA_ALIGN	    4096
 
 static size_t pt_area_size(const pt_cfg_t *cfg)
 {
@@ -39,8 +39,8 @@ static void pt_attr_fill(pt_cfg_t *cfg)
 
 	if (inl < 0)
 		inl = cfg->tool->verb == PT_WRITE && cfg->tool->test == PT_LAT
-			  ? PT_DEF_INLINE_WRITE_LAT
-			  : 0;
+			      ? PT_DEF_INLINE_WRITE_LAT
+			      : 0;
 	a->sq_depth = cfg->tx_depth < 4 ? 4 : cfg->tx_depth;
 	a->recv_depth = PT_RECV_DEPTH;
 	a->max_msg_size = PT_MSG_MAX;
@@ -91,7 +91,7 @@ static int pt_ep_alloc(pt_ep_t *ep)
 	}
 	if ((ret = rps_mr_reg(ep->tp, ep->buf, ep->buf_len,
 			      RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
-				  RPS_ACCESS_REMOTE_READ,
+				      RPS_ACCESS_REMOTE_READ,
 			      &ep->mr)) ||
 	    (ret = rps_mr_reg(ep->tp, ep->ctrl_buf, PT_MSG_MAX, RPS_ACCESS_LOCAL_WRITE,
 			      &ep->ctrl_mr)) ||
@@ -132,8 +132,8 @@ static int pt_adopt(pt_ep_t *ep, const pt_hello_t *h, const char *peer)
 {
 	pt_cfg_t *cfg = ep->cfg;
 	static const char *const names[2][2] = {
-	    [PT_WRITE] = {"rps_write_bw", "rps_write_lat"},
-	    [PT_READ] = {"rps_read_bw", "rps_read_lat"},
+		[PT_WRITE] = { "rps_write_bw", "rps_write_lat" },
+		[PT_READ] = { "rps_read_bw", "rps_read_lat" },
 	};
 
 	if (h->verb != cfg->tool->verb || h->test != cfg->tool->test) {
@@ -240,7 +240,7 @@ static int pt_connect_one(pt_ep_t *ep, uint32_t q, const pt_hello_t *h)
 {
 	pt_cfg_t *cfg = ep->cfg;
 	uint64_t deadline = rps_deadline_ns(q ? 0 : PT_CONNECT_RETRY_MS);
-	const struct timespec pause = {.tv_nsec = 100 * 1000000};
+	const struct timespec pause = { .tv_nsec = 100 * 1000000 };
 	uint8_t raw[PT_HELLO_LEN];
 	const void *pd;
 	pt_welcome_t w;
@@ -279,15 +279,15 @@ int pt_ep_connect(pt_ep_t *ep, pt_cfg_t *cfg)
 {
 	rps_remote_t mine;
 	pt_hello_t h = {
-	    .verb = (uint8_t)cfg->tool->verb,
-	    .test = (uint8_t)cfg->tool->test,
-	    .bidir = cfg->bidir,
-	    .all = cfg->all,
-	    .nqps = (uint16_t)cfg->nqps,
-	    .session = pt_session_id(),
-	    .duration = cfg->duration,
-	    .size = (uint32_t)cfg->size,
-	    .iters = (uint32_t)cfg->iters,
+		.verb = (uint8_t)cfg->tool->verb,
+		.test = (uint8_t)cfg->tool->test,
+		.bidir = cfg->bidir,
+		.all = cfg->all,
+		.nqps = (uint16_t)cfg->nqps,
+		.session = pt_session_id(),
+		.duration = cfg->duration,
+		.size = (uint32_t)cfg->size,
+		.iters = (uint32_t)cfg->iters,
 	};
 	int ret;
 

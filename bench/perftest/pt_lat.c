@@ -28,9 +28,9 @@
 #include "perftest.h"
 #include "util/clock.h"
 
-#define PT_SPIN_CHECK 0xfffffu /* spins between looks for a dead peer */
-#define PT_STOP_POLL 0x3fu     /* verbs -D: spins between looks for STOP */
-#define PT_CLOCK_EVERY 0x3fu   /* -D: iterations between clock reads */
+#define PT_SPIN_CHECK  0xfffffu /* spins between looks for a dead peer */
+#define PT_STOP_POLL   0x3fu	/* verbs -D: spins between looks for STOP */
+#define PT_CLOCK_EVERY 0x3fu	/* -D: iterations between clock reads */
 
 /* Takes completions off the CQ: *own counts this side's operations. */
 /* the run's length, and the cycle counter's rate over it */
@@ -155,7 +155,7 @@ int pt_lat_write(pt_ep_t *ep, pt_lat_run_t *run)
 				break; /* the client's STOP */
 		}
 		if (stopper && (scnt & PT_CLOCK_EVERY) == 0 && rps_now_ns() >= deadline) {
-			pt_msg_t stop = {.type = PT_MSG_STOP};
+			pt_msg_t stop = { .type = PT_MSG_STOP };
 
 			if ((ret = pt_ctrl_send(ep, &stop)))
 				return ret;

@@ -13,7 +13,7 @@
 #include "perftest.h"
 #include "util/opt.h"
 
-#define BW (1u << PT_BW)
+#define BW  (1u << PT_BW)
 #define LAT (1u << PT_LAT)
 
 typedef struct pt_opt {
@@ -197,44 +197,56 @@ static int opt_ofi_provider(void *c, const char *a)
 }
 
 static const pt_opt_t pt_opts[] = {
-    {{"all", 'a', NULL, "run sizes from 2 till 2^23 (or till --size)", opt_all}, BW | LAT},
-    {{"bidirectional", 'b', NULL, "both sides send (default unidirectional)", opt_bidir}, BW},
-    {{"connection", 'c', "TYPE", "connection type: RC only", opt_connection}, BW | LAT},
-    {{"ib-dev", 'd', "DEV", "RDMA device (verbs) or libfabric domain (ofi)", opt_device}, BW | LAT},
-    {{"duration", 'D', "SEC", "run for SEC seconds instead of --iters", opt_duration}, BW | LAT},
-    {{"CPU-freq", 'F', NULL, "accepted, no effect (the cycle counter's rate is measured)", opt_ignored},
-     BW | LAT},
-    {{"ib-port", 'i', "PORT", "port of the RDMA device (default: the first active)", opt_ib_port},
-     BW | LAT},
-    {{"inline_size", 'I', "SIZE", "max size sent inline (WRITE; default 0 bw, 220 write_lat)",
-      opt_inline},
-     BW | LAT},
-    {{"iters", 'n', "N", "iterations (at least 5; default 5000 bw, 1000 lat)", opt_iters},
-     BW | LAT},
-    {{"noPeak", 'N', NULL, "do not compute the peak bandwidth", opt_no_peak}, BW},
-    {{"port", 'p', "PORT", "listen on/connect to PORT (default 18515; server: 0 = any)", opt_port},
-     BW | LAT},
-    {{"qp", 'q', "N", "number of QPs (connections), traffic round robin (default 1)", opt_qp},
-     BW | LAT},
-    {{"rdma_cm", 'R', NULL, "accepted: connections always use rdma_cm/libfabric CM", opt_ignored},
-     BW | LAT},
-    {{"size", 's', "SIZE", "message size, K/M/G suffixes (default 65536 bw, 2 lat)", opt_size},
-     BW | LAT},
-    {{"tx-depth", 't', "N", "operations in flight per QP (default 128 bw, 1 lat)", opt_tx_depth},
-     BW | LAT},
-    {{"version", 'V', NULL, "print the version and exit", opt_version}, BW | LAT},
-    {{"gid-index", 'x', "INDEX", "GID index of the verbs port (default: any)", opt_gid_index},
-     BW | LAT},
-    {{"output", 0, "UNITS", "print only the number: bandwidth or message_rate (bw), latency (lat)",
-      opt_output},
-     BW | LAT},
-    {{"report_gbits", 0, NULL, "report bandwidth in Gb/sec instead of MB/sec (2^20 bytes)",
-      opt_report_gbits},
-     BW},
-    {{"provider", 0, "NAME", "transport: auto (default), verbs or ofi", opt_provider}, BW | LAT},
-    {{"ofi-provider", 0, "NAME", "libfabric provider of the ofi transport (default tcp)",
-      opt_ofi_provider},
-     BW | LAT},
+	{ { "all", 'a', NULL, "run sizes from 2 till 2^23 (or till --size)", opt_all }, BW | LAT },
+	{ { "bidirectional", 'b', NULL, "both sides send (default unidirectional)", opt_bidir },
+	  BW },
+	{ { "connection", 'c', "TYPE", "connection type: RC only", opt_connection }, BW | LAT },
+	{ { "ib-dev", 'd', "DEV", "RDMA device (verbs) or libfabric domain (ofi)", opt_device },
+	  BW | LAT },
+	{ { "duration", 'D', "SEC", "run for SEC seconds instead of --iters", opt_duration },
+	  BW | LAT },
+	{ { "CPU-freq", 'F', NULL, "accepted, no effect (the cycle counter's rate is measured)",
+	    opt_ignored },
+	  BW | LAT },
+	{ { "ib-port", 'i', "PORT", "port of the RDMA device (default: the first active)",
+	    opt_ib_port },
+	  BW | LAT },
+	{ { "inline_size", 'I', "SIZE", "max size sent inline (WRITE; default 0 bw, 220 write_lat)",
+	    opt_inline },
+	  BW | LAT },
+	{ { "iters", 'n', "N", "iterations (at least 5; default 5000 bw, 1000 lat)", opt_iters },
+	  BW | LAT },
+	{ { "noPeak", 'N', NULL, "do not compute the peak bandwidth", opt_no_peak }, BW },
+	{ { "port", 'p', "PORT", "listen on/connect to PORT (default 18515; server: 0 = any)",
+	    opt_port },
+	  BW | LAT },
+	{ { "qp", 'q', "N", "number of QPs (connections), traffic round robin (default 1)",
+	    opt_qp },
+	  BW | LAT },
+	{ { "rdma_cm", 'R', NULL, "accepted: connections always use rdma_cm/libfabric CM",
+	    opt_ignored },
+	  BW | LAT },
+	{ { "size", 's', "SIZE", "message size, K/M/G suffixes (default 65536 bw, 2 lat)",
+	    opt_size },
+	  BW | LAT },
+	{ { "tx-depth", 't', "N", "operations in flight per QP (default 128 bw, 1 lat)",
+	    opt_tx_depth },
+	  BW | LAT },
+	{ { "version", 'V', NULL, "print the version and exit", opt_version }, BW | LAT },
+	{ { "gid-index", 'x', "INDEX", "GID index of the verbs port (default: any)",
+	    opt_gid_index },
+	  BW | LAT },
+	{ { "output", 0, "UNITS",
+	    "print only the number: bandwidth or message_rate (bw), latency (lat)", opt_output },
+	  BW | LAT },
+	{ { "report_gbits", 0, NULL, "report bandwidth in Gb/sec instead of MB/sec (2^20 bytes)",
+	    opt_report_gbits },
+	  BW },
+	{ { "provider", 0, "NAME", "transport: auto (default), verbs or ofi", opt_provider },
+	  BW | LAT },
+	{ { "ofi-provider", 0, "NAME", "libfabric provider of the ofi transport (default tcp)",
+	    opt_ofi_provider },
+	  BW | LAT },
 };
 
 #define PT_NOPTS (sizeof(pt_opts) / sizeof(pt_opts[0]))
@@ -284,22 +296,22 @@ int pt_opts_parse(pt_cfg_t *cfg, int argc, char **argv)
 	size_t n = 0;
 	int first;
 	const char *summary =
-	    cfg->tool->test == PT_BW
-		? "perftest-compatible RDMA bandwidth test over the rdmaps transport.\n"
-		  "Without HOST: server, waits for one client; with HOST: client."
-		: "perftest-compatible RDMA latency test over the rdmaps transport.\n"
-		  "Without HOST: server, waits for one client; with HOST: client.";
+		cfg->tool->test == PT_BW
+			? "perftest-compatible RDMA bandwidth test over the rdmaps transport.\n"
+			  "Without HOST: server, waits for one client; with HOST: client."
+			: "perftest-compatible RDMA latency test over the rdmaps transport.\n"
+			  "Without HOST: server, waits for one client; with HOST: client.";
 
 	for (size_t i = 0; i < PT_NOPTS; i++)
 		if (pt_opts[i].tests & (1u << cfg->tool->test))
 			opts[n++] = pt_opts[i].opt;
 
 	const rps_opt_cmd_t cmd = {
-	    .prog = cfg->tool->prog,
-	    .synopsis = "[OPTIONS] [HOST]",
-	    .summary = summary,
-	    .opts = opts,
-	    .nopts = n,
+		.prog = cfg->tool->prog,
+		.synopsis = "[OPTIONS] [HOST]",
+		.summary = summary,
+		.opts = opts,
+		.nopts = n,
 	};
 	uint64_t default_iters = cfg->iters, default_size = cfg->size;
 

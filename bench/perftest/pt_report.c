@@ -26,15 +26,15 @@
 	" #bytes #iterations    t_min[usec]    t_max[usec]  t_typical[usec]    t_avg[usec]    "    \
 	"t_stdev[usec]   99%% percentile[usec]   99.9%% percentile[usec] \n"
 #define PT_RESULT_FMT_LAT_DUR " #bytes        #iterations       t_avg[usec]    tps average\n"
-#define PT_REPORT_FMT " %-7lu    %-10lu       %-7.2lf            %-7.2lf\t\t   %-7.6lf\n"
-#define PT_REPORT_FMT_EXT " %-7lu    %lu           %-7.6lf            %-7.6lf            %-7.6lf\n"
+#define PT_REPORT_FMT	      " %-7lu    %-10lu       %-7.2lf            %-7.2lf\t\t   %-7.6lf\n"
+#define PT_REPORT_FMT_EXT     " %-7lu    %lu           %-7.6lf            %-7.6lf            %-7.6lf\n"
 #define PT_REPORT_FMT_LAT                                                                          \
 	" %-7lu %lu          %-7.2f        %-7.2f      %-7.2f  \t       %-7.2f     \t%-7.2f\t\t"   \
 	"%-7.2f \t\t%-7.2f\n"
 #define PT_REPORT_FMT_LAT_DUR " %-7lu       %lu            %-7.2f        %-7.2f\n"
 
-#define PT_MB (1024.0 * 1024.0) /* perftest's MB: 0x100000 bytes */
-#define PT_GB_BYTES 125000000.0 /* 10^9 bits */
+#define PT_MB	    (1024.0 * 1024.0) /* perftest's MB: 0x100000 bytes */
+#define PT_GB_BYTES 125000000.0	      /* 10^9 bits */
 
 void pt_report_line(const pt_cfg_t *cfg)
 {

@@ -82,11 +82,11 @@ static int pt_bw_measure(pt_ep_t *ep, uint64_t size, pt_bw_marks_t *marks, pt_bw
 {
 	const pt_cfg_t *cfg = ep->cfg;
 	pt_bw_run_t run = {
-	    .size = size,
-	    .iters = pt_warmup_iters(cfg),
-	    .duration_ns = pt_duration_ns(cfg) / 10,
-	    .depth = cfg->tx_depth,
-	    .cq_mod = pt_cq_mod(cfg),
+		.size = size,
+		.iters = pt_warmup_iters(cfg),
+		.duration_ns = pt_duration_ns(cfg) / 10,
+		.depth = cfg->tx_depth,
+		.cq_mod = pt_cq_mod(cfg),
 	};
 	int ret;
 
@@ -119,7 +119,7 @@ static int pt_bw_sizes(pt_ep_t *ep, pt_bw_marks_t *marks)
 {
 	const pt_cfg_t *cfg = ep->cfg;
 	pt_bw_result_t r;
-	pt_msg_t m = {.type = PT_MSG_REPORT}, peer;
+	pt_msg_t m = { .type = PT_MSG_REPORT }, peer;
 	int ret;
 
 	for (unsigned i = 0; i < pt_nsizes(cfg); i++) {
@@ -148,8 +148,8 @@ static int pt_bw_sizes(pt_ep_t *ep, pt_bw_marks_t *marks)
 static int pt_run_bw(pt_ep_t *ep)
 {
 	const pt_cfg_t *cfg = ep->cfg;
-	pt_bw_marks_t marks = {0};
-	pt_msg_t m = {.type = PT_MSG_DONE};
+	pt_bw_marks_t marks = { 0 };
+	pt_msg_t m = { .type = PT_MSG_DONE };
 	int ret;
 
 	pt_report_table_head(cfg);
@@ -186,11 +186,11 @@ static int pt_lat_size(pt_ep_t *ep, uint64_t size, unsigned i, uint64_t *stamps)
 	const pt_cfg_t *cfg = ep->cfg;
 	unsigned rtt = cfg->tool->verb == PT_WRITE ? 2 : 1;
 	pt_lat_run_t run = {
-	    .size = size,
-	    .iters = cfg->duration ? 0 : pt_warmup_iters(cfg),
-	    .duration_ns = pt_duration_ns(cfg) / 10,
-	    .initiator = !cfg->host,
-	    .stopper = cfg->host != NULL,
+		.size = size,
+		.iters = cfg->duration ? 0 : pt_warmup_iters(cfg),
+		.duration_ns = pt_duration_ns(cfg) / 10,
+		.initiator = !cfg->host,
+		.stopper = cfg->host != NULL,
 	};
 	pt_lat_result_t r;
 	int ret;
@@ -221,7 +221,7 @@ static int pt_lat_size(pt_ep_t *ep, uint64_t size, unsigned i, uint64_t *stamps)
 static int pt_run_lat(pt_ep_t *ep)
 {
 	const pt_cfg_t *cfg = ep->cfg;
-	pt_msg_t m = {.type = PT_MSG_DONE};
+	pt_msg_t m = { .type = PT_MSG_DONE };
 	uint64_t *stamps = NULL;
 	int ret = 0;
 
@@ -253,7 +253,7 @@ static int pt_run_lat(pt_ep_t *ep)
 int pt_main(const pt_tool_t *tool, int argc, char **argv)
 {
 	pt_cfg_t cfg;
-	pt_ep_t ep = {0};
+	pt_ep_t ep = { 0 };
 	int ret;
 
 	if (pt_cfg_init(&cfg, tool))

@@ -52,11 +52,11 @@ void pt_bw_result(uint64_t size, uint64_t ops, uint64_t t_ns, const pt_bw_marks_
 	double secs = (double)t_ns / 1e9;
 
 	*r_p = (pt_bw_result_t){
-	    .size = size,
-	    .iters = ops,
-	    .peak_bps = marks ? pt_bw_peak(size, marks) : 0,
-	    .avg_bps = secs > 0 ? (double)size * (double)ops / secs : 0,
-	    .msg_rate = secs > 0 ? (double)ops / secs : 0,
+		.size = size,
+		.iters = ops,
+		.peak_bps = marks ? pt_bw_peak(size, marks) : 0,
+		.avg_bps = secs > 0 ? (double)size * (double)ops / secs : 0,
+		.msg_rate = secs > 0 ? (double)ops / secs : 0,
 	};
 }
 
@@ -91,14 +91,14 @@ void pt_lat_result(uint64_t size, uint64_t *stamps, uint64_t n, unsigned rtt_fac
 	i99 = (uint64_t)ceil((double)cnt * 0.99);
 	i999 = (uint64_t)ceil((double)cnt * 0.999);
 	*r_p = (pt_lat_result_t){
-	    .size = size,
-	    .iters = n,
-	    .t_min = (double)d[0] / unit,
-	    .t_max = (double)d[cnt] / unit,
-	    .t_typical = (double)median / unit,
-	    .t_avg = avg,
-	    .t_stdev = sqrt(var / (double)cnt),
-	    .p99 = (double)d[i99] / unit,
-	    .p99_9 = (double)d[i999] / unit,
+		.size = size,
+		.iters = n,
+		.t_min = (double)d[0] / unit,
+		.t_max = (double)d[cnt] / unit,
+		.t_typical = (double)median / unit,
+		.t_avg = avg,
+		.t_stdev = sqrt(var / (double)cnt),
+		.p99 = (double)d[i99] / unit,
+		.p99_9 = (double)d[i999] / unit,
 	};
 }

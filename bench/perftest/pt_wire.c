@@ -26,9 +26,9 @@
 
 #include "perftest.h"
 
-#define PT_MAGIC 0x54505052u /* "RPPT" */
+#define PT_MAGIC      0x54505052u /* "RPPT" */
 #define PT_FLAG_BIDIR 0x01u
-#define PT_FLAG_ALL 0x02u
+#define PT_FLAG_ALL   0x02u
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -123,18 +123,18 @@ int pt_hello_parse(const void *raw, size_t len, pt_hello_t *h_p)
 	    (p[7] & ~(PT_FLAG_BIDIR | PT_FLAG_ALL)) || get32(p + 28))
 		return -RPS_ERR_PROTO;
 	h = (pt_hello_t){
-	    .verb = p[5],
-	    .test = p[6],
-	    .bidir = p[7] & PT_FLAG_BIDIR,
-	    .all = p[7] & PT_FLAG_ALL,
-	    .qp_index = get16(p + 8),
-	    .nqps = get16(p + 10),
-	    .session = get32(p + 12),
-	    .duration = get32(p + 16),
-	    .size = get32(p + 20),
-	    .iters = get32(p + 24),
-	    .addr = get64(p + 32),
-	    .key = get64(p + 40),
+		.verb = p[5],
+		.test = p[6],
+		.bidir = p[7] & PT_FLAG_BIDIR,
+		.all = p[7] & PT_FLAG_ALL,
+		.qp_index = get16(p + 8),
+		.nqps = get16(p + 10),
+		.session = get32(p + 12),
+		.duration = get32(p + 16),
+		.size = get32(p + 20),
+		.iters = get32(p + 24),
+		.addr = get64(p + 32),
+		.key = get64(p + 40),
 	};
 	if (h.nqps < 1 || h.nqps > PT_MAX_QPS || h.qp_index >= h.nqps || h.duration > 86400 ||
 	    h.size < 1 || h.size > PT_MAX_SIZE || h.iters < PT_MIN_ITERS || h.iters > PT_MAX_ITERS)
@@ -163,7 +163,7 @@ int pt_welcome_parse(const void *raw, size_t len, pt_welcome_t *w_p)
 	if (!raw || !head_ok(p, len, PT_WELCOME_LEN) || p[5] || p[6] || p[7])
 		return -RPS_ERR_PROTO;
 	w.slot = get64(p + 8);
-	w.remote = (rps_remote_t){get64(p + 16), get64(p + 24), get64(p + 32)};
+	w.remote = (rps_remote_t){ get64(p + 16), get64(p + 24), get64(p + 32) };
 	/* one QP's send and receive areas at least */
 	if (w.slot < 1 || w.slot > PT_MAX_SIZE || w.remote.len < 2 * w.slot)
 		return -RPS_ERR_PROTO;
@@ -200,10 +200,10 @@ int pt_msg_parse(const void *raw, size_t len, pt_msg_t *m_p)
 	    p[5] >= PT_MSG_TYPE_MAX_ || p[6] || p[7] || get32(p + 12))
 		return -RPS_ERR_PROTO;
 	m = (pt_msg_t){
-	    .type = p[5],
-	    .seq = get32(p + 8),
-	    .report = {get64(p + 16), get64(p + 24), getf64(p + 32), getf64(p + 40),
-		       getf64(p + 48)},
+		.type = p[5],
+		.seq = get32(p + 8),
+		.report = { get64(p + 16), get64(p + 24), getf64(p + 32), getf64(p + 40),
+			    getf64(p + 48) },
 	};
 	if (m.report.size > PT_MAX_SIZE || !rate_ok(m.report.peak_bps) ||
 	    !rate_ok(m.report.avg_bps) || !rate_ok(m.report.msg_rate))

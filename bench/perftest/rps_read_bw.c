@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-	static const pt_tool_t tool = {"rps_read_bw", "RDMA_Read", PT_READ, PT_BW};
+	static const pt_tool_t tool = { "rps_read_bw", "RDMA_Read", PT_READ, PT_BW };
 
 	return pt_main(&tool, argc, argv);
 }

@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-	static const pt_tool_t tool = {"rps_read_lat", "RDMA_Read", PT_READ, PT_LAT};
+	static const pt_tool_t tool = { "rps_read_lat", "RDMA_Read", PT_READ, PT_LAT };
 
 	return pt_main(&tool, argc, argv);
 }

@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-	static const pt_tool_t tool = {"rps_write_bw", "RDMA_Write", PT_WRITE, PT_BW};
+	static const pt_tool_t tool = { "rps_write_bw", "RDMA_Write", PT_WRITE, PT_BW };
 
 	return pt_main(&tool, argc, argv);
 }

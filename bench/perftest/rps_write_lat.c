@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-	static const pt_tool_t tool = {"rps_write_lat", "RDMA_Write", PT_WRITE, PT_LAT};
+	static const pt_tool_t tool = { "rps_write_lat", "RDMA_Write", PT_WRITE, PT_LAT };
 
 	return pt_main(&tool, argc, argv);
 }

@@ -22,7 +22,7 @@
 #include "topo/topo.h"
 #include "util/opt.h"
 
-#define PROG "rps_pushpull_bench"
+#define PROG   "rps_pushpull_bench"
 #define CFG(c) ((struct pp_cfg *)(c))
 
 double pp_median(double *v, uint32_t n)
@@ -39,8 +39,8 @@ double pp_median(double *v, uint32_t n)
 }
 
 /* "A,B,C" of sizes (K/M/G suffixes) in [min, max], multiples of `align` */
-static int size_list(const char *name, const char *arg, uint64_t min, uint64_t max,
-		     uint64_t align, uint64_t *out, uint32_t *n_p)
+static int size_list(const char *name, const char *arg, uint64_t min, uint64_t max, uint64_t align,
+		     uint64_t *out, uint32_t *n_p)
 {
 	char buf[512], *save = NULL, *tok;
 
@@ -71,9 +71,20 @@ static int size_list(const char *name, const char *arg, uint64_t min, uint64_t m
 	return 0;
 }
 
-static int o_provider(void *c, const char *a) { return rps_opt_provider(PROG, a, &CFG(c)->attr.provider); }
-static int o_device(void *c, const char *a) { CFG(c)->attr.device = a; return 0; }
-static int o_addr(void *c, const char *a) { CFG(c)->addr = a; return 0; }
+static int o_provider(void *c, const char *a)
+{
+	return rps_opt_provider(PROG, a, &CFG(c)->attr.provider);
+}
+static int o_device(void *c, const char *a)
+{
+	CFG(c)->attr.device = a;
+	return 0;
+}
+static int o_addr(void *c, const char *a)
+{
+	CFG(c)->addr = a;
+	return 0;
+}
 
 static int o_sizes(void *c, const char *a)
 {
@@ -120,8 +131,10 @@ static int o_threads(void *c, const char *a)
 static int o_algo(void *c, const char *a)
 {
 	if (rps_algo_parse(a, &CFG(c)->algo) || CFG(c)->algo == RPS_ALGO_SGD) {
-		fprintf(stderr, PROG ": --algo: '%s' is not asgd, ssgd, dc-asgd-c, dc-asgd-a, "
-			"pc-asgd or dude-asgd\n", a);
+		fprintf(stderr,
+			PROG ": --algo: '%s' is not asgd, ssgd, dc-asgd-c, dc-asgd-a, "
+			     "pc-asgd or dude-asgd\n",
+			a);
 		return -EINVAL;
 	}
 	return 0;
@@ -157,19 +170,19 @@ static int o_csv(void *c, const char *a)
 }
 
 static const rps_opt_t opts[] = {
-	{"provider", 'P', "NAME", "transport: auto (default), verbs or ofi", o_provider},
-	{"device", 'd', "DEV", "verbs device or ofi domain", o_device},
-	{"addr", 'a', "ADDR", "local address for both ends (default 127.0.0.1)", o_addr},
-	{"sizes", 's', "LIST", "model sizes in bytes (default 1K,16K,256K,4M,64M,256M)", o_sizes},
-	{"chunks", 'c', "LIST", "chunk sizes, >= 4K (default 256K)", o_chunks},
-	{"workers", 'w', "LIST", "numbers of workers (default 1)", o_workers},
-	{"steps", 'n', "N", "measured steps per worker (default 20; 2 more warm up)", o_steps},
-	{"threads", 't', "N", "engine threads (default 1)", o_threads},
-	{"algo", 0, "NAME", "update rule applied (default asgd)", o_algo},
-	{"cpus", 0, "LIST", "engine threads on these CPUs (default: next to the NIC)", o_cpus},
-	{"numa", 0, "N", "engine threads and server buffers on NUMA node N", o_numa},
-	{"no-pin", 0, NULL, "do not pin engine threads nor bind server buffers", o_no_pin},
-	{"csv", 0, NULL, "print CSV instead of the table", o_csv},
+	{ "provider", 'P', "NAME", "transport: auto (default), verbs or ofi", o_provider },
+	{ "device", 'd', "DEV", "verbs device or ofi domain", o_device },
+	{ "addr", 'a', "ADDR", "local address for both ends (default 127.0.0.1)", o_addr },
+	{ "sizes", 's', "LIST", "model sizes in bytes (default 1K,16K,256K,4M,64M,256M)", o_sizes },
+	{ "chunks", 'c', "LIST", "chunk sizes, >= 4K (default 256K)", o_chunks },
+	{ "workers", 'w', "LIST", "numbers of workers (default 1)", o_workers },
+	{ "steps", 'n', "N", "measured steps per worker (default 20; 2 more warm up)", o_steps },
+	{ "threads", 't', "N", "engine threads (default 1)", o_threads },
+	{ "algo", 0, "NAME", "update rule applied (default asgd)", o_algo },
+	{ "cpus", 0, "LIST", "engine threads on these CPUs (default: next to the NIC)", o_cpus },
+	{ "numa", 0, "N", "engine threads and server buffers on NUMA node N", o_numa },
+	{ "no-pin", 0, NULL, "do not pin engine threads nor bind server buffers", o_no_pin },
+	{ "csv", 0, NULL, "print CSV instead of the table", o_csv },
 };
 
 static const rps_opt_cmd_t cmd = {
@@ -199,10 +212,11 @@ static void print_row(const struct pp_cfg *cfg, uint64_t size, uint64_t chunk, u
 
 int main(int argc, char **argv)
 {
-	static const uint64_t def_sizes[] = {1 << 10, 16 << 10, 256 << 10, 4 << 20, 64 << 20,
-					     256 << 20};
-	struct pp_cfg cfg = {.addr = "127.0.0.1", .steps = 20, .threads = 1,
-			     .algo = RPS_ALGO_ASGD, .numa = -1};
+	static const uint64_t def_sizes[] = { 1 << 10, 16 << 10, 256 << 10,
+					      4 << 20, 64 << 20, 256 << 20 };
+	struct pp_cfg cfg = {
+		.addr = "127.0.0.1", .steps = 20, .threads = 1, .algo = RPS_ALGO_ASGD, .numa = -1
+	};
 	int first, failed = 0;
 
 	if (rps_transport_attr_init(&cfg.attr))
@@ -215,7 +229,7 @@ int main(int argc, char **argv)
 		return RPS_EXIT_USAGE;
 	}
 	/* a bad --cpus / --numa is a usage error, before any point runs */
-	if (rps_topo_check_opts(&(rps_topo_opts_t){cfg.cpus, cfg.numa, cfg.no_pin}, cfg.threads))
+	if (rps_topo_check_opts(&(rps_topo_opts_t){ cfg.cpus, cfg.numa, cfg.no_pin }, cfg.threads))
 		return RPS_EXIT_USAGE;
 	if (!cfg.nsizes) {
 		memcpy(cfg.sizes, def_sizes, sizeof(def_sizes));
@@ -237,7 +251,7 @@ int main(int argc, char **argv)
 		       rps_algo_name(cfg.algo), cfg.steps);
 	for (uint32_t i = 0; i < cfg.nsizes; i++) {
 		for (uint32_t j = 0; j < cfg.nchunks; j++) {
-			struct pp_result r = {0};
+			struct pp_result r = { 0 };
 			uint64_t size = cfg.sizes[i], chunk = cfg.chunks[j];
 
 			if (pp_raw_time(&cfg, size, chunk, 5, &r.raw_write_us, &r.raw_read_us)) {

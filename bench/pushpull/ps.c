@@ -30,7 +30,7 @@ struct job {
 static void *worker_main(void *arg)
 {
 	struct job *j = arg;
-	rps_worker_config_t wc = {0};
+	rps_worker_config_t wc = { 0 };
 	rps_worker_t *w;
 
 	wc.server = j->cfg->addr;
@@ -66,7 +66,7 @@ static void *worker_main(void *arg)
 static double apply_alone_us(uint64_t n)
 {
 	float *w = calloc(n, sizeof(float)), *g = calloc(n, sizeof(float));
-	rps_sgd_params_t p = {1e-3f, 0, 0};
+	rps_sgd_params_t p = { 1e-3f, 0, 0 };
 	double t[5];
 
 	if (!w || !g) {
@@ -127,8 +127,9 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 	if ((ret = rps_server_start(srv)))
 		goto out_srv;
 	for (uint32_t m = 0; m < workers; m++) {
-		jobs[m] = (struct job){cfg, srv, m, workers, push + (size_t)m * steps,
-				       pull + (size_t)m * steps, 0};
+		jobs[m] = (struct job){
+			cfg, srv, m, workers, push + (size_t)m * steps, pull + (size_t)m * steps, 0
+		};
 		if ((ret = -pthread_create(&thr[m], NULL, worker_main, &jobs[m])))
 			break;
 		started++;
@@ -152,7 +153,8 @@ out_srv:
 	rps_server_destroy(srv);
 out:
 	if (ret)
-		fprintf(stderr, "rps_pushpull_bench: %llu bytes, %llu-byte chunks, %u workers: %s\n",
+		fprintf(stderr,
+			"rps_pushpull_bench: %llu bytes, %llu-byte chunks, %u workers: %s\n",
 			(unsigned long long)bytes, (unsigned long long)chunk, workers,
 			rps_strerror(ret));
 	free(push);

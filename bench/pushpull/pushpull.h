@@ -8,21 +8,21 @@
 
 #include <rdmaps/rdmaps.h>
 
-#define PP_MAX_LIST 32
+#define PP_MAX_LIST    32
 #define PP_MAX_WORKERS 64
 
 struct pp_cfg {
 	rps_transport_attr_t attr;
-	const char *addr;	/* local address for both ends */
-	uint64_t sizes[PP_MAX_LIST];	/* model bytes */
+	const char *addr;	     /* local address for both ends */
+	uint64_t sizes[PP_MAX_LIST]; /* model bytes */
 	uint32_t nsizes;
-	uint64_t chunks[PP_MAX_LIST];	/* chunk bytes */
+	uint64_t chunks[PP_MAX_LIST]; /* chunk bytes */
 	uint32_t nchunks;
 	uint32_t workers[PP_MAX_LIST];
 	uint32_t nworkers;
-	uint32_t steps;		/* measured steps per worker */
-	uint32_t threads;	/* engine threads */
-	const char *cpus;	/* engine threads' placement: --cpus, --numa, --no-pin */
+	uint32_t steps;	  /* measured steps per worker */
+	uint32_t threads; /* engine threads */
+	const char *cpus; /* engine threads' placement: --cpus, --numa, --no-pin */
 	int numa;
 	bool no_pin;
 	rps_algo_t algo;

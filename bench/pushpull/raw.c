@@ -91,13 +91,14 @@ static int transfer(struct end *e, const rps_remote_t *r, uint64_t bytes, uint64
 
 	while (done < n) {
 		while (posted < n) {
-			uint64_t off = posted * chunk, len = bytes - off < chunk ? bytes - off : chunk;
+			uint64_t off = posted * chunk,
+				 len = bytes - off < chunk ? bytes - off : chunk;
 			char *p = (char *)e->buf + off;
-			int ret = is_read ? rps_post_read(e->conn, p, len, e->mr, r->addr + off,
-							  r->key, posted, 0)
-					  : rps_post_write_imm(e->conn, p, len, e->mr,
-							       r->addr + off, r->key,
-							       (uint32_t)posted, posted, 0);
+			int ret =
+				is_read ? rps_post_read(e->conn, p, len, e->mr, r->addr + off,
+							r->key, posted, 0)
+					: rps_post_write_imm(e->conn, p, len, e->mr, r->addr + off,
+							     r->key, (uint32_t)posted, posted, 0);
 			if (ret == -EAGAIN)
 				break;
 			if (ret)
@@ -121,8 +122,8 @@ static int transfer(struct end *e, const rps_remote_t *r, uint64_t bytes, uint64
 int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int reps,
 		double *write_us_p, double *read_us_p)
 {
-	struct target t = {0};
-	struct end in = {0};
+	struct target t = { 0 };
+	struct end in = { 0 };
 	rps_remote_t r;
 	pthread_t thr;
 	bool started = false;
@@ -137,8 +138,7 @@ int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int re
 	if ((ret = -pthread_create(&thr, NULL, target_main, &t)))
 		goto out;
 	started = true;
-	if ((ret = rps_connect(in.tp, cfg->addr, rps_listener_port(t.l), in.cq, NULL, 0,
-			       &in.conn)))
+	if ((ret = rps_connect(in.tp, cfg->addr, rps_listener_port(t.l), in.cq, NULL, 0, &in.conn)))
 		goto out;
 	while (!atomic_load(&t.accepted))
 		;

@@ -40,19 +40,19 @@ const char *rps_algo_name(rps_algo_t algo);
 int rps_algo_parse(const char *name, rps_algo_t *algo_p);
 
 typedef struct rps_hparams {
-	float lr;	    /* learning rate (> 0) */
-	float momentum;	    /* sgd/asgd/ssgd, PyTorch semantics; 0 = none */
-	float weight_decay; /* sgd/asgd/ssgd */
-	float lambda;	    /* dc-asgd-c, pc-asgd: lambda; dc-asgd-a: lambda0 */
-	float ms_decay;	    /* dc-asgd-a: mean-square decay m (0.95) */
-	float eps;	    /* dc-asgd-a: 1e-7 */
-	float theta;	    /* pc-asgd: trade-off in [0,1] */
+	float lr;	       /* learning rate (> 0) */
+	float momentum;	       /* sgd/asgd/ssgd, PyTorch semantics; 0 = none */
+	float weight_decay;    /* sgd/asgd/ssgd */
+	float lambda;	       /* dc-asgd-c, pc-asgd: lambda; dc-asgd-a: lambda0 */
+	float ms_decay;	       /* dc-asgd-a: mean-square decay m (0.95) */
+	float eps;	       /* dc-asgd-a: 1e-7 */
+	float theta;	       /* pc-asgd: trade-off in [0,1] */
 	uint32_t dude_refresh; /* dude-asgd: pushes per chunk between exact
 				* recomputations of the running sum; 0 = 1024 */
 	/* step schedule (PyTorch's StepLR over server updates): the learning
 	 * rate is lr * lr_decay^floor(version / lr_decay_every); 0 = constant */
 	uint64_t lr_decay_every;
-	float lr_decay;	    /* in (0, 1]; used when lr_decay_every > 0 */
+	float lr_decay; /* in (0, 1]; used when lr_decay_every > 0 */
 } rps_hparams_t;
 
 /* The learning rate after `version` server updates under hp's schedule. */
@@ -71,15 +71,15 @@ typedef struct rps_server rps_server_t;
 typedef struct rps_server_config {
 	rps_algo_t algo;
 	rps_hparams_t hp;
-	uint32_t num_workers;	/* M: slots to lay out (ids 0..M-1) */
-	uint64_t num_params;	/* n: floats this server holds (its shard) */
+	uint32_t num_workers;	   /* M: slots to lay out (ids 0..M-1) */
+	uint64_t num_params;	   /* n: floats this server holds (its shard) */
 	const float *init_weights; /* n floats, copied; NULL = zeros */
 	/* index of this server's first parameter in the whole model when the
 	 * model is sharded over several servers (see rps_shard_range); told
 	 * to workers so they can check they talk to the right shard */
 	uint64_t shard_offset;
-	uint32_t chunk_bytes;	/* push/pull unit; 0 = 256 KiB */
-	uint32_t threads;	/* engine threads; 0 = 1 */
+	uint32_t chunk_bytes; /* push/pull unit; 0 = 256 KiB */
+	uint32_t threads;     /* engine threads; 0 = 1 */
 	/* placement (rps_topology(7)): engine threads go one per core next
 	 * to the NIC and buffers on its NUMA node, unless cpus (hwloc list
 	 * syntax, "0-3,8"), numa_node (-1 = automatic, as
@@ -94,8 +94,8 @@ typedef struct rps_server_config {
 	 * is taken with the gradients that arrived, and a late worker's
 	 * chunks of that round are dropped.  0 = wait as long as it takes. */
 	uint32_t ssgd_timeout_ms;
-	const char *addr;	/* listen address; NULL = any */
-	uint16_t port;		/* 0 = ephemeral (see rps_server_port) */
+	const char *addr; /* listen address; NULL = any */
+	uint16_t port;	  /* 0 = ephemeral (see rps_server_port) */
 	/* transport attributes; NULL = rps_transport_attr_init() defaults */
 	const rps_transport_attr_t *transport;
 	/* shared secret (1..RPS_AUTH_MAX_TOKEN bytes, copied): workers must
@@ -184,28 +184,26 @@ typedef struct rps_apply_record {
 /* The records of applied chunks, in the order each engine thread applied
  * them (records of one chunk are in application order).  *n_p is the
  * count; NULL when the log is off.  Read after rps_server_stop. */
-const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv,
-					       uint64_t *n_p);
+const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv, uint64_t *n_p);
 
 /* Sharding: the model's n parameters split over k servers in order,
  * shard i holding *count_p parameters from *offset_p (the first n % k
  * shards one more than the rest).  -EINVAL when k == 0, i >= k or k > n. */
-int rps_shard_range(uint64_t n, uint32_t k, uint32_t i, uint64_t *offset_p,
-		    uint64_t *count_p);
+int rps_shard_range(uint64_t n, uint32_t k, uint32_t i, uint64_t *offset_p, uint64_t *count_p);
 
 /* ---- worker ---------------------------------------------------------- */
 
 typedef struct rps_worker rps_worker_t;
 
 typedef struct rps_worker_config {
-	const char *server;	/* address of the server */
+	const char *server; /* address of the server */
 	uint16_t port;
-	uint32_t worker_id;	/* rank: which slot */
-	uint32_t num_workers;	/* world size, 0 = unknown */
-	uint64_t num_params;	/* model size, 0 = take the server's */
+	uint32_t worker_id;		       /* rank: which slot */
+	uint32_t num_workers;		       /* world size, 0 = unknown */
+	uint64_t num_params;		       /* model size, 0 = take the server's */
 	const rps_transport_attr_t *transport; /* NULL = defaults */
-	int timeout_ms;		/* connect and each wait; 0 = 60000 */
-	const void *auth_token;	/* the server's shared secret, NULL = none */
+	int timeout_ms;			       /* connect and each wait; 0 = 60000 */
+	const void *auth_token;		       /* the server's shared secret, NULL = none */
 	size_t auth_token_len;
 } rps_worker_config_t;
 

@@ -33,10 +33,10 @@ extern "C" {
 typedef struct rps_ring rps_ring_t;
 
 /* Defaults of rps_ring_attr_init(). */
-#define RPS_RING_CHUNK_DEFAULT (256u * 1024u) /* bytes per RDMA write */
-#define RPS_RING_WINDOW_DEFAULT 8u	      /* chunks in flight per link */
-#define RPS_RING_WINDOW_MAX 256u
-#define RPS_RING_TIMEOUT_DEFAULT 30000	      /* ms */
+#define RPS_RING_CHUNK_DEFAULT	 (256u * 1024u) /* bytes per RDMA write */
+#define RPS_RING_WINDOW_DEFAULT	 8u		/* chunks in flight per link */
+#define RPS_RING_WINDOW_MAX	 256u
+#define RPS_RING_TIMEOUT_DEFAULT 30000 /* ms */
 
 typedef struct rps_ring_attr {
 	/* an opened transport the ring uses (not owned, must outlive the
@@ -45,19 +45,19 @@ typedef struct rps_ring_attr {
 	/* attributes to open the ring's transport with (tp NULL only);
 	 * NULL = rps_transport_attr_init() defaults */
 	const rps_transport_attr_t *tp_attr;
-	uint32_t rank;		  /* this process, 0 <= rank < world */
-	uint32_t world;		  /* ranks in the ring, >= 1 */
+	uint32_t rank;	/* this process, 0 <= rank < world */
+	uint32_t world; /* ranks in the ring, >= 1 */
 	/* world "host:port" strings: rank r listens on peers[r] (its host
 	 * must be a local address of rank r); port 0 is refused */
 	const char *const *peers;
-	size_t count;		  /* floats per allreduce, >= 1 */
-	size_t chunk_bytes;	  /* bytes per RDMA write, a multiple of 4 */
-	uint32_t window;	  /* chunks in flight per link, 1..256 */
+	size_t count;	    /* floats per allreduce, >= 1 */
+	size_t chunk_bytes; /* bytes per RDMA write, a multiple of 4 */
+	uint32_t window;    /* chunks in flight per link, 1..256 */
 	/* ms for rps_ring_create() to connect, and for each wait of
 	 * rps_ring_allreduce(); > 0 */
 	int timeout_ms;
-	bool progress_thread;	  /* run a thread that drives the ring */
-	int progress_cpu;	  /* pin that thread to this CPU; -1 = no */
+	bool progress_thread; /* run a thread that drives the ring */
+	int progress_cpu;     /* pin that thread to this CPU; -1 = no */
 } rps_ring_attr_t;
 
 /* Fills attr with defaults: no transport (open one with default

@@ -71,7 +71,7 @@ typedef struct rps_conn rps_conn_t;
  * rdma_cm limits for RC (56 and 196 bytes) less a 4-byte length header
  * the providers add, so that both providers deliver exactly what was sent. */
 #define RPS_CONNECT_DATA_MAX 52
-#define RPS_ACCEPT_DATA_MAX 192
+#define RPS_ACCEPT_DATA_MAX  192
 
 /* memory access rights (rps_mr_reg) */
 enum rps_access {
@@ -89,25 +89,25 @@ enum rps_post_flags {
 };
 
 typedef enum rps_comp_type {
-	RPS_COMP_WRITE = 1,	    /* a local WRITE finished */
-	RPS_COMP_WRITE_IMM,	    /* a local WRITE_WITH_IMM finished */
-	RPS_COMP_READ,		    /* a local READ finished: data is in place */
-	RPS_COMP_SEND,		    /* a local SEND finished */
-	RPS_COMP_RECV,		    /* a peer's SEND arrived: data/len */
-	RPS_COMP_REMOTE_WRITE_IMM,  /* a peer's WRITE_WITH_IMM landed: imm */
+	RPS_COMP_WRITE = 1,	   /* a local WRITE finished */
+	RPS_COMP_WRITE_IMM,	   /* a local WRITE_WITH_IMM finished */
+	RPS_COMP_READ,		   /* a local READ finished: data is in place */
+	RPS_COMP_SEND,		   /* a local SEND finished */
+	RPS_COMP_RECV,		   /* a peer's SEND arrived: data/len */
+	RPS_COMP_REMOTE_WRITE_IMM, /* a peer's WRITE_WITH_IMM landed: imm */
 } rps_comp_type_t;
 
 typedef struct rps_completion {
-	uint64_t wr_id;	    /* caller's id (local operations only) */
-	rps_conn_t *conn;   /* the connection the operation belongs to */
+	uint64_t wr_id;	  /* caller's id (local operations only) */
+	rps_conn_t *conn; /* the connection the operation belongs to */
 	/* 0 or negative errno / -RPS_ERR_*.  A refused remote access is
 	 * -RPS_ERR_REMOTE_ACCESS on verbs; libfabric's tcp provider can only
 	 * drop the connection, so on ofi it shows as -RPS_ERR_FLUSHED.  On
 	 * both, the connection is dead afterwards. */
 	int status;
 	rps_comp_type_t type; /* meaningful when status == 0 */
-	uint32_t imm;	    /* RPS_COMP_REMOTE_WRITE_IMM: the immediate */
-	uint32_t len;	    /* RPS_COMP_RECV: bytes received */
+	uint32_t imm;	      /* RPS_COMP_REMOTE_WRITE_IMM: the immediate */
+	uint32_t len;	      /* RPS_COMP_RECV: bytes received */
 	/* RPS_COMP_RECV: the message, in the connection's receive pool; valid
 	 * until the next rps_cq_poll() on this CQ, which recycles it */
 	const void *data;
@@ -150,8 +150,7 @@ const char *const *rps_transport_providers(void);
 
 /* Opens a provider and device.  attr NULL = defaults.  Strings in attr
  * are copied.  -ENODEV when the provider is absent or has no device. */
-int rps_transport_open(const rps_transport_attr_t *attr,
-		       rps_transport_t **tp_p);
+int rps_transport_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p);
 /* Closes a transport; every object made from it must be gone already. */
 void rps_transport_close(rps_transport_t *tp);
 /* "verbs" or "ofi": the provider actually opened (after "auto"). */
@@ -167,8 +166,7 @@ const rps_transport_attr_t *rps_transport_get_attr(const rps_transport_t *tp);
 int rps_transport_progress(rps_transport_t *tp);
 
 /* Registers [addr, addr+len) with the given rps_access rights. */
-int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access,
-	       rps_mr_t **mr_p);
+int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
 /* Allocates a protection domain on tp (ibv_alloc_pd on verbs).  Regions
  * registered with rps_mr_reg_pd() and connections made with
  * rps_conn_req_accept_pd() / rps_connect_pd() in it are fenced off from
@@ -181,8 +179,7 @@ void rps_pd_free(rps_pd_t *pd);
  * (verbs); false when keys are valid transport-wide (ofi). */
 bool rps_pd_isolated(const rps_pd_t *pd);
 /* rps_mr_reg, in pd instead of the transport's default PD. */
-int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
-		  rps_mr_t **mr_p);
+int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
 /* Deregisters; no operation may still use the region. */
 void rps_mr_dereg(rps_mr_t *mr);
 /* What a peer needs to reach the region (send it in private data). */
@@ -201,47 +198,42 @@ int rps_cq_poll(rps_cq_t *cq, rps_completion_t *comps, int max);
 /* Like rps_cq_poll, but busy-polls (driving rps_transport_progress now
  * and then) until at least one completion arrives or timeout_ms passes
  * (-ETIMEDOUT).  For tests and control paths, not the data path. */
-int rps_cq_poll_wait(rps_cq_t *cq, rps_completion_t *comps, int max,
-		     int timeout_ms);
+int rps_cq_poll_wait(rps_cq_t *cq, rps_completion_t *comps, int max, int timeout_ms);
 
 /* Listens on addr:port (addr NULL = any, port 0 = ephemeral). */
-int rps_listen(rps_transport_t *tp, const char *addr, uint16_t port,
-	       rps_listener_t **l_p);
+int rps_listen(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 /* Requests taken from the listener must be accepted or rejected first. */
 void rps_listener_close(rps_listener_t *l);
 /* The port actually bound (useful after port 0). */
 uint16_t rps_listener_port(const rps_listener_t *l);
 /* Waits up to timeout_ms (-1 = forever, 0 = poll) for a connect request:
  * -ETIMEDOUT when none came. */
-int rps_listener_get_request(rps_listener_t *l, int timeout_ms,
-			     rps_conn_req_t **req_p);
+int rps_listener_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);
 /* The connector's private data (exactly as sent) and its address. */
 const void *rps_conn_req_data(const rps_conn_req_t *req, size_t *len_p);
 const char *rps_conn_req_peer(const rps_conn_req_t *req);
 /* Accepts with up to RPS_ACCEPT_DATA_MAX bytes of private data, binding
  * the new connection to cq; waits until it is established.  The request
  * is consumed whatever the outcome. */
-int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data,
-			size_t len, rps_conn_t **conn_p);
+int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
+			rps_conn_t **conn_p);
 /* rps_conn_req_accept, with the connection (its QP and receive pool) in
  * pd instead of the transport's default PD: it then reaches, and is
  * reached by, only regions registered in pd.  pd must come from the
  * listener's transport.  The request is consumed whatever the outcome. */
-int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-			   const void *data, size_t len, rps_conn_t **conn_p);
+int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data,
+			   size_t len, rps_conn_t **conn_p);
 /* Refuses the request (the connector sees -ECONNREFUSED) and frees it. */
 void rps_conn_req_reject(rps_conn_req_t *req);
 
 /* Connects to addr:port with up to RPS_CONNECT_DATA_MAX bytes of private
  * data, binding the connection to cq.  -ECONNREFUSED when nobody listens
  * or the peer rejects, -ETIMEDOUT after attr.timeout_ms. */
-int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port,
-		rps_cq_t *cq, const void *data, size_t len,
-		rps_conn_t **conn_p);
+int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
+		const void *data, size_t len, rps_conn_t **conn_p);
 /* rps_connect, with the connection in pd (of the same transport). */
-int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
-		   rps_cq_t *cq, const void *data, size_t len,
-		   rps_conn_t **conn_p);
+int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq, const void *data,
+		   size_t len, rps_conn_t **conn_p);
 /* Disconnects (if still up) and frees.  Operations still queued complete
  * with errors or are dropped; poll their CQ before destroying it. */
 void rps_conn_close(rps_conn_t *conn);
@@ -255,23 +247,21 @@ void rps_conn_set_context(rps_conn_t *conn, void *context);
 void *rps_conn_get_context(const rps_conn_t *conn);
 
 /* One-sided and two-sided operations.  buf must lie inside mr (mr may be
- * NULL only when len == 0), and mr must be in the connection's PD.  remote_addr/rkey come from the peer's
- * rps_mr_remote().  Return 0 when queued, -EAGAIN when the send queue is
- * full (poll, then retry), -ENOTCONN when the connection is down. */
-int rps_post_write(rps_conn_t *conn, const void *buf, size_t len,
-		   rps_mr_t *mr, uint64_t remote_addr, uint64_t rkey,
-		   uint64_t wr_id, unsigned flags);
+ * NULL only when len == 0), and mr must be in the connection's PD.  remote_addr/rkey come from the
+ * peer's rps_mr_remote().  Return 0 when queued, -EAGAIN when the send queue is full (poll, then
+ * retry), -ENOTCONN when the connection is down. */
+int rps_post_write(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
+		   uint64_t remote_addr, uint64_t rkey, uint64_t wr_id, unsigned flags);
 /* WRITE, then deliver imm to the target's CQ; when the target sees it,
  * the written data is visible. */
-int rps_post_write_imm(rps_conn_t *conn, const void *buf, size_t len,
-		       rps_mr_t *mr, uint64_t remote_addr, uint64_t rkey,
-		       uint32_t imm, uint64_t wr_id, unsigned flags);
-int rps_post_read(rps_conn_t *conn, void *buf, size_t len, rps_mr_t *mr,
-		  uint64_t remote_addr, uint64_t rkey, uint64_t wr_id,
-		  unsigned flags);
+int rps_post_write_imm(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
+		       uint64_t remote_addr, uint64_t rkey, uint32_t imm, uint64_t wr_id,
+		       unsigned flags);
+int rps_post_read(rps_conn_t *conn, void *buf, size_t len, rps_mr_t *mr, uint64_t remote_addr,
+		  uint64_t rkey, uint64_t wr_id, unsigned flags);
 /* len <= attr.max_msg_size */
-int rps_post_send(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
-		  uint64_t wr_id, unsigned flags);
+int rps_post_send(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr, uint64_t wr_id,
+		  unsigned flags);
 
 #ifdef __cplusplus
 }

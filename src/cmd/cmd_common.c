@@ -202,7 +202,7 @@ FILE *cmd_metrics_open(const char *prog, const char *path, const char *header)
  * errors after it are dropped, warnings and info pass as usual */
 static void capture_log(rps_log_level_t level, const char *msg, void *arg)
 {
-	static const char *const names[] = {"error", "warn", "info", "debug"};
+	static const char *const names[] = { "error", "warn", "info", "debug" };
 	char *why = arg;
 
 	if (level != RPS_LOG_ERROR)

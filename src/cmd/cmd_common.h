@@ -68,23 +68,35 @@ void cmd_log_release(void);
 int cmd_check_model_spec(const char *prog, const char *spec);
 
 /* option table rows, in the order --help shows them */
-#define CMD_TRANSPORT_OPTS                                                                 \
-	{"provider", 'P', "NAME", "transport: auto (default), verbs or ofi", cmd_o_provider}, \
-	{"device", 'd', "DEV", "verbs device (mlx5_0, rxe0) or ofi domain", cmd_o_device},    \
-	{"ib-port", 'i', "N", "HCA port (verbs; default: any active)", cmd_o_ib_port},        \
-	{"gid-index", 'x', "N", "expected GID index (verbs; rdma_cm chooses)", cmd_o_gid_index}
+#define CMD_TRANSPORT_OPTS                                                                         \
+	{ "provider", 'P', "NAME", "transport: auto (default), verbs or ofi", cmd_o_provider },    \
+		{ "device", 'd', "DEV", "verbs device (mlx5_0, rxe0) or ofi domain",               \
+		  cmd_o_device },                                                                  \
+		{ "ib-port", 'i', "N", "HCA port (verbs; default: any active)", cmd_o_ib_port },   \
+	{                                                                                          \
+		"gid-index", 'x', "N", "expected GID index (verbs; rdma_cm chooses)",              \
+			cmd_o_gid_index                                                            \
+	}
 
-#define CMD_AUTH_OPT                                                                       \
-	{"auth-token-file", 0, "FILE", "shared secret of rdma-ps and its workers (mode 0600)",  \
-	 cmd_o_auth_token_file}
+#define CMD_AUTH_OPT                                                                               \
+	{                                                                                          \
+		"auth-token-file", 0, "FILE",                                                      \
+			"shared secret of rdma-ps and its workers (mode 0600)",                    \
+			cmd_o_auth_token_file                                                      \
+	}
 
-#define CMD_REPORT_OPTS                                                                    \
-	{"status-interval", 0, "SEC", "seconds between status lines, 0 = none (default 5)",  \
-	 cmd_o_status_interval},                                                             \
-	{"metrics", 0, "FILE", "append one CSV row per status line to FILE", cmd_o_metrics},  \
-	{"log-level", 0, "LEVEL", "error, warn (default), info or debug", cmd_o_log_level},   \
-	{"config", 'C', "FILE", "read options from a key=value file first", cmd_o_config},    \
-	{"version", 'V', NULL, "print the version and exit", cmd_o_version}
+#define CMD_REPORT_OPTS                                                                            \
+	{ "status-interval", 0, "SEC", "seconds between status lines, 0 = none (default 5)",       \
+	  cmd_o_status_interval },                                                                 \
+		{ "metrics", 0, "FILE", "append one CSV row per status line to FILE",              \
+		  cmd_o_metrics },                                                                 \
+		{ "log-level", 0, "LEVEL", "error, warn (default), info or debug",                 \
+		  cmd_o_log_level },                                                               \
+		{ "config", 'C', "FILE", "read options from a key=value file first",               \
+		  cmd_o_config },                                                                  \
+	{                                                                                          \
+		"version", 'V', NULL, "print the version and exit", cmd_o_version                  \
+	}
 
 /*
  * Parses argv into cli (size bytes, starting with a struct cmd_common):

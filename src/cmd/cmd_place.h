@@ -20,7 +20,10 @@ struct cmd_place_opts {
 	bool no_pin;
 };
 
-#define CMD_PLACE_OPTS_INIT {.cpus = NULL, .numa = -1, .no_pin = false}
+#define CMD_PLACE_OPTS_INIT                                                                        \
+	{                                                                                          \
+		.cpus = NULL, .numa = -1, .no_pin = false                                          \
+	}
 
 /* The placement of one thread and the memory, as applied. */
 struct cmd_placement {

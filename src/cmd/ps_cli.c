@@ -23,7 +23,11 @@
 
 #define CLI(c) ((struct ps_cli *)(c))
 
-static int o_listen(void *c, const char *a) { CLI(c)->srv.addr = a; return 0; }
+static int o_listen(void *c, const char *a)
+{
+	CLI(c)->srv.addr = a;
+	return 0;
+}
 
 static int o_port(void *c, const char *a)
 {
@@ -168,8 +172,10 @@ static int o_algo(void *c, const char *a)
 	rps_algo_t algo;
 
 	if (rps_algo_parse(a, &algo)) {
-		fprintf(stderr, PROG ": --algo: '%s' is not sgd, asgd, ssgd, dc-asgd-c, "
-			"dc-asgd-a, pc-asgd or dude-asgd\n", a);
+		fprintf(stderr,
+			PROG ": --algo: '%s' is not sgd, asgd, ssgd, dc-asgd-c, "
+			     "dc-asgd-a, pc-asgd or dude-asgd\n",
+			a);
 		return -EINVAL;
 	}
 	CLI(c)->srv.algo = algo;
@@ -204,8 +210,10 @@ static int o_lr_schedule(void *c, const char *a)
 		CLI(c)->hp.lr_decay = (float)gamma;
 		return 0;
 	}
-	fprintf(stderr, PROG ": --lr-schedule: '%s' is not constant or step:N,GAMMA "
-		"(N >= 1 updates, 0 < GAMMA <= 1)\n", a);
+	fprintf(stderr,
+		PROG ": --lr-schedule: '%s' is not constant or step:N,GAMMA "
+		     "(N >= 1 updates, 0 < GAMMA <= 1)\n",
+		a);
 	return -EINVAL;
 }
 
@@ -280,38 +288,50 @@ static int o_chunk(void *c, const char *a)
 }
 
 static const rps_opt_t ps_opts[] = {
-	{"listen", 'l', "ADDR", "address to listen on (default: all)", o_listen},
-	{"port", 'p', "PORT", "port to listen on (default 18515; 0 = any free)", o_port},
+	{ "listen", 'l', "ADDR", "address to listen on (default: all)", o_listen },
+	{ "port", 'p', "PORT", "port to listen on (default 18515; 0 = any free)", o_port },
 	CMD_TRANSPORT_OPTS,
-	{"workers", 'w', "M", "number of workers (slots laid out; required)", o_workers},
-	{"model", 'm', "SPEC", "softmax or mlp:H[,H...]: size and initial weights", o_model},
-	{"features", 0, "D", "--model input dimension (default 784, Fashion-MNIST)", o_features},
-	{"classes", 0, "C", "--model classes (default 10)", o_classes},
-	{"seed", 0, "N", "--model initialisation seed (default 1)", o_seed},
-	{"params", 'n', "N", "model size in floats (zeros; or give --model)", o_params},
-	{"shard", 0, "I/K", "hold shard I (from 0) of a model split over K servers", o_shard},
-	{"algo", 'a', "NAME", "sgd|asgd|ssgd|dc-asgd-c|dc-asgd-a|pc-asgd|dude-asgd (default dc-asgd-a)", o_algo},
-	{"lr", 0, "X", "learning rate (default 0.1)", o_lr},
-	{"lr-schedule", 0, "SPEC", "constant (default) or step:N,GAMMA: lr *= GAMMA every N updates", o_lr_schedule},
-	{"lambda", 0, "X", "dc-asgd-c/pc-asgd lambda, dc-asgd-a lambda0 (default 0.04 / 2)", o_lambda},
-	{"ms-decay", 0, "X", "dc-asgd-a mean-square decay m (default 0.95)", o_ms_decay},
-	{"momentum", 0, "X", "sgd/asgd/ssgd momentum (default 0)", o_momentum},
-	{"weight-decay", 0, "X", "sgd/asgd/ssgd weight decay (default 0)", o_weight_decay},
-	{"theta", 0, "X", "pc-asgd trade-off in [0,1] (default 0.5)", o_theta},
-	{"max-staleness", 's', "N", "SSP bound on push counts, 0 = none (default 0)", o_max_staleness},
-	{"ssgd-timeout", 0, "SEC", "ssgd: a round waits this long for slow or absent workers, 0 = forever (default 60)", o_ssgd_timeout},
-	{"threads", 't', "N", "engine threads (default 1)", o_threads},
-	{"cpus", 0, "LIST", "engine threads on these CPUs (\"0-3,8\"; default: next to the NIC)", o_cpus},
-	{"numa", 0, "N", "engine threads and buffers on NUMA node N (default: the NIC's)", o_numa},
-	{"no-pin", 0, NULL, "do not pin engine threads nor bind buffers", o_no_pin},
-	{"show-topology", 0, NULL, "print the NIC, its NUMA node and the placement, then exit", o_show_topology},
-	{"chunk", 'c', "BYTES", "push/pull chunk, K/M suffixes (default 256K)", o_chunk},
-	{"checkpoint-dir", 0, "DIR", "write checkpoints to DIR (periodically and at exit)", o_checkpoint_dir},
-	{"checkpoint-interval", 0, "SEC", "seconds between checkpoints, 0 = only at exit (default 300)", o_checkpoint_interval},
-	{"resume", 0, NULL, "start from the checkpoint in --checkpoint-dir", o_resume},
-	{"resume-auto", 0, NULL, "--resume when a checkpoint is there, else start fresh (requeues)", o_resume_auto},
+	{ "workers", 'w', "M", "number of workers (slots laid out; required)", o_workers },
+	{ "model", 'm', "SPEC", "softmax or mlp:H[,H...]: size and initial weights", o_model },
+	{ "features", 0, "D", "--model input dimension (default 784, Fashion-MNIST)", o_features },
+	{ "classes", 0, "C", "--model classes (default 10)", o_classes },
+	{ "seed", 0, "N", "--model initialisation seed (default 1)", o_seed },
+	{ "params", 'n', "N", "model size in floats (zeros; or give --model)", o_params },
+	{ "shard", 0, "I/K", "hold shard I (from 0) of a model split over K servers", o_shard },
+	{ "algo", 'a', "NAME",
+	  "sgd|asgd|ssgd|dc-asgd-c|dc-asgd-a|pc-asgd|dude-asgd (default dc-asgd-a)", o_algo },
+	{ "lr", 0, "X", "learning rate (default 0.1)", o_lr },
+	{ "lr-schedule", 0, "SPEC",
+	  "constant (default) or step:N,GAMMA: lr *= GAMMA every N updates", o_lr_schedule },
+	{ "lambda", 0, "X", "dc-asgd-c/pc-asgd lambda, dc-asgd-a lambda0 (default 0.04 / 2)",
+	  o_lambda },
+	{ "ms-decay", 0, "X", "dc-asgd-a mean-square decay m (default 0.95)", o_ms_decay },
+	{ "momentum", 0, "X", "sgd/asgd/ssgd momentum (default 0)", o_momentum },
+	{ "weight-decay", 0, "X", "sgd/asgd/ssgd weight decay (default 0)", o_weight_decay },
+	{ "theta", 0, "X", "pc-asgd trade-off in [0,1] (default 0.5)", o_theta },
+	{ "max-staleness", 's', "N", "SSP bound on push counts, 0 = none (default 0)",
+	  o_max_staleness },
+	{ "ssgd-timeout", 0, "SEC",
+	  "ssgd: a round waits this long for slow or absent workers, 0 = forever (default 60)",
+	  o_ssgd_timeout },
+	{ "threads", 't', "N", "engine threads (default 1)", o_threads },
+	{ "cpus", 0, "LIST", "engine threads on these CPUs (\"0-3,8\"; default: next to the NIC)",
+	  o_cpus },
+	{ "numa", 0, "N", "engine threads and buffers on NUMA node N (default: the NIC's)",
+	  o_numa },
+	{ "no-pin", 0, NULL, "do not pin engine threads nor bind buffers", o_no_pin },
+	{ "show-topology", 0, NULL, "print the NIC, its NUMA node and the placement, then exit",
+	  o_show_topology },
+	{ "chunk", 'c', "BYTES", "push/pull chunk, K/M suffixes (default 256K)", o_chunk },
+	{ "checkpoint-dir", 0, "DIR", "write checkpoints to DIR (periodically and at exit)",
+	  o_checkpoint_dir },
+	{ "checkpoint-interval", 0, "SEC",
+	  "seconds between checkpoints, 0 = only at exit (default 300)", o_checkpoint_interval },
+	{ "resume", 0, NULL, "start from the checkpoint in --checkpoint-dir", o_resume },
+	{ "resume-auto", 0, NULL,
+	  "--resume when a checkpoint is there, else start fresh (requeues)", o_resume_auto },
 	CMD_AUTH_OPT,
-	{"once", 0, NULL, "exit 0 when every worker has joined and left", o_once},
+	{ "once", 0, NULL, "exit 0 when every worker has joined and left", o_once },
 	CMD_REPORT_OPTS,
 };
 
@@ -409,9 +429,10 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 
 	if (ret <= 0 || cli->common.show_version)
 		return ret;
-	if (cmd_place_check(PROG,
-			    &(struct cmd_place_opts){cli->srv.cpus, cli->srv.numa_node, cli->srv.no_pin},
-			    cli->srv.threads))
+	if (cmd_place_check(
+		    PROG,
+		    &(struct cmd_place_opts){ cli->srv.cpus, cli->srv.numa_node, cli->srv.no_pin },
+		    cli->srv.threads))
 		return -EINVAL;
 	if (cli->show_topology) {
 		cli->srv.transport = &cli->common.attr;
@@ -419,7 +440,7 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 	}
 	if (!cli->srv.num_workers || !(cli->model_params || cli->model_spec)) {
 		fprintf(stderr, PROG ": --workers and --model or --params are required "
-			"(try --help)\n");
+				     "(try --help)\n");
 		return -EINVAL;
 	}
 	if (model_size(cli))

@@ -25,19 +25,19 @@ enum ps_hp_given {
 struct ps_cli {
 	struct cmd_common common; /* first: the shared option handlers */
 	rps_server_config_t srv;
-	rps_hparams_t hp;	/* values given on the command line / file */
-	unsigned given;		/* enum ps_hp_given */
+	rps_hparams_t hp; /* values given on the command line / file */
+	unsigned given;	  /* enum ps_hp_given */
 	bool algo_set;
-	const char *model_spec;	/* --model: size and initial weights */
+	const char *model_spec; /* --model: size and initial weights */
 	uint32_t features, classes;
 	uint64_t seed;
-	uint64_t model_params;	/* whole model (--params or --model) */
+	uint64_t model_params; /* whole model (--params or --model) */
 	uint32_t shard_index, shard_count;
-	bool once;		/* exit when every worker joined and left */
+	bool once; /* exit when every worker joined and left */
 	const char *checkpoint_dir;
 	unsigned checkpoint_interval; /* seconds, 0 = only at exit */
 	bool resume;
-	bool resume_auto;	/* --resume if the checkpoint exists */
+	bool resume_auto; /* --resume if the checkpoint exists */
 	bool show_topology;
 	char checkpoint_path[4096]; /* DIR/rdma-ps[-shard-I-of-K].ckpt */
 };

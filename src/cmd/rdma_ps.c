@@ -33,7 +33,7 @@ static void on_signal(int sig)
 
 static void install_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -78,9 +78,9 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 	printf("rdma-ps %s: %s on %s, listening on port %u\n", rps_version(),
 	       rps_server_provider(srv), rps_server_device(srv), rps_server_port(srv));
 	printf("rdma-ps: %s, lr %g, lambda %g, ms-decay %g, momentum %g, weight-decay %g, "
-	       "theta %g, max-staleness %u\n", rps_algo_name(c->algo), (double)hp->lr,
-	       (double)hp->lambda, (double)hp->ms_decay, (double)hp->momentum,
-	       (double)hp->weight_decay, (double)hp->theta, c->max_staleness);
+	       "theta %g, max-staleness %u\n",
+	       rps_algo_name(c->algo), (double)hp->lr, (double)hp->lambda, (double)hp->ms_decay,
+	       (double)hp->momentum, (double)hp->weight_decay, (double)hp->theta, c->max_staleness);
 	if (c->algo == RPS_ALGO_SSGD && c->ssgd_timeout_ms)
 		printf("rdma-ps: an ssgd round waits up to %g s for slow or absent workers\n",
 		       c->ssgd_timeout_ms / 1e3);
@@ -89,7 +89,8 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 	if (hp->lr_decay_every)
 		printf("rdma-ps: lr schedule: x %g every %llu updates\n", (double)hp->lr_decay,
 		       (unsigned long long)hp->lr_decay_every);
-	printf("rdma-ps: %u workers, %llu params", c->num_workers, (unsigned long long)c->num_params);
+	printf("rdma-ps: %u workers, %llu params", c->num_workers,
+	       (unsigned long long)c->num_params);
 	if (cli->shard_count > 1)
 		printf(" (shard %u/%u: params %llu..%llu of %llu)", cli->shard_index,
 		       cli->shard_count, (unsigned long long)c->shard_offset,
@@ -122,8 +123,8 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 	fflush(stdout);
 }
 
-static void status(const struct ps_cli *cli, const rps_server_t *srv, double elapsed,
-		   double dt, struct totals *last, FILE *metrics)
+static void status(const struct ps_cli *cli, const rps_server_t *srv, double elapsed, double dt,
+		   struct totals *last, FILE *metrics)
 {
 	struct totals t;
 	double gbps, tau_mean;
@@ -187,7 +188,8 @@ static int checkpoint(const struct ps_cli *cli, rps_server_t *srv)
 	ret = rps_server_checkpoint(srv, cli->checkpoint_path);
 	cmd_log_release();
 	if (ret)
-		fprintf(stderr, "rdma-ps: checkpoint failed: %s\n", why[0] ? why : rps_strerror(ret));
+		fprintf(stderr, "rdma-ps: checkpoint failed: %s\n",
+			why[0] ? why : rps_strerror(ret));
 	return ret;
 }
 
@@ -219,10 +221,10 @@ static void worker_summary(const rps_server_t *srv, uint32_t M)
 			continue;
 		}
 		printf("rdma-ps: worker %u: pushes %llu  staleness mean %.2f max %llu  rejected "
-		       "chunks %llu  protocol errors %llu\n", m, (unsigned long long)st.pushes,
+		       "chunks %llu  protocol errors %llu\n",
+		       m, (unsigned long long)st.pushes,
 		       st.pushes ? (double)st.staleness_sum / (double)st.pushes : 0.0,
-		       (unsigned long long)st.staleness_max,
-		       (unsigned long long)st.chunks_rejected,
+		       (unsigned long long)st.staleness_max, (unsigned long long)st.chunks_rejected,
 		       (unsigned long long)st.protocol_errors);
 	}
 }
@@ -231,25 +233,25 @@ static int run(struct ps_cli *cli)
 {
 	float *init;
 	rps_server_t *srv;
-	struct totals last = {0};
+	struct totals last = { 0 };
 	FILE *metrics = NULL;
 	uint64_t t0, tlast, tckpt;
 	char why[CMD_WHY_LEN];
 	int ret;
 
 	if (cli->common.metrics_path &&
-	    !(metrics = cmd_metrics_open("rdma-ps", cli->common.metrics_path,
-					 "time_s,version,pushes,pushes_min,pushes_max,"
-					 "workers_connected,staleness_mean,"
-					 "staleness_max,applied_gbps,chunks_rejected,"
-					 RPS_TOPO_CSV_COLUMNS "\n")))
+	    !(metrics = cmd_metrics_open(
+		      "rdma-ps", cli->common.metrics_path,
+		      "time_s,version,pushes,pushes_min,pushes_max,"
+		      "workers_connected,staleness_mean,"
+		      "staleness_max,applied_gbps,chunks_rejected," RPS_TOPO_CSV_COLUMNS "\n")))
 		return RPS_EXIT_USAGE;
 	/* before anything slow: a SIGTERM from Slurm during startup must
 	 * still end in an orderly stop */
 	install_signals();
 	if (cli->resume_auto)
-		cli->srv.resume_path = access(cli->checkpoint_path, F_OK) ? NULL
-									: cli->checkpoint_path;
+		cli->srv.resume_path =
+			access(cli->checkpoint_path, F_OK) ? NULL : cli->checkpoint_path;
 	if (cli->resume && access(cli->checkpoint_path, F_OK)) {
 		fprintf(stderr, "rdma-ps: --resume: no checkpoint at %s\n", cli->checkpoint_path);
 		ret = -ENOENT;
@@ -282,7 +284,8 @@ static int run(struct ps_cli *cli)
 
 		usleep(100000);
 		now = rps_now_ns();
-		if (cli->common.status_interval && now - tlast >= cli->common.status_interval * 1000000000ull) {
+		if (cli->common.status_interval &&
+		    now - tlast >= cli->common.status_interval * 1000000000ull) {
 			status(cli, srv, (double)(now - t0) / 1e9, (double)(now - tlast) / 1e9,
 			       &last, metrics);
 			tlast = now;
@@ -309,7 +312,7 @@ static int run(struct ps_cli *cli)
 		       (unsigned long long)rps_server_version(srv));
 	/* the summary: each worker, then one status line over the whole run */
 	worker_summary(srv, cli->srv.num_workers);
-	last = (struct totals){0};
+	last = (struct totals){ 0 };
 	status(cli, srv, (double)(rps_now_ns() - t0) / 1e9, (double)(rps_now_ns() - t0) / 1e9,
 	       &last, metrics);
 out_destroy:

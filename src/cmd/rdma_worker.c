@@ -40,7 +40,7 @@ static void on_signal(int sig)
 struct progress {
 	uint64_t step, steps_in_window, rejected, reconnects;
 	uint64_t last_version, tau_sum, tau_max, tau_count;
-	double loss_sum;	/* over the window */
+	double loss_sum; /* over the window */
 	double test_acc, test_loss, train_acc;
 	bool evaluated;
 	uint64_t t0, t_window;
@@ -51,10 +51,10 @@ struct trainer {
 	const struct worker_cli *cli;
 	struct cmd_placement place;
 	struct worker_data data;
-	struct worker_shards shards;	/* with servers */
-	struct worker_s3gd s3gd;	/* --algo dc-s3gd */
-	float *params, *grad;		/* the gradient is computed at params */
-	const float *eval_params;	/* the model evaluated: dc-s3gd's wbar */
+	struct worker_shards shards; /* with servers */
+	struct worker_s3gd s3gd;     /* --algo dc-s3gd */
+	float *params, *grad;	     /* the gradient is computed at params */
+	const float *eval_params;    /* the model evaluated: dc-s3gd's wbar */
 	rps_model_t *model;
 	struct progress p;
 };
@@ -68,8 +68,7 @@ static int evaluate(struct trainer *t)
 	float loss, acc, tloss;
 	int ret;
 
-	if ((ret = rps_model_evaluate(t->model, t->eval_params, te->x, te->y, te->n, &loss,
-				      &acc)))
+	if ((ret = rps_model_evaluate(t->model, t->eval_params, te->x, te->y, te->n, &loss, &acc)))
 		return ret;
 	t->p.test_acc = acc;
 	t->p.test_loss = loss;
@@ -90,8 +89,8 @@ static void report(struct trainer *t, uint32_t epoch, const char *what)
 	double rate = dt > 0 ? (double)p->steps_in_window / dt : 0;
 	double tau = p->tau_count ? (double)p->tau_sum / (double)p->tau_count : 0;
 
-	printf(PROG " %u/%u: %7.1f s  epoch %u  step %llu  loss %.4f", t->cli->rank,
-	       t->cli->world, elapsed, epoch, (unsigned long long)p->step, loss);
+	printf(PROG " %u/%u: %7.1f s  epoch %u  step %llu  loss %.4f", t->cli->rank, t->cli->world,
+	       elapsed, epoch, (unsigned long long)p->step, loss);
 	if (p->evaluated)
 		printf("  train-acc %.4f  test-acc %.4f", p->train_acc, p->test_acc);
 	printf("  %.0f steps/s  staleness mean %.2f max %llu", rate, tau,
@@ -101,9 +100,10 @@ static void report(struct trainer *t, uint32_t epoch, const char *what)
 	printf("%s%s\n", what ? "  " : "", what ? what : "");
 	fflush(stdout);
 	if (p->metrics) {
-		fprintf(p->metrics, "%.2f,%u,%u,%u,%llu,%.6f,%.4f,%.4f,%.6f,%.1f,%.3f,%llu,%llu,%s\n",
-			elapsed, t->cli->rank, t->cli->world, epoch, (unsigned long long)p->step,
-			loss, p->evaluated ? p->train_acc : -1, p->evaluated ? p->test_acc : -1,
+		fprintf(p->metrics,
+			"%.2f,%u,%u,%u,%llu,%.6f,%.4f,%.4f,%.6f,%.1f,%.3f,%llu,%llu,%s\n", elapsed,
+			t->cli->rank, t->cli->world, epoch, (unsigned long long)p->step, loss,
+			p->evaluated ? p->train_acc : -1, p->evaluated ? p->test_acc : -1,
 			p->evaluated ? p->test_loss : -1, rate, tau, (unsigned long long)p->tau_max,
 			(unsigned long long)p->rejected, t->place.csv);
 		fflush(p->metrics);
@@ -144,8 +144,7 @@ static int train_step(struct trainer *t, uint64_t b)
 	float loss;
 	int ret;
 
-	ret = rps_model_loss_grad(t->model, t->params, t->data.bx, t->data.by, n, t->grad,
-				  &loss);
+	ret = rps_model_loss_grad(t->model, t->params, t->data.bx, t->data.by, n, t->grad, &loss);
 	if (ret) {
 		fprintf(stderr, PROG ": gradient: %s\n", rps_strerror(ret));
 		return ret;
@@ -216,8 +215,7 @@ static int connect_with_retry(struct trainer *t, bool again)
 		}
 		fprintf(stderr, PROG " %u/%u: %s:%u: %s: retrying in %.1f s (%.0f s left)\n",
 			cli->rank, cli->world, cli->servers[failed].host, cli->servers[failed].port,
-			rps_strerror(ret), delay_ms / 1e3,
-			(double)(deadline - rps_now_ns()) / 1e9);
+			rps_strerror(ret), delay_ms / 1e3, (double)(deadline - rps_now_ns()) / 1e9);
 		usleep(delay_ms * 1000);
 		if (delay_ms < 8000)
 			delay_ms *= 2;
@@ -240,9 +238,11 @@ static int recover(struct trainer *t, int ret)
 	/* a broken ring cannot be rejoined alone: every peer must restart */
 	if (t->cli->s3gd || !t->cli->retry_s || !retryable(ret) || stop_signal)
 		return ret;
-	fprintf(stderr, PROG " %u/%u: lost the server at step %llu (%s): reconnecting for up to "
-		"%u s\n", t->cli->rank, t->cli->world, (unsigned long long)t->p.step,
-		rps_strerror(ret), t->cli->retry_s);
+	fprintf(stderr,
+		PROG " %u/%u: lost the server at step %llu (%s): reconnecting for up to "
+		     "%u s\n",
+		t->cli->rank, t->cli->world, (unsigned long long)t->p.step, rps_strerror(ret),
+		t->cli->retry_s);
 	worker_shards_close(&t->shards);
 	t->p.reconnects++;
 	return connect_with_retry(t, true);
@@ -342,11 +342,13 @@ static int setup(struct trainer *t)
 		t->params = t->s3gd.params;
 		t->grad = t->s3gd.grad;
 		t->eval_params = t->s3gd.wbar;
-		printf(PROG " %u/%u: %s, %llu params, algorithm dc-s3gd (no server) with %u "
+		printf(PROG
+		       " %u/%u: %s, %llu params, algorithm dc-s3gd (no server) with %u "
 		       "peer(s), staleness %u, lr %g, lambda %s %g; %llu of %llu training samples "
-		       "(%s), batch %u, %llu steps per epoch, %u epoch(s)\n", cli->rank,
-		       cli->world, cli->model_spec, (unsigned long long)t->s3gd.n, cli->world,
-		       cli->staleness, cli->lr, cli->lambda_set ? "constant" : "lambda0",
+		       "(%s), batch %u, %llu steps per epoch, %u epoch(s)\n",
+		       cli->rank, cli->world, cli->model_spec, (unsigned long long)t->s3gd.n,
+		       cli->world, cli->staleness, cli->lr,
+		       cli->lambda_set ? "constant" : "lambda0",
 		       cli->lambda_set ? cli->lambda : cli->lambda0, (unsigned long long)ds->n,
 		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
 		       (unsigned long long)epoch_batches(t), cli->epochs);
@@ -354,9 +356,9 @@ static int setup(struct trainer *t)
 		if ((ret = connect_with_retry(t, false)))
 			return ret;
 		printf(PROG " %u/%u: %s, %llu params on %u server(s) (first %s:%u), algorithm %s; "
-		       "%llu of %llu training samples (%s), batch %u, %u epoch(s)\n", cli->rank,
-		       cli->world, cli->model_spec, (unsigned long long)t->shards.n, t->shards.k,
-		       cli->servers[0].host, cli->servers[0].port,
+			    "%llu of %llu training samples (%s), batch %u, %u epoch(s)\n",
+		       cli->rank, cli->world, cli->model_spec, (unsigned long long)t->shards.n,
+		       t->shards.k, cli->servers[0].host, cli->servers[0].port,
 		       rps_algo_name(rps_worker_algo(t->shards.w[0])), (unsigned long long)ds->n,
 		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
 		       cli->epochs);
@@ -369,22 +371,22 @@ static int setup(struct trainer *t)
 
 static int run(const struct worker_cli *cli)
 {
-	struct trainer t = {.cli = cli};
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct trainer t = { .cli = cli };
+	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
 	/* before anything is allocated: the data, the model and the
 	 * registered buffers then come from the NIC's NUMA node */
 	/* dc-s3gd: a CPU for the ring's progress thread too, so that the
 	 * allreduce moves while the model computes */
-	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli),
-			   cli->s3gd ? 2 : 1, &t.place))
+	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli), cli->s3gd ? 2 : 1,
+			   &t.place))
 		return RPS_EXIT_RUNTIME;
 	if (cli->common.metrics_path &&
 	    !(t.p.metrics = cmd_metrics_open(PROG, cli->common.metrics_path,
-					      "time_s,rank,world,epoch,step,loss,train_acc,"
-					      "test_acc,test_loss,steps_per_s,staleness_mean,"
-					      "staleness_max,rejected," RPS_TOPO_CSV_COLUMNS "\n")))
+					     "time_s,rank,world,epoch,step,loss,train_acc,"
+					     "test_acc,test_loss,steps_per_s,staleness_mean,"
+					     "staleness_max,rejected," RPS_TOPO_CSV_COLUMNS "\n")))
 		return RPS_EXIT_USAGE;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -396,14 +398,15 @@ static int run(const struct worker_cli *cli)
 		ret = evaluate(&t);
 	if (!ret)
 		printf(PROG " %u/%u: %s after %llu steps in %.1f s: test accuracy %.4f, test loss "
-		       "%.4f, train accuracy %.4f\n", cli->rank, cli->world,
-		       stop_signal ? "stopped by a signal" : "done", (unsigned long long)t.p.step,
-		       (double)(rps_now_ns() - t.p.t0) / 1e9, t.p.test_acc, t.p.test_loss,
-		       t.p.train_acc);
+			    "%.4f, train accuracy %.4f\n",
+		       cli->rank, cli->world, stop_signal ? "stopped by a signal" : "done",
+		       (unsigned long long)t.p.step, (double)(rps_now_ns() - t.p.t0) / 1e9,
+		       t.p.test_acc, t.p.test_loss, t.p.train_acc);
 	if (!ret && cli->s3gd && worker_s3gd_overlap(&t.s3gd) >= 0)
-		printf(PROG " %u/%u: dc-s3gd: one allreduce alone %.3f ms, waited %.3f ms per step: "
-		       "%.0f%% of the allreduce hidden behind computation\n", cli->rank, cli->world,
-		       t.s3gd.alone_ns / 1e6,
+		printf(PROG
+		       " %u/%u: dc-s3gd: one allreduce alone %.3f ms, waited %.3f ms per step: "
+		       "%.0f%% of the allreduce hidden behind computation\n",
+		       cli->rank, cli->world, t.s3gd.alone_ns / 1e6,
 		       (double)t.s3gd.wait_ns / (double)t.s3gd.waits / 1e6,
 		       100 * worker_s3gd_overlap(&t.s3gd));
 	worker_shards_close(&t.shards);

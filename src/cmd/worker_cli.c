@@ -14,7 +14,7 @@
 #include "cmd/worker_cli.h"
 #include "ml/dataset.h"
 
-#define PROG "rdma-worker"
+#define PROG   "rdma-worker"
 #define CLI(c) ((struct worker_cli *)(c))
 
 /* "HOST[:PORT]" into s; an IPv6 literal goes in brackets: [fe80::1]:18515 */
@@ -73,11 +73,13 @@ static int o_server(void *c, const char *a)
 		size_t len = strcspn(p, ",");
 
 		if (cli->nservers == WORKER_MAX_SERVERS) {
-			fprintf(stderr, PROG ": --server: more than %u servers\n", WORKER_MAX_SERVERS);
+			fprintf(stderr, PROG ": --server: more than %u servers\n",
+				WORKER_MAX_SERVERS);
 			return -EINVAL;
 		}
 		if (parse_server(p, len, &cli->servers[cli->nservers])) {
-			fprintf(stderr, PROG ": --server: '%.*s' is not HOST[:PORT] (port 1..65535)\n",
+			fprintf(stderr,
+				PROG ": --server: '%.*s' is not HOST[:PORT] (port 1..65535)\n",
 				(int)len, p);
 			return -EINVAL;
 		}
@@ -112,8 +114,10 @@ int worker_cli_peer(const struct worker_cli *cli, uint32_t i, struct worker_serv
 static int o_algo(void *c, const char *a)
 {
 	if (strcmp(a, "dc-s3gd")) {
-		fprintf(stderr, PROG ": --algo: '%s': only dc-s3gd is chosen on the worker (the "
-			"other algorithms are rdma-ps --algo)\n", a);
+		fprintf(stderr,
+			PROG ": --algo: '%s': only dc-s3gd is chosen on the worker (the "
+			     "other algorithms are rdma-ps --algo)\n",
+			a);
 		return -EINVAL;
 	}
 	CLI(c)->s3gd = true;
@@ -207,8 +211,10 @@ static int o_dataset(void *c, const char *a)
 	    sscanf(a + 10, "%llu,%u,%u%n", &n, &d, &k, &end) == 3 && !a[10 + end] && n >= 2 &&
 	    d >= 1 && k >= 2)
 		return 0;
-	fprintf(stderr, PROG ": --dataset: '%s' is not fashion-mnist[:DIR] or synthetic:N,D,C "
-		"(N >= 2, D >= 1, C >= 2)\n", a);
+	fprintf(stderr,
+		PROG ": --dataset: '%s' is not fashion-mnist[:DIR] or synthetic:N,D,C "
+		     "(N >= 2, D >= 1, C >= 2)\n",
+		a);
 	return -EINVAL;
 }
 
@@ -314,33 +320,43 @@ static int o_no_pin(void *c, const char *a)
 }
 
 static const rps_opt_t worker_opts[] = {
-	{"server", 's', "HOST[:PORT],...", "rdma-ps to train with; several = shards in order", o_server},
-	{"port", 'p', "PORT", "port of servers given without one (default 18515)", o_port},
+	{ "server", 's', "HOST[:PORT],...", "rdma-ps to train with; several = shards in order",
+	  o_server },
+	{ "port", 'p', "PORT", "port of servers given without one (default 18515)", o_port },
 	CMD_TRANSPORT_OPTS,
-	{"rank", 'r', "N", "this worker's rank (default $SLURM_PROCID, else 0)", o_rank},
-	{"world", 'w', "N", "number of workers (default $SLURM_NTASKS, else 1)", o_world},
-	{"model", 'm', "SPEC", "softmax (default) or mlp:H[,H...] (ReLU hidden layers)", o_model},
-	{"dataset", 'D', "SPEC", "fashion-mnist[:DIR] (default) or synthetic:N,D,C", o_dataset},
-	{"partition", 0, "SPEC", "iid (default) or label-skew:ALPHA (Dirichlet)", o_partition},
-	{"batch", 'b', "N", "mini-batch size (default 32)", o_batch},
-	{"epochs", 'e', "N", "passes over this worker's share of the data (default 1)", o_epochs},
-	{"steps", 0, "N", "stop after N steps, 0 = when the epochs are done (default)", o_steps},
-	{"train-samples", 0, "N", "use only the first N training samples, 0 = all", o_train_samples},
-	{"seed", 0, "N", "partition and shuffling seed, the same on every worker (default 1)", o_seed},
-	{"eval-interval", 0, "STEPS", "steps between test evaluations, 0 = each epoch (default)", o_eval_interval},
-	{"eval-samples", 0, "N", "test samples per evaluation, 0 = all (default)", o_eval_samples},
-	{"algo", 0, "NAME", "dc-s3gd: no server, ring allreduce among the --peers", o_algo},
-	{"peers", 0, "HOST[:PORT],...", "dc-s3gd: every worker's address, in rank order", o_peers},
-	{"staleness", 0, "S", "dc-s3gd: allreduces in flight (default 1)", o_staleness},
-	{"lr", 0, "LR", "dc-s3gd: learning rate (default 0.05)", o_lr},
-	{"lambda", 0, "L", "dc-s3gd: constant delay-compensation lambda (0 = none)", o_lambda},
-	{"lambda0", 0, "L0", "dc-s3gd: adaptive lambda per layer, L0*|g|/|g*g*D| (default 0.2)", o_lambda0},
+	{ "rank", 'r', "N", "this worker's rank (default $SLURM_PROCID, else 0)", o_rank },
+	{ "world", 'w', "N", "number of workers (default $SLURM_NTASKS, else 1)", o_world },
+	{ "model", 'm', "SPEC", "softmax (default) or mlp:H[,H...] (ReLU hidden layers)", o_model },
+	{ "dataset", 'D', "SPEC", "fashion-mnist[:DIR] (default) or synthetic:N,D,C", o_dataset },
+	{ "partition", 0, "SPEC", "iid (default) or label-skew:ALPHA (Dirichlet)", o_partition },
+	{ "batch", 'b', "N", "mini-batch size (default 32)", o_batch },
+	{ "epochs", 'e', "N", "passes over this worker's share of the data (default 1)", o_epochs },
+	{ "steps", 0, "N", "stop after N steps, 0 = when the epochs are done (default)", o_steps },
+	{ "train-samples", 0, "N", "use only the first N training samples, 0 = all",
+	  o_train_samples },
+	{ "seed", 0, "N", "partition and shuffling seed, the same on every worker (default 1)",
+	  o_seed },
+	{ "eval-interval", 0, "STEPS", "steps between test evaluations, 0 = each epoch (default)",
+	  o_eval_interval },
+	{ "eval-samples", 0, "N", "test samples per evaluation, 0 = all (default)",
+	  o_eval_samples },
+	{ "algo", 0, "NAME", "dc-s3gd: no server, ring allreduce among the --peers", o_algo },
+	{ "peers", 0, "HOST[:PORT],...", "dc-s3gd: every worker's address, in rank order",
+	  o_peers },
+	{ "staleness", 0, "S", "dc-s3gd: allreduces in flight (default 1)", o_staleness },
+	{ "lr", 0, "LR", "dc-s3gd: learning rate (default 0.05)", o_lr },
+	{ "lambda", 0, "L", "dc-s3gd: constant delay-compensation lambda (0 = none)", o_lambda },
+	{ "lambda0", 0, "L0", "dc-s3gd: adaptive lambda per layer, L0*|g|/|g*g*D| (default 0.2)",
+	  o_lambda0 },
 	CMD_AUTH_OPT,
-	{"retry", 0, "SEC", "reconnect for up to SEC when a server is not there or lost (default 60, 0 = no)", o_retry},
-	{"timeout", 0, "SEC", "give up on a server silent this long (default 60)", o_timeout},
-	{"cpus", 0, "LIST", "run on the first CPU of LIST (\"0-3,8\"; default: next to the NIC)", o_cpus},
-	{"numa", 0, "N", "run on and allocate from NUMA node N (default: the NIC's)", o_numa},
-	{"no-pin", 0, NULL, "do not pin the worker's thread nor bind its memory", o_no_pin},
+	{ "retry", 0, "SEC",
+	  "reconnect for up to SEC when a server is not there or lost (default 60, 0 = no)",
+	  o_retry },
+	{ "timeout", 0, "SEC", "give up on a server silent this long (default 60)", o_timeout },
+	{ "cpus", 0, "LIST", "run on the first CPU of LIST (\"0-3,8\"; default: next to the NIC)",
+	  o_cpus },
+	{ "numa", 0, "N", "run on and allocate from NUMA node N (default: the NIC's)", o_numa },
+	{ "no-pin", 0, NULL, "do not pin the worker's thread nor bind its memory", o_no_pin },
 	CMD_REPORT_OPTS,
 };
 
@@ -388,8 +404,10 @@ static int peers_problem(const struct worker_cli *cli)
 	}
 	for (const char *p = cli->peers;; p++) {
 		if (worker_cli_peer(cli, n, &peer)) {
-			fprintf(stderr, PROG ": --peers: entry %u of '%s' is not HOST[:PORT] (port "
-				"1..65535)\n", n + 1, cli->peers);
+			fprintf(stderr,
+				PROG ": --peers: entry %u of '%s' is not HOST[:PORT] (port "
+				     "1..65535)\n",
+				n + 1, cli->peers);
 			return -EINVAL;
 		}
 		n++;
@@ -418,8 +436,9 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (cli->s3gd_opt_given && !cli->s3gd) {
-		fprintf(stderr, PROG ": --peers, --staleness, --lr, --lambda and --lambda0 are "
-			"options of --algo dc-s3gd (with a server, rdma-ps has them)\n");
+		fprintf(stderr,
+			PROG ": --peers, --staleness, --lr, --lambda and --lambda0 are "
+			     "options of --algo dc-s3gd (with a server, rdma-ps has them)\n");
 		return -EINVAL;
 	}
 	/* Slurm's values only where the command line (or file) said nothing */
@@ -429,8 +448,10 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 	     rps_opt_env_u32(PROG, "SLURM_NTASKS", 1, 4096, &cli->world, &cli->world_set)))
 		return -EINVAL;
 	if (cli->rank >= cli->world) {
-		fprintf(stderr, PROG ": rank %u is not below the world size %u (--rank/--world or "
-			"SLURM_PROCID/SLURM_NTASKS)\n", cli->rank, cli->world);
+		fprintf(stderr,
+			PROG ": rank %u is not below the world size %u (--rank/--world or "
+			     "SLURM_PROCID/SLURM_NTASKS)\n",
+			cli->rank, cli->world);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < cli->nservers; i++)

@@ -9,8 +9,8 @@
 #include "cmd/cmd_common.h"
 #include "cmd/cmd_place.h"
 
-#define WORKER_MAX_SERVERS 64
-#define WORKER_DEFAULT_PORT 18515
+#define WORKER_MAX_SERVERS   64
+#define WORKER_DEFAULT_PORT  18515
 #define WORKER_MAX_STALENESS 16
 
 /* exit status when a signal stopped training before the end (after a
@@ -25,30 +25,30 @@ struct worker_server {
 struct worker_cli {
 	struct cmd_common common; /* first: the shared option handlers */
 	struct worker_server servers[WORKER_MAX_SERVERS];
-	uint32_t nservers;	/* > 1: the model is sharded over them, in order */
-	uint16_t port;		/* for servers given without one */
+	uint32_t nservers; /* > 1: the model is sharded over them, in order */
+	uint16_t port;	   /* for servers given without one */
 	uint32_t rank, world;
 	bool rank_set, world_set;
-	const char *model_spec;	/* softmax | mlp:H[,H...] */
+	const char *model_spec; /* softmax | mlp:H[,H...] */
 	const char *dataset;	/* fashion-mnist[:DIR] | synthetic:N,D,C */
 	const char *partition;	/* iid | label-skew:ALPHA */
 	uint32_t batch;
 	uint32_t epochs;
-	uint64_t max_steps;	/* 0 = the epochs decide */
-	uint64_t train_samples;	/* use the first N training samples, 0 = all */
-	uint64_t seed;		/* data partition and shuffling */
-	uint64_t eval_interval;	/* steps between evaluations, 0 = per epoch */
-	uint64_t eval_samples;	/* test samples evaluated, 0 = all */
-	unsigned timeout_s;	/* connect and each wait on a server */
-	unsigned retry_s;	/* keep reconnecting this long, 0 = never */
+	uint64_t max_steps;	     /* 0 = the epochs decide */
+	uint64_t train_samples;	     /* use the first N training samples, 0 = all */
+	uint64_t seed;		     /* data partition and shuffling */
+	uint64_t eval_interval;	     /* steps between evaluations, 0 = per epoch */
+	uint64_t eval_samples;	     /* test samples evaluated, 0 = all */
+	unsigned timeout_s;	     /* connect and each wait on a server */
+	unsigned retry_s;	     /* keep reconnecting this long, 0 = never */
 	struct cmd_place_opts place; /* --cpus, --numa, --no-pin */
 	/* --algo dc-s3gd: no server, a ring allreduce among the workers */
 	bool s3gd;
-	const char *peers;	/* --peers HOST[:PORT],... one per rank, in rank order */
-	uint32_t staleness;	/* allreduces in flight */
+	const char *peers;  /* --peers HOST[:PORT],... one per rank, in rank order */
+	uint32_t staleness; /* allreduces in flight */
 	float lr, lambda, lambda0;
-	bool lambda_set;	/* --lambda given: constant, else adaptive lambda0 */
-	bool s3gd_opt_given;	/* one of the dc-s3gd options, to refuse it without */
+	bool lambda_set;     /* --lambda given: constant, else adaptive lambda0 */
+	bool s3gd_opt_given; /* one of the dc-s3gd options, to refuse it without */
 };
 
 extern const rps_opt_cmd_t worker_cli_cmd;

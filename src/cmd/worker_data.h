@@ -10,12 +10,12 @@
 #include "ml/dataset.h"
 
 struct worker_data {
-	rps_dataset_t *local;	/* this rank's share, standardised */
-	rps_dataset_t *test;	/* held-out set, standardised like train */
-	uint64_t train_total;	/* samples in the (sliced) training set */
-	uint64_t *order;	/* this epoch's order of local samples */
+	rps_dataset_t *local; /* this rank's share, standardised */
+	rps_dataset_t *test;  /* held-out set, standardised like train */
+	uint64_t train_total; /* samples in the (sliced) training set */
+	uint64_t *order;      /* this epoch's order of local samples */
 	uint32_t epoch;
-	float *bx;		/* the gathered mini-batch */
+	float *bx; /* the gathered mini-batch */
 	int32_t *by;
 	uint32_t batch;
 };

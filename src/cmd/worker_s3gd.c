@@ -34,13 +34,12 @@ static char **peer_strings(const struct worker_cli *cli, uint32_t k)
 		if (worker_cli_peer(cli, r, &p) || !(v[r] = malloc(len)))
 			goto fail;
 		if ((uint32_t)p.port + k > 65535) {
-			fprintf(stderr, PROG ": --peers %s:%u: ring %u would need port %u\n", p.host,
-				p.port, k, p.port + k);
+			fprintf(stderr, PROG ": --peers %s:%u: ring %u would need port %u\n",
+				p.host, p.port, k, p.port + k);
 			goto fail;
 		}
 		/* an IPv6 literal keeps its brackets */
-		snprintf(v[r], len, strchr(p.host, ':') ? "[%s]:%u" : "%s:%u", p.host,
-			 p.port + k);
+		snprintf(v[r], len, strchr(p.host, ':') ? "[%s]:%u" : "%s:%u", p.host, p.port + k);
 	}
 	return v;
 fail:
@@ -158,8 +157,10 @@ static int apply_allreduce(struct worker_s3gd *s, uint32_t k)
 	s->wait_ns += rps_now_ns() - t0;
 	s->waits++;
 	if (ret) {
-		fprintf(stderr, PROG ": dc-s3gd: allreduce %llu: %s (a peer stopped or the "
-			"network failed)\n", (unsigned long long)s->applied, rps_strerror(ret));
+		fprintf(stderr,
+			PROG ": dc-s3gd: allreduce %llu: %s (a peer stopped or the "
+			     "network failed)\n",
+			(unsigned long long)s->applied, rps_strerror(ret));
 		return ret;
 	}
 	for (uint64_t i = 0; i < s->n; i++)
@@ -172,11 +173,11 @@ static int apply_allreduce(struct worker_s3gd *s, uint32_t k)
 static int tensor_step(struct worker_s3gd *s, float *dw, uint64_t off, uint64_t len)
 {
 	float lambda = s->adaptive ? rps_optim_dcs3gd_lambda(s->params + off, s->wbar + off,
-							    s->grad + off, len, s->lambda0)
+							     s->grad + off, len, s->lambda0)
 				   : s->lambda;
 
-	return rps_optim_dcs3gd(s->params + off, dw + off, s->wbar + off, s->grad + off, len,
-				s->lr, lambda);
+	return rps_optim_dcs3gd(s->params + off, dw + off, s->wbar + off, s->grad + off, len, s->lr,
+				lambda);
 }
 
 int worker_s3gd_step(struct worker_s3gd *s)
@@ -187,8 +188,7 @@ int worker_s3gd_step(struct worker_s3gd *s)
 	int ret = 0, bad = 0;
 
 	/* ring k still carries the allreduce of step started - S */
-	if (s->nrings && s->started - s->applied == s->nrings &&
-	    (ret = apply_allreduce(s, k)))
+	if (s->nrings && s->started - s->applied == s->nrings && (ret = apply_allreduce(s, k)))
 		return ret;
 	for (uint32_t l = 0; l < layers && !bad; l++) {
 		rps_model_layer_t ly = rps_model_layer(s->model, l);

@@ -20,19 +20,19 @@
 
 struct worker_s3gd {
 	rps_ring_t *ring[WORKER_MAX_STALENESS];
-	uint32_t nrings;	/* = S; 0 alone (world 1) */
+	uint32_t nrings; /* = S; 0 alone (world 1) */
 	uint32_t world;
 	uint64_t n;
 	const rps_model_t *model;
-	float *wbar;		/* averaged weights */
-	float *params;		/* local weights: the gradient is computed here */
-	float *grad;		/* the model writes the gradient here */
-	float *dw1;		/* world 1: the step, applied at once */
+	float *wbar;   /* averaged weights */
+	float *params; /* local weights: the gradient is computed here */
+	float *grad;   /* the model writes the gradient here */
+	float *dw1;    /* world 1: the step, applied at once */
 	float lr, lambda, lambda0;
-	bool adaptive;		/* lambda0 per tensor, else the constant lambda */
+	bool adaptive; /* lambda0 per tensor, else the constant lambda */
 	int timeout_ms;
 	uint64_t started, applied; /* allreduces */
-	uint64_t rejected;	/* steps whose own gradient was not finite */
+	uint64_t rejected;	   /* steps whose own gradient was not finite */
 	/* overlap: time blocked waiting for allreduces, and the time of one
 	 * allreduce alone, measured at start */
 	uint64_t wait_ns, waits;

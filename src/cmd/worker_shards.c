@@ -51,11 +51,12 @@ static int connect_one(const struct worker_cli *cli, struct worker_shards *s, ui
 	if (ret)
 		return ret;
 	if (rps_worker_shard_offset(s->w[i]) != s->off[i]) {
-		fprintf(stderr, PROG ": %s:%u holds the shard from parameter %llu, but as server %u "
-			"of %u it should hold the one from %llu (check the --server order and "
-			"rdma-ps --shard)\n", srv->host, srv->port,
-			(unsigned long long)rps_worker_shard_offset(s->w[i]), i, s->k,
-			(unsigned long long)s->off[i]);
+		fprintf(stderr,
+			PROG ": %s:%u holds the shard from parameter %llu, but as server %u "
+			     "of %u it should hold the one from %llu (check the --server order and "
+			     "rdma-ps --shard)\n",
+			srv->host, srv->port, (unsigned long long)rps_worker_shard_offset(s->w[i]),
+			i, s->k, (unsigned long long)s->off[i]);
 		return -EINVAL;
 	}
 	return 0;
@@ -72,8 +73,10 @@ int worker_shards_connect(const struct worker_cli *cli, uint64_t n, struct worke
 	s->timeout_ms = (int)cli->timeout_s * 1000;
 	for (uint32_t i = 0; i < s->k; i++) {
 		if (rps_shard_range(n, s->k, i, &s->off[i], &s->cnt[i])) {
-			fprintf(stderr, PROG ": a model of %llu params cannot be split over %u "
-				"servers\n", (unsigned long long)n, s->k);
+			fprintf(stderr,
+				PROG ": a model of %llu params cannot be split over %u "
+				     "servers\n",
+				(unsigned long long)n, s->k);
 			return -EINVAL;
 		}
 		if ((ret = connect_one(cli, s, i, quiet)))

@@ -16,11 +16,11 @@ struct worker_shards {
 	rps_worker_t *w[WORKER_MAX_SERVERS];
 	uint64_t off[WORKER_MAX_SERVERS], cnt[WORKER_MAX_SERVERS];
 	uint32_t k;
-	uint64_t n;	/* whole model */
-	float *params;	/* the model's weights (n floats) */
-	float *grad;	/* write the gradient here (n floats) */
+	uint64_t n;    /* whole model */
+	float *params; /* the model's weights (n floats) */
+	float *grad;   /* write the gradient here (n floats) */
 	int timeout_ms;
-	uint32_t failed;	/* the server a failed connect was at */
+	uint32_t failed; /* the server a failed connect was at */
 };
 
 /* Connects to every server of cli for a model of n params, checking each

@@ -18,9 +18,9 @@
 #include "util/compiler.h"
 #include "util/log.h"
 
-#define BUF_ALIGN 64
+#define BUF_ALIGN   64
 #define STAGE_ALIGN 4096
-#define WAIT_SPINS 1000 /* empty polls before the wait starts yielding */
+#define WAIT_SPINS  1000 /* empty polls before the wait starts yielding */
 
 RPS_EXPORT void rps_ring_attr_init(rps_ring_attr_t *attr)
 {

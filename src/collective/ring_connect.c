@@ -36,7 +36,7 @@ static bool retryable(int ret)
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
@@ -72,11 +72,11 @@ static int connect_right(rps_ring_t *ring, uint64_t deadline)
 	const char *host = ring->peer_host[right];
 	uint16_t port = ring->peer_port[right];
 	rps_ring_hello_t h = {
-	    .rank = ring->rank,
-	    .world = ring->world,
-	    .window = ring->window,
-	    .chunk_bytes = (uint32_t)ring->chunk_bytes,
-	    .count = ring->count,
+		.rank = ring->rank,
+		.world = ring->world,
+		.window = ring->window,
+		.chunk_bytes = (uint32_t)ring->chunk_bytes,
+		.count = ring->count,
 	};
 	uint8_t data[RPS_RING_HELLO_LEN];
 	int backoff = BACKOFF_MIN_MS, ret;
@@ -129,7 +129,7 @@ static int check_hello(rps_ring_t *ring, rps_conn_req_t *req, uint32_t left)
 static int accept_left(rps_ring_t *ring, uint64_t deadline)
 {
 	uint32_t left = (ring->rank + ring->world - 1) % ring->world;
-	rps_ring_welcome_t w = {.rank = ring->rank};
+	rps_ring_welcome_t w = { .rank = ring->rank };
 	uint8_t data[RPS_RING_WELCOME_LEN];
 	rps_conn_req_t *req;
 	int ret;

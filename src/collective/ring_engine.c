@@ -36,12 +36,12 @@
 #include "util/compiler.h"
 #include "util/log.h"
 
-#define ACK_WR_ID (1ull << 63)
-#define POLL_BATCH 16
+#define ACK_WR_ID      (1ull << 63)
+#define POLL_BATCH     16
 /* how often connection events are driven: often enough to notice a dead
  * neighbour promptly, rarely enough not to cost the polling loop */
 #define CM_PROGRESS_NS 1000000ull
-#define LINK_GRACE_NS 200000000ull
+#define LINK_GRACE_NS  200000000ull
 
 static int fail(rps_ring_t *ring, int err)
 {
@@ -228,9 +228,9 @@ static int post_sends(rps_ring_t *ring)
 
 		rps_ring_chunk(lo, seg, c, &off, &len);
 		int ret = rps_post_write_imm(
-		    ring->right, ring->buf + off, len * sizeof(float), ring->buf_mr,
-		    ring->right_stage.addr + (uint64_t)slot * ring->chunk_bytes,
-		    ring->right_stage.key, rps_ring_imm(ring->round, seq, slot), seq, 0);
+			ring->right, ring->buf + off, len * sizeof(float), ring->buf_mr,
+			ring->right_stage.addr + (uint64_t)slot * ring->chunk_bytes,
+			ring->right_stage.key, rps_ring_imm(ring->round, seq, slot), seq, 0);
 		if (ret == -EAGAIN)
 			return 0; /* send queue full: completions will make room */
 		if (ret) {

@@ -33,8 +33,8 @@
 typedef struct rps_ring_layout {
 	uint32_t world;
 	size_t count;
-	size_t chunk;	     /* floats per chunk */
-	uint32_t nsteps;     /* 2 * (world - 1) */
+	size_t chunk;	 /* floats per chunk */
+	uint32_t nsteps; /* 2 * (world - 1) */
 	/* per step, for this rank's sends and for its receives (= the left
 	 * neighbour's sends): segment, and the number of the step's first
 	 * chunk among all chunks of the allreduce (first[nsteps] = total) */
@@ -42,8 +42,8 @@ typedef struct rps_ring_layout {
 	uint32_t *send_first, *recv_first;
 } rps_ring_layout_t;
 
-int rps_ring_layout_init(rps_ring_layout_t *lo, uint32_t rank, uint32_t world,
-			 size_t count, size_t chunk_floats);
+int rps_ring_layout_init(rps_ring_layout_t *lo, uint32_t rank, uint32_t world, size_t count,
+			 size_t chunk_floats);
 void rps_ring_layout_fini(rps_ring_layout_t *lo);
 /* Offset and length, in floats, of segment seg. */
 void rps_ring_seg(const rps_ring_layout_t *lo, uint32_t seg, size_t *off_p, size_t *len_p);
@@ -61,7 +61,7 @@ void rps_ring_chunk(const rps_ring_layout_t *lo, uint32_t seg, uint32_t c, size_
  * sender's allreduce (23 bits), the receive slot it landed in (8 bits).
  * An ack immediate (on the other connection) is the freed slot. */
 #define RPS_RING_SEQ_BITS 23
-#define RPS_RING_SEQ_MAX (1u << RPS_RING_SEQ_BITS)
+#define RPS_RING_SEQ_MAX  (1u << RPS_RING_SEQ_BITS)
 
 static inline uint32_t rps_ring_imm(uint32_t round, uint32_t seq, uint32_t slot)
 {
@@ -89,7 +89,7 @@ typedef struct rps_ring_welcome {
 	rps_remote_t stage;
 } rps_ring_welcome_t;
 
-#define RPS_RING_HELLO_LEN 48
+#define RPS_RING_HELLO_LEN   48
 #define RPS_RING_WELCOME_LEN 36
 
 void rps_ring_hello_pack(const rps_ring_hello_t *h, uint8_t buf[RPS_RING_HELLO_LEN]);
@@ -104,7 +104,7 @@ struct rps_ring {
 	uint32_t rank, world, window;
 	size_t count, chunk_bytes;
 	int timeout_ms;
-	char **peer_host;    /* world entries, parsed from attr.peers */
+	char **peer_host; /* world entries, parsed from attr.peers */
 	uint16_t *peer_port;
 
 	rps_transport_t *tp;
@@ -123,24 +123,24 @@ struct rps_ring {
 	rps_ring_layout_t lo;
 
 	/* engine state: owned by the thread that drives the engine */
-	uint32_t round;	      /* allreduces started */
+	uint32_t round; /* allreduces started */
 	bool active;
-	uint64_t ncomps;	/* completions seen: the progress thread yields when idle */
-	int fatal;	      /* first error; the ring is broken after it */
+	uint64_t ncomps; /* completions seen: the progress thread yields when idle */
+	int fatal;	 /* first error; the ring is broken after it */
 	uint32_t send_step, send_chunk, send_seq;
 	uint32_t sends_done;  /* data writes completed locally */
 	uint32_t recvs;	      /* chunks received and consumed */
 	uint8_t *recv_done;   /* per received chunk number */
 	uint32_t *free_slots; /* credits: slots of the right's stage we may fill */
 	uint32_t nfree;
-	uint8_t *slot_busy;   /* per right-side slot: written, not yet acked */
-	uint32_t *stash;      /* next-round data that arrived early (imms) */
+	uint8_t *slot_busy; /* per right-side slot: written, not yet acked */
+	uint32_t *stash;    /* next-round data that arrived early (imms) */
 	uint32_t nstash;
-	uint32_t *acks;	      /* slots to ack that the send queue refused */
+	uint32_t *acks; /* slots to ack that the send queue refused */
 	uint32_t nacks;
 	uint32_t acks_inflight;
-	uint64_t next_cm_ns;  /* next rps_transport_progress() */
-	uint64_t lost_ns;     /* when a needed link was first seen down */
+	uint64_t next_cm_ns; /* next rps_transport_progress() */
+	uint64_t lost_ns;    /* when a needed link was first seen down */
 
 	/* progress thread */
 	bool has_thread;

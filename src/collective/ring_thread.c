@@ -54,7 +54,7 @@ static void *progress_main(void *arg)
 			atomic_store_explicit(&ring->done_round, ring->round, memory_order_release);
 			if (atomic_load_explicit(&ring->req_round, memory_order_relaxed) ==
 			    ring->round)
-				nanosleep(&(struct timespec){0, IDLE_NAP_NS}, NULL);
+				nanosleep(&(struct timespec){ 0, IDLE_NAP_NS }, NULL);
 		}
 	}
 	return NULL;

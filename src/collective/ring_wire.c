@@ -12,9 +12,9 @@
 #include "collective/ring_priv.h"
 #include "util/le.h"
 
-#define RING_MAGIC_HELLO 0x52505348u   /* "RPSH" */
+#define RING_MAGIC_HELLO   0x52505348u /* "RPSH" */
 #define RING_MAGIC_WELCOME 0x52505357u /* "RPSW" */
-#define RING_VERSION 1
+#define RING_VERSION	   1
 
 _Static_assert(RPS_RING_HELLO_LEN <= RPS_CONNECT_DATA_MAX, "hello fits a connect");
 _Static_assert(RPS_RING_WELCOME_LEN <= RPS_ACCEPT_DATA_MAX, "welcome fits an accept");
@@ -36,7 +36,7 @@ static int get_head(rcur_t *c, uint32_t magic)
 
 void rps_ring_hello_pack(const rps_ring_hello_t *h, uint8_t buf[RPS_RING_HELLO_LEN])
 {
-	wcur_t c = {buf};
+	wcur_t c = { buf };
 
 	put_head(&c, RING_MAGIC_HELLO);
 	put_u32(&c, h->rank);
@@ -50,8 +50,8 @@ void rps_ring_hello_pack(const rps_ring_hello_t *h, uint8_t buf[RPS_RING_HELLO_L
 
 int rps_ring_hello_parse(const void *buf, size_t len, rps_ring_hello_t *h_p)
 {
-	rcur_t c = {buf};
-	rps_ring_hello_t h = {0};
+	rcur_t c = { buf };
+	rps_ring_hello_t h = { 0 };
 
 	if (len != RPS_RING_HELLO_LEN || get_head(&c, RING_MAGIC_HELLO))
 		return -RPS_ERR_PROTO;
@@ -68,7 +68,7 @@ int rps_ring_hello_parse(const void *buf, size_t len, rps_ring_hello_t *h_p)
 
 void rps_ring_welcome_pack(const rps_ring_welcome_t *w, uint8_t buf[RPS_RING_WELCOME_LEN])
 {
-	wcur_t c = {buf};
+	wcur_t c = { buf };
 
 	put_head(&c, RING_MAGIC_WELCOME);
 	put_u32(&c, w->rank);
@@ -79,8 +79,8 @@ void rps_ring_welcome_pack(const rps_ring_welcome_t *w, uint8_t buf[RPS_RING_WEL
 
 int rps_ring_welcome_parse(const void *buf, size_t len, rps_ring_welcome_t *w_p)
 {
-	rcur_t c = {buf};
-	rps_ring_welcome_t w = {0};
+	rcur_t c = { buf };
+	rps_ring_welcome_t w = { 0 };
 
 	if (len != RPS_RING_WELCOME_LEN || get_head(&c, RING_MAGIC_WELCOME))
 		return -RPS_ERR_PROTO;

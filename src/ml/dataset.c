@@ -124,9 +124,9 @@ int rps_dataset_load_fashion_mnist(const char *dir, bool train, rps_dataset_t **
 	if (!dir)
 		dir = RPS_FASHION_MNIST_DIR;
 	if ((size_t)snprintf(images, sizeof(images), "%s/%s-images-idx3-ubyte.gz", dir, prefix) >=
-		sizeof(images) ||
+		    sizeof(images) ||
 	    (size_t)snprintf(labels, sizeof(labels), "%s/%s-labels-idx1-ubyte.gz", dir, prefix) >=
-		sizeof(labels)) {
+		    sizeof(labels)) {
 		rps_err("fashion-mnist: directory name too long: %s", dir);
 		return -ENAMETOOLONG;
 	}

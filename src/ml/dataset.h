@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 /* Where the Debian package dataset-fashion-mnist installs the files. */
-#define RPS_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define RPS_FASHION_MNIST_DIR  "/usr/share/datasets/fashion-mnist"
 /* MNIST and Fashion-MNIST both have 10 classes; IDX labels must be below. */
-#define RPS_IDX_NUM_CLASSES 10u
+#define RPS_IDX_NUM_CLASSES    10u
 /* Largest IDX payload we accept (bytes): 20x the Fashion-MNIST training
  * set, and small enough that the float copy (4x) still fits in memory. */
-#define RPS_IDX_MAX_BYTES (1ull << 30)
+#define RPS_IDX_MAX_BYTES      (1ull << 30)
 /* Largest synthetic dataset, in floats (n * d): 1 GiB. */
 #define RPS_DATASET_MAX_VALUES (1ull << 28)
 

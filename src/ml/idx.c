@@ -16,7 +16,7 @@
 
 /* Big enough that gzread decompresses in long runs (the default 8 KiB
  * costs a visible fraction of the load time on the 47 MB training set). */
-#define IDX_GZ_BUFFER (128u * 1024u)
+#define IDX_GZ_BUFFER  (128u * 1024u)
 /* gzread takes an unsigned and returns an int: read in pieces below INT_MAX. */
 #define IDX_READ_PIECE (1u << 30)
 

@@ -9,7 +9,7 @@
 
 #define RPS_IDX_MAGIC_LABELS 0x00000801u
 #define RPS_IDX_MAGIC_IMAGES 0x00000803u
-#define RPS_IDX_MAX_DIMS 3u
+#define RPS_IDX_MAX_DIMS     3u
 
 /* Reads path (gzipped or plain) as a u8 IDX file of exactly ndims
  * dimensions (1..RPS_IDX_MAX_DIMS), each > 0, at most RPS_IDX_MAX_BYTES of

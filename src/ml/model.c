@@ -151,9 +151,9 @@ int rps_model_create(const char *spec, uint32_t in_dim, uint32_t classes, uint32
 	if (ret)
 		return ret;
 	if (in_dim == 0 || classes < 2 || max_batch == 0) {
-		rps_err(
-		    "model '%s': needs in_dim >= 1, classes >= 2, max_batch >= 1 (got %u, %u, %u)",
-		    spec, in_dim, classes, max_batch);
+		rps_err("model '%s': needs in_dim >= 1, classes >= 2, max_batch >= 1 (got %u, %u, "
+			"%u)",
+			spec, in_dim, classes, max_batch);
 		return -EINVAL;
 	}
 	m = calloc(1, sizeof(*m));
@@ -199,7 +199,8 @@ uint32_t rps_model_num_layers(const rps_model_t *m)
 rps_model_layer_t rps_model_layer(const rps_model_t *m, uint32_t l)
 {
 	rps_model_layer_t layer = {
-	    .in = m->dim[l], .out = m->dim[l + 1], .w_off = m->w_off[l], .b_off = m->b_off[l]};
+		.in = m->dim[l], .out = m->dim[l + 1], .w_off = m->w_off[l], .b_off = m->b_off[l]
+	};
 
 	return layer;
 }

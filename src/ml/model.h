@@ -38,7 +38,7 @@
 /* hidden layers an "mlp:" spec may list */
 #define RPS_MODEL_MAX_HIDDEN 8
 /* largest width of one hidden layer a spec may ask for */
-#define RPS_MODEL_MAX_WIDTH (1u << 20)
+#define RPS_MODEL_MAX_WIDTH  (1u << 20)
 
 typedef struct rps_model rps_model_t;
 

@@ -26,7 +26,7 @@ int rps_partition_parse(const char *spec, rps_partition_spec_t *spec_p)
 		return -EINVAL;
 	}
 	if (strcmp(spec, "iid") == 0) {
-		*spec_p = (rps_partition_spec_t){.kind = RPS_PARTITION_IID};
+		*spec_p = (rps_partition_spec_t){ .kind = RPS_PARTITION_IID };
 		return 0;
 	}
 	if (strncmp(spec, skew, sizeof(skew) - 1) != 0) {
@@ -43,7 +43,7 @@ int rps_partition_parse(const char *spec, rps_partition_spec_t *spec_p)
 			PARTITION_MAX_ALPHA);
 		return -EINVAL;
 	}
-	*spec_p = (rps_partition_spec_t){.kind = RPS_PARTITION_LABEL_SKEW, .alpha = alpha};
+	*spec_p = (rps_partition_spec_t){ .kind = RPS_PARTITION_LABEL_SKEW, .alpha = alpha };
 	return 0;
 }
 

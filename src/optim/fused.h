@@ -27,8 +27,7 @@ static inline uint32_t rps_nonfinite(float x)
 
 /* Puts back what a refused chunk overwrote: k arrays of n floats saved
  * back to back in undo. */
-static inline void rps_optim_restore(float *const *arrays, unsigned k, const float *undo,
-				     size_t n)
+static inline void rps_optim_restore(float *const *arrays, unsigned k, const float *undo, size_t n)
 {
 	for (unsigned a = 0; a < k; a++)
 		if (arrays[a])

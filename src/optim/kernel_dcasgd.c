@@ -11,14 +11,13 @@
 
 /* w -= lr * (a * (g + lambda*g*g*(w - b)) + c * g);  b = w.
  * dc-asgd-c is a = 1, c = 0; pc-asgd is a = theta, c = clip. */
-static inline float dc_step(float wi, float bi, float gi, float lr, float lambda, float a,
-			    float c)
+static inline float dc_step(float wi, float bi, float gi, float lr, float lambda, float a, float c)
 {
 	return wi - lr * (a * (gi + lambda * gi * gi * (wi - bi)) + c * gi);
 }
 
-static int dc_two_pass(float *restrict w, float *restrict b, const float *restrict g,
-		       size_t n, float lr, float lambda, float a, float c)
+static int dc_two_pass(float *restrict w, float *restrict b, const float *restrict g, size_t n,
+		       float lr, float lambda, float a, float c)
 {
 	if (!rps_optim_all_finite(g, n))
 		return -EDOM;
@@ -31,9 +30,8 @@ static int dc_two_pass(float *restrict w, float *restrict b, const float *restri
 	return 0;
 }
 
-static inline int dc_fused(float *restrict w, float *restrict b, const float *restrict g,
-			   size_t n, float lr, float lambda, float a, float c,
-			   float *restrict undo)
+static inline int dc_fused(float *restrict w, float *restrict b, const float *restrict g, size_t n,
+			   float lr, float lambda, float a, float c, float *restrict undo)
 {
 	float *restrict uw = undo, *restrict ub = undo + n;
 	uint32_t bad = 0;
@@ -49,7 +47,7 @@ static inline int dc_fused(float *restrict w, float *restrict b, const float *re
 		b[i] = wn;
 	}
 	if (bad) {
-		float *arrays[] = {w, b};
+		float *arrays[] = { w, b };
 
 		rps_optim_restore(arrays, 2, undo, n);
 		return -EDOM;
@@ -58,8 +56,8 @@ static inline int dc_fused(float *restrict w, float *restrict b, const float *re
 }
 
 RPS_OPTIM_CLONES
-int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda, float *restrict undo)
+int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g, size_t n,
+		     float lr, float lambda, float *restrict undo)
 {
 	if (!undo)
 		return dc_two_pass(w, b, g, n, lr, lambda, 1.0f, 0.0f);
@@ -67,9 +65,8 @@ int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict
 }
 
 RPS_OPTIM_CLONES
-int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda, float theta, bool fresh,
-		     float *restrict undo)
+int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g, size_t n,
+		     float lr, float lambda, float theta, bool fresh, float *restrict undo)
 {
 	/* fold the branch out of the loop: the clipped part's weight is a
 	 * constant for the whole chunk */
@@ -82,8 +79,8 @@ int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict
 
 RPS_OPTIM_CLONES
 int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
-		       const float *restrict g, size_t n,
-		       const rps_dcasgd_a_params_t *p, float *restrict undo)
+		       const float *restrict g, size_t n, const rps_dcasgd_a_params_t *p,
+		       float *restrict undo)
 {
 	const float lr = p->lr, lambda0 = p->lambda0, m = p->ms_decay, eps = p->eps;
 	float *restrict uw = undo, *restrict ub = undo + n, *restrict um = undo + 2 * n;
@@ -95,7 +92,8 @@ int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
 		for (size_t i = 0; i < n; i++) {
 			float gi = g[i], gg = gi * gi;
 			float msi = m * ms[i] + (1.0f - m) * gg;
-			float wn = dc_step(w[i], b[i], gi, lr, lambda0 / sqrtf(msi + eps), 1.0f, 0.0f);
+			float wn =
+				dc_step(w[i], b[i], gi, lr, lambda0 / sqrtf(msi + eps), 1.0f, 0.0f);
 
 			ms[i] = msi;
 			w[i] = wn;
@@ -119,7 +117,7 @@ int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
 		b[i] = wn;
 	}
 	if (bad) {
-		float *arrays[] = {w, b, ms};
+		float *arrays[] = { w, b, ms };
 
 		rps_optim_restore(arrays, 3, undo, n);
 		return -EDOM;

@@ -50,8 +50,8 @@ static int dude_two_pass(float *restrict w, float *restrict s, float *restrict b
 
 RPS_OPTIM_CLONES
 int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
-		   const float *restrict g_new, const float *restrict g_old, size_t n,
-		   float lr, float inv_m, float *restrict undo)
+		   const float *restrict g_new, const float *restrict g_old, size_t n, float lr,
+		   float inv_m, float *restrict undo)
 {
 	const float step = lr * inv_m;
 	float *restrict uw = undo, *restrict us = undo + n, *restrict ub = undo + 2 * n;
@@ -73,7 +73,7 @@ int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
 		b[i] = wn;
 	}
 	if (bad) {
-		float *arrays[] = {w, s, b};
+		float *arrays[] = { w, s, b };
 
 		rps_optim_restore(arrays, 3, undo, n);
 		return -EDOM;

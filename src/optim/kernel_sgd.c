@@ -46,9 +46,8 @@ static int sgd_two_pass(float *restrict w, float *restrict v, float *restrict b,
 }
 
 RPS_OPTIM_CLONES
-int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b,
-		  const float *restrict g, size_t n, const rps_sgd_params_t *p,
-		  float *restrict undo)
+int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b, const float *restrict g,
+		  size_t n, const rps_sgd_params_t *p, float *restrict undo)
 {
 	const float lr = p->lr, mu = p->momentum, wd = p->weight_decay;
 	float *restrict uw = undo, *restrict ub = undo + n, *restrict uv = undo + 2 * n;
@@ -82,7 +81,7 @@ int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b,
 		}
 	}
 	if (bad) {
-		float *arrays[] = {w, b, mu != 0.0f ? v : NULL};
+		float *arrays[] = { w, b, mu != 0.0f ? v : NULL };
 
 		rps_optim_restore(arrays, 3, undo, n);
 		return -EDOM;
@@ -90,8 +89,7 @@ int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b,
 	return 0;
 }
 
-int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n,
-			 bool first)
+int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n, bool first)
 {
 	if (!rps_optim_all_finite(g, n))
 		return -EDOM;

@@ -44,21 +44,19 @@ typedef struct rps_sgd_params {
 	float weight_decay;
 } rps_sgd_params_t;
 
-int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b,
-		  const float *restrict g, size_t n, const rps_sgd_params_t *p,
-		  float *restrict undo);
+int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b, const float *restrict g,
+		  size_t n, const rps_sgd_params_t *p, float *restrict undo);
 
 /* SSGD accumulation of one worker's gradient into acc: acc = g when first,
  * else acc += g.  The step is then rps_optim_sgd on acc with lr / M. */
-int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n,
-			 bool first);
+int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n, bool first);
 
 /*
  * DC-ASGD-c (Zheng et al., ICML 2017), fused with the snapshot update:
  *   w -= lr * (g + lambda * g*g*(w - b));  b = w
  */
-int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda, float *restrict undo);
+int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g, size_t n,
+		     float lr, float lambda, float *restrict undo);
 
 /*
  * DC-ASGD-a: the mean square of gradients ms (per parameter) scales lambda:
@@ -73,8 +71,8 @@ typedef struct rps_dcasgd_a_params {
 } rps_dcasgd_a_params_t;
 
 int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
-		       const float *restrict g, size_t n,
-		       const rps_dcasgd_a_params_t *p, float *restrict undo);
+		       const float *restrict g, size_t n, const rps_dcasgd_a_params_t *p,
+		       float *restrict undo);
 
 /*
  * PC-ASGD, server-side form: a predicting step (the DC-ASGD Taylor term)
@@ -84,9 +82,8 @@ int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
  *   b = w
  * theta = 1 is DC-ASGD-c; theta = 0 is ASGD that drops stale gradients.
  */
-int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g,
-		     size_t n, float lr, float lambda, float theta, bool fresh,
-		     float *restrict undo);
+int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g, size_t n,
+		     float lr, float lambda, float theta, bool fresh, float *restrict undo);
 
 /*
  * DuDe-ASGD: the server keeps every worker's latest gradient h[m] and
@@ -98,8 +95,8 @@ int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict
  * h[m].  Only g_new is checked (g_old was checked when it arrived).
  */
 int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
-		   const float *restrict g_new, const float *restrict g_old, size_t n,
-		   float lr, float inv_m, float *restrict undo);
+		   const float *restrict g_new, const float *restrict g_old, size_t n, float lr,
+		   float inv_m, float *restrict undo);
 
 /* Exact recomputation of S = sum of the nh gradients h[0..nh-1] (each
  * may be NULL = not yet pushed), summed in double so that the periodic

@@ -18,7 +18,7 @@ static int check_frame(const void *buf, size_t len, size_t wire_len, uint32_t ma
 		       const char **why_p)
 {
 	const uint8_t *b = buf;
-	rcur_t c = {b};
+	rcur_t c = { b };
 
 	if (!buf || len < wire_len) {
 		*why_p = "message too short";
@@ -41,18 +41,21 @@ static int check_frame(const void *buf, size_t len, size_t wire_len, uint32_t ma
 	return 0;
 }
 
-#define REFUSE(why)                   \
-	do {                          \
-		*why_p = (why);       \
-		return -RPS_ERR_PROTO; \
+#define REFUSE(why)                                                                                \
+	do {                                                                                       \
+		*why_p = (why);                                                                    \
+		return -RPS_ERR_PROTO;                                                             \
 	} while (0)
 
 /* ---- algorithms ------------------------------------------------------------ */
 
 static const char *const algo_names[RPS_ALGO_MAX_] = {
-	[RPS_ALGO_SGD] = "sgd",		  [RPS_ALGO_ASGD] = "asgd",
-	[RPS_ALGO_SSGD] = "ssgd",	  [RPS_ALGO_DCASGD_C] = "dc-asgd-c",
-	[RPS_ALGO_DCASGD_A] = "dc-asgd-a", [RPS_ALGO_PCASGD] = "pc-asgd",
+	[RPS_ALGO_SGD] = "sgd",
+	[RPS_ALGO_ASGD] = "asgd",
+	[RPS_ALGO_SSGD] = "ssgd",
+	[RPS_ALGO_DCASGD_C] = "dc-asgd-c",
+	[RPS_ALGO_DCASGD_A] = "dc-asgd-a",
+	[RPS_ALGO_PCASGD] = "pc-asgd",
 	[RPS_ALGO_DUDE] = "dude-asgd",
 };
 
@@ -78,7 +81,7 @@ RPS_EXPORT int rps_algo_parse(const char *name, rps_algo_t *algo_p)
 
 void rps_hello_encode(const rps_hello_t *h, uint8_t out[RPS_HELLO_WIRE_LEN])
 {
-	wcur_t c = {out};
+	wcur_t c = { out };
 
 	put_u32(&c, RPS_HELLO_MAGIC);
 	put_u8(&c, RPS_PROTO_VERSION);
@@ -101,7 +104,7 @@ int rps_hello_parse(const void *buf, size_t len, rps_hello_t *out, const char **
 	if (ret)
 		return ret;
 	/* only now: buf may be NULL (check_frame refuses it) */
-	c = (rcur_t){(const uint8_t *)buf + 5};
+	c = (rcur_t){ (const uint8_t *)buf + 5 };
 	if (get_u8(&c) != 0)
 		REFUSE("reserved HELLO bits set");
 	h.lane = get_u16(&c);
@@ -146,7 +149,7 @@ static void get_region(rcur_t *c, rps_wire_region_t *r)
 
 void rps_welcome_encode(const rps_welcome_t *w, uint8_t out[RPS_WELCOME_WIRE_LEN])
 {
-	wcur_t c = {out};
+	wcur_t c = { out };
 
 	memset(out, 0, RPS_WELCOME_WIRE_LEN);
 	put_u32(&c, RPS_WELCOME_MAGIC);
@@ -231,7 +234,7 @@ int rps_welcome_parse(const void *buf, size_t len, rps_welcome_t *out, const cha
 	if (ret)
 		return ret;
 	/* only now: buf may be NULL (check_frame refuses it) */
-	c = (rcur_t){(const uint8_t *)buf + 5};
+	c = (rcur_t){ (const uint8_t *)buf + 5 };
 	w.algo = (rps_algo_t)get_u8(&c);
 	if (!rps_algo_name(w.algo))
 		REFUSE("unknown algorithm");
@@ -267,7 +270,7 @@ int rps_welcome_parse(const void *buf, size_t len, rps_welcome_t *out, const cha
 
 void rps_bye_encode(const rps_bye_t *b, uint8_t out[RPS_BYE_WIRE_LEN])
 {
-	wcur_t c = {out};
+	wcur_t c = { out };
 
 	put_u32(&c, RPS_BYE_MAGIC);
 	put_u8(&c, RPS_PROTO_VERSION);
@@ -286,7 +289,7 @@ int rps_bye_parse(const void *buf, size_t len, rps_bye_t *out, const char **why_
 	if (ret)
 		return ret;
 	/* only now: buf may be NULL (check_frame refuses it) */
-	c = (rcur_t){(const uint8_t *)buf + 5};
+	c = (rcur_t){ (const uint8_t *)buf + 5 };
 	b.reason = (rps_bye_reason_t)get_u8(&c);
 	if (b.reason >= RPS_BYE_REASON_MAX_)
 		REFUSE("unknown BYE reason");

@@ -27,19 +27,19 @@
 
 #define RPS_PROTO_VERSION 1
 
-#define RPS_HELLO_MAGIC 0x48535052u   /* "RPSH" little-endian */
+#define RPS_HELLO_MAGIC	  0x48535052u /* "RPSH" little-endian */
 #define RPS_WELCOME_MAGIC 0x57535052u /* "RPSW" */
-#define RPS_BYE_MAGIC 0x42535052u     /* "RPSB" */
+#define RPS_BYE_MAGIC	  0x42535052u /* "RPSB" */
 
-#define RPS_HELLO_WIRE_LEN 52
+#define RPS_HELLO_WIRE_LEN   52
 #define RPS_WELCOME_WIRE_LEN 128
-#define RPS_BYE_WIRE_LEN 16
-#define RPS_AUTH_TAG_LEN 12
+#define RPS_BYE_WIRE_LEN     16
+#define RPS_AUTH_TAG_LEN     12
 
 /* Limits the parsers enforce (also what the server can lay out). */
-#define RPS_MAX_WORKERS 4096
-#define RPS_MAX_LANES 256
-#define RPS_MAX_PARAMS (1ull << 36) /* 64 Gi floats = 256 GiB per shard */
+#define RPS_MAX_WORKERS	    4096
+#define RPS_MAX_LANES	    256
+#define RPS_MAX_PARAMS	    (1ull << 36) /* 64 Gi floats = 256 GiB per shard */
 #define RPS_MIN_CHUNK_BYTES 4096
 #define RPS_MAX_CHUNK_BYTES (64u << 20)
 
@@ -53,10 +53,10 @@ typedef struct rps_wire_region {
 } rps_wire_region_t;
 
 typedef struct rps_hello {
-	uint16_t lane;	      /* which engine thread's connection, < lanes */
-	uint32_t worker_id;   /* rank, < num_workers when that is known */
-	uint32_t num_workers; /* the worker's world size, 0 = unknown */
-	uint64_t model_params; /* parameters the worker trains, 0 = server's */
+	uint16_t lane;		/* which engine thread's connection, < lanes */
+	uint32_t worker_id;	/* rank, < num_workers when that is known */
+	uint32_t num_workers;	/* the worker's world size, 0 = unknown */
+	uint64_t model_params;	/* parameters the worker trains, 0 = server's */
 	uint64_t doorbell_addr; /* worker's 8-byte doorbell for notifications */
 	uint64_t doorbell_key;
 	uint8_t auth_tag[RPS_AUTH_TAG_LEN]; /* zero when no token is used */
@@ -77,15 +77,15 @@ typedef struct rps_welcome {
 	rps_wire_region_t grad; /* G[m]: grad_slots x shard_params floats */
 	rps_wire_region_t snap; /* B[m]: shard_params floats */
 	float lr, lambda, ms_decay, theta;
-	uint64_t step; /* server updates applied so far (resume point) */
+	uint64_t step;		/* server updates applied so far (resume point) */
 	uint32_t worker_pushes; /* this worker's pushes applied so far (low 32
 				 * bits): a rejoining worker continues there */
 } rps_welcome_t;
 
 typedef enum rps_bye_reason {
-	RPS_BYE_DONE = 0,      /* training finished */
-	RPS_BYE_SHUTDOWN = 1,  /* the server is going down */
-	RPS_BYE_ERROR = 2,     /* the sender hit an error */
+	RPS_BYE_DONE = 0,     /* training finished */
+	RPS_BYE_SHUTDOWN = 1, /* the server is going down */
+	RPS_BYE_ERROR = 2,    /* the sender hit an error */
 	RPS_BYE_REASON_MAX_
 } rps_bye_reason_t;
 

@@ -39,7 +39,7 @@ static const char ckpt_magic[8] = "RPSCKPT";
 #define CKPT_SECTION_CRC_HDR 16
 /* zlib's crc32() takes a uInt length, and write()/read() move at most
  * ~2 GiB per call on Linux: both are fed pieces of at most 1 GiB */
-#define CKPT_PIECE (1u << 30)
+#define CKPT_PIECE	     (1u << 30)
 
 /* ---- shared helpers --------------------------------------------------------- */
 
@@ -87,7 +87,7 @@ static void ckpt_log(const char *path, const char *fmt, ...)
 
 static void ckpt_section_hdr_encode(uint8_t out[CKPT_SECTION_HDR_LEN], const ps_ckpt_section_t *s)
 {
-	wcur_t c = {out};
+	wcur_t c = { out };
 	uint32_t crc;
 
 	put_u32(&c, s->id);
@@ -103,7 +103,7 @@ static void ckpt_section_hdr_encode(uint8_t out[CKPT_SECTION_HDR_LEN], const ps_
 static void ckpt_header_encode(uint8_t out[RPS_CKPT_HEADER_LEN], const ps_ckpt_meta_t *m,
 			       uint32_t nsections)
 {
-	wcur_t c = {out};
+	wcur_t c = { out };
 
 	memcpy(c.p, ckpt_magic, sizeof(ckpt_magic));
 	c.p += sizeof(ckpt_magic);
@@ -336,7 +336,7 @@ static int ckpt_read_full(int fd, void *buf, uint64_t len, uint64_t *got_p)
 static int ckpt_header_decode(const char *path, const uint8_t *hdr, ps_ckpt_meta_t *m,
 			      uint32_t *nsections_p)
 {
-	rcur_t c = {hdr + sizeof(ckpt_magic)};
+	rcur_t c = { hdr + sizeof(ckpt_magic) };
 	uint32_t format, nsections, crc;
 
 	if (memcmp(hdr, ckpt_magic, sizeof(ckpt_magic)) != 0) {
@@ -384,7 +384,7 @@ static int ckpt_section_parse(const char *path, const uint8_t *blob, uint64_t le
 {
 	uint64_t remain = len - *off_p, bytes, padded;
 	const uint8_t *hdr = blob + *off_p, *data;
-	rcur_t c = {hdr};
+	rcur_t c = { hdr };
 	uint32_t id, reserved, crc, pad;
 
 	if (remain < CKPT_SECTION_HDR_LEN) {
@@ -420,7 +420,7 @@ static int ckpt_section_parse(const char *path, const uint8_t *blob, uint64_t le
 			return -EINVAL;
 		}
 	}
-	*s = (ps_ckpt_section_t){.id = id, .data = data, .bytes = bytes};
+	*s = (ps_ckpt_section_t){ .id = id, .data = data, .bytes = bytes };
 	*off_p += CKPT_SECTION_HDR_LEN + padded;
 	return 0;
 }

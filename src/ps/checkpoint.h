@@ -19,20 +19,20 @@
 
 #include <stdint.h>
 
-#define RPS_CKPT_FORMAT 1
+#define RPS_CKPT_FORMAT	      1
 #define RPS_CKPT_MAX_SECTIONS 64
 /* bound on what a reader allocates for one file (corrupt sizes) */
-#define RPS_CKPT_MAX_BYTES (1ull << 40)
+#define RPS_CKPT_MAX_BYTES    (1ull << 40)
 
 typedef struct ps_ckpt_meta {
-	uint32_t algo;		/* rps_algo_t */
-	uint32_t num_workers;	/* M */
-	uint64_t num_params;	/* n of this shard */
+	uint32_t algo;	      /* rps_algo_t */
+	uint32_t num_workers; /* M */
+	uint64_t num_params;  /* n of this shard */
 	uint64_t shard_offset;
 	uint32_t chunk_bytes;
-	uint32_t threads;	/* engine threads when written (informative) */
-	uint64_t version;	/* server updates applied */
-	uint64_t wall_time;	/* seconds since the epoch, when written */
+	uint32_t threads;   /* engine threads when written (informative) */
+	uint64_t version;   /* server updates applied */
+	uint64_t wall_time; /* seconds since the epoch, when written */
 	/* hyper-parameters when written (informative: the command line of
 	 * the resumed run decides) */
 	float lr, momentum, weight_decay, lambda, ms_decay, theta;
@@ -41,10 +41,10 @@ typedef struct ps_ckpt_meta {
 /* Section ids: what the data is.  Sizes are checked by the server
  * against its layout, not here. */
 enum ps_ckpt_section_id {
-	PS_CKPT_WEIGHTS = 1,	 /* W: n floats */
-	PS_CKPT_STATE_A = 2,	 /* optimizer state array a: n floats */
-	PS_CKPT_STATE_B = 3,	 /* optimizer state array b: n floats */
-	PS_CKPT_PUSHES = 4,	 /* per worker: completed pushes, M x u64 */
+	PS_CKPT_WEIGHTS = 1, /* W: n floats */
+	PS_CKPT_STATE_A = 2, /* optimizer state array a: n floats */
+	PS_CKPT_STATE_B = 3, /* optimizer state array b: n floats */
+	PS_CKPT_PUSHES = 4,  /* per worker: completed pushes, M x u64 */
 	/* reserved, not written: dude-asgd's per-worker latest gradients
 	 * belong to connected workers, and a restarted server has none */
 	PS_CKPT_DUDE_GRADS = 5,
@@ -66,8 +66,8 @@ typedef struct ps_ckpt_section {
  * or a negative errno (logged with the path and the reason); on error
  * path is untouched and path.tmp removed.
  */
-int ps_ckpt_write(const char *path, const ps_ckpt_meta_t *meta,
-		  const ps_ckpt_section_t *sections, uint32_t nsections);
+int ps_ckpt_write(const char *path, const ps_ckpt_meta_t *meta, const ps_ckpt_section_t *sections,
+		  uint32_t nsections);
 
 /*
  * Reads and verifies the whole file: magic, format, header CRC, every

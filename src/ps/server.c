@@ -15,9 +15,9 @@
 #include "util/compiler.h"
 #include "util/log.h"
 
-#define DEFAULT_CHUNK_BYTES (256u << 10)
+#define DEFAULT_CHUNK_BYTES  (256u << 10)
 #define DEFAULT_DUDE_REFRESH 1024
-#define ENGINE_CQ_DEPTH_MIN 1024
+#define ENGINE_CQ_DEPTH_MIN  1024
 
 RPS_EXPORT float rps_hparams_lr_at(const rps_hparams_t *hp, uint64_t version)
 {
@@ -133,7 +133,8 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	srv->num_chunks = (uint32_t)((srv->n + srv->chunk_params - 1) / srv->chunk_params);
 	if (srv->num_chunks > RPS_IMM_VALUE_MAX) {
 		rps_err("server config: %u chunks exceed the immediate encoding; "
-			"use larger chunks", srv->num_chunks);
+			"use larger chunks",
+			srv->num_chunks);
 		ret = -EINVAL;
 		goto err_free;
 	}
@@ -177,9 +178,9 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	if ((ret = rps_listen(srv->tp, cfg->addr, cfg->port, &srv->listener)))
 		goto err_cqs;
 	rps_info("server: %s on %s, listening on port %u, %u engine thread(s), "
-		 "%u chunks of %u bytes", rps_transport_provider(srv->tp),
-		 rps_transport_device(srv->tp), rps_listener_port(srv->listener),
-		 srv->threads, srv->num_chunks, cfg->chunk_bytes);
+		 "%u chunks of %u bytes",
+		 rps_transport_provider(srv->tp), rps_transport_device(srv->tp),
+		 rps_listener_port(srv->listener), srv->threads, srv->num_chunks, cfg->chunk_bytes);
 	*srv_p = srv;
 	return 0;
 
@@ -302,9 +303,8 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 	st->joined = atomic_load(&s->ever_joined);
 	st->connected = atomic_load(&s->connected);
 	/* ssgd: the rounds it took part in, not the rounds that passed */
-	st->pushes = srv->cfg.algo == RPS_ALGO_SSGD
-			     ? atomic_load(&s->stat_rounds)
-			     : atomic_load(&s->pushes) - s->pushes_restored;
+	st->pushes = srv->cfg.algo == RPS_ALGO_SSGD ? atomic_load(&s->stat_rounds)
+						    : atomic_load(&s->pushes) - s->pushes_restored;
 	st->chunks_applied = atomic_load(&s->stat_chunks);
 	st->chunks_rejected = atomic_load(&s->stat_rejected);
 	st->protocol_errors = atomic_load(&s->stat_proto);
@@ -323,8 +323,7 @@ RPS_EXPORT void rps_server_read_weights(const rps_server_t *srv, float *out)
 	memcpy(out, srv->w, srv->n * sizeof(float));
 }
 
-RPS_EXPORT const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv,
-							  uint64_t *n_p)
+RPS_EXPORT const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv, uint64_t *n_p)
 {
 	uint64_t n = atomic_load(&srv->apply_log_n);
 

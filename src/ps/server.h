@@ -47,24 +47,24 @@ typedef struct ps_lane {
  * with the same keys. */
 typedef struct ps_slot {
 	uint32_t id;
-	float *grad;	    /* G[m]: 2 x n floats (parity 0, parity 1) */
-	float *snap;	    /* B[m]: n floats, what m reads next */
-	rps_pd_t *pd;	    /* m's regions and lanes, and nothing else */
-	rps_mr_t *grad_mr;  /* REMOTE_WRITE, handed to m only */
-	rps_mr_t *snap_mr;  /* REMOTE_READ, handed to m only */
+	float *grad;	     /* G[m]: 2 x n floats (parity 0, parity 1) */
+	float *snap;	     /* B[m]: n floats, what m reads next */
+	rps_pd_t *pd;	     /* m's regions and lanes, and nothing else */
+	rps_mr_t *grad_mr;   /* REMOTE_WRITE, handed to m only */
+	rps_mr_t *snap_mr;   /* REMOTE_READ, handed to m only */
 	rps_mr_t *notify_mr; /* local: m's slice of notify_buf, posted on
 			      * m's lanes, so it must be in m's PD */
 	uint64_t doorbell_addr, doorbell_key;
 
 	_Atomic uint32_t lanes_up;
 	_Atomic bool connected;
-	_Atomic bool ever_joined; /* ssgd: a worker not yet seen is waited for */
-	_Atomic uint32_t chunks_done;	   /* of the current push */
-	_Atomic uint32_t chunks_bad;	   /* rejected in the current push */
-	_Atomic uint64_t pushes;	   /* completed pushes */
-	_Atomic uint64_t pull_version;	   /* version at its last notify */
-	_Atomic bool held;		   /* SSP: notification withheld */
-	_Atomic bool last_bad;		   /* last push had rejected chunks */
+	_Atomic bool ever_joined;      /* ssgd: a worker not yet seen is waited for */
+	_Atomic uint32_t chunks_done;  /* of the current push */
+	_Atomic uint32_t chunks_bad;   /* rejected in the current push */
+	_Atomic uint64_t pushes;       /* completed pushes */
+	_Atomic uint64_t pull_version; /* version at its last notify */
+	_Atomic bool held;	       /* SSP: notification withheld */
+	_Atomic bool last_bad;	       /* last push had rejected chunks */
 
 	/* per chunk, owned by the chunk's thread: pushes applied to chunk c
 	 * (exactly-once check; also read by other threads' SSGD round checks
@@ -80,7 +80,7 @@ typedef struct ps_slot {
 	 * present or not, to keep the numbering in step) */
 	_Atomic uint64_t stat_rounds;
 	uint64_t pushes_restored; /* pushes counted before a resume */
-	_Atomic bool delivered; /* to the current round */
+	_Atomic bool delivered;	  /* to the current round */
 
 	ps_lane_t *lanes; /* [threads] */
 } ps_slot_t;
@@ -109,9 +109,9 @@ struct rps_server {
 	rps_transport_t *tp;
 	rps_listener_t *listener;
 
-	float *w;	/* W */
-	float *state_a; /* ms (dc-asgd-a), S (dude), v (momentum), acc (ssgd) */
-	float *state_b; /* v when ssgd also uses momentum */
+	float *w;	      /* W */
+	float *state_a;	      /* ms (dc-asgd-a), S (dude), v (momentum), acc (ssgd) */
+	float *state_b;	      /* v when ssgd also uses momentum */
 	uint64_t *notify_buf; /* [M * T] notification sources; worker m's
 			       * T entries are registered in m's PD */
 	ps_slot_t *slots;     /* [M] */

@@ -35,7 +35,7 @@
 static float *persistent_a(const struct rps_server *srv)
 {
 	return srv->cfg.algo == RPS_ALGO_SSGD || srv->cfg.algo == RPS_ALGO_DUDE ? NULL
-										  : srv->state_a;
+										: srv->state_a;
 }
 
 struct ckpt_copy {
@@ -54,7 +54,7 @@ static void *dup_bytes(struct ckpt_copy *cp, uint32_t id, const void *src, uint6
 	if (src)
 		memcpy(p, src, bytes);
 	cp->bufs[cp->nsec] = p;
-	cp->sec[cp->nsec++] = (ps_ckpt_section_t){id, p, bytes};
+	cp->sec[cp->nsec++] = (ps_ckpt_section_t){ id, p, bytes };
 	return p;
 }
 
@@ -90,7 +90,7 @@ static int copy_state(const struct rps_server *srv, struct ckpt_copy *cp)
 RPS_EXPORT int rps_server_checkpoint(rps_server_t *srv, const char *path)
 {
 	const rps_hparams_t *hp = &srv->cfg.hp;
-	struct ckpt_copy cp = {0};
+	struct ckpt_copy cp = { 0 };
 	uint64_t t0 = rps_now_ns();
 	int ret;
 
@@ -104,8 +104,12 @@ RPS_EXPORT int rps_server_checkpoint(rps_server_t *srv, const char *path)
 		.chunk_bytes = srv->cfg.chunk_bytes,
 		.threads = srv->threads,
 		.wall_time = (uint64_t)time(NULL),
-		.lr = hp->lr, .momentum = hp->momentum, .weight_decay = hp->weight_decay,
-		.lambda = hp->lambda, .ms_decay = hp->ms_decay, .theta = hp->theta,
+		.lr = hp->lr,
+		.momentum = hp->momentum,
+		.weight_decay = hp->weight_decay,
+		.lambda = hp->lambda,
+		.ms_decay = hp->ms_decay,
+		.theta = hp->theta,
 	};
 	/* one checkpoint at a time: a second would let the engines go while
 	 * the first still copies */
@@ -138,8 +142,9 @@ static const ps_ckpt_section_t *need(const char *path, const ps_ckpt_section_t *
 	if (!s)
 		rps_err("checkpoint %s: no %s section", path, what);
 	else if (s->bytes != bytes)
-		rps_err("checkpoint %s: the %s section has %" PRIu64 " bytes, the layout needs %"
-			PRIu64, path, what, s->bytes, bytes);
+		rps_err("checkpoint %s: the %s section has %" PRIu64
+			" bytes, the layout needs %" PRIu64,
+			path, what, s->bytes, bytes);
 	else
 		return s;
 	return NULL;
@@ -153,18 +158,19 @@ static int check_meta(const struct rps_server *srv, const char *path, const ps_c
 	if (m->algo != (uint32_t)c->algo) {
 		rps_err("checkpoint %s: written by algorithm %s, this server runs %s", path,
 			rps_algo_name((rps_algo_t)m->algo) ? rps_algo_name((rps_algo_t)m->algo)
-							    : "(unknown)",
+							   : "(unknown)",
 			rps_algo_name(c->algo));
 		return -EINVAL;
 	}
 	if (m->num_params != srv->n || m->shard_offset != c->shard_offset) {
 		rps_err("checkpoint %s: holds %" PRIu64 " params from %" PRIu64 ", this server "
-			"%" PRIu64 " from %" PRIu64, path, m->num_params, m->shard_offset, srv->n,
-			c->shard_offset);
+			"%" PRIu64 " from %" PRIu64,
+			path, m->num_params, m->shard_offset, srv->n, c->shard_offset);
 		return -EINVAL;
 	}
 	if (c->algo == RPS_ALGO_SSGD && m->chunk_bytes != c->chunk_bytes) {
-		rps_err("checkpoint %s: ssgd rounds are kept per %u-byte chunk; start with --chunk %u",
+		rps_err("checkpoint %s: ssgd rounds are kept per %u-byte chunk; start with --chunk "
+			"%u",
 			path, m->chunk_bytes, m->chunk_bytes);
 		return -EINVAL;
 	}
@@ -209,8 +215,9 @@ static int restore_ssgd_rounds(struct rps_server *srv, const char *path, uint64_
 	rounds = r->data;
 	for (uint32_t c = 0; c < srv->num_chunks; c++) {
 		if (rounds[c] != version && rounds[c] != version + 1) {
-			rps_err("checkpoint %s: chunk %u at ssgd round %" PRIu64 ", the server at %"
-				PRIu64, path, c, rounds[c], version);
+			rps_err("checkpoint %s: chunk %u at ssgd round %" PRIu64
+				", the server at %" PRIu64,
+				path, c, rounds[c], version);
 			return -EINVAL;
 		}
 		srv->ssgd_chunk_round[c] = rounds[c];

@@ -67,8 +67,8 @@ static void build_welcome(struct rps_server *srv, ps_slot_t *s, rps_welcome_t *w
 	w->grad_slots = 2;
 	w->max_staleness = srv->cfg.max_staleness;
 	w->lanes = srv->threads;
-	w->grad = (rps_wire_region_t){g.addr, g.key, g.len};
-	w->snap = (rps_wire_region_t){b.addr, b.key, b.len};
+	w->grad = (rps_wire_region_t){ g.addr, g.key, g.len };
+	w->snap = (rps_wire_region_t){ b.addr, b.key, b.len };
 	w->lr = srv->cfg.hp.lr;
 	w->lambda = srv->cfg.hp.lambda;
 	w->ms_decay = srv->cfg.hp.ms_decay;
@@ -100,8 +100,8 @@ static const char *hello_problem(struct rps_server *srv, const rps_hello_t *h)
 		return "a previous connection of this worker id is still closing; retry";
 	if (h->lane != 0 && atomic_load(&s->lanes_up) == 0)
 		return "lane 0 must connect first";
-	if (h->lane != 0 && (h->doorbell_addr != s->doorbell_addr ||
-			     h->doorbell_key != s->doorbell_key))
+	if (h->lane != 0 &&
+	    (h->doorbell_addr != s->doorbell_addr || h->doorbell_key != s->doorbell_key))
 		return "doorbell differs from lane 0's";
 	return NULL;
 }
@@ -139,8 +139,8 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	ret = rps_conn_req_accept_pd(req, s->pd, srv->engines[h.lane].cq, wire, sizeof(wire),
 				     &conn);
 	if (ret) {
-		rps_warn("server: accepting worker %u lane %u from %s: %s", h.worker_id,
-			 h.lane, peer, rps_strerror(ret));
+		rps_warn("server: accepting worker %u lane %u from %s: %s", h.worker_id, h.lane,
+			 peer, rps_strerror(ret));
 		return;
 	}
 	rps_conn_set_context(conn, s);
@@ -151,8 +151,8 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 		 * joining worker looks like one that left) */
 		atomic_store(&s->connected, true);
 		atomic_store(&s->ever_joined, true);
-		rps_info("server: worker %u joined from %s (push %" PRIu64 ")", h.worker_id,
-			 peer, atomic_load(&s->pushes));
+		rps_info("server: worker %u joined from %s (push %" PRIu64 ")", h.worker_id, peer,
+			 atomic_load(&s->pushes));
 	}
 	/* publish: from here on the engine thread owns the connection */
 	atomic_store_explicit(&s->lanes[h.lane].state, LANE_NEW, memory_order_release);

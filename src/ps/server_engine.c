@@ -20,16 +20,16 @@
 #include "util/log.h"
 #include "util/spin.h"
 
-#define POLL_BATCH 16
+#define POLL_BATCH	   16
 /* polls between housekeeping passes (new and dead lanes, held workers) */
 #define HOUSEKEEPING_EVERY 4096
 /* empty polls in a row that end the drain at stop */
-#define DRAIN_QUIET_POLLS 100000
+#define DRAIN_QUIET_POLLS  100000
 /* between keepalive writes to every lane (see keepalive()) */
-#define KEEPALIVE_NS (2ull * 1000000000ull)
+#define KEEPALIVE_NS	   (2ull * 1000000000ull)
 /* the worker's control word the keepalive writes: after the doorbell
  * (ctl[1] in worker.c), which it never reads */
-#define KEEPALIVE_OFFSET 8
+#define KEEPALIVE_OFFSET   8
 
 static uint64_t tau_of(struct rps_server *srv, ps_slot_t *s)
 {
@@ -40,8 +40,8 @@ static uint64_t tau_of(struct rps_server *srv, ps_slot_t *s)
  * push: its chunks applied after the boundary use the new rate. */
 static float lr_now(const struct rps_server *srv)
 {
-	return rps_hparams_lr_at(&srv->cfg.hp, atomic_load_explicit(&srv->version,
-								    memory_order_relaxed));
+	return rps_hparams_lr_at(&srv->cfg.hp,
+				 atomic_load_explicit(&srv->version, memory_order_relaxed));
 }
 
 static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint64_t len,
@@ -54,7 +54,7 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 	switch (srv->cfg.algo) {
 	case RPS_ALGO_SGD:
 	case RPS_ALGO_ASGD: {
-		rps_sgd_params_t p = {lr, hp->momentum, hp->weight_decay};
+		rps_sgd_params_t p = { lr, hp->momentum, hp->weight_decay };
 		/* the snapshot the worker reads next is the model after its
 		 * own update, written in the same pass */
 		return rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, b, g, len, &p,
@@ -63,15 +63,15 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 	case RPS_ALGO_DCASGD_C:
 		return rps_optim_dcasgd(w, b, g, len, lr, hp->lambda, undo);
 	case RPS_ALGO_DCASGD_A: {
-		rps_dcasgd_a_params_t p = {lr, hp->lambda, hp->ms_decay, hp->eps};
+		rps_dcasgd_a_params_t p = { lr, hp->lambda, hp->ms_decay, hp->eps };
 
 		return rps_optim_dcasgd_a(w, b, srv->state_a + off, g, len, &p, undo);
 	}
 	case RPS_ALGO_PCASGD: {
 		/* clipping bound: the SSP bound when set, else M (a delay of
 		 * more than one round of every worker is "outdated") */
-		uint64_t bound = srv->cfg.max_staleness ? srv->cfg.max_staleness
-							: srv->cfg.num_workers;
+		uint64_t bound =
+			srv->cfg.max_staleness ? srv->cfg.max_staleness : srv->cfg.num_workers;
 		return rps_optim_pcasgd(w, b, g, len, lr, hp->lambda, hp->theta,
 					tau_of(srv, s) <= bound, undo);
 	}
@@ -95,8 +95,8 @@ static void dude_refresh(struct rps_server *srv, uint32_t c, uint64_t off, uint6
 	srv->dude_since_refresh[c] = 0;
 }
 
-static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t off,
-		      uint64_t len, unsigned parity, float *undo)
+static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t off, uint64_t len,
+		      unsigned parity, float *undo)
 {
 	int8_t prev = s->chunk_parity[c];
 	/* the average over the workers whose gradient is in S, this one
@@ -110,8 +110,7 @@ static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t
 	/* prev is never this push's parity: pushes alternate halves, and a
 	 * worker that left had its gradient taken out (dude_forget, prev =
 	 * -1) before it could rejoin */
-	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, lr_now(srv), step,
-			     undo);
+	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, lr_now(srv), step, undo);
 	if (ret)
 		return ret;
 	srv->dude_active[c] += prev < 0;
@@ -130,7 +129,7 @@ static void log_apply(struct rps_server *srv, uint32_t c, uint32_t m, uint64_t p
 		return;
 	i = atomic_fetch_add(&srv->apply_log_n, 1);
 	if (i < srv->cfg.apply_log_len)
-		srv->apply_log[i] = (rps_apply_record_t){c, m, push};
+		srv->apply_log[i] = (rps_apply_record_t){ c, m, push };
 }
 
 /* Applies chunk c of slot m's push with the given parity; 0, or -EDOM
@@ -166,8 +165,8 @@ static void notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
 	 * let the worker's timeout report it */
 	for (int tries = 0; tries < 1000; tries++) {
 		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
-					 s->notify_mr, s->doorbell_addr, s->doorbell_key,
-					 imm, 0, 0);
+					 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0,
+					 0);
 		if (ret != -EAGAIN)
 			break;
 		rps_cq_poll(e->cq, NULL, 0);
@@ -270,8 +269,8 @@ static bool ssgd_chunk_ready(struct rps_server *srv, uint32_t c)
 
 	/* past the round's timeout nobody more is waited for (the caller
 	 * has at least one gradient of the chunk) */
-	if (timeout_ms && rps_now_ns() - atomic_load(&srv->ssgd_round_start) >
-				  (uint64_t)timeout_ms * 1000000)
+	if (timeout_ms &&
+	    rps_now_ns() - atomic_load(&srv->ssgd_round_start) > (uint64_t)timeout_ms * 1000000)
 		return true;
 
 	for (uint32_t m = 0; m < srv->cfg.num_workers; m++) {
@@ -316,7 +315,7 @@ static void ssgd_apply_chunk(ps_engine_t *e, uint32_t c)
 		float a = (float)srv->ssgd_accepted[c];
 		/* the step on the sum with lr/A is the step on the average;
 		 * weight decay must not be divided, so it is scaled back */
-		rps_sgd_params_t p = {lr_now(srv) / a, hp->momentum, hp->weight_decay * a};
+		rps_sgd_params_t p = { lr_now(srv) / a, hp->momentum, hp->weight_decay * a };
 
 		/* acc was checked as it was summed: no undo needed */
 		rps_optim_sgd(srv->w + off, srv->state_b ? srv->state_b + off : NULL, NULL,
@@ -330,8 +329,7 @@ static void ssgd_apply_chunk(ps_engine_t *e, uint32_t c)
 		ssgd_round_done(e);
 }
 
-static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity,
-		       uint64_t round)
+static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity, uint64_t round)
 {
 	struct rps_server *srv = e->srv;
 	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
@@ -381,7 +379,8 @@ static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
 			 parity != (push & 1) || ps_chunk_push(s, c) != push)) {
 		if (atomic_fetch_add(&s->stat_proto, 1) < 8)
 			rps_warn("server: worker %u: unexpected chunk notice (chunk %u, "
-				 "parity %u, push %" PRIu64 "): dropped", s->id, c, parity, push);
+				 "parity %u, push %" PRIu64 "): dropped",
+				 s->id, c, parity, push);
 		return;
 	}
 	ps_set_chunk_push(s, c, push + 1);
@@ -396,7 +395,8 @@ static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
 		atomic_fetch_add(&s->chunks_bad, 1);
 		if (atomic_fetch_add(&s->stat_rejected, 1) < 8)
 			rps_warn("server: worker %u: chunk %u of push %" PRIu64
-				 " has NaN/Inf: not applied", s->id, c, push);
+				 " has NaN/Inf: not applied",
+				 s->id, c, push);
 	}
 	if (atomic_fetch_add(&s->chunks_done, 1) + 1 == srv->num_chunks) {
 		atomic_store(&s->chunks_done, 0);
@@ -438,8 +438,8 @@ static void adopt_lane(ps_engine_t *e, ps_slot_t *s, ps_lane_t *lane)
 
 	atomic_store_explicit(&lane->state, LANE_UP, memory_order_release);
 	e->lanes++;
-	ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
-				 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0, 0);
+	ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t), s->notify_mr,
+				 s->doorbell_addr, s->doorbell_key, imm, 0, 0);
 	if (ret)
 		rps_warn("server: worker %u lane %u: READY: %s", s->id, e->index,
 			 rps_strerror(ret));

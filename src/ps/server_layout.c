@@ -69,9 +69,9 @@ static int check_fits(struct rps_server *srv)
 
 	srv->footprint = layout_bytes(&srv->cfg, srv->n);
 	rps_info("layout: %" PRIu64 " params, %u workers, %s: %.1f MiB "
-		 "(W + %u x (2 G + B) + state)", srv->n, srv->cfg.num_workers,
-		 rps_algo_name(srv->cfg.algo), (double)srv->footprint / (1 << 20),
-		 srv->cfg.num_workers);
+		 "(W + %u x (2 G + B) + state)",
+		 srv->n, srv->cfg.num_workers, rps_algo_name(srv->cfg.algo),
+		 (double)srv->footprint / (1 << 20), srv->cfg.num_workers);
 	/* leave a quarter of the machine to everything else */
 	if (ram && srv->footprint > ram / 4 * 3) {
 		rps_err("layout needs %.1f GiB but this machine has %.1f GiB: use "
@@ -97,8 +97,7 @@ static int slot_register(struct rps_server *srv, ps_slot_t *s)
 			    RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &s->grad_mr);
 	if (ret)
 		return ret;
-	ret = rps_mr_reg_pd(s->pd, s->snap, n * sizeof(float), RPS_ACCESS_REMOTE_READ,
-			    &s->snap_mr);
+	ret = rps_mr_reg_pd(s->pd, s->snap, n * sizeof(float), RPS_ACCESS_REMOTE_READ, &s->snap_mr);
 	if (ret)
 		return ret;
 	/* the source of the WRITE_WITH_IMMs the engines post on m's lanes:
@@ -211,8 +210,7 @@ int ps_layout_create(struct rps_server *srv)
 
 err_nomem:
 	ret = -ENOMEM;
-	rps_err("layout: out of memory allocating %.1f MiB",
-		(double)srv->footprint / (1 << 20));
+	rps_err("layout: out of memory allocating %.1f MiB", (double)srv->footprint / (1 << 20));
 err:
 	ps_layout_destroy(srv);
 	return ret;

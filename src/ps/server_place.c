@@ -22,7 +22,7 @@ static hwloc_cpuset_t nic_cpuset(struct rps_server *srv)
 
 RPS_EXPORT int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out)
 {
-	struct rps_server srv = {.cfg = *cfg, .threads = cfg->threads ? cfg->threads : 1};
+	struct rps_server srv = { .cfg = *cfg, .threads = cfg->threads ? cfg->threads : 1 };
 	hwloc_cpuset_t nic;
 	int ret;
 

@@ -19,8 +19,8 @@
 #include "util/log.h"
 #include "util/spin.h"
 
-#define PUSH_WRID_FLAG (1ull << 63)
-#define CTL_BYTES 64 /* doorbell (8 B) + room for a control message */
+#define PUSH_WRID_FLAG	   (1ull << 63)
+#define CTL_BYTES	   64 /* doorbell (8 B) + room for a control message */
 #define DEFAULT_TIMEOUT_MS 60000
 
 struct rps_worker {
@@ -39,13 +39,13 @@ struct rps_worker {
 			* keepalive word (never read); [2..]: BYE */
 	rps_mr_t *ctl_mr;
 
-	uint64_t pushes;     /* pushes the server confirmed */
+	uint64_t pushes; /* pushes the server confirmed */
 	bool push_inflight;
 	int push_result;
-	uint32_t pull_left;  /* READs of the current pull not yet done */
-	uint8_t *pulled;     /* per chunk: done in the current pull */
+	uint32_t pull_left; /* READs of the current pull not yet done */
+	uint8_t *pulled;    /* per chunk: done in the current pull */
 	uint64_t server_version;
-	int fatal;	     /* first transport error; the worker is unusable */
+	int fatal; /* first transport error; the worker is unusable */
 };
 
 static void *alloc_buf(uint64_t bytes)
@@ -122,8 +122,8 @@ static int poll_once(rps_worker_t *w, unsigned *idle_p)
 }
 
 /* Polls until done(w) or the timeout (-ETIMEDOUT). */
-static int poll_until(rps_worker_t *w, bool (*done)(const rps_worker_t *, uint32_t),
-		      uint32_t arg, int timeout_ms, const char *what)
+static int poll_until(rps_worker_t *w, bool (*done)(const rps_worker_t *, uint32_t), uint32_t arg,
+		      int timeout_ms, const char *what)
 {
 	uint64_t deadline = rps_deadline_ns(timeout_ms);
 	unsigned spins = 0, idle = 0;
@@ -137,14 +137,16 @@ static int poll_until(rps_worker_t *w, bool (*done)(const rps_worker_t *, uint32
 			for (uint32_t l = 0; l < w->nlanes; l++) {
 				if (!rps_conn_is_connected(w->lanes[l])) {
 					rps_err("worker %u: the server closed the connection "
-						"(%s)", w->wl.worker_id, what);
+						"(%s)",
+						w->wl.worker_id, what);
 					return w->fatal = -ENOTCONN;
 				}
 			}
 			if (rps_ms_left(deadline) == 0) {
 				if (timeout_ms)
 					rps_err("worker %u: no answer from the server after %d ms "
-						"(%s)", w->wl.worker_id, timeout_ms, what);
+						"(%s)",
+						w->wl.worker_id, timeout_ms, what);
 				return -ETIMEDOUT;
 			}
 		}
@@ -153,16 +155,15 @@ static int poll_until(rps_worker_t *w, bool (*done)(const rps_worker_t *, uint32
 }
 
 /* Posts, polling while the lane's send queue is full. */
-static int post_retry(rps_worker_t *w, rps_conn_t *conn, bool is_read, void *buf,
-		      size_t len, rps_mr_t *mr, uint64_t raddr, uint64_t rkey,
-		      uint32_t imm, uint64_t wr_id)
+static int post_retry(rps_worker_t *w, rps_conn_t *conn, bool is_read, void *buf, size_t len,
+		      rps_mr_t *mr, uint64_t raddr, uint64_t rkey, uint32_t imm, uint64_t wr_id)
 {
 	unsigned idle = 0;
 
 	for (;;) {
 		int ret = is_read ? rps_post_read(conn, buf, len, mr, raddr, rkey, wr_id, 0)
-				  : rps_post_write_imm(conn, buf, len, mr, raddr, rkey, imm,
-						       wr_id, 0);
+				  : rps_post_write_imm(conn, buf, len, mr, raddr, rkey, imm, wr_id,
+						       0);
 		if (ret != -EAGAIN)
 			return ret;
 		if ((ret = poll_once(w, &idle)))
@@ -293,8 +294,10 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 			rps_welcome_t *wl)
 {
 	uint8_t hello_wire[RPS_HELLO_WIRE_LEN];
-	rps_hello_t h = {.lane = lane, .worker_id = cfg->worker_id,
-			 .num_workers = cfg->num_workers, .model_params = cfg->num_params};
+	rps_hello_t h = { .lane = lane,
+			  .worker_id = cfg->worker_id,
+			  .num_workers = cfg->num_workers,
+			  .model_params = cfg->num_params };
 
 	if (cfg->auth_token)
 		rps_auth_tag(cfg->auth_token, cfg->auth_token_len, h.auth_tag);
@@ -313,8 +316,8 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	if (ret) /* the transport logged why, naming the peer */
 		return ret;
 	pd = rps_conn_peer_data(w->lanes[lane], &len);
-	if (rps_welcome_parse(pd, len, wl, &why) || (why = wl->worker_id != cfg->worker_id
-							     ? "WELCOME for another worker id" : NULL)) {
+	if (rps_welcome_parse(pd, len, wl, &why) ||
+	    (why = wl->worker_id != cfg->worker_id ? "WELCOME for another worker id" : NULL)) {
 		rps_err("worker %u: bad WELCOME from %s: %s", cfg->worker_id,
 			rps_conn_peer(w->lanes[lane]), why);
 		return -RPS_ERR_PROTO;
@@ -396,9 +399,10 @@ RPS_EXPORT int rps_worker_connect(const rps_worker_config_t *cfg, rps_worker_t *
 		return ret;
 	}
 	rps_info("worker %u: connected to %s:%u over %s (%s), %u lane(s), %" PRIu64
-		 " params in %u chunks, algorithm %s", cfg->worker_id, cfg->server, cfg->port,
-		 rps_transport_provider(w->tp), rps_transport_device(w->tp), w->nlanes, w->n,
-		 w->num_chunks, rps_algo_name(w->wl.algo));
+		 " params in %u chunks, algorithm %s",
+		 cfg->worker_id, cfg->server, cfg->port, rps_transport_provider(w->tp),
+		 rps_transport_device(w->tp), w->nlanes, w->n, w->num_chunks,
+		 rps_algo_name(w->wl.algo));
 	if ((ret = rps_pull(w))) {
 		rps_worker_close(w);
 		return ret;
@@ -412,7 +416,7 @@ RPS_EXPORT void rps_worker_close(rps_worker_t *w)
 	if (!w)
 		return;
 	if (w->lanes && w->lanes[0] && !w->fatal && rps_conn_is_connected(w->lanes[0])) {
-		rps_bye_t bye = {RPS_BYE_DONE, w->wl.worker_id, (uint32_t)w->pushes};
+		rps_bye_t bye = { RPS_BYE_DONE, w->wl.worker_id, (uint32_t)w->pushes };
 		rps_completion_t c;
 
 		rps_bye_encode(&bye, (uint8_t *)&w->ctl[2]);

@@ -55,9 +55,9 @@ int rps_topo_alloc(hwloc_topology_t topo, size_t len, int numa, void **addr_p)
 		if (!addr) {
 			if (!atomic_exchange(&warned, true))
 				rps_warn(
-				    "topology: binding %zu bytes to NUMA node %d refused (%s): "
-				    "allocating unbound (further refusals at debug level)",
-				    len, numa, strerror(err));
+					"topology: binding %zu bytes to NUMA node %d refused (%s): "
+					"allocating unbound (further refusals at debug level)",
+					len, numa, strerror(err));
 			else
 				rps_dbg("topology: binding %zu bytes to NUMA node %d refused (%s): "
 					"allocating unbound",

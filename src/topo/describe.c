@@ -148,7 +148,7 @@ static void print_package(FILE *out, hwloc_topology_t topo, hwloc_obj_t pkg,
 			  const rps_topo_place_t *place, hwloc_obj_t osdev)
 {
 	hwloc_obj_type_t core_type =
-	    hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE) > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+		hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE) > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
 	bool has_nic = nic_set && hwloc_bitmap_intersects(pkg->cpuset, nic_set);
 	hwloc_obj_t obj = NULL;
 	char marks[64], pci[32];
@@ -189,8 +189,8 @@ static void print_package(FILE *out, hwloc_topology_t topo, hwloc_obj_t pkg,
 		}
 		fprintf(out, "  <- NIC\n");
 	}
-	while (
-	    (obj = hwloc_get_next_obj_inside_cpuset_by_type(topo, pkg->cpuset, core_type, obj))) {
+	while ((obj = hwloc_get_next_obj_inside_cpuset_by_type(topo, pkg->cpuset, core_type,
+							       obj))) {
 		hwloc_obj_t pu = NULL;
 
 		fprintf(out, "  %s L#%u:", hwloc_obj_type_string(core_type), obj->logical_index);

@@ -209,7 +209,7 @@ static int spill_order(hwloc_topology_t topo, hwloc_const_nodeset_t home,
 	if (!by_distance)
 		for (unsigned i = 0; i < nr; i++)
 			ranks[i].key =
-			    (uint64_t)(INT_MAX - depth_from_home(topo, home, ranks[i].node));
+				(uint64_t)(INT_MAX - depth_from_home(topo, home, ranks[i].node));
 	if (d)
 		hwloc_distances_release(topo, d);
 	qsort(ranks, nr, sizeof(*ranks), rank_cmp);
@@ -432,7 +432,8 @@ static int check_opts(hwloc_topology_t topo, unsigned threads, const rps_topo_op
 	if (!hwloc_bitmap_isincluded(cpus, all)) {
 		hwloc_bitmap_andnot(cpus, cpus, all);
 		rps_err("placement: --cpus %s: PU %d is not on this machine or not allowed to "
-			"this process (usable PUs: %s)", opts->cpus, hwloc_bitmap_first(cpus), have);
+			"this process (usable PUs: %s)",
+			opts->cpus, hwloc_bitmap_first(cpus), have);
 		return -EINVAL;
 	}
 	return 0;
@@ -517,7 +518,7 @@ int rps_topo_place(hwloc_topology_t topo, hwloc_const_cpuset_t nic_set, const ch
 {
 	static const rps_topo_opts_t defaults = RPS_TOPO_OPTS_INIT;
 	rps_topo_place_t *pl = calloc(1, sizeof(*pl));
-	struct placer p = {.topo = topo, .pl = pl, .want = threads};
+	struct placer p = { .topo = topo, .pl = pl, .want = threads };
 	hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
 	int ret = -ENOMEM;
 

@@ -28,8 +28,8 @@ int rps_topo_load(hwloc_topology_t *topo_p)
 	 * --enable-sanitizers runs); the GPU ones cost up to seconds (gl
 	 * probes X displays) and cuda/nvml/rsmi/levelzero would initialise
 	 * GPU drivers in a network daemon. */
-	static const char *const skip[] = {"pci",  "gl",   "opencl",   "cuda",
-					   "nvml", "rsmi", "levelzero"};
+	static const char *const skip[] = { "pci",  "gl",   "opencl",	"cuda",
+					    "nvml", "rsmi", "levelzero" };
 
 	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
 		hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST,

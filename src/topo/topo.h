@@ -25,8 +25,8 @@
 
 /* rdma-ps --threads accepts up to 256 */
 #define RPS_TOPO_MAX_THREADS 256
-#define RPS_TOPO_WHY_LEN 512
-#define RPS_TOPO_NIC_LEN 64
+#define RPS_TOPO_WHY_LEN     512
+#define RPS_TOPO_NIC_LEN     64
 
 /* What the user asked for: --cpus LIST, --numa N, --no-pin. */
 typedef struct rps_topo_opts {

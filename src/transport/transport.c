@@ -23,10 +23,10 @@ static const struct {
 	provider_ini_fn ini;
 } providers[] = {
 #ifdef RPS_HAVE_VERBS
-	{"verbs", rps_verbs_ini},
+	{ "verbs", rps_verbs_ini },
 #endif
 #ifdef RPS_HAVE_OFI
-	{"ofi", rps_ofi_ini},
+	{ "ofi", rps_ofi_ini },
 #endif
 };
 
@@ -57,8 +57,8 @@ static const struct rps_transport_ops *provider_find(const char *name)
 			 * we call unchecked; later ones go through
 			 * RPS_OPS_HAS */
 			if (ops->size < RPS_OPS_SIZE_MIN) {
-				rps_err("provider %s: ops table too old (%zu < %zu bytes)",
-					name, ops->size, (size_t)RPS_OPS_SIZE_MIN);
+				rps_err("provider %s: ops table too old (%zu < %zu bytes)", name,
+					ops->size, (size_t)RPS_OPS_SIZE_MIN);
 				return NULL;
 			}
 			return ops;
@@ -115,8 +115,7 @@ static int attr_check(const rps_transport_attr_t *attr)
 	return 0;
 }
 
-RPS_EXPORT int rps_transport_open(const rps_transport_attr_t *attr,
-				  rps_transport_t **tp_p)
+RPS_EXPORT int rps_transport_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p)
 {
 	const struct rps_transport_ops *ops;
 	rps_transport_attr_t defaults, copy;
@@ -147,7 +146,8 @@ RPS_EXPORT int rps_transport_open(const rps_transport_attr_t *attr,
 		ops = provider_find(name);
 		if (!ops) {
 			rps_err("provider '%s' is not built into this librdmaps "
-				"(use verbs or ofi; see rps_transport_providers)", name);
+				"(use verbs or ofi; see rps_transport_providers)",
+				name);
 			return -ENODEV;
 		}
 	}
@@ -215,8 +215,8 @@ RPS_EXPORT int rps_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p)
 	if (!tp || !pd_p)
 		return -EINVAL;
 	if (!RPS_OPS_HAS(tp->ops, pd_alloc)) {
-		rps_err("%s: provider %s has no protection domains",
-			tp->device_name, tp->ops->name);
+		rps_err("%s: provider %s has no protection domains", tp->device_name,
+			tp->ops->name);
 		return -EOPNOTSUPP;
 	}
 	ret = tp->ops->pd_alloc(tp, &pd);
@@ -241,11 +241,11 @@ RPS_EXPORT bool rps_pd_isolated(const rps_pd_t *pd)
 /* ---- memory ------------------------------------------------------------ */
 
 /* pd NULL = the default PD, through the original mr_reg op. */
-static int mr_reg(rps_transport_t *tp, rps_pd_t *pd, void *addr, size_t len,
-		  unsigned access, rps_mr_t **mr_p)
+static int mr_reg(rps_transport_t *tp, rps_pd_t *pd, void *addr, size_t len, unsigned access,
+		  rps_mr_t **mr_p)
 {
-	const unsigned known = RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
-			       RPS_ACCESS_REMOTE_READ;
+	const unsigned known =
+		RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE | RPS_ACCESS_REMOTE_READ;
 	rps_mr_t *mr;
 	int ret;
 
@@ -267,14 +267,13 @@ static int mr_reg(rps_transport_t *tp, rps_pd_t *pd, void *addr, size_t len,
 	return 0;
 }
 
-RPS_EXPORT int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len,
-			  unsigned access, rps_mr_t **mr_p)
+RPS_EXPORT int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access,
+			  rps_mr_t **mr_p)
 {
 	return mr_reg(tp, NULL, addr, len, access, mr_p);
 }
 
-RPS_EXPORT int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len,
-			     unsigned access, rps_mr_t **mr_p)
+RPS_EXPORT int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
 	if (!pd)
 		return -EINVAL;
@@ -336,8 +335,7 @@ RPS_EXPORT int rps_cq_poll(rps_cq_t *cq, rps_completion_t *comps, int max)
  * dead peer promptly, rarely enough not to cost the polling loop much. */
 #define POLL_WAIT_PROGRESS_NS 1000000ull
 
-RPS_EXPORT int rps_cq_poll_wait(rps_cq_t *cq, rps_completion_t *comps, int max,
-				int timeout_ms)
+RPS_EXPORT int rps_cq_poll_wait(rps_cq_t *cq, rps_completion_t *comps, int max, int timeout_ms)
 {
 	uint64_t deadline = rps_deadline_ns(timeout_ms);
 	uint64_t next_progress = rps_now_ns() + POLL_WAIT_PROGRESS_NS;
@@ -388,8 +386,7 @@ RPS_EXPORT uint16_t rps_listener_port(const rps_listener_t *l)
 	return l->port;
 }
 
-RPS_EXPORT int rps_listener_get_request(rps_listener_t *l, int timeout_ms,
-					rps_conn_req_t **req_p)
+RPS_EXPORT int rps_listener_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p)
 {
 	rps_conn_req_t *req;
 	int ret;
@@ -417,8 +414,8 @@ RPS_EXPORT const char *rps_conn_req_peer(const rps_conn_req_t *req)
 }
 
 /* pd NULL = the default PD, through the original accept op. */
-static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-			   const void *data, size_t len, rps_conn_t **conn_p)
+static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data,
+			   size_t len, rps_conn_t **conn_p)
 {
 	rps_transport_t *tp;
 	rps_conn_t *conn;
@@ -427,8 +424,8 @@ static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
 	if (!req)
 		return -EINVAL;
 	tp = req->listener->tp;
-	if (!cq || !conn_p || len > RPS_ACCEPT_DATA_MAX || (len && !data) ||
-	    cq->tp != tp || (pd && pd->tp != tp)) {
+	if (!cq || !conn_p || len > RPS_ACCEPT_DATA_MAX || (len && !data) || cq->tp != tp ||
+	    (pd && pd->tp != tp)) {
 		rps_err("%s: accept %s: invalid argument (cq or pd of another "
 			"transport, or %zu bytes of private data > %d)",
 			tp->device_name, req->peer, len, RPS_ACCEPT_DATA_MAX);
@@ -446,16 +443,14 @@ static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
 	return 0;
 }
 
-RPS_EXPORT int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq,
-				   const void *data, size_t len,
+RPS_EXPORT int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
 				   rps_conn_t **conn_p)
 {
 	return conn_req_accept(req, NULL, cq, data, len, conn_p);
 }
 
-RPS_EXPORT int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd,
-				      rps_cq_t *cq, const void *data,
-				      size_t len, rps_conn_t **conn_p)
+RPS_EXPORT int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
+				      const void *data, size_t len, rps_conn_t **conn_p)
 {
 	if (!pd) {
 		rps_conn_req_reject(req);
@@ -471,19 +466,18 @@ RPS_EXPORT void rps_conn_req_reject(rps_conn_req_t *req)
 }
 
 /* pd NULL = the default PD, through the original connect op. */
-static int connect_in(rps_transport_t *tp, rps_pd_t *pd, const char *addr,
-		      uint16_t port, rps_cq_t *cq, const void *data, size_t len,
-		      rps_conn_t **conn_p)
+static int connect_in(rps_transport_t *tp, rps_pd_t *pd, const char *addr, uint16_t port,
+		      rps_cq_t *cq, const void *data, size_t len, rps_conn_t **conn_p)
 {
 	rps_conn_t *conn;
 	int ret;
 
-	if (!tp || !addr || !port || !cq || !conn_p || cq->tp != tp ||
-	    len > RPS_CONNECT_DATA_MAX || (len && !data)) {
+	if (!tp || !addr || !port || !cq || !conn_p || cq->tp != tp || len > RPS_CONNECT_DATA_MAX ||
+	    (len && !data)) {
 		rps_err("%s: connect %s:%u: invalid argument (address, port, cq, "
 			"or %zu bytes of private data > %d)",
-			tp ? tp->device_name : "?", addr ? addr : "(null)", port,
-			len, RPS_CONNECT_DATA_MAX);
+			tp ? tp->device_name : "?", addr ? addr : "(null)", port, len,
+			RPS_CONNECT_DATA_MAX);
 		return -EINVAL;
 	}
 	ret = pd ? tp->ops->connect_pd(pd, addr, port, cq, data, len, &conn)
@@ -497,16 +491,14 @@ static int connect_in(rps_transport_t *tp, rps_pd_t *pd, const char *addr,
 	return 0;
 }
 
-RPS_EXPORT int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port,
-			   rps_cq_t *cq, const void *data, size_t len,
-			   rps_conn_t **conn_p)
+RPS_EXPORT int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
+			   const void *data, size_t len, rps_conn_t **conn_p)
 {
 	return connect_in(tp, NULL, addr, port, cq, data, len, conn_p);
 }
 
-RPS_EXPORT int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
-			      rps_cq_t *cq, const void *data, size_t len,
-			      rps_conn_t **conn_p)
+RPS_EXPORT int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+			      const void *data, size_t len, rps_conn_t **conn_p)
 {
 	if (!pd)
 		return -EINVAL;
@@ -549,8 +541,10 @@ RPS_EXPORT void *rps_conn_get_context(const rps_conn_t *conn)
 /* ---- data path ------------------------------------------------------------ */
 
 static const char *const op_names[] = {
-	[RPS_OP_WRITE] = "write", [RPS_OP_WRITE_IMM] = "write_imm",
-	[RPS_OP_READ] = "read", [RPS_OP_SEND] = "send",
+	[RPS_OP_WRITE] = "write",
+	[RPS_OP_WRITE_IMM] = "write_imm",
+	[RPS_OP_READ] = "read",
+	[RPS_OP_SEND] = "send",
 };
 
 /* The local buffer must lie inside its registration: a provider would
@@ -563,14 +557,13 @@ static int post_check(rps_conn_t *conn, const rps_op_t *op)
 		return -ENOTCONN;
 	if (op->len == 0)
 		return 0;
-	if (rps_unlikely(!mr || !op->buf ||
-			 (const char *)op->buf < (const char *)mr->addr ||
+	if (rps_unlikely(!mr || !op->buf || (const char *)op->buf < (const char *)mr->addr ||
 			 op->len > mr->len ||
 			 (size_t)((const char *)op->buf - (const char *)mr->addr) >
 				 mr->len - op->len)) {
 		rps_err("%s: %s to %s: local buffer %p+%zu is not inside its "
-			"memory registration", conn->tp->device_name,
-			op_names[op->type], conn->peer, op->buf, op->len);
+			"memory registration",
+			conn->tp->device_name, op_names[op->type], conn->peer, op->buf, op->len);
 		return -EINVAL;
 	}
 	/* verbs would fail the operation with a local protection error and
@@ -578,15 +571,12 @@ static int post_check(rps_conn_t *conn, const rps_op_t *op)
 	if (rps_unlikely(mr->pd != conn->pd)) {
 		rps_err("%s: %s to %s: local buffer %p+%zu is registered in "
 			"another protection domain than the connection",
-			conn->tp->device_name, op_names[op->type], conn->peer,
-			op->buf, op->len);
+			conn->tp->device_name, op_names[op->type], conn->peer, op->buf, op->len);
 		return -EINVAL;
 	}
-	if (rps_unlikely(op->type == RPS_OP_SEND &&
-			 op->len > conn->tp->attr.max_msg_size)) {
-		rps_err("%s: send to %s: %zu bytes > max_msg_size %u",
-			conn->tp->device_name, conn->peer, op->len,
-			conn->tp->attr.max_msg_size);
+	if (rps_unlikely(op->type == RPS_OP_SEND && op->len > conn->tp->attr.max_msg_size)) {
+		rps_err("%s: send to %s: %zu bytes > max_msg_size %u", conn->tp->device_name,
+			conn->peer, op->len, conn->tp->attr.max_msg_size);
 		return -EMSGSIZE;
 	}
 	return 0;
@@ -601,41 +591,58 @@ static int post(rps_conn_t *conn, const rps_op_t *op)
 	return conn->tp->ops->post(conn, op);
 }
 
-RPS_EXPORT int rps_post_write(rps_conn_t *conn, const void *buf, size_t len,
-			      rps_mr_t *mr, uint64_t remote_addr, uint64_t rkey,
-			      uint64_t wr_id, unsigned flags)
+RPS_EXPORT int rps_post_write(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
+			      uint64_t remote_addr, uint64_t rkey, uint64_t wr_id, unsigned flags)
 {
-	rps_op_t op = {.type = RPS_OP_WRITE, .buf = (void *)buf, .len = len,
-		       .mr = mr, .remote_addr = remote_addr, .rkey = rkey,
-		       .wr_id = wr_id, .flags = flags};
+	rps_op_t op = { .type = RPS_OP_WRITE,
+			.buf = (void *)buf,
+			.len = len,
+			.mr = mr,
+			.remote_addr = remote_addr,
+			.rkey = rkey,
+			.wr_id = wr_id,
+			.flags = flags };
 	return post(conn, &op);
 }
 
-RPS_EXPORT int rps_post_write_imm(rps_conn_t *conn, const void *buf, size_t len,
-				  rps_mr_t *mr, uint64_t remote_addr,
-				  uint64_t rkey, uint32_t imm, uint64_t wr_id,
+RPS_EXPORT int rps_post_write_imm(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
+				  uint64_t remote_addr, uint64_t rkey, uint32_t imm, uint64_t wr_id,
 				  unsigned flags)
 {
-	rps_op_t op = {.type = RPS_OP_WRITE_IMM, .buf = (void *)buf, .len = len,
-		       .mr = mr, .remote_addr = remote_addr, .rkey = rkey,
-		       .imm = imm, .wr_id = wr_id, .flags = flags};
+	rps_op_t op = { .type = RPS_OP_WRITE_IMM,
+			.buf = (void *)buf,
+			.len = len,
+			.mr = mr,
+			.remote_addr = remote_addr,
+			.rkey = rkey,
+			.imm = imm,
+			.wr_id = wr_id,
+			.flags = flags };
 	return post(conn, &op);
 }
 
-RPS_EXPORT int rps_post_read(rps_conn_t *conn, void *buf, size_t len,
-			     rps_mr_t *mr, uint64_t remote_addr, uint64_t rkey,
+RPS_EXPORT int rps_post_read(rps_conn_t *conn, void *buf, size_t len, rps_mr_t *mr,
+			     uint64_t remote_addr, uint64_t rkey, uint64_t wr_id, unsigned flags)
+{
+	rps_op_t op = { .type = RPS_OP_READ,
+			.buf = buf,
+			.len = len,
+			.mr = mr,
+			.remote_addr = remote_addr,
+			.rkey = rkey,
+			.wr_id = wr_id,
+			.flags = flags };
+	return post(conn, &op);
+}
+
+RPS_EXPORT int rps_post_send(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
 			     uint64_t wr_id, unsigned flags)
 {
-	rps_op_t op = {.type = RPS_OP_READ, .buf = buf, .len = len, .mr = mr,
-		       .remote_addr = remote_addr, .rkey = rkey,
-		       .wr_id = wr_id, .flags = flags};
-	return post(conn, &op);
-}
-
-RPS_EXPORT int rps_post_send(rps_conn_t *conn, const void *buf, size_t len,
-			     rps_mr_t *mr, uint64_t wr_id, unsigned flags)
-{
-	rps_op_t op = {.type = RPS_OP_SEND, .buf = (void *)buf, .len = len,
-		       .mr = mr, .wr_id = wr_id, .flags = flags};
+	rps_op_t op = { .type = RPS_OP_SEND,
+			.buf = (void *)buf,
+			.len = len,
+			.mr = mr,
+			.wr_id = wr_id,
+			.flags = flags };
 	return post(conn, &op);
 }

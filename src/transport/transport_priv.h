@@ -23,8 +23,7 @@
 #define RPS_PEER_NAME_MAX 64
 
 #ifndef container_of
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 struct rps_transport_ops;
@@ -118,28 +117,25 @@ struct rps_transport_ops {
 	void (*close)(rps_transport_t *tp);
 	int (*progress)(rps_transport_t *tp);
 
-	int (*mr_reg)(rps_transport_t *tp, void *addr, size_t len,
-		      unsigned access, rps_mr_t **mr_p);
+	int (*mr_reg)(rps_transport_t *tp, void *addr, size_t len, unsigned access,
+		      rps_mr_t **mr_p);
 	void (*mr_dereg)(rps_mr_t *mr);
 
 	int (*cq_create)(rps_transport_t *tp, uint32_t depth, rps_cq_t **cq_p);
 	void (*cq_destroy)(rps_cq_t *cq);
 	int (*cq_poll)(rps_cq_t *cq, rps_completion_t *comps, int max);
 
-	int (*listen)(rps_transport_t *tp, const char *addr, uint16_t port,
-		      rps_listener_t **l_p);
+	int (*listen)(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 	void (*listener_close)(rps_listener_t *l);
 	/* timeout_ms: -1 forever, 0 poll; -ETIMEDOUT when nothing came */
-	int (*get_request)(rps_listener_t *l, int timeout_ms,
-			   rps_conn_req_t **req_p);
+	int (*get_request)(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);
 	/* consumes req in every case */
-	int (*accept)(rps_conn_req_t *req, rps_cq_t *cq, const void *data,
-		      size_t len, rps_conn_t **conn_p);
+	int (*accept)(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
+		      rps_conn_t **conn_p);
 	void (*reject)(rps_conn_req_t *req);
 
-	int (*connect)(rps_transport_t *tp, const char *addr, uint16_t port,
-		       rps_cq_t *cq, const void *data, size_t len,
-		       rps_conn_t **conn_p);
+	int (*connect)(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_conn_t **conn_p);
 	void (*conn_close)(rps_conn_t *conn);
 
 	int (*post)(rps_conn_t *conn, const rps_op_t *op);
@@ -149,26 +145,23 @@ struct rps_transport_ops {
 	 * mr_reg/accept/connect above stand for the default PD. */
 	int (*pd_alloc)(rps_transport_t *tp, rps_pd_t **pd_p);
 	void (*pd_free)(rps_pd_t *pd);
-	int (*mr_reg_pd)(rps_pd_t *pd, void *addr, size_t len,
-			 unsigned access, rps_mr_t **mr_p);
+	int (*mr_reg_pd)(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
 	/* consumes req in every case */
-	int (*accept_pd)(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-			 const void *data, size_t len, rps_conn_t **conn_p);
-	int (*connect_pd)(rps_pd_t *pd, const char *addr, uint16_t port,
-			  rps_cq_t *cq, const void *data, size_t len,
-			  rps_conn_t **conn_p);
+	int (*accept_pd)(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data,
+			 size_t len, rps_conn_t **conn_p);
+	int (*connect_pd)(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+			  const void *data, size_t len, rps_conn_t **conn_p);
 };
 
 /* The ops every provider has had since the first table (through post):
  * a smaller table is refused at open. */
-#define RPS_OPS_SIZE_MIN \
-	(offsetof(struct rps_transport_ops, post) + \
-	 sizeof(((struct rps_transport_ops *)0)->post))
+#define RPS_OPS_SIZE_MIN                                                                           \
+	(offsetof(struct rps_transport_ops, post) + sizeof(((struct rps_transport_ops *)0)->post))
 /* true when a table of ops->size bytes includes member and sets it, as
  * libfabric's FI_CHECK_OP does for its versioned ops structs. */
-#define RPS_OPS_HAS(ops, member) \
-	((ops)->size >= offsetof(struct rps_transport_ops, member) + \
-				sizeof((ops)->member) && (ops)->member)
+#define RPS_OPS_HAS(ops, member)                                                                   \
+	((ops)->size >= offsetof(struct rps_transport_ops, member) + sizeof((ops)->member) &&      \
+	 (ops)->member)
 
 #define RPS_PROVIDER_INI(name) const struct rps_transport_ops *rps_##name##_ini(void)
 

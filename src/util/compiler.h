@@ -8,7 +8,7 @@
 
 #define RPS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define rps_likely(x) __builtin_expect(!!(x), 1)
+#define rps_likely(x)	__builtin_expect(!!(x), 1)
 #define rps_unlikely(x) __builtin_expect(!!(x), 0)
 
 #endif /* RPS_UTIL_COMPILER_H */

@@ -88,8 +88,8 @@ static int flag_value(const char *v, bool *on_p)
  * on stderr; it is caught here and printed with the file and line in
  * front (compiler-style), so the error stays one line.  Startup runs
  * single-threaded, which makes borrowing stderr safe. */
-static int apply_value(const rps_opt_cmd_t *cmd, void *cfg, const rps_opt_t *o,
-		       const char *path, unsigned lineno, const char *val)
+static int apply_value(const rps_opt_cmd_t *cmd, void *cfg, const rps_opt_t *o, const char *path,
+		       unsigned lineno, const char *val)
 {
 	FILE *saved = stderr, *mem;
 	char *msg = NULL;
@@ -104,15 +104,15 @@ static int apply_value(const rps_opt_cmd_t *cmd, void *cfg, const rps_opt_t *o,
 	stderr = saved;
 	fclose(mem);
 	if (ret)
-		fprintf(stderr, "%s:%u: %s%s", path, lineno,
-			len ? msg : "bad value\n", len && msg[len - 1] != '\n' ? "\n" : "");
+		fprintf(stderr, "%s:%u: %s%s", path, lineno, len ? msg : "bad value\n",
+			len && msg[len - 1] != '\n' ? "\n" : "");
 	free(msg);
 	(void)cmd;
 	return ret;
 }
 
-static int apply_line(const rps_opt_cmd_t *cmd, void *cfg, const char *path,
-		      unsigned lineno, char *line)
+static int apply_line(const rps_opt_cmd_t *cmd, void *cfg, const char *path, unsigned lineno,
+		      char *line)
 {
 	char *eq, *key, *val;
 	const rps_opt_t *o;
@@ -126,14 +126,16 @@ static int apply_line(const rps_opt_cmd_t *cmd, void *cfg, const char *path,
 	key = trim(line);
 	val = trim(eq + 1);
 	if (!strcmp(key, "config") || !(o = find_opt(cmd, key))) {
-		fprintf(stderr, "%s: %s:%u: unknown key '%s' (keys are the long "
-			"options of --help)\n", cmd->prog, path, lineno, key);
+		fprintf(stderr,
+			"%s: %s:%u: unknown key '%s' (keys are the long "
+			"options of --help)\n",
+			cmd->prog, path, lineno, key);
 		return -EINVAL;
 	}
 	if (!o->arg) {
 		if (flag_value(val, &on)) {
-			fprintf(stderr, "%s: %s:%u: %s takes true or false, not '%s'\n",
-				cmd->prog, path, lineno, key, val);
+			fprintf(stderr, "%s: %s:%u: %s takes true or false, not '%s'\n", cmd->prog,
+				path, lineno, key, val);
 			return -EINVAL;
 		}
 		return on ? o->handler(cfg, NULL) : 0;
@@ -177,8 +179,8 @@ int rps_opt_load_file(const rps_opt_cmd_t *cmd, void *cfg, const char *path)
 			break;
 		}
 		if (len > LINE_MAX_LEN + 1 || (len == LINE_MAX_LEN + 1 && line[len - 1] != '\n')) {
-			fprintf(stderr, "%s: %s:%u: line longer than %d bytes\n", cmd->prog,
-				path, lineno, LINE_MAX_LEN);
+			fprintf(stderr, "%s: %s:%u: line longer than %d bytes\n", cmd->prog, path,
+				lineno, LINE_MAX_LEN);
 			ret = -EINVAL;
 			break;
 		}

@@ -46,7 +46,6 @@ static inline void rps_list_del(struct rps_list *item)
 	item->prev = item->next = item;
 }
 
-#define rps_list_foreach(pos, head) \
-	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+#define rps_list_foreach(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 
 #endif /* RPS_UTIL_LIST_H */

@@ -11,7 +11,7 @@
 #include "util/compiler.h"
 #include "util/log.h"
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 static rps_log_level_t log_level = RPS_LOG_WARN;
 static rps_log_cb log_handler;
@@ -41,8 +41,10 @@ static void log_read_env(void)
 	if (rps_log_level_parse(env, &level) == 0)
 		log_level = level;
 	else
-		fprintf(stderr, "rdmaps: warn: RPS_LOG_LEVEL='%s' is not one of "
-				"error|warn|info|debug; using warn\n", env);
+		fprintf(stderr,
+			"rdmaps: warn: RPS_LOG_LEVEL='%s' is not one of "
+			"error|warn|info|debug; using warn\n",
+			env);
 }
 
 RPS_EXPORT void rps_log_set_level(rps_log_level_t level)

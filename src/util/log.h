@@ -8,12 +8,11 @@
 
 #include <rdmaps/log.h>
 
-void rps_log_msg(rps_log_level_t level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void rps_log_msg(rps_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define rps_err(...) rps_log_msg(RPS_LOG_ERROR, __VA_ARGS__)
+#define rps_err(...)  rps_log_msg(RPS_LOG_ERROR, __VA_ARGS__)
 #define rps_warn(...) rps_log_msg(RPS_LOG_WARN, __VA_ARGS__)
 #define rps_info(...) rps_log_msg(RPS_LOG_INFO, __VA_ARGS__)
-#define rps_dbg(...) rps_log_msg(RPS_LOG_DEBUG, __VA_ARGS__)
+#define rps_dbg(...)  rps_log_msg(RPS_LOG_DEBUG, __VA_ARGS__)
 
 #endif /* RPS_UTIL_LOG_H */

@@ -12,8 +12,8 @@
 
 #define OPT_MAX 128
 
-static int build_getopt(const rps_opt_cmd_t *cmd, struct option *longopts,
-			char *shortopts, size_t shortlen)
+static int build_getopt(const rps_opt_cmd_t *cmd, struct option *longopts, char *shortopts,
+			size_t shortlen)
 {
 	size_t k = 0, n = 0;
 
@@ -23,17 +23,16 @@ static int build_getopt(const rps_opt_cmd_t *cmd, struct option *longopts,
 	for (size_t i = 0; i < cmd->nopts; i++) {
 		const rps_opt_t *o = &cmd->opts[i];
 
-		longopts[n++] = (struct option){o->name,
-						o->arg ? required_argument : no_argument,
-						NULL, 256 + (int)i};
+		longopts[n++] = (struct option){ o->name, o->arg ? required_argument : no_argument,
+						 NULL, 256 + (int)i };
 		if (o->short_name && k + 3 < shortlen) {
 			shortopts[k++] = (char)o->short_name;
 			if (o->arg)
 				shortopts[k++] = ':';
 		}
 	}
-	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-	longopts[n] = (struct option){0};
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n] = (struct option){ 0 };
 	shortopts[k++] = 'h';
 	shortopts[k] = '\0';
 	return 0;
@@ -68,8 +67,8 @@ int rps_opt_parse(const rps_opt_cmd_t *cmd, void *cfg, int argc, char **argv)
 		if (c == '?' || c == ':') {
 			const char *what = argv[optind - 1];
 
-			fprintf(stderr, "%s: %s: %s (try --help)\n", cmd->prog,
-				what, c == ':' ? "missing argument" : "unknown option");
+			fprintf(stderr, "%s: %s: %s (try --help)\n", cmd->prog, what,
+				c == ':' ? "missing argument" : "unknown option");
 			return -EINVAL;
 		}
 		idx = opt_index(cmd, c);
@@ -81,8 +80,7 @@ int rps_opt_parse(const rps_opt_cmd_t *cmd, void *cfg, int argc, char **argv)
 
 void rps_opt_print_help(const rps_opt_cmd_t *cmd, FILE *out)
 {
-	fprintf(out, "Usage: %s %s\n%s\n\nOptions:\n", cmd->prog, cmd->synopsis,
-		cmd->summary);
+	fprintf(out, "Usage: %s %s\n%s\n\nOptions:\n", cmd->prog, cmd->synopsis, cmd->summary);
 	for (size_t i = 0; i < cmd->nopts; i++) {
 		const rps_opt_t *o = &cmd->opts[i];
 		char left[64];
@@ -92,8 +90,8 @@ void rps_opt_print_help(const rps_opt_cmd_t *cmd, FILE *out)
 			n = snprintf(left, sizeof(left), "-%c, ", o->short_name);
 		else
 			n = snprintf(left, sizeof(left), "    ");
-		snprintf(left + n, sizeof(left) - (size_t)n, "--%s%s%s", o->name,
-			 o->arg ? "=" : "", o->arg ? o->arg : "");
+		snprintf(left + n, sizeof(left) - (size_t)n, "--%s%s%s", o->name, o->arg ? "=" : "",
+			 o->arg ? o->arg : "");
 		fprintf(out, "  %-28s %s\n", left, o->help);
 	}
 	fprintf(out, "  %-28s %s\n", "-h, --help", "print this help and exit");
@@ -112,10 +110,20 @@ static int parse_number(const char *arg, uint64_t *v_p, bool allow_suffix)
 		return -EINVAL;
 	if (allow_suffix && *end) {
 		switch (*end) {
-		case 'k': case 'K': mult = 1ull << 10; break;
-		case 'm': case 'M': mult = 1ull << 20; break;
-		case 'g': case 'G': mult = 1ull << 30; break;
-		default: return -EINVAL;
+		case 'k':
+		case 'K':
+			mult = 1ull << 10;
+			break;
+		case 'm':
+		case 'M':
+			mult = 1ull << 20;
+			break;
+		case 'g':
+		case 'G':
+			mult = 1ull << 30;
+			break;
+		default:
+			return -EINVAL;
 		}
 		end++;
 		if (*end == 'B' || *end == 'b')
@@ -129,29 +137,28 @@ static int parse_number(const char *arg, uint64_t *v_p, bool allow_suffix)
 	return 0;
 }
 
-static int parse_ranged(const char *prog, const char *name, const char *arg,
-			uint64_t min, uint64_t max, uint64_t *v_p, bool suffix)
+static int parse_ranged(const char *prog, const char *name, const char *arg, uint64_t min,
+			uint64_t max, uint64_t *v_p, bool suffix)
 {
 	uint64_t v;
 
 	if (parse_number(arg, &v, suffix) || v < min || v > max) {
-		fprintf(stderr, "%s: --%s: '%s' is not %s in %" PRIu64 "..%" PRIu64 "\n",
-			prog, name, arg ? arg : "", suffix ? "a size" : "a number",
-			min, max);
+		fprintf(stderr, "%s: --%s: '%s' is not %s in %" PRIu64 "..%" PRIu64 "\n", prog,
+			name, arg ? arg : "", suffix ? "a size" : "a number", min, max);
 		return -EINVAL;
 	}
 	*v_p = v;
 	return 0;
 }
 
-int rps_opt_u64(const char *prog, const char *name, const char *arg,
-		uint64_t min, uint64_t max, uint64_t *v_p)
+int rps_opt_u64(const char *prog, const char *name, const char *arg, uint64_t min, uint64_t max,
+		uint64_t *v_p)
 {
 	return parse_ranged(prog, name, arg, min, max, v_p, false);
 }
 
-int rps_opt_size(const char *prog, const char *name, const char *arg,
-		 uint64_t min, uint64_t max, uint64_t *v_p)
+int rps_opt_size(const char *prog, const char *name, const char *arg, uint64_t min, uint64_t max,
+		 uint64_t *v_p)
 {
 	return parse_ranged(prog, name, arg, min, max, v_p, true);
 }
@@ -166,8 +173,8 @@ int rps_opt_provider(const char *prog, const char *arg, const char **provider_p)
 	return 0;
 }
 
-int rps_opt_env_u32(const char *prog, const char *name, uint32_t min, uint32_t max,
-		    uint32_t *v_p, bool *set_p)
+int rps_opt_env_u32(const char *prog, const char *name, uint32_t min, uint32_t max, uint32_t *v_p,
+		    bool *set_p)
 {
 	const char *s = getenv(name);
 	char *end;
@@ -178,8 +185,8 @@ int rps_opt_env_u32(const char *prog, const char *name, uint32_t min, uint32_t m
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || *end || v < min || v > max || s[0] == '-') {
-		fprintf(stderr, "%s: %s: '%s' is not a number in [%" PRIu32 ", %" PRIu32 "]\n", prog,
-			name, s, min, max);
+		fprintf(stderr, "%s: %s: '%s' is not a number in [%" PRIu32 ", %" PRIu32 "]\n",
+			prog, name, s, min, max);
 		return -EINVAL;
 	}
 	*v_p = (uint32_t)v;

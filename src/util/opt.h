@@ -16,10 +16,10 @@
 #define RPS_EXIT_USAGE 2
 
 typedef struct rps_opt {
-	const char *name;  /* long name, without "--" */
-	int short_name;	   /* 0 when none */
-	const char *arg;   /* argument name shown in --help; NULL = flag */
-	const char *help;  /* one line */
+	const char *name; /* long name, without "--" */
+	int short_name;	  /* 0 when none */
+	const char *arg;  /* argument name shown in --help; NULL = flag */
+	const char *help; /* one line */
 	/* Stores the value in cfg.  Returns 0, or -EINVAL after printing a
 	 * one-line error that names the option and the bad value. */
 	int (*handler)(void *cfg, const char *arg);
@@ -42,16 +42,16 @@ void rps_opt_print_help(const rps_opt_cmd_t *cmd, FILE *out);
 
 /* Value parsers for handlers: each prints "PROG: --NAME: ..." and returns
  * -EINVAL on a bad value.  Sizes accept K, M, G suffixes (powers of 2). */
-int rps_opt_u64(const char *prog, const char *name, const char *arg,
-		uint64_t min, uint64_t max, uint64_t *v_p);
-int rps_opt_size(const char *prog, const char *name, const char *arg,
-		 uint64_t min, uint64_t max, uint64_t *v_p);
+int rps_opt_u64(const char *prog, const char *name, const char *arg, uint64_t min, uint64_t max,
+		uint64_t *v_p);
+int rps_opt_size(const char *prog, const char *name, const char *arg, uint64_t min, uint64_t max,
+		 uint64_t *v_p);
 /* An environment variable as the default of an option (SLURM_PROCID,
  * SLURM_NTASKS): unset or empty leaves *v_p and *set_p alone; else a
  * number in [min, max] sets both, and anything else prints "PROG: NAME:
  * 'VALUE' is not a number in [MIN, MAX]" and returns -EINVAL. */
-int rps_opt_env_u32(const char *prog, const char *name, uint32_t min, uint32_t max,
-		    uint32_t *v_p, bool *set_p);
+int rps_opt_env_u32(const char *prog, const char *name, uint32_t min, uint32_t max, uint32_t *v_p,
+		    bool *set_p);
 /* --provider: auto, verbs or ofi (what rps_transport_open accepts). */
 int rps_opt_provider(const char *prog, const char *arg, const char **provider_p);
 

@@ -13,7 +13,7 @@
 
 int main(int argc, char **argv)
 {
-	rps_worker_config_t wc = {0};
+	rps_worker_config_t wc = { 0 };
 	rps_worker_t *w;
 	double before = 0, after = 0;
 	int ret, steps;

@@ -32,9 +32,9 @@
 
 #include "collective/ring_priv.h"
 
-#define MAX_WORLD 5
-#define TIMEOUT_MS 60000     /* generous: the soft-RoCE VM runs under TCG */
-#define EXIT_TIMEOUT_MS 3000 /* how long survivors wait in the exit test */
+#define MAX_WORLD	5
+#define TIMEOUT_MS	60000 /* generous: the soft-RoCE VM runs under TCG */
+#define EXIT_TIMEOUT_MS 3000  /* how long survivors wait in the exit test */
 
 static const char *addr;
 
@@ -61,7 +61,7 @@ static void free_ports(uint16_t *ports, uint32_t world)
 	int fds[MAX_WORLD];
 
 	for (uint32_t r = 0; r < world; r++) {
-		struct sockaddr_in sa = {.sin_family = AF_INET};
+		struct sockaddr_in sa = { .sin_family = AF_INET };
 		socklen_t len = sizeof(sa);
 
 		assert_int_equal(inet_pton(AF_INET, addr, &sa.sin_addr), 1);
@@ -111,7 +111,7 @@ static int run_round(struct job *j, rps_ring_t *ring, uint32_t k)
 	if (!j->interleave)
 		return k % 2 ? rps_ring_allreduce(ring)
 			     : (rps_ring_allreduce_start(ring)
-				    ?: rps_ring_allreduce_wait(ring, j->wait_ms));
+					?: rps_ring_allreduce_wait(ring, j->wait_ms));
 	if ((ret = rps_ring_allreduce_start(ring)))
 		return ret;
 	/* a second start while in flight is refused */
@@ -197,18 +197,18 @@ static void run_ring(struct ring_run *run)
 		struct job *j = &run->jobs[r];
 
 		*j = (struct job){
-		    .rank = r,
-		    .world = run->world,
-		    .peers = peers,
-		    .count = run->count,
-		    .chunk_bytes = run->chunk_bytes,
-		    .window = run->window,
-		    .rounds = run->rounds,
-		    .progress_thread = run->progress_thread,
-		    .interleave = run->interleave,
-		    .leave_midway = (int)r == run->leaver,
-		    .wait_ms = run->leaver >= 0 ? EXIT_TIMEOUT_MS : TIMEOUT_MS,
-		    .result = calloc((size_t)run->rounds * run->count, sizeof(float)),
+			.rank = r,
+			.world = run->world,
+			.peers = peers,
+			.count = run->count,
+			.chunk_bytes = run->chunk_bytes,
+			.window = run->window,
+			.rounds = run->rounds,
+			.progress_thread = run->progress_thread,
+			.interleave = run->interleave,
+			.leave_midway = (int)r == run->leaver,
+			.wait_ms = run->leaver >= 0 ? EXIT_TIMEOUT_MS : TIMEOUT_MS,
+			.result = calloc((size_t)run->rounds * run->count, sizeof(float)),
 		};
 		assert_non_null(j->result);
 		assert_int_equal(pthread_create(&thr[r], NULL, rank_main, j), 0);
@@ -266,14 +266,14 @@ static void allreduce_case(uint32_t world, size_t count, size_t chunk_bytes, uin
 			   uint32_t rounds, bool thread, bool interleave)
 {
 	struct ring_run run = {
-	    .world = world,
-	    .count = count,
-	    .chunk_bytes = chunk_bytes,
-	    .window = window,
-	    .rounds = rounds,
-	    .progress_thread = thread,
-	    .interleave = interleave,
-	    .leaver = -1,
+		.world = world,
+		.count = count,
+		.chunk_bytes = chunk_bytes,
+		.window = window,
+		.rounds = rounds,
+		.progress_thread = thread,
+		.interleave = interleave,
+		.leaver = -1,
 	};
 
 	run_ring(&run);
@@ -322,8 +322,8 @@ static void test_layout(void **state)
 
 static void test_wire_roundtrip(void **state)
 {
-	rps_ring_hello_t h = {3, 5, 8, 4096, 1009, {0x1122334455667788ull, 42, 0}}, h2;
-	rps_ring_welcome_t w = {4, {7, 8, 9}}, w2;
+	rps_ring_hello_t h = { 3, 5, 8, 4096, 1009, { 0x1122334455667788ull, 42, 0 } }, h2;
+	rps_ring_welcome_t w = { 4, { 7, 8, 9 } }, w2;
 	uint8_t hb[RPS_RING_HELLO_LEN], wb[RPS_RING_WELCOME_LEN];
 	uint32_t p, s, sl;
 
@@ -382,13 +382,13 @@ static void test_repeated(void **state)
 static void test_interleaved(void **state)
 {
 	struct ring_run run = {
-	    .world = 4,
-	    .count = 30011,
-	    .chunk_bytes = 1024,
-	    .window = 4,
-	    .rounds = 3,
-	    .interleave = true,
-	    .leaver = -1,
+		.world = 4,
+		.count = 30011,
+		.chunk_bytes = 1024,
+		.window = 4,
+		.rounds = 3,
+		.interleave = true,
+		.leaver = -1,
 	};
 
 	(void)state;
@@ -415,12 +415,12 @@ static void test_peer_leaves(void **state)
 	(void)state;
 	for (uint32_t world = 3; world <= 4; world++) {
 		struct ring_run run = {
-		    .world = world,
-		    .count = 200003,
-		    .chunk_bytes = 1024,
-		    .window = 2,
-		    .rounds = 1,
-		    .leaver = 1,
+			.world = world,
+			.count = 200003,
+			.chunk_bytes = 1024,
+			.window = 2,
+			.rounds = 1,
+			.leaver = 1,
 		};
 
 		rps_log_set_handler(log_drop, NULL); /* the failures are expected */
@@ -440,7 +440,7 @@ static void test_peer_leaves(void **state)
 /* Bad attributes fail create with -EINVAL, before any network traffic. */
 static void test_bad_attr(void **state)
 {
-	const char *peers[2] = {"127.0.0.1:1", "127.0.0.1:0"};
+	const char *peers[2] = { "127.0.0.1:1", "127.0.0.1:0" };
 	rps_ring_attr_t a;
 	rps_ring_t *ring = NULL;
 
@@ -468,10 +468,10 @@ static void test_bad_attr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_layout),	cmocka_unit_test(test_wire_roundtrip),
-	    cmocka_unit_test(test_bad_attr),	cmocka_unit_test(test_world_one),
-	    cmocka_unit_test(test_sum_sizes),	cmocka_unit_test(test_repeated),
-	    cmocka_unit_test(test_interleaved), cmocka_unit_test(test_peer_leaves),
+		cmocka_unit_test(test_layout),	    cmocka_unit_test(test_wire_roundtrip),
+		cmocka_unit_test(test_bad_attr),    cmocka_unit_test(test_world_one),
+		cmocka_unit_test(test_sum_sizes),   cmocka_unit_test(test_repeated),
+		cmocka_unit_test(test_interleaved), cmocka_unit_test(test_peer_leaves),
 	};
 	char name[64];
 	int skip = test_addr_or_skip(RPS_TEST_PROVIDER, &addr);

@@ -32,7 +32,7 @@
 #include "fuzz_util.h"
 
 /* private to checkpoint.c; pinned by tests/unit/test_checkpoint.c */
-#define HEADER_LEN 92
+#define HEADER_LEN	92
 #define SECTION_HDR_LEN 24
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -52,19 +52,25 @@ static int seed(const char *dir, const char *name, const ps_ckpt_meta_t *m,
 
 int main(int argc, char **argv)
 {
-	static const float w[5] = {0.5f, -1.0f, 2.0f, 0.0f, 1e-3f};
-	static const float a[5] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
-	static const uint64_t pushes[3] = {10, 11, 12};
-	static const int8_t parity[6] = {-1, 0, 0, -1, 0, 0};
-	ps_ckpt_meta_t m = {.algo = 1, .num_workers = 3, .num_params = 5, .chunk_bytes = 4096,
-			    .threads = 2, .version = 123, .wall_time = 1732500000, .lr = 0.1f};
+	static const float w[5] = { 0.5f, -1.0f, 2.0f, 0.0f, 1e-3f };
+	static const float a[5] = { 0.1f, 0.2f, 0.3f, 0.4f, 0.5f };
+	static const uint64_t pushes[3] = { 10, 11, 12 };
+	static const int8_t parity[6] = { -1, 0, 0, -1, 0, 0 };
+	ps_ckpt_meta_t m = { .algo = 1,
+			     .num_workers = 3,
+			     .num_params = 5,
+			     .chunk_bytes = 4096,
+			     .threads = 2,
+			     .version = 123,
+			     .wall_time = 1732500000,
+			     .lr = 0.1f };
 	ps_ckpt_section_t s[6] = {
-		{PS_CKPT_WEIGHTS, w, sizeof(w)},
-		{PS_CKPT_STATE_A, a, sizeof(a)},
-		{PS_CKPT_PUSHES, pushes, sizeof(pushes)},
-		{PS_CKPT_DUDE_PARITY, parity, sizeof(parity)},
-		{PS_CKPT_STATE_B, NULL, 0},
-		{PS_CKPT_DUDE_GRADS, w, 4},
+		{ PS_CKPT_WEIGHTS, w, sizeof(w) },
+		{ PS_CKPT_STATE_A, a, sizeof(a) },
+		{ PS_CKPT_PUSHES, pushes, sizeof(pushes) },
+		{ PS_CKPT_DUDE_PARITY, parity, sizeof(parity) },
+		{ PS_CKPT_STATE_B, NULL, 0 },
+		{ PS_CKPT_DUDE_GRADS, w, 4 },
 	};
 	int ret = 0;
 

@@ -70,16 +70,16 @@ static int opt_verbose(void *cfg, const char *arg)
 }
 
 static const rps_opt_t opts[] = {
-	{"name", 'n', "NAME", "a string", opt_name},
-	{"count", 'c', "N", "a number in 1..1000", opt_count},
-	{"chunk", 0, "SIZE", "a size in 4K..64M", opt_chunk},
-	{"verbose", 'v', NULL, "a flag", opt_verbose},
+	{ "name", 'n', "NAME", "a string", opt_name },
+	{ "count", 'c', "N", "a number in 1..1000", opt_count },
+	{ "chunk", 0, "SIZE", "a size in 4K..64M", opt_chunk },
+	{ "verbose", 'v', NULL, "a flag", opt_verbose },
 };
 
-static const rps_opt_cmd_t cmd = {"fuzz", "[OPTIONS]", "fuzz_config's option table", opts,
-				  sizeof(opts) / sizeof(opts[0])};
+static const rps_opt_cmd_t cmd = { "fuzz", "[OPTIONS]", "fuzz_config's option table", opts,
+				   sizeof(opts) / sizeof(opts[0]) };
 
-static int memfd[2] = {-1, -1};
+static int memfd[2] = { -1, -1 };
 static char memfd_path[2][64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -119,7 +119,7 @@ static void check_cfg(const fuzz_cfg_t *c)
 /* The configuration as a file, loaded again, gives the same values. */
 static void check_round_trip(const fuzz_cfg_t *c)
 {
-	fuzz_cfg_t again = {0};
+	fuzz_cfg_t again = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -147,7 +147,7 @@ static void check_round_trip(const fuzz_cfg_t *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fuzz_cfg_t cfg = {0};
+	fuzz_cfg_t cfg = { 0 };
 	int ret;
 
 	put_file(0, data, size);

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A gzip file of in[0..len) in a malloc'ed buffer, or NULL. */
 static uint8_t *gzip_mem(const uint8_t *in, size_t len, size_t *out_len)
 {
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	uint8_t *out = NULL;
 	uLong cap;
 
@@ -125,16 +125,16 @@ int main(int argc, char **argv)
 	/* one 1x1 image */
 	n = 1;
 	lab_len = idx_file(lab, RPS_IDX_MAGIC_LABELS, &n, 1, RPS_IDX_NUM_CLASSES);
-	img_len = idx_file(img, RPS_IDX_MAGIC_IMAGES, (uint32_t[]){1, 1, 1}, 3, 255);
+	img_len = idx_file(img, RPS_IDX_MAGIC_IMAGES, (uint32_t[]){ 1, 1, 1 }, 3, 255);
 	ret |= seed(argv[1], "plain-1x1x1", 0, lab, lab_len, img, img_len);
 
 	/* five 3x4 images, plain and with both files gzipped by the target */
 	n = 5;
 	lab_len = idx_file(lab, RPS_IDX_MAGIC_LABELS, &n, 1, RPS_IDX_NUM_CLASSES);
-	img_len = idx_file(img, RPS_IDX_MAGIC_IMAGES, (uint32_t[]){5, 3, 4}, 3, 255);
+	img_len = idx_file(img, RPS_IDX_MAGIC_IMAGES, (uint32_t[]){ 5, 3, 4 }, 3, 255);
 	ret |= seed(argv[1], "plain-5x3x4", 0, lab, lab_len, img, img_len);
-	ret |=
-	    seed(argv[1], "gz-5x3x4", FLAG_GZ_IMAGES | FLAG_GZ_LABELS, lab, lab_len, img, img_len);
+	ret |= seed(argv[1], "gz-5x3x4", FLAG_GZ_IMAGES | FLAG_GZ_LABELS, lab, lab_len, img,
+		    img_len);
 	/* two valid files that disagree on the count: the one check random
 	 * mutation does not reach (it takes three edits that agree) */
 	n = 4;
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
  * allocation, and still run). */
 #define DECLARED_MAX (1u << 20)
 
-static int memfd[2] = {-1, -1};
+static int memfd[2] = { -1, -1 };
 static char memfd_path[2][64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -180,8 +180,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!getenv("FUZZ_VERBOSE"))
 		rps_log_set_handler(fuzz_log_drop, NULL);
 	for (int i = 0; i < 2; i++) {
-		memfd[i] = fuzz_memfd_open(i ? "fuzz-idx-labels" : "fuzz-idx-images",
-					   memfd_path[i], sizeof(memfd_path[i]));
+		memfd[i] = fuzz_memfd_open(i ? "fuzz-idx-labels" : "fuzz-idx-images", memfd_path[i],
+					   sizeof(memfd_path[i]));
 	}
 	return 0;
 }

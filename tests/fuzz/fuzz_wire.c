@@ -73,9 +73,9 @@ static void welcome_layout(rps_welcome_t *w, uint64_t params, uint32_t chunk, ui
 int main(int argc, char **argv)
 {
 	uint8_t hbuf[RPS_HELLO_WIRE_LEN], wbuf[RPS_WELCOME_WIRE_LEN], bbuf[RPS_BYE_WIRE_LEN];
-	rps_hello_t h = {0};
-	rps_welcome_t w = {.algo = RPS_ALGO_SGD, .num_workers = 1, .lanes = 1, .lr = 0.1f};
-	rps_bye_t b = {0};
+	rps_hello_t h = { 0 };
+	rps_welcome_t w = { .algo = RPS_ALGO_SGD, .num_workers = 1, .lanes = 1, .lr = 0.1f };
+	rps_bye_t b = { 0 };
 	int ret = 0;
 
 	if (argc != 2) {
@@ -84,9 +84,13 @@ int main(int argc, char **argv)
 	}
 	rps_hello_encode(&h, hbuf);
 	ret |= seed(argv[1], "hello-zero", MSG_HELLO, hbuf, sizeof(hbuf), 0);
-	h = (rps_hello_t){.lane = 3, .worker_id = 2, .num_workers = 4, .model_params = 79510,
-			  .doorbell_addr = 0x7f0012345678, .doorbell_key = 0x1234,
-			  .auth_tag = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}};
+	h = (rps_hello_t){ .lane = 3,
+			   .worker_id = 2,
+			   .num_workers = 4,
+			   .model_params = 79510,
+			   .doorbell_addr = 0x7f0012345678,
+			   .doorbell_key = 0x1234,
+			   .auth_tag = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 } };
 	rps_hello_encode(&h, hbuf);
 	ret |= seed(argv[1], "hello-full", MSG_HELLO, hbuf, sizeof(hbuf), 0);
 	ret |= seed(argv[1], "hello-longer", MSG_HELLO, hbuf, sizeof(hbuf), 12);
@@ -96,19 +100,27 @@ int main(int argc, char **argv)
 	w.snap.addr = 0x20000;
 	rps_welcome_encode(&w, wbuf);
 	ret |= seed(argv[1], "welcome-sgd", MSG_WELCOME, wbuf, sizeof(wbuf), 0);
-	w = (rps_welcome_t){.algo = RPS_ALGO_DUDE, .worker_id = 5, .num_workers = 8,
-			    .shard_offset = 39755, .max_staleness = 4, .lanes = 2,
-			    .grad = {.addr = 0x7f0000000000, .key = 7},
-			    .snap = {.addr = 0x7f1000000000, .key = 8}, .lr = 0.05f,
-			    .lambda = 1e-4f, .ms_decay = 0.9f, .theta = 0.5f, .step = 123456,
-			    .worker_pushes = 4321};
+	w = (rps_welcome_t){ .algo = RPS_ALGO_DUDE,
+			     .worker_id = 5,
+			     .num_workers = 8,
+			     .shard_offset = 39755,
+			     .max_staleness = 4,
+			     .lanes = 2,
+			     .grad = { .addr = 0x7f0000000000, .key = 7 },
+			     .snap = { .addr = 0x7f1000000000, .key = 8 },
+			     .lr = 0.05f,
+			     .lambda = 1e-4f,
+			     .ms_decay = 0.9f,
+			     .theta = 0.5f,
+			     .step = 123456,
+			     .worker_pushes = 4321 };
 	welcome_layout(&w, 39755, 65536, 2);
 	rps_welcome_encode(&w, wbuf);
 	ret |= seed(argv[1], "welcome-dude", MSG_WELCOME, wbuf, sizeof(wbuf), 0);
 
 	rps_bye_encode(&b, bbuf);
 	ret |= seed(argv[1], "bye-done", MSG_BYE, bbuf, sizeof(bbuf), 0);
-	b = (rps_bye_t){.reason = RPS_BYE_ERROR, .worker_id = 4095, .step = 0xdeadbeef};
+	b = (rps_bye_t){ .reason = RPS_BYE_ERROR, .worker_id = 4095, .step = 0xdeadbeef };
 	rps_bye_encode(&b, bbuf);
 	ret |= seed(argv[1], "bye-error", MSG_BYE, bbuf, sizeof(bbuf), 0);
 	return ret ? 1 : 0;

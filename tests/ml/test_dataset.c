@@ -138,7 +138,7 @@ static void truncate_file(const char *path, off_t drop)
 	assert_int_equal(truncate(path, st.st_size - drop), 0);
 }
 
-static const uint8_t good_labels[3] = {0, 9, 4};
+static const uint8_t good_labels[3] = { 0, 9, 4 };
 
 static void check_good(const rps_dataset_t *ds)
 {
@@ -191,7 +191,7 @@ static void expect_refused(const char *images, const char *labels, int err, cons
 static void test_idx_refusals(void **state)
 {
 	uint8_t img[256], lab[16], bad[256];
-	const uint8_t ten[3] = {0, 10, 1};
+	const uint8_t ten[3] = { 0, 10, 1 };
 	size_t ni = idx_images(img, 0x00000803u, 3, 2, 4);
 	size_t nl = idx_labels(lab, 3, good_labels);
 	const char *pi = write_file("good_i.gz", img, ni, true);
@@ -275,7 +275,7 @@ static void test_fashion_real(void **state)
 {
 	struct stat st;
 	rps_dataset_t *ds;
-	uint64_t hist[10] = {0};
+	uint64_t hist[10] = { 0 };
 
 	(void)state;
 	if (stat(RPS_FASHION_MNIST_DIR "/t10k-images-idx3-ubyte.gz", &st) != 0)
@@ -369,7 +369,7 @@ static void test_synthetic(void **state)
 
 static void test_subset_slice(void **state)
 {
-	const uint64_t idx[3] = {7, 0, 7};
+	const uint64_t idx[3] = { 7, 0, 7 };
 	rps_dataset_t *ds, *sub = NULL;
 
 	(void)state;
@@ -391,7 +391,7 @@ static void test_subset_slice(void **state)
 	rps_dataset_free(sub);
 
 	sub = NULL;
-	const uint64_t out[2] = {1, 10};
+	const uint64_t out[2] = { 1, 10 };
 	assert_int_equal(rps_dataset_subset(ds, out, 2, &sub), -EINVAL);
 	assert_int_equal(rps_dataset_slice(ds, 8, 3, &sub), -EINVAL);
 	assert_int_equal(rps_dataset_slice(ds, 0, 0, &sub), -EINVAL);
@@ -441,7 +441,7 @@ static void test_standardize(void **state)
 
 static void test_gamma_mean(void **state)
 {
-	const double alphas[] = {0.1, 0.5, 2.0, 100.0};
+	const double alphas[] = { 0.1, 0.5, 2.0, 100.0 };
 	rps_rng_t rng;
 
 	(void)state;
@@ -467,22 +467,22 @@ static void test_gamma_mean(void **state)
 static void test_partition_parse(void **state)
 {
 	static const char *const bad[] = {
-	    "",
-	    "iid:2",
-	    "IID",
-	    "label-skew",
-	    "label-skew:",
-	    "label-skew:x",
-	    "label-skew:0",
-	    "label-skew:-1",
-	    "label-skew:nan",
-	    "label-skew:inf",
-	    "label-skew:0.5x",
-	    "label-skew: ",
-	    "label-skew:1e7",
-	    "dirichlet:0.5",
+		"",
+		"iid:2",
+		"IID",
+		"label-skew",
+		"label-skew:",
+		"label-skew:x",
+		"label-skew:0",
+		"label-skew:-1",
+		"label-skew:nan",
+		"label-skew:inf",
+		"label-skew:0.5x",
+		"label-skew: ",
+		"label-skew:1e7",
+		"dirichlet:0.5",
 	};
-	rps_partition_spec_t s = {.kind = RPS_PARTITION_LABEL_SKEW, .alpha = 7};
+	rps_partition_spec_t s = { .kind = RPS_PARTITION_LABEL_SKEW, .alpha = 7 };
 
 	(void)state;
 	assert_int_equal(rps_partition_parse("iid", &s), 0);
@@ -532,7 +532,7 @@ static void check_cover(const rps_dataset_t *ds, const rps_partition_spec_t *spe
 
 static void test_partition_iid(void **state)
 {
-	rps_partition_spec_t iid = {.kind = RPS_PARTITION_IID};
+	rps_partition_spec_t iid = { .kind = RPS_PARTITION_IID };
 	uint64_t sizes[7], *a, *b, na, nb, *idx = NULL, n;
 	rps_dataset_t *ds;
 
@@ -576,12 +576,12 @@ static void test_partition_iid(void **state)
 static void skew_stats(const rps_dataset_t *ds, double alpha, uint32_t world, uint64_t seed,
 		       double *top2_mean, double *top1_max)
 {
-	rps_partition_spec_t spec = {.kind = RPS_PARTITION_LABEL_SKEW, .alpha = alpha};
+	rps_partition_spec_t spec = { .kind = RPS_PARTITION_LABEL_SKEW, .alpha = alpha };
 
 	*top2_mean = 0;
 	*top1_max = 0;
 	for (uint32_t r = 0; r < world; r++) {
-		uint64_t *idx, count, hist[10] = {0}, m1 = 0, m2 = 0;
+		uint64_t *idx, count, hist[10] = { 0 }, m1 = 0, m2 = 0;
 
 		assert_int_equal(rps_partition_indices(ds, &spec, world, r, seed, &idx, &count), 0);
 		for (uint64_t k = 0; k < count; k++)
@@ -603,8 +603,8 @@ static void skew_stats(const rps_dataset_t *ds, double alpha, uint32_t world, ui
 
 static void test_partition_label_skew(void **state)
 {
-	const double alphas[] = {0.1, 1.0, 100.0};
-	rps_partition_spec_t spec = {.kind = RPS_PARTITION_LABEL_SKEW};
+	const double alphas[] = { 0.1, 1.0, 100.0 };
+	rps_partition_spec_t spec = { .kind = RPS_PARTITION_LABEL_SKEW };
 	uint64_t sizes[7];
 	rps_dataset_t *ds;
 
@@ -655,7 +655,7 @@ static void test_partition_label_skew(void **state)
 static void test_shuffle(void **state)
 {
 	uint64_t a[200], b[200], c[200], d[200];
-	uint8_t seen[200] = {0};
+	uint8_t seen[200] = { 0 };
 
 	(void)state;
 	for (int i = 0; i < 200; i++)
@@ -680,18 +680,18 @@ static void test_shuffle(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_idx_roundtrip),
-	    cmocka_unit_test(test_idx_refusals),
-	    cmocka_unit_test(test_fashion_missing),
-	    cmocka_unit_test(test_fashion_real),
-	    cmocka_unit_test(test_synthetic),
-	    cmocka_unit_test(test_subset_slice),
-	    cmocka_unit_test(test_standardize),
-	    cmocka_unit_test(test_gamma_mean),
-	    cmocka_unit_test(test_partition_parse),
-	    cmocka_unit_test(test_partition_iid),
-	    cmocka_unit_test(test_partition_label_skew),
-	    cmocka_unit_test(test_shuffle),
+		cmocka_unit_test(test_idx_roundtrip),
+		cmocka_unit_test(test_idx_refusals),
+		cmocka_unit_test(test_fashion_missing),
+		cmocka_unit_test(test_fashion_real),
+		cmocka_unit_test(test_synthetic),
+		cmocka_unit_test(test_subset_slice),
+		cmocka_unit_test(test_standardize),
+		cmocka_unit_test(test_gamma_mean),
+		cmocka_unit_test(test_partition_parse),
+		cmocka_unit_test(test_partition_iid),
+		cmocka_unit_test(test_partition_label_skew),
+		cmocka_unit_test(test_shuffle),
 	};
 	return cmocka_run_group_tests_name("ml datasets", tests, setup, teardown);
 }

@@ -58,7 +58,7 @@ static void test_spec_good(void **state)
 	assert_int_equal(h[0], 32);
 	assert_int_equal(h[1], 16);
 	assert_int_equal(
-	    rps_model_parse_spec("mlp:1,2,3,4,5,6,7,1048576", h, RPS_MODEL_MAX_HIDDEN, &n), 0);
+		rps_model_parse_spec("mlp:1,2,3,4,5,6,7,1048576", h, RPS_MODEL_MAX_HIDDEN, &n), 0);
 	assert_int_equal(n, 8);
 	assert_int_equal(h[7], RPS_MODEL_MAX_WIDTH);
 }
@@ -66,12 +66,12 @@ static void test_spec_good(void **state)
 static void test_spec_bad(void **state)
 {
 	static const char *const bad[] = {
-	    "",		 "mlp",		"mlp:",
-	    "mlp:0",	 "mlp:12x",	"mlp:12,",
-	    "mlp:,12",	 "mlp:12,,3",	"mlp:-1",
-	    "mlp: 12",	 "mlp:+12",	"Softmax",
-	    "softmax:3", "mlp:1048577", "mlp:99999999999999",
-	    "mlp:12 ",	 "mlp:0x10",	"mlp:1,2,3,4,5,6,7,8,9",
+		"",	     "mlp",	    "mlp:",
+		"mlp:0",     "mlp:12x",	    "mlp:12,",
+		"mlp:,12",   "mlp:12,,3",   "mlp:-1",
+		"mlp: 12",   "mlp:+12",	    "Softmax",
+		"softmax:3", "mlp:1048577", "mlp:99999999999999",
+		"mlp:12 ",   "mlp:0x10",    "mlp:1,2,3,4,5,6,7,8,9",
 	};
 	uint32_t h[RPS_MODEL_MAX_HIDDEN], n = 99;
 	rps_model_t *m = (rps_model_t *)&n; /* must stay untouched on failure */
@@ -131,8 +131,8 @@ static void test_num_params(void **state)
  * a coordinate whose gradient is below 1e-2 is checked to ~1e-4
  * absolute, everything else to 1% relative.
  */
-#define FD_EPS 1e-3f
-#define FD_RTOL 1e-2
+#define FD_EPS	 1e-3f
+#define FD_RTOL	 1e-2
 #define FD_FLOOR 1e-2
 
 static void check_gradient(const char *spec)
@@ -344,8 +344,8 @@ static void test_evaluate(void **state)
 static void test_bad_calls(void **state)
 {
 	rps_model_t *m = create_ok("softmax", 3, 4, 4);
-	float p[16] = {0}, g[16], x[12] = {0}, loss = 42.0f, acc = 42.0f;
-	int32_t y[4] = {0, 1, 2, 3};
+	float p[16] = { 0 }, g[16], x[12] = { 0 }, loss = 42.0f, acc = 42.0f;
+	int32_t y[4] = { 0, 1, 2, 3 };
 
 	(void)state;
 	assert_int_equal(rps_model_loss_grad(m, p, x, y, 0, g, &loss), -EINVAL);
@@ -399,12 +399,12 @@ static void test_init_deterministic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_spec_good),	       cmocka_unit_test(test_spec_bad),
-	    cmocka_unit_test(test_num_params),	       cmocka_unit_test(test_grad_softmax),
-	    cmocka_unit_test(test_grad_mlp),	       cmocka_unit_test(test_init_loss),
-	    cmocka_unit_test(test_train_softmax),      cmocka_unit_test(test_train_mlp),
-	    cmocka_unit_test(test_evaluate),	       cmocka_unit_test(test_bad_calls),
-	    cmocka_unit_test(test_init_deterministic),
+		cmocka_unit_test(test_spec_good),	   cmocka_unit_test(test_spec_bad),
+		cmocka_unit_test(test_num_params),	   cmocka_unit_test(test_grad_softmax),
+		cmocka_unit_test(test_grad_mlp),	   cmocka_unit_test(test_init_loss),
+		cmocka_unit_test(test_train_softmax),	   cmocka_unit_test(test_train_mlp),
+		cmocka_unit_test(test_evaluate),	   cmocka_unit_test(test_bad_calls),
+		cmocka_unit_test(test_init_deterministic),
 	};
 
 	/* small GEMMs on a shared 2-core machine: OpenBLAS threads only add

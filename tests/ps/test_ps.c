@@ -100,7 +100,7 @@ static rps_server_t *start_server(rps_algo_t algo, uint32_t M, uint64_t n, uint3
 
 static int worker_connect(rps_server_t *srv, uint32_t id, uint32_t M, rps_worker_t **w_p)
 {
-	rps_worker_config_t cfg = {0};
+	rps_worker_config_t cfg = { 0 };
 	rps_transport_attr_t attr;
 
 	rps_transport_attr_init(&attr);
@@ -145,7 +145,7 @@ static void run_workers(rps_server_t *srv, uint32_t M, unsigned pushes)
 	struct wjob jobs[16];
 
 	for (uint32_t m = 0; m < M; m++) {
-		jobs[m] = (struct wjob){srv, m, M, pushes, 0};
+		jobs[m] = (struct wjob){ srv, m, M, pushes, 0 };
 		assert_int_equal(pthread_create(&thr[m], NULL, worker_loop, &jobs[m]), 0);
 	}
 	for (uint32_t m = 0; m < M; m++) {
@@ -224,12 +224,13 @@ static void replay_check(rps_algo_t algo)
 		for (uint64_t i = 0; i < len; i++)
 			g[i] = grad_value(log[r].worker, log[r].push, off + i);
 		if (algo == RPS_ALGO_DCASGD_A) {
-			rps_dcasgd_a_params_t p = {hp.lr, hp.lambda, hp.ms_decay, hp.eps};
+			rps_dcasgd_a_params_t p = { hp.lr, hp.lambda, hp.ms_decay, hp.eps };
 
 			assert_int_equal(rps_optim_dcasgd_a(w + off, b[log[r].worker] + off,
-							    ms + off, g, len, &p, NULL), 0);
+							    ms + off, g, len, &p, NULL),
+					 0);
 		} else {
-			rps_sgd_params_t p = {hp.lr, 0, 0};
+			rps_sgd_params_t p = { hp.lr, 0, 0 };
 
 			assert_int_equal(rps_optim_sgd(w + off, NULL, NULL, g, len, &p, NULL), 0);
 		}
@@ -311,7 +312,7 @@ static void test_disconnect_mid_push_others_continue(void **state)
 	rps_worker_close(quitter);
 	/* the others train on */
 	for (uint32_t m = 0; m < 2; m++) {
-		jobs[m] = (struct wjob){srv, m, M, 8, 0};
+		jobs[m] = (struct wjob){ srv, m, M, 8, 0 };
 		assert_int_equal(pthread_create(&thr[m], NULL, worker_loop, &jobs[m]), 0);
 	}
 	for (uint32_t m = 0; m < 2; m++) {
@@ -350,7 +351,7 @@ static void test_bad_hello_refused_others_unaffected(void **state)
 {
 	const uint64_t n = 4096;
 	rps_server_t *srv = start_server(RPS_ALGO_ASGD, 2, n, 16384, 1, 0, 0);
-	rps_worker_config_t cfg = {0};
+	rps_worker_config_t cfg = { 0 };
 	rps_transport_attr_t attr;
 	rps_worker_t *good, *bad = NULL;
 
@@ -358,9 +359,13 @@ static void test_bad_hello_refused_others_unaffected(void **state)
 	assert_int_equal(worker_connect(srv, 0, 2, &good), 0);
 	rps_transport_attr_init(&attr);
 	attr.provider = RPS_TEST_PROVIDER;
-	cfg = (rps_worker_config_t){.server = addr, .port = rps_server_port(srv),
-				    .worker_id = 1, .num_workers = 2, .num_params = n + 1,
-				    .transport = &attr, .timeout_ms = 5000};
+	cfg = (rps_worker_config_t){ .server = addr,
+				     .port = rps_server_port(srv),
+				     .worker_id = 1,
+				     .num_workers = 2,
+				     .num_params = n + 1,
+				     .transport = &attr,
+				     .timeout_ms = 5000 };
 	assert_int_equal(rps_worker_connect(&cfg, &bad), -ECONNREFUSED); /* model size */
 	cfg.num_params = n;
 	cfg.worker_id = 7; /* beyond M */
@@ -406,7 +411,8 @@ static void rogue_open(struct rogue *r, size_t len)
 	assert_int_equal(rps_mr_reg(r->tp, r->buf, r->len,
 				    RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
 					    RPS_ACCESS_REMOTE_READ,
-				    &r->mr), 0);
+				    &r->mr),
+			 0);
 }
 
 static void rogue_close(struct rogue *r)
@@ -422,7 +428,7 @@ static void rogue_close(struct rogue *r)
 static void rogue_join(struct rogue *r, rps_server_t *srv, uint32_t id, uint32_t M, uint64_t n)
 {
 	rps_remote_t db;
-	rps_hello_t h = {.lane = 0, .worker_id = id, .num_workers = M, .model_params = n};
+	rps_hello_t h = { .lane = 0, .worker_id = id, .num_workers = M, .model_params = n };
 	uint8_t wire[RPS_HELLO_WIRE_LEN];
 	const char *why;
 	const void *data;
@@ -525,7 +531,8 @@ static void test_foreign_key_refused_model_unchanged(void **state)
 		print_message("# SKIP provider %s: protection domains are not isolated "
 			      "(a libfabric key is valid on every endpoint of its domain): "
 			      "a worker holding another's key can reach its slot; see "
-			      "rdmaps(7) SECURITY\n", RPS_TEST_PROVIDER);
+			      "rdmaps(7) SECURITY\n",
+			      RPS_TEST_PROVIDER);
 		skip();
 	}
 	srv = start_server(RPS_ALGO_ASGD, 2, n, 16384, 1, 0, 0);
@@ -565,8 +572,7 @@ static void test_foreign_key_refused_model_unchanged(void **state)
 
 	/* and reads B[0] with 0's snapshot key */
 	rogue_join(&r, srv, 1, 2, n);
-	assert_int_equal(rps_post_read(r.conn, r.buf + 64, 4096, r.mr, b0.addr, b0.key, 78, 0),
-			 0);
+	assert_int_equal(rps_post_read(r.conn, r.buf + 64, 4096, r.mr, b0.addr, b0.key, 78, 0), 0);
 	{
 		rps_completion_t c;
 
@@ -694,7 +700,7 @@ static void test_ssgd_averages_each_step(void **state)
 
 	(void)state;
 	for (uint32_t m = 0; m < 2; m++) {
-		jobs[m] = (struct ssgd_job){srv, m, 0, malloc(n * sizeof(float))};
+		jobs[m] = (struct ssgd_job){ srv, m, 0, malloc(n * sizeof(float)) };
 		assert_int_equal(pthread_create(&thr[m], NULL, ssgd_worker, &jobs[m]), 0);
 	}
 	for (uint32_t m = 0; m < 2; m++) {
@@ -915,10 +921,9 @@ static void test_resume_bit_identical_ssgd(void **state)
 
 /* a server with a shared token: the right token trains, a wrong or
  * missing one is refused at connect, and the refusals disturb nobody */
-static int connect_with_token(rps_server_t *srv, uint32_t id, const char *token,
-			      rps_worker_t **w_p)
+static int connect_with_token(rps_server_t *srv, uint32_t id, const char *token, rps_worker_t **w_p)
 {
-	rps_worker_config_t cfg = {0};
+	rps_worker_config_t cfg = { 0 };
 	rps_transport_attr_t attr;
 
 	rps_transport_attr_init(&attr);

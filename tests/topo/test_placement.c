@@ -25,60 +25,62 @@
  * as Linux numbers them (SMT siblings n and n+4), and a ConnectX card
  * (netdev ib0, verbs device mlx5_0) on package 1's PCI root. */
 static const char two_socket_ib_xml[] =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
-    "<topology version=\"2.0\">\n"
-    " <object type=\"Machine\" os_index=\"0\" cpuset=\"0xff\" complete_cpuset=\"0xff\""
-    "  allowed_cpuset=\"0xff\" nodeset=\"0x3\" complete_nodeset=\"0x3\""
-    "  allowed_nodeset=\"0x3\" gp_index=\"1\">\n"
-    "  <object type=\"Package\" os_index=\"0\" cpuset=\"0x33\" complete_cpuset=\"0x33\""
-    "   nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"2\">\n"
-    "   <object type=\"NUMANode\" os_index=\"0\" cpuset=\"0x33\" complete_cpuset=\"0x33\""
-    "    nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"3\" local_memory=\"17179869184\"/>\n"
-    "   <object type=\"Core\" os_index=\"0\" cpuset=\"0x11\" complete_cpuset=\"0x11\""
-    "    nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"4\">\n"
-    "    <object type=\"PU\" os_index=\"0\" cpuset=\"0x01\" complete_cpuset=\"0x01\""
-    "     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"5\"/>\n"
-    "    <object type=\"PU\" os_index=\"4\" cpuset=\"0x10\" complete_cpuset=\"0x10\""
-    "     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"6\"/>\n"
-    "   </object>\n"
-    "   <object type=\"Core\" os_index=\"1\" cpuset=\"0x22\" complete_cpuset=\"0x22\""
-    "    nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"7\">\n"
-    "    <object type=\"PU\" os_index=\"1\" cpuset=\"0x02\" complete_cpuset=\"0x02\""
-    "     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"8\"/>\n"
-    "    <object type=\"PU\" os_index=\"5\" cpuset=\"0x20\" complete_cpuset=\"0x20\""
-    "     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"9\"/>\n"
-    "   </object>\n"
-    "  </object>\n"
-    "  <object type=\"Package\" os_index=\"1\" cpuset=\"0xcc\" complete_cpuset=\"0xcc\""
-    "   nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"10\">\n"
-    "   <object type=\"NUMANode\" os_index=\"1\" cpuset=\"0xcc\" complete_cpuset=\"0xcc\""
-    "    nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"11\" local_memory=\"17179869184\"/>\n"
-    "   <object type=\"Core\" os_index=\"2\" cpuset=\"0x44\" complete_cpuset=\"0x44\""
-    "    nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"12\">\n"
-    "    <object type=\"PU\" os_index=\"2\" cpuset=\"0x04\" complete_cpuset=\"0x04\""
-    "     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"13\"/>\n"
-    "    <object type=\"PU\" os_index=\"6\" cpuset=\"0x40\" complete_cpuset=\"0x40\""
-    "     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"14\"/>\n"
-    "   </object>\n"
-    "   <object type=\"Core\" os_index=\"3\" cpuset=\"0x88\" complete_cpuset=\"0x88\""
-    "    nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"15\">\n"
-    "    <object type=\"PU\" os_index=\"3\" cpuset=\"0x08\" complete_cpuset=\"0x08\""
-    "     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"16\"/>\n"
-    "    <object type=\"PU\" os_index=\"7\" cpuset=\"0x80\" complete_cpuset=\"0x80\""
-    "     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"17\"/>\n"
-    "   </object>\n"
-    "   <object type=\"Bridge\" gp_index=\"18\" bridge_type=\"0-1\" depth=\"0\""
-    "    bridge_pci=\"0000:[81-81]\">\n"
-    "    <object type=\"PCIDev\" gp_index=\"19\" pci_busid=\"0000:81:00.0\""
-    "     pci_type=\"0207 [15b3:1017] [15b3:0020] 00\" pci_link_speed=\"15.753846\">\n"
-    "     <object type=\"OSDev\" gp_index=\"20\" name=\"ib0\" osdev_type=\"2\"/>\n"
-    "     <object type=\"OSDev\" gp_index=\"21\" name=\"mlx5_0\" osdev_type=\"3\"/>\n"
-    "    </object>\n"
-    "   </object>\n"
-    "  </object>\n"
-    " </object>\n"
-    "</topology>\n";
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
+	"<topology version=\"2.0\">\n"
+	" <object type=\"Machine\" os_index=\"0\" cpuset=\"0xff\" complete_cpuset=\"0xff\""
+	"  allowed_cpuset=\"0xff\" nodeset=\"0x3\" complete_nodeset=\"0x3\""
+	"  allowed_nodeset=\"0x3\" gp_index=\"1\">\n"
+	"  <object type=\"Package\" os_index=\"0\" cpuset=\"0x33\" complete_cpuset=\"0x33\""
+	"   nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"2\">\n"
+	"   <object type=\"NUMANode\" os_index=\"0\" cpuset=\"0x33\" complete_cpuset=\"0x33\""
+	"    nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"3\" "
+	"local_memory=\"17179869184\"/>\n"
+	"   <object type=\"Core\" os_index=\"0\" cpuset=\"0x11\" complete_cpuset=\"0x11\""
+	"    nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"4\">\n"
+	"    <object type=\"PU\" os_index=\"0\" cpuset=\"0x01\" complete_cpuset=\"0x01\""
+	"     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"5\"/>\n"
+	"    <object type=\"PU\" os_index=\"4\" cpuset=\"0x10\" complete_cpuset=\"0x10\""
+	"     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"6\"/>\n"
+	"   </object>\n"
+	"   <object type=\"Core\" os_index=\"1\" cpuset=\"0x22\" complete_cpuset=\"0x22\""
+	"    nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"7\">\n"
+	"    <object type=\"PU\" os_index=\"1\" cpuset=\"0x02\" complete_cpuset=\"0x02\""
+	"     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"8\"/>\n"
+	"    <object type=\"PU\" os_index=\"5\" cpuset=\"0x20\" complete_cpuset=\"0x20\""
+	"     nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"9\"/>\n"
+	"   </object>\n"
+	"  </object>\n"
+	"  <object type=\"Package\" os_index=\"1\" cpuset=\"0xcc\" complete_cpuset=\"0xcc\""
+	"   nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"10\">\n"
+	"   <object type=\"NUMANode\" os_index=\"1\" cpuset=\"0xcc\" complete_cpuset=\"0xcc\""
+	"    nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"11\" "
+	"local_memory=\"17179869184\"/>\n"
+	"   <object type=\"Core\" os_index=\"2\" cpuset=\"0x44\" complete_cpuset=\"0x44\""
+	"    nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"12\">\n"
+	"    <object type=\"PU\" os_index=\"2\" cpuset=\"0x04\" complete_cpuset=\"0x04\""
+	"     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"13\"/>\n"
+	"    <object type=\"PU\" os_index=\"6\" cpuset=\"0x40\" complete_cpuset=\"0x40\""
+	"     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"14\"/>\n"
+	"   </object>\n"
+	"   <object type=\"Core\" os_index=\"3\" cpuset=\"0x88\" complete_cpuset=\"0x88\""
+	"    nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"15\">\n"
+	"    <object type=\"PU\" os_index=\"3\" cpuset=\"0x08\" complete_cpuset=\"0x08\""
+	"     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"16\"/>\n"
+	"    <object type=\"PU\" os_index=\"7\" cpuset=\"0x80\" complete_cpuset=\"0x80\""
+	"     nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"17\"/>\n"
+	"   </object>\n"
+	"   <object type=\"Bridge\" gp_index=\"18\" bridge_type=\"0-1\" depth=\"0\""
+	"    bridge_pci=\"0000:[81-81]\">\n"
+	"    <object type=\"PCIDev\" gp_index=\"19\" pci_busid=\"0000:81:00.0\""
+	"     pci_type=\"0207 [15b3:1017] [15b3:0020] 00\" pci_link_speed=\"15.753846\">\n"
+	"     <object type=\"OSDev\" gp_index=\"20\" name=\"ib0\" osdev_type=\"2\"/>\n"
+	"     <object type=\"OSDev\" gp_index=\"21\" name=\"mlx5_0\" osdev_type=\"3\"/>\n"
+	"    </object>\n"
+	"   </object>\n"
+	"  </object>\n"
+	" </object>\n"
+	"</topology>\n";
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -138,9 +140,9 @@ static hwloc_topology_t xml_machine(void **state)
 	/* as rps_topo_load(): without I/O objects the NIC is not there */
 	assert_int_equal(hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT),
 			 0);
-	assert_int_equal(
-	    hwloc_topology_set_xmlbuffer(topo, two_socket_ib_xml, (int)sizeof(two_socket_ib_xml)),
-	    0);
+	assert_int_equal(hwloc_topology_set_xmlbuffer(topo, two_socket_ib_xml,
+						      (int)sizeof(two_socket_ib_xml)),
+			 0);
 	assert_int_equal(hwloc_topology_load(topo), 0);
 	*state = topo;
 	return topo;
@@ -166,7 +168,7 @@ static void assert_cpus(const rps_topo_place_t *pl, const unsigned *want, unsign
 
 #define ASSERT_CPUS(pl, ...)                                                                       \
 	do {                                                                                       \
-		static const unsigned want_[] = {__VA_ARGS__};                                     \
+		static const unsigned want_[] = { __VA_ARGS__ };                                   \
 		assert_cpus((pl), want_, sizeof(want_) / sizeof(want_[0]));                        \
 	} while (0)
 
@@ -326,8 +328,8 @@ static void test_spill_by_distance(void **state)
 	for (unsigned i = 0; i < 4; i++)
 		assert_non_null(nodes[i] = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, i));
 	h = hwloc_distances_add_create(
-	    topo, "test latency",
-	    HWLOC_DISTANCES_KIND_FROM_USER | HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0);
+		topo, "test latency",
+		HWLOC_DISTANCES_KIND_FROM_USER | HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0);
 	assert_non_null(h);
 	assert_int_equal(hwloc_distances_add_values(topo, h, 4, nodes, lat, 0), 0);
 	assert_int_equal(hwloc_distances_add_commit(topo, h, 0), 0);
@@ -479,7 +481,7 @@ static void test_errors(void **state)
 	opts.cpus = "zero";
 	expect_error(topo, 2, &opts, "--cpus 'zero': not a list of PUs like 0-3,8");
 	/* strictly a list: no open range, no mask, no trailing text */
-	static const char *const not_lists[] = {"4-", "0x3", "0-3x", " 1", "1,", "3-1", ""};
+	static const char *const not_lists[] = { "4-", "0x3", "0-3x", " 1", "1,", "3-1", "" };
 	for (size_t i = 0; i < sizeof(not_lists) / sizeof(not_lists[0]); i++) {
 		char want[64];
 
@@ -559,7 +561,8 @@ static void test_describe(void **state)
 		"  PCI 0000:81:00.0: ib0, mlx5_0  <- NIC\n",
 		"  Core L#2:  PU P#2 [thread 0]  PU P#6 [thread 2]\n",
 		"  Core L#3:  PU P#3 [thread 1]  PU P#7\n",
-		"placement: 3 thread(s): nic=mlx5_0 numa=1 cpus=2,3,6 spilled=no oversubscribed=no\n",
+		"placement: 3 thread(s): nic=mlx5_0 numa=1 cpus=2,3,6 spilled=no "
+		"oversubscribed=no\n",
 		"why:       NIC mlx5_0 is local to package 1 / NUMA node 1",
 	};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -658,7 +661,7 @@ static void test_alloc_fallback(void **state)
 	assert_int_equal(hwloc_topology_init(&topo), 0);
 	*state = topo;
 	assert_int_equal(
-	    hwloc_topology_set_synthetic(topo, "pack:1 [numa(indexes=255)] core:1 pu:1"), 0);
+		hwloc_topology_set_synthetic(topo, "pack:1 [numa(indexes=255)] core:1 pu:1"), 0);
 	assert_int_equal(hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM), 0);
 	assert_int_equal(hwloc_topology_load(topo), 0);
 	if (!hwloc_topology_get_support(topo)->membind->alloc_membind)
@@ -690,9 +693,9 @@ static void test_alloc_bound(void **state)
 	memset(p, 1, len);
 	sup = hwloc_topology_get_support(topo);
 	if (logged.warnings == 0 && sup->membind->get_area_membind) {
-		assert_int_equal(
-		    hwloc_get_area_membind(topo, p, len, where, &policy, HWLOC_MEMBIND_BYNODESET),
-		    0);
+		assert_int_equal(hwloc_get_area_membind(topo, p, len, where, &policy,
+							HWLOC_MEMBIND_BYNODESET),
+				 0);
 		assert_int_equal(policy, HWLOC_MEMBIND_BIND);
 		assert_true(hwloc_bitmap_isset(where, (unsigned)node));
 		assert_int_equal(hwloc_bitmap_weight(where), 1);

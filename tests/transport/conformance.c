@@ -18,7 +18,7 @@
 
 #define SERVER TH_SERVER
 #define CLIENT TH_CLIENT
-#define MiB (1024ull * 1024)
+#define MiB    (1024ull * 1024)
 
 static const unsigned rw_access =
 	RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE | RPS_ACCESS_REMOTE_READ;
@@ -26,13 +26,13 @@ static const unsigned rw_access =
 /* Sizes from 1 B to 64 MiB: powers of four plus odd sizes that are not a
  * multiple of any page, inline limit or chunk. */
 static const size_t rw_sizes[] = {
-	1, 3, 4, 63, 64, 65, 1024, 4095, 4096, 65537, 262144,
-	1 * MiB, 4 * MiB + 13, 16 * MiB, 64 * MiB,
+	1,    3,     4,	     63,      64,	    65,	      1024,	4095,
+	4096, 65537, 262144, 1 * MiB, 4 * MiB + 13, 16 * MiB, 64 * MiB,
 };
 #define MAX_RW (64 * MiB)
 
-static void expect_ok(th_fixture_t *f, enum th_side_id side,
-		      rps_comp_type_t type, uint64_t wr_id, th_comp_t *out)
+static void expect_ok(th_fixture_t *f, enum th_side_id side, rps_comp_type_t type, uint64_t wr_id,
+		      th_comp_t *out)
 {
 	th_comp_t c;
 
@@ -53,8 +53,8 @@ static void test_connect_private_data(void **state)
 {
 	th_fixture_t *f = *state;
 	uint8_t cdata[RPS_CONNECT_DATA_MAX], adata[RPS_ACCEPT_DATA_MAX];
-	const size_t clens[] = {0, 1, RPS_CONNECT_DATA_MAX};
-	const size_t alens[] = {0, 1, RPS_ACCEPT_DATA_MAX};
+	const size_t clens[] = { 0, 1, RPS_CONNECT_DATA_MAX };
+	const size_t alens[] = { 0, 1, RPS_ACCEPT_DATA_MAX };
 
 	th_fill(cdata, sizeof(cdata), 1);
 	th_fill(adata, sizeof(adata), 2);
@@ -70,12 +70,12 @@ static void test_connect_private_data(void **state)
 static void test_connect_oversized_data(void **state)
 {
 	th_fixture_t *f = *state;
-	uint8_t big[RPS_ACCEPT_DATA_MAX + 1] = {0};
+	uint8_t big[RPS_ACCEPT_DATA_MAX + 1] = { 0 };
 	rps_conn_t *c = NULL;
 
 	assert_int_equal(rps_connect(f->tp, f->addr, rps_listener_port(f->listener),
-				     f->side[CLIENT].cq, big,
-				     RPS_CONNECT_DATA_MAX + 1, &c), -EINVAL);
+				     f->side[CLIENT].cq, big, RPS_CONNECT_DATA_MAX + 1, &c),
+			 -EINVAL);
 	assert_null(c);
 }
 
@@ -105,8 +105,8 @@ static void test_connect_nobody_listens(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = rps_connect(f->tp, f->addr, port, f->side[CLIENT].cq, NULL, 0, &c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_true(ret == -ECONNREFUSED || ret == -ETIMEDOUT ||
-		    ret == -EHOSTUNREACH || ret == -ENETUNREACH);
+	assert_true(ret == -ECONNREFUSED || ret == -ETIMEDOUT || ret == -EHOSTUNREACH ||
+		    ret == -ENETUNREACH);
 	assert_null(c);
 	/* within the transport's timeout (10 s here) plus slack */
 	assert_true(t1.tv_sec - t0.tv_sec <= 15);
@@ -118,7 +118,7 @@ static void test_several_connections(void **state)
 	enum { NCONN = 4 };
 	rps_conn_t *s[NCONN], *c[NCONN];
 	th_buf_t dst, src;
-	bool seen[NCONN] = {false};
+	bool seen[NCONN] = { false };
 
 	th_buf_alloc(f, NCONN * 4096, rw_access, &dst);
 	th_buf_alloc(f, NCONN * 4096, rw_access, &src);
@@ -130,9 +130,10 @@ static void test_several_connections(void **state)
 	/* every connection writes its own slot; all share the two CQs */
 	for (int i = 0; i < NCONN; i++) {
 		th_fill(src.buf + i * 4096, 4096, 100 + i);
-		assert_int_equal(rps_post_write_imm(c[i], src.buf + i * 4096, 4096,
-						    src.mr, dst.remote.addr + i * 4096,
-						    dst.remote.key, 1000 + i, i, 0), 0);
+		assert_int_equal(rps_post_write_imm(c[i], src.buf + i * 4096, 4096, src.mr,
+						    dst.remote.addr + i * 4096, dst.remote.key,
+						    1000 + i, i, 0),
+				 0);
 	}
 	for (int i = 0; i < NCONN; i++) {
 		th_comp_t e;
@@ -178,8 +179,7 @@ static void test_mr_reg_dereg(void **state)
 
 	assert_non_null(mem);
 	for (int i = 0; i < N; i++) {
-		assert_int_equal(rps_mr_reg(f->tp, mem + i * 8192, 8192,
-					    access[i % 4], &mr[i]), 0);
+		assert_int_equal(rps_mr_reg(f->tp, mem + i * 8192, 8192, access[i % 4], &mr[i]), 0);
 		assert_ptr_equal(rps_mr_addr(mr[i]), mem + i * 8192);
 		assert_int_equal(rps_mr_len(mr[i]), 8192);
 		rps_mr_remote(mr[i], &r);
@@ -243,15 +243,15 @@ static void test_write_sizes(void **state)
 		memset(p.srv.buf, 0, MAX_RW);
 		th_fill(p.cli.buf, len, (uint32_t)i);
 		assert_int_equal(rps_post_write(p.c, p.cli.buf, len, p.cli.mr,
-						p.srv.remote.addr + off,
-						p.srv.remote.key, i, 0), 0);
+						p.srv.remote.addr + off, p.srv.remote.key, i, 0),
+				 0);
 		expect_ok(f, CLIENT, RPS_COMP_WRITE, i, NULL);
 		/* a local write completion does not promise the target sees
 		 * the data (tcp completes when the socket took it): fence
 		 * with a WRITE_IMM, whose arrival does */
-		assert_int_equal(rps_post_write_imm(p.c, NULL, 0, NULL,
-						    p.srv.remote.addr,
-						    p.srv.remote.key, 7, 99, 0), 0);
+		assert_int_equal(rps_post_write_imm(p.c, NULL, 0, NULL, p.srv.remote.addr,
+						    p.srv.remote.key, 7, 99, 0),
+				 0);
 		expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, NULL);
 		expect_ok(f, CLIENT, RPS_COMP_WRITE_IMM, 99, NULL);
 		assert_true(th_check(p.srv.buf + off, len, (uint32_t)i));
@@ -275,9 +275,9 @@ static void test_read_sizes(void **state)
 		size_t len = rw_sizes[i];
 
 		memset(p.cli.buf, 0, MAX_RW);
-		assert_int_equal(rps_post_read(p.c, p.cli.buf, len, p.cli.mr,
-					       p.srv.remote.addr, p.srv.remote.key,
-					       i, 0), 0);
+		assert_int_equal(rps_post_read(p.c, p.cli.buf, len, p.cli.mr, p.srv.remote.addr,
+					       p.srv.remote.key, i, 0),
+				 0);
 		expect_ok(f, CLIENT, RPS_COMP_READ, i, NULL);
 		/* the first len bytes of the pattern, and nothing past them */
 		assert_true(th_check(p.cli.buf, len, 42));
@@ -291,7 +291,7 @@ static void test_read_sizes(void **state)
 static void test_write_imm(void **state)
 {
 	th_fixture_t *f = *state;
-	const uint32_t imms[] = {0, 1, 0x7fffffffu, 0xdeadbeefu, 0xffffffffu};
+	const uint32_t imms[] = { 0, 1, 0x7fffffffu, 0xdeadbeefu, 0xffffffffu };
 	struct pair p;
 
 	pair_open(f, &p, 1 * MiB);
@@ -301,8 +301,9 @@ static void test_write_imm(void **state)
 
 		th_fill(p.cli.buf, len, 200 + (uint32_t)i);
 		assert_int_equal(rps_post_write_imm(p.c, p.cli.buf, len, p.cli.mr,
-						    p.srv.remote.addr, p.srv.remote.key,
-						    imms[i], i, 0), 0);
+						    p.srv.remote.addr, p.srv.remote.key, imms[i], i,
+						    0),
+				 0);
 		expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, &e);
 		assert_int_equal(e.c.imm, imms[i]);
 		assert_ptr_equal(e.c.conn, p.s);
@@ -347,8 +348,8 @@ static void test_send_recv(void **state)
 	free(e.data);
 	expect_ok(f, SERVER, RPS_COMP_SEND, 5, NULL);
 
-	assert_int_equal(rps_post_send(p.c, p.cli.buf, attr->max_msg_size + 1,
-				       p.cli.mr, 9, 0), -EMSGSIZE);
+	assert_int_equal(rps_post_send(p.c, p.cli.buf, attr->max_msg_size + 1, p.cli.mr, 9, 0),
+			 -EMSGSIZE);
 	pair_close(&p);
 }
 
@@ -369,18 +370,18 @@ static void test_queue_depth(void **state)
 			int ret;
 
 			do {
-				ret = rps_post_write(p.c, p.cli.buf + i * len, len,
-						     p.cli.mr, p.srv.remote.addr + i * len,
-						     p.srv.remote.key, i, flags);
+				ret = rps_post_write(p.c, p.cli.buf + i * len, len, p.cli.mr,
+						     p.srv.remote.addr + i * len, p.srv.remote.key,
+						     i, flags);
 				if (ret == -EAGAIN)
 					th_pump(f);
 			} while (ret == -EAGAIN);
 			assert_int_equal(ret, 0);
 		}
 		expect_ok(f, CLIENT, RPS_COMP_WRITE, depth - 1, NULL);
-		assert_int_equal(rps_post_write_imm(p.c, NULL, 0, NULL,
-						    p.srv.remote.addr,
-						    p.srv.remote.key, 1, 77, 0), 0);
+		assert_int_equal(rps_post_write_imm(p.c, NULL, 0, NULL, p.srv.remote.addr,
+						    p.srv.remote.key, 1, 77, 0),
+				 0);
 		expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, NULL);
 		expect_ok(f, CLIENT, RPS_COMP_WRITE_IMM, 77, NULL);
 		assert_true(th_check(p.srv.buf, depth * len, 400 + round));
@@ -436,8 +437,7 @@ static void test_write_out_of_range(void **state)
 	th_fill(p.srv.buf, p.srv.len, 500);
 	th_fill(p.cli.buf, p.cli.len, 501);
 	/* starts inside the region, ends 4 KiB past it: into the guard */
-	ret = rps_post_write(p.c, p.cli.buf, 8192, p.cli.mr,
-			     p.srv.remote.addr + p.srv.len - 4096,
+	ret = rps_post_write(p.c, p.cli.buf, 8192, p.cli.mr, p.srv.remote.addr + p.srv.len - 4096,
 			     p.srv.remote.key, 1, 0);
 	expect_access_error(f, &p, ret);
 	pair_close(&p);
@@ -458,8 +458,7 @@ static void test_read_bad_rkey_and_range(void **state)
 
 	pair_open(f, &p, 64 * 1024);
 	th_fill(p.srv.buf, p.srv.len, 500);
-	ret = rps_post_read(p.c, p.cli.buf, 8192, p.cli.mr,
-			    p.srv.remote.addr + p.srv.len - 4096,
+	ret = rps_post_read(p.c, p.cli.buf, 8192, p.cli.mr, p.srv.remote.addr + p.srv.len - 4096,
 			    p.srv.remote.key, 2, 0);
 	expect_access_error(f, &p, ret);
 	pair_close(&p);
@@ -474,14 +473,14 @@ static void test_bad_access_spares_other_connections(void **state)
 	pair_open(f, &good, 4096);
 	pair_open(f, &bad, 4096);
 	th_fill(bad.srv.buf, bad.srv.len, 500);
-	ret = rps_post_write(bad.c, bad.cli.buf, 64, bad.cli.mr,
-			     bad.srv.remote.addr, bad.srv.remote.key + 1, 1, 0);
+	ret = rps_post_write(bad.c, bad.cli.buf, 64, bad.cli.mr, bad.srv.remote.addr,
+			     bad.srv.remote.key + 1, 1, 0);
 	expect_access_error(f, &bad, ret);
 	/* the healthy connection still works */
 	th_fill(good.cli.buf, 4096, 600);
 	assert_int_equal(rps_post_write_imm(good.c, good.cli.buf, 4096, good.cli.mr,
-					    good.srv.remote.addr, good.srv.remote.key,
-					    3, 2, 0), 0);
+					    good.srv.remote.addr, good.srv.remote.key, 3, 2, 0),
+			 0);
 	expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, NULL);
 	assert_true(th_check(good.srv.buf, 4096, 600));
 	pair_close(&bad);
@@ -523,9 +522,9 @@ static void test_pd_connection_works(void **state)
 
 	/* client -> server region in the PD */
 	th_fill(p.cli.buf, 8192, 700);
-	assert_int_equal(rps_post_write_imm(p.c, p.cli.buf, 8192, p.cli.mr,
-					    p.srv.remote.addr + 100, p.srv.remote.key,
-					    42, 1, 0), 0);
+	assert_int_equal(rps_post_write_imm(p.c, p.cli.buf, 8192, p.cli.mr, p.srv.remote.addr + 100,
+					    p.srv.remote.key, 42, 1, 0),
+			 0);
 	expect_ok(f, CLIENT, RPS_COMP_WRITE_IMM, 1, NULL);
 	expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, &c);
 	assert_int_equal(c.c.imm, 42);
@@ -533,13 +532,15 @@ static void test_pd_connection_works(void **state)
 
 	/* server posts from a region of its PD (local key of the QP's PD) */
 	th_fill(p.srv.buf, 4096, 701);
-	assert_int_equal(rps_post_write(p.s, p.srv.buf, 4096, p.srv.mr,
-					p.cli.remote.addr, p.cli.remote.key, 2, 0), 0);
+	assert_int_equal(rps_post_write(p.s, p.srv.buf, 4096, p.srv.mr, p.cli.remote.addr,
+					p.cli.remote.key, 2, 0),
+			 0);
 	expect_ok(f, SERVER, RPS_COMP_WRITE, 2, NULL);
 	/* a READ lands in the PD's region too (the data visible on the
 	 * client is the WRITE's) */
-	assert_int_equal(rps_post_read(p.s, p.srv.buf + 8192, 4096, p.srv.mr,
-				       p.cli.remote.addr, p.cli.remote.key, 3, 0), 0);
+	assert_int_equal(rps_post_read(p.s, p.srv.buf + 8192, 4096, p.srv.mr, p.cli.remote.addr,
+				       p.cli.remote.key, 3, 0),
+			 0);
 	expect_ok(f, SERVER, RPS_COMP_READ, 3, NULL);
 	assert_true(th_check(p.srv.buf + 8192, 4096, 701));
 
@@ -554,8 +555,8 @@ static void test_pd_connection_works(void **state)
 	expect_ok(f, CLIENT, RPS_COMP_SEND, 4, NULL);
 
 	/* a buffer of the default PD on the PD's connection */
-	assert_int_equal(rps_post_write(p.s, other.buf, 64, other.mr,
-					p.cli.remote.addr, p.cli.remote.key, 5, 0),
+	assert_int_equal(rps_post_write(p.s, other.buf, 64, other.mr, p.cli.remote.addr,
+					p.cli.remote.key, 5, 0),
 			 -EINVAL);
 	assert_true(rps_conn_is_connected(p.s));
 	th_drain(f);
@@ -563,8 +564,7 @@ static void test_pd_connection_works(void **state)
 	/* bounds hold inside a PD too, on every provider */
 	th_fill(p.srv.buf, p.srv.len, 500);
 	int ret = rps_post_write(p.c, p.cli.buf, 8192, p.cli.mr,
-				 p.srv.remote.addr + p.srv.len - 4096,
-				 p.srv.remote.key, 6, 0);
+				 p.srv.remote.addr + p.srv.len - 4096, p.srv.remote.key, 6, 0);
 	expect_access_error(f, &p, ret);
 
 	th_buf_free(&other);
@@ -593,8 +593,8 @@ static void test_pd_cross_access_refused(void **state)
 		th_fill(a.cli.buf, a.cli.len, 501);
 
 		/* B's key and address, on A's connection: refused */
-		assert_int_equal(rps_post_write(a.c, a.cli.buf, 4096, a.cli.mr,
-						b.srv.remote.addr, b.srv.remote.key, 1, 0),
+		assert_int_equal(rps_post_write(a.c, a.cli.buf, 4096, a.cli.mr, b.srv.remote.addr,
+						b.srv.remote.key, 1, 0),
 				 0);
 		assert_int_equal(th_wait_error(f, CLIENT, TH_TIMEOUT_MS, &e), 0);
 		print_message("# cross-PD write: %s\n", rps_strerror(e.c.status));
@@ -606,8 +606,8 @@ static void test_pd_cross_access_refused(void **state)
 		/* B's own connection still reaches B's region */
 		th_fill(b.cli.buf, 4096, 600);
 		assert_int_equal(rps_post_write_imm(b.c, b.cli.buf, 4096, b.cli.mr,
-						    b.srv.remote.addr, b.srv.remote.key,
-						    3, 2, 0), 0);
+						    b.srv.remote.addr, b.srv.remote.key, 3, 2, 0),
+				 0);
 		expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, NULL);
 		assert_true(th_check(b.srv.buf, 4096, 600));
 		th_drain(f);
@@ -615,8 +615,8 @@ static void test_pd_cross_access_refused(void **state)
 
 		/* and a READ of B's region from a fresh connection in A */
 		pair_open_pd(f, &a, pd_a, 4096);
-		assert_int_equal(rps_post_read(a.c, a.cli.buf, 4096, a.cli.mr,
-					       b.srv.remote.addr, b.srv.remote.key, 4, 0),
+		assert_int_equal(rps_post_read(a.c, a.cli.buf, 4096, a.cli.mr, b.srv.remote.addr,
+					       b.srv.remote.key, 4, 0),
 				 0);
 		assert_int_equal(th_wait_error(f, CLIENT, TH_TIMEOUT_MS, &e), 0);
 		assert_int_equal(e.c.status, -RPS_ERR_REMOTE_ACCESS);
@@ -631,7 +631,8 @@ static void test_pd_cross_access_refused(void **state)
 			      "domain and keys are valid on every connection "
 			      "(rps_pd_isolated() is false): no cross-PD isolation "
 			      "to test; bounds are checked by "
-			      "test_pd_connection_works\n", th_provider());
+			      "test_pd_connection_works\n",
+			      th_provider());
 		skip();
 	}
 }
@@ -648,8 +649,8 @@ static void test_peer_close_mid_transfer(void **state)
 	pair_open(f, &p, 4 * MiB);
 	/* keep the pipe busy, then the server vanishes */
 	for (uint32_t i = 0; i < depth / 2; i++) {
-		ret = rps_post_write(p.c, p.cli.buf, 1 * MiB, p.cli.mr,
-				     p.srv.remote.addr, p.srv.remote.key, id++, 0);
+		ret = rps_post_write(p.c, p.cli.buf, 1 * MiB, p.cli.mr, p.srv.remote.addr,
+				     p.srv.remote.key, id++, 0);
 		if (ret == -EAGAIN)
 			break;
 		assert_int_equal(ret, 0);
@@ -666,8 +667,8 @@ static void test_peer_close_mid_transfer(void **state)
 			print_message("# survivor saw: %s\n", rps_strerror(e.c.status));
 			break;
 		}
-		ret = rps_post_write(p.c, p.cli.buf, 4096, p.cli.mr,
-				     p.srv.remote.addr, p.srv.remote.key, id++, 0);
+		ret = rps_post_write(p.c, p.cli.buf, 4096, p.cli.mr, p.srv.remote.addr,
+				     p.srv.remote.key, id++, 0);
 		if (ret != 0 && ret != -EAGAIN) {
 			print_message("# survivor post: %s\n", rps_strerror(ret));
 			break;
@@ -689,12 +690,12 @@ static void test_post_bad_local_buffer(void **state)
 
 	pair_open(f, &p, 4096);
 	/* local buffer runs past its registration */
-	assert_int_equal(rps_post_write(p.c, p.cli.buf + 1, 4096, p.cli.mr,
-					p.srv.remote.addr, p.srv.remote.key, 1, 0),
+	assert_int_equal(rps_post_write(p.c, p.cli.buf + 1, 4096, p.cli.mr, p.srv.remote.addr,
+					p.srv.remote.key, 1, 0),
 			 -EINVAL);
-	assert_int_equal(rps_post_read(p.c, p.cli.buf, 16, NULL,
-				       p.srv.remote.addr, p.srv.remote.key, 1, 0),
-			 -EINVAL);
+	assert_int_equal(
+		rps_post_read(p.c, p.cli.buf, 16, NULL, p.srv.remote.addr, p.srv.remote.key, 1, 0),
+		-EINVAL);
 	pair_close(&p);
 }
 

@@ -65,8 +65,8 @@ static int find_addr(rps_transport_t *tp)
 	for (ifa = ifa_list; ifa; ifa = ifa->ifa_next) {
 		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET)
 			continue;
-		inet_ntop(AF_INET, &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr,
-			  test_addr, sizeof(test_addr));
+		inet_ntop(AF_INET, &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr, test_addr,
+			  sizeof(test_addr));
 		if (rps_listen(tp, test_addr, 0, &l) == 0) {
 			rps_listener_close(l);
 			ret = 0;
@@ -85,13 +85,12 @@ int th_global_setup(void)
 	int ret = open_transport(&tp);
 
 	if (ret == -ENODEV) {
-		printf("SKIP: provider %s has no usable device here (%s)\n",
-		       th_provider(), rps_strerror(ret));
+		printf("SKIP: provider %s has no usable device here (%s)\n", th_provider(),
+		       rps_strerror(ret));
 		return TH_EXIT_SKIP;
 	}
 	if (ret) {
-		printf("FAIL: opening provider %s: %s\n", th_provider(),
-		       rps_strerror(ret));
+		printf("FAIL: opening provider %s: %s\n", th_provider(), rps_strerror(ret));
 		return ret;
 	}
 	if (env && *env) {
@@ -100,13 +99,13 @@ int th_global_setup(void)
 		snprintf(test_addr, sizeof(test_addr), "127.0.0.1");
 	} else if (find_addr(tp)) {
 		printf("SKIP: no local IPv4 address reaches %s device %s "
-		       "(set RPS_TEST_ADDR)\n", th_provider(),
-		       rps_transport_device(tp));
+		       "(set RPS_TEST_ADDR)\n",
+		       th_provider(), rps_transport_device(tp));
 		rps_transport_close(tp);
 		return TH_EXIT_SKIP;
 	}
-	printf("# provider %s, device %s, address %s\n", th_provider(),
-	       rps_transport_device(tp), test_addr);
+	printf("# provider %s, device %s, address %s\n", th_provider(), rps_transport_device(tp),
+	       test_addr);
 	rps_transport_close(tp);
 	return 0;
 }
@@ -179,18 +178,17 @@ static void *acceptor_main(void *arg)
 		return NULL;
 	}
 	if (a->pd)
-		a->ret = rps_conn_req_accept_pd(req, a->pd, a->f->side[TH_SERVER].cq,
-						a->adata, a->alen, &a->conn);
+		a->ret = rps_conn_req_accept_pd(req, a->pd, a->f->side[TH_SERVER].cq, a->adata,
+						a->alen, &a->conn);
 	else
-		a->ret = rps_conn_req_accept(req, a->f->side[TH_SERVER].cq,
-					     a->adata, a->alen, &a->conn);
+		a->ret = rps_conn_req_accept(req, a->f->side[TH_SERVER].cq, a->adata, a->alen,
+					     &a->conn);
 	return NULL;
 }
 
-static int connect_pair_pd(th_fixture_t *f, bool reject, const void *cdata,
-			   size_t clen, const void *adata, size_t alen,
-			   rps_pd_t *spd, rps_pd_t *cpd, struct acceptor *a,
-			   rps_conn_t **client_p)
+static int connect_pair_pd(th_fixture_t *f, bool reject, const void *cdata, size_t clen,
+			   const void *adata, size_t alen, rps_pd_t *spd, rps_pd_t *cpd,
+			   struct acceptor *a, rps_conn_t **client_p)
 {
 	uint16_t port = rps_listener_port(f->listener);
 	pthread_t thr;
@@ -204,46 +202,41 @@ static int connect_pair_pd(th_fixture_t *f, bool reject, const void *cdata,
 	a->pd = spd;
 	assert_int_equal(pthread_create(&thr, NULL, acceptor_main, a), 0);
 	if (cpd)
-		ret = rps_connect_pd(cpd, f->addr, port, f->side[TH_CLIENT].cq,
-				     cdata, clen, client_p);
+		ret = rps_connect_pd(cpd, f->addr, port, f->side[TH_CLIENT].cq, cdata, clen,
+				     client_p);
 	else
-		ret = rps_connect(f->tp, f->addr, port, f->side[TH_CLIENT].cq,
-				  cdata, clen, client_p);
+		ret = rps_connect(f->tp, f->addr, port, f->side[TH_CLIENT].cq, cdata, clen,
+				  client_p);
 	pthread_join(thr, NULL);
 	return ret;
 }
 
-static int connect_pair(th_fixture_t *f, bool reject, const void *cdata,
-			size_t clen, const void *adata, size_t alen,
-			struct acceptor *a, rps_conn_t **client_p)
+static int connect_pair(th_fixture_t *f, bool reject, const void *cdata, size_t clen,
+			const void *adata, size_t alen, struct acceptor *a, rps_conn_t **client_p)
 {
-	return connect_pair_pd(f, reject, cdata, clen, adata, alen, NULL, NULL,
-			       a, client_p);
+	return connect_pair_pd(f, reject, cdata, clen, adata, alen, NULL, NULL, a, client_p);
 }
 
-void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd,
-			rps_conn_t **server_p, rps_conn_t **client_p)
+void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd, rps_conn_t **server_p,
+			rps_conn_t **client_p)
 {
 	struct acceptor a;
 
-	assert_int_equal(connect_pair_pd(f, false, NULL, 0, NULL, 0, spd, cpd,
-					 &a, client_p), 0);
+	assert_int_equal(connect_pair_pd(f, false, NULL, 0, NULL, 0, spd, cpd, &a, client_p), 0);
 	assert_int_equal(a.ret, 0);
 	assert_true(rps_conn_is_connected(*client_p));
 	assert_true(rps_conn_is_connected(a.conn));
 	*server_p = a.conn;
 }
 
-void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen,
-		     const void *adata, size_t alen, rps_conn_t **server_p,
-		     rps_conn_t **client_p)
+void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen, const void *adata,
+		     size_t alen, rps_conn_t **server_p, rps_conn_t **client_p)
 {
 	struct acceptor a;
 	const void *peer;
 	size_t len;
 
-	assert_int_equal(connect_pair(f, false, cdata, clen, adata, alen, &a,
-				      client_p), 0);
+	assert_int_equal(connect_pair(f, false, cdata, clen, adata, alen, &a, client_p), 0);
 	assert_int_equal(a.ret, 0);
 	assert_int_equal(a.clen, clen);
 	if (clen)
@@ -259,8 +252,7 @@ void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen,
 	*server_p = a.conn;
 }
 
-int th_try_connect(th_fixture_t *f, bool reject, rps_conn_t **server_p,
-		   rps_conn_t **client_p)
+int th_try_connect(th_fixture_t *f, bool reject, rps_conn_t **server_p, rps_conn_t **client_p)
 {
 	struct acceptor a;
 	int ret = connect_pair(f, reject, "x", 1, "y", 1, &a, client_p);
@@ -313,8 +305,7 @@ static bool take(th_side_t *s, bool (*match)(const rps_completion_t *, const voi
 	for (size_t i = 0; i < s->n; i++) {
 		if (match(&s->queue[i].c, arg)) {
 			*out = s->queue[i];
-			memmove(&s->queue[i], &s->queue[i + 1],
-				(s->n - i - 1) * sizeof(*s->queue));
+			memmove(&s->queue[i], &s->queue[i + 1], (s->n - i - 1) * sizeof(*s->queue));
 			s->n--;
 			return true;
 		}
@@ -323,8 +314,8 @@ static bool take(th_side_t *s, bool (*match)(const rps_completion_t *, const voi
 }
 
 static int wait_match(th_fixture_t *f, enum th_side_id side,
-		      bool (*match)(const rps_completion_t *, const void *),
-		      const void *arg, int timeout_ms, th_comp_t *out)
+		      bool (*match)(const rps_completion_t *, const void *), const void *arg,
+		      int timeout_ms, th_comp_t *out)
 {
 	struct timespec t0, t;
 	unsigned spins = 0;
@@ -337,8 +328,8 @@ static int wait_match(th_fixture_t *f, enum th_side_id side,
 			/* notice disconnects while idle */
 			assert_true(rps_transport_progress(f->tp) >= 0);
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000 +
-				    (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
+			    timeout_ms)
 				return -ETIMEDOUT;
 		}
 	}
@@ -361,10 +352,10 @@ static bool match_type(const rps_completion_t *c, const void *arg)
 	return m->type == 0 || c->type == m->type;
 }
 
-int th_wait(th_fixture_t *f, enum th_side_id side, rps_comp_type_t type,
-	    uint64_t wr_id, int timeout_ms, th_comp_t *out)
+int th_wait(th_fixture_t *f, enum th_side_id side, rps_comp_type_t type, uint64_t wr_id,
+	    int timeout_ms, th_comp_t *out)
 {
-	struct match_arg m = {type, wr_id};
+	struct match_arg m = { type, wr_id };
 
 	return wait_match(f, side, match_type, &m, timeout_ms, out);
 }
@@ -375,8 +366,7 @@ static bool match_error(const rps_completion_t *c, const void *arg)
 	return c->status != 0;
 }
 
-int th_wait_error(th_fixture_t *f, enum th_side_id side, int timeout_ms,
-		  th_comp_t *out)
+int th_wait_error(th_fixture_t *f, enum th_side_id side, int timeout_ms, th_comp_t *out)
 {
 	return wait_match(f, side, match_error, NULL, timeout_ms, out);
 }
@@ -399,12 +389,10 @@ void th_buf_alloc(th_fixture_t *f, size_t len, unsigned access, th_buf_t *b)
 	th_buf_alloc_pd(f, NULL, len, access, b);
 }
 
-void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len,
-		     unsigned access, th_buf_t *b)
+void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len, unsigned access, th_buf_t *b)
 {
 	memset(b, 0, sizeof(*b));
-	assert_int_equal(posix_memalign((void **)&b->mem, 4096,
-					len + 2 * TH_GUARD), 0);
+	assert_int_equal(posix_memalign((void **)&b->mem, 4096, len + 2 * TH_GUARD), 0);
 	memset(b->mem, GUARD_BYTE, TH_GUARD);
 	memset(b->mem + TH_GUARD + len, GUARD_BYTE, TH_GUARD);
 	b->buf = b->mem + TH_GUARD;
@@ -459,8 +447,7 @@ bool th_check(const void *p, size_t len, uint32_t seed)
 bool th_guards_intact(const th_buf_t *b)
 {
 	for (size_t i = 0; i < TH_GUARD; i++) {
-		if (b->mem[i] != GUARD_BYTE ||
-		    b->mem[TH_GUARD + b->len + i] != GUARD_BYTE)
+		if (b->mem[i] != GUARD_BYTE || b->mem[TH_GUARD + b->len + i] != GUARD_BYTE)
 			return false;
 	}
 	return true;

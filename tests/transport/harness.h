@@ -16,7 +16,7 @@
 #include <rdmaps/rdmaps.h>
 
 /* exit status automake reads as SKIP */
-#define TH_EXIT_SKIP 77
+#define TH_EXIT_SKIP  77
 /* generous: soft-RoCE under TCG emulation moves ~45 MB/s */
 #define TH_TIMEOUT_MS 60000
 
@@ -59,29 +59,26 @@ int th_teardown(void **state);
 /* Connects a new pair through the fixture's listener: client sends cdata,
  * server accepts with adata.  Asserts success and that each side received
  * exactly what the other sent. */
-void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen,
-		     const void *adata, size_t alen, rps_conn_t **server_p,
-		     rps_conn_t **client_p);
+void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen, const void *adata,
+		     size_t alen, rps_conn_t **server_p, rps_conn_t **client_p);
 /* Like th_connect_pair but returns the client's status (the server side
  * rejects when reject is true) instead of asserting. */
-int th_try_connect(th_fixture_t *f, bool reject, rps_conn_t **server_p,
-		   rps_conn_t **client_p);
+int th_try_connect(th_fixture_t *f, bool reject, rps_conn_t **server_p, rps_conn_t **client_p);
 
 /* th_connect_pair without private data, the server side accepted in spd
  * and the client side connected in cpd (NULL = the default PD). */
-void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd,
-			rps_conn_t **server_p, rps_conn_t **client_p);
+void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd, rps_conn_t **server_p,
+			rps_conn_t **client_p);
 
 /* Polls both CQs once, queueing what arrives; returns the number taken. */
 int th_pump(th_fixture_t *f);
 /* Pumps until side has a completion matching type (0 = any) and, when
  * wr_id != UINT64_MAX, that wr_id; removes and returns it in *out.
  * Returns 0 or -ETIMEDOUT.  A caller that gets a RECV owns out->data. */
-int th_wait(th_fixture_t *f, enum th_side_id side, rps_comp_type_t type,
-	    uint64_t wr_id, int timeout_ms, th_comp_t *out);
+int th_wait(th_fixture_t *f, enum th_side_id side, rps_comp_type_t type, uint64_t wr_id,
+	    int timeout_ms, th_comp_t *out);
 /* Pumps until side has any completion whose status is an error. */
-int th_wait_error(th_fixture_t *f, enum th_side_id side, int timeout_ms,
-		  th_comp_t *out);
+int th_wait_error(th_fixture_t *f, enum th_side_id side, int timeout_ms, th_comp_t *out);
 /* Drops every queued completion (freeing RECV copies). */
 void th_drain(th_fixture_t *f);
 
@@ -99,8 +96,7 @@ typedef struct th_buf {
 
 void th_buf_alloc(th_fixture_t *f, size_t len, unsigned access, th_buf_t *b);
 /* th_buf_alloc, registered in pd (NULL = the default PD). */
-void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len,
-		     unsigned access, th_buf_t *b);
+void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len, unsigned access, th_buf_t *b);
 void th_buf_free(th_buf_t *b);
 /* Fills with a pattern derived from seed; returns nothing. */
 void th_fill(void *p, size_t len, uint32_t seed);

@@ -53,13 +53,13 @@ static void test_sha256_padding_boundaries(void **state)
 		size_t len;
 		const char *want;
 	} v[] = {
-		{55, "e7313d333c272e639f790978283f9eb392e843d0f29b7016828bb1daa4aac70b"},
-		{56, "4324d65f3c103567f5589c710bc08f8523f929a9272e3af36fc968e52abc6c27"},
-		{63, "81c80242132f230c3bd41b3e63bbcff16107339549214a99614ff26664625055"},
-		{64, "39e3d7b6b5d075d37d053ad89b24b41bef4f3c29760c84447cab3f3be1882241"},
-		{65, "aacca6ff74fdbb296d165a45cecfa04e5127bc008770fbbdd48006f2d2fae95e"},
-		{119, "9ce7368e4daf32341631b492e80359dc9f594b48453cd0dd5bf0b19279cc177e"},
-		{120, "7836b787757e95e58b3ca5aec90b1b004e8deba1e50e9675af9cabf1a13a04b5"},
+		{ 55, "e7313d333c272e639f790978283f9eb392e843d0f29b7016828bb1daa4aac70b" },
+		{ 56, "4324d65f3c103567f5589c710bc08f8523f929a9272e3af36fc968e52abc6c27" },
+		{ 63, "81c80242132f230c3bd41b3e63bbcff16107339549214a99614ff26664625055" },
+		{ 64, "39e3d7b6b5d075d37d053ad89b24b41bef4f3c29760c84447cab3f3be1882241" },
+		{ 65, "aacca6ff74fdbb296d165a45cecfa04e5127bc008770fbbdd48006f2d2fae95e" },
+		{ 119, "9ce7368e4daf32341631b492e80359dc9f594b48453cd0dd5bf0b19279cc177e" },
+		{ 120, "7836b787757e95e58b3ca5aec90b1b004e8deba1e50e9675af9cabf1a13a04b5" },
 	};
 	uint8_t buf[128];
 
@@ -72,7 +72,7 @@ static void test_sha256_padding_boundaries(void **state)
 
 static void test_auth_tag(void **state)
 {
-	uint8_t a[RPS_AUTH_TAG_LEN], b[RPS_AUTH_TAG_LEN], zero[RPS_AUTH_TAG_LEN] = {0};
+	uint8_t a[RPS_AUTH_TAG_LEN], b[RPS_AUTH_TAG_LEN], zero[RPS_AUTH_TAG_LEN] = { 0 };
 	char got[2 * RPS_AUTH_TAG_LEN + 1];
 
 	(void)state;

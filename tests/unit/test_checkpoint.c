@@ -29,9 +29,9 @@
 
 /* RPS_CKPT_HEADER_LEN is private to checkpoint.c: pinned here, so a change
  * of the on-disk header cannot go unnoticed */
-#define HEADER_LEN 92
-#define HEADER_CRC_OFF 88
-#define NSECTIONS_OFF 84
+#define HEADER_LEN	92
+#define HEADER_CRC_OFF	88
+#define NSECTIONS_OFF	84
 #define SECTION_HDR_LEN 24
 
 typedef struct fixture {
@@ -113,10 +113,10 @@ static int teardown(void **state)
 
 /* ---- sample checkpoint: 4 sections, one empty, one of NaNs --------------- */
 
-static const float sample_weights[3] = {1.5f, -2.25f, 3.0f}; /* 12 bytes: padded */
-static const uint64_t sample_pushes[2] = {7, 0x0102030405060708ull};
+static const float sample_weights[3] = { 1.5f, -2.25f, 3.0f }; /* 12 bytes: padded */
+static const uint64_t sample_pushes[2] = { 7, 0x0102030405060708ull };
 /* a quiet NaN and a signalling NaN with payloads: bits must survive */
-static const uint32_t sample_nan_bits[2] = {0x7fc12345u, 0xffa00001u};
+static const uint32_t sample_nan_bits[2] = { 0x7fc12345u, 0xffa00001u };
 
 static float f32_bits(uint32_t v)
 {
@@ -129,10 +129,19 @@ static float f32_bits(uint32_t v)
 static ps_ckpt_meta_t sample_meta(void)
 {
 	return (ps_ckpt_meta_t){
-		.algo = 6, .num_workers = 8, .num_params = 0x123456789ull,
-		.shard_offset = 0xabcdef012ull, .chunk_bytes = 65536, .threads = 4,
-		.version = 0xfedcba9876543210ull, .wall_time = 1732500000ull, .lr = 0.1f,
-		.momentum = 0.9f, .weight_decay = 1e-4f, .lambda = 2.0f, .ms_decay = 0.95f,
+		.algo = 6,
+		.num_workers = 8,
+		.num_params = 0x123456789ull,
+		.shard_offset = 0xabcdef012ull,
+		.chunk_bytes = 65536,
+		.threads = 4,
+		.version = 0xfedcba9876543210ull,
+		.wall_time = 1732500000ull,
+		.lr = 0.1f,
+		.momentum = 0.9f,
+		.weight_decay = 1e-4f,
+		.lambda = 2.0f,
+		.ms_decay = 0.95f,
 		.theta = f32_bits(0x7fc0beefu),
 	};
 }
@@ -141,10 +150,10 @@ static ps_ckpt_meta_t sample_meta(void)
 
 static void sample_sections(ps_ckpt_section_t s[SAMPLE_NSECTIONS])
 {
-	s[0] = (ps_ckpt_section_t){PS_CKPT_WEIGHTS, sample_weights, sizeof(sample_weights)};
-	s[1] = (ps_ckpt_section_t){PS_CKPT_STATE_A, NULL, 0};
-	s[2] = (ps_ckpt_section_t){PS_CKPT_PUSHES, sample_pushes, sizeof(sample_pushes)};
-	s[3] = (ps_ckpt_section_t){PS_CKPT_STATE_B, sample_nan_bits, sizeof(sample_nan_bits)};
+	s[0] = (ps_ckpt_section_t){ PS_CKPT_WEIGHTS, sample_weights, sizeof(sample_weights) };
+	s[1] = (ps_ckpt_section_t){ PS_CKPT_STATE_A, NULL, 0 };
+	s[2] = (ps_ckpt_section_t){ PS_CKPT_PUSHES, sample_pushes, sizeof(sample_pushes) };
+	s[3] = (ps_ckpt_section_t){ PS_CKPT_STATE_B, sample_nan_bits, sizeof(sample_nan_bits) };
 }
 
 static void write_sample(const char *path)
@@ -418,8 +427,8 @@ static void test_overwrite(void **state)
 {
 	fixture_t *f = *state;
 	ps_ckpt_meta_t b = sample_meta(), got;
-	static const uint64_t data_b[3] = {11, 22, 33};
-	ps_ckpt_section_t sb = {PS_CKPT_PUSHES, data_b, sizeof(data_b)}, *secs;
+	static const uint64_t data_b[3] = { 11, 22, 33 };
+	ps_ckpt_section_t sb = { PS_CKPT_PUSHES, data_b, sizeof(data_b) }, *secs;
 	uint32_t n;
 	void *blob;
 
@@ -443,7 +452,7 @@ static void test_failed_write_keeps_old(void **state)
 	fixture_t *f = *state;
 	ps_ckpt_meta_t b = sample_meta(), got;
 	static uint8_t big[64 * 1024];
-	ps_ckpt_section_t sb = {PS_CKPT_WEIGHTS, big, sizeof(big)}, *secs;
+	ps_ckpt_section_t sb = { PS_CKPT_WEIGHTS, big, sizeof(big) }, *secs;
 	struct rlimit old, small;
 	void (*old_xfsz)(int);
 	uint32_t n;
@@ -505,7 +514,7 @@ static void test_write_refuses_bad_args(void **state)
 	ps_ckpt_section_t s[RPS_CKPT_MAX_SECTIONS + 1];
 
 	for (uint32_t k = 0; k < RPS_CKPT_MAX_SECTIONS + 1; k++)
-		s[k] = (ps_ckpt_section_t){k + 1, NULL, 0};
+		s[k] = (ps_ckpt_section_t){ k + 1, NULL, 0 };
 	expect_write_refused(f, s, RPS_CKPT_MAX_SECTIONS + 1, -EINVAL, "65 sections, the limit");
 	expect_write_refused(f, NULL, 1, -EINVAL, "no sections given");
 	s[1].bytes = 8;
@@ -514,19 +523,20 @@ static void test_write_refuses_bad_args(void **state)
 	s[2].id = 1;
 	expect_write_refused(f, s, 3, -EINVAL, "section 2 (id 1): id already used by section 0");
 	s[2].id = 3;
-	s[0] = (ps_ckpt_section_t){1, s, RPS_CKPT_MAX_BYTES}; /* never read: refused first */
+	s[0] = (ps_ckpt_section_t){ 1, s, RPS_CKPT_MAX_BYTES }; /* never read: refused first */
 	expect_write_refused(f, s, 1, -EFBIG, "would exceed");
 	s[0].bytes = UINT64_MAX;
 	expect_write_refused(f, s, 1, -EFBIG, "would exceed");
 
 	log_lines = 0;
-	assert_int_equal(ps_ckpt_write(NULL, &(ps_ckpt_meta_t){0}, NULL, 0), -EINVAL);
+	assert_int_equal(ps_ckpt_write(NULL, &(ps_ckpt_meta_t){ 0 }, NULL, 0), -EINVAL);
 	assert_int_equal(log_lines, 1);
 
 	/* the maximum itself is fine */
 	s[0].bytes = 0;
 	log_lines = 0;
-	assert_int_equal(ps_ckpt_write(f->path, &(ps_ckpt_meta_t){0}, s, RPS_CKPT_MAX_SECTIONS), 0);
+	assert_int_equal(ps_ckpt_write(f->path, &(ps_ckpt_meta_t){ 0 }, s, RPS_CKPT_MAX_SECTIONS),
+			 0);
 	assert_int_equal(log_lines, 0);
 }
 
@@ -731,8 +741,7 @@ static void test_refuse_sections(void **state)
 	memcpy(copy, buf, len);
 	set_le32(copy + off2, PS_CKPT_STATE_A);
 	fix_section_crc(copy, off2);
-	expect_bytes_refused(f->path, copy, len,
-			     "section 2 (id 2): id already used by section 1");
+	expect_bytes_refused(f->path, copy, len, "section 2 (id 2): id already used by section 1");
 
 	/* reserved and pad must be zero, even with matching CRCs */
 	memcpy(copy, buf, len);

@@ -44,12 +44,12 @@ static int h_name(void *c, const char *a)
 }
 
 static const rps_opt_t opts[] = {
-	{"size", 's', "BYTES", "bytes", h_size},
-	{"count", 'n', "N", "how many", h_count},
-	{"verbose", 'v', NULL, "more output", h_verbose},
-	{"name", 0, "NAME", "a name (long only)", h_name},
+	{ "size", 's', "BYTES", "bytes", h_size },
+	{ "count", 'n', "N", "how many", h_count },
+	{ "verbose", 'v', NULL, "more output", h_verbose },
+	{ "name", 0, "NAME", "a name (long only)", h_name },
 };
-static const rps_opt_cmd_t cmd = {"t", "[OPTIONS] ARG", "test program", opts, 4};
+static const rps_opt_cmd_t cmd = { "t", "[OPTIONS] ARG", "test program", opts, 4 };
 
 /* argv must be writable for getopt */
 static int parse(struct cfg *c, int argc, const char **args)
@@ -66,7 +66,7 @@ static int parse(struct cfg *c, int argc, const char **args)
 static void test_parse_long_short_and_operands(void **state)
 {
 	struct cfg c;
-	const char *a[] = {"t", "--size=4K", "-n", "7", "-vv", "--name", "x", "op1"};
+	const char *a[] = { "t", "--size=4K", "-n", "7", "-vv", "--name", "x", "op1" };
 
 	(void)state;
 	assert_int_equal(parse(&c, 8, a), 7);
@@ -79,12 +79,12 @@ static void test_parse_long_short_and_operands(void **state)
 static void test_size_suffixes(void **state)
 {
 	struct cfg c;
-	const char *ok[][2] = {{"1", "1"}, {"64K", "65536"}, {"2M", "2097152"},
-			       {"1G", "1073741824"}, {"1MB", "1048576"}, {"0x10", "16"}};
+	const char *ok[][2] = { { "1", "1" },		{ "64K", "65536" },   { "2M", "2097152" },
+				{ "1G", "1073741824" }, { "1MB", "1048576" }, { "0x10", "16" } };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		const char *a[] = {"t", "-s", ok[i][0]};
+		const char *a[] = { "t", "-s", ok[i][0] };
 
 		assert_int_equal(parse(&c, 3, a), 3);
 		assert_int_equal(c.size, strtoull(ok[i][1], NULL, 10));
@@ -95,16 +95,16 @@ static void test_bad_values_rejected(void **state)
 {
 	struct cfg c;
 	const char *bad[][3] = {
-		{"t", "-s", "0"},	 /* below the minimum */
-		{"t", "-s", "2G"},	 /* above the maximum */
-		{"t", "-s", "12Q"},	 /* unknown suffix */
-		{"t", "-s", "-5"},	 /* negative */
-		{"t", "-n", "101"},	 /* out of range */
-		{"t", "-n", "1K"},	 /* suffix on a plain number */
-		{"t", "-n", ""},	 /* empty */
-		{"t", "--bogus", "1"},	 /* unknown option */
-		{"t", "--count=", "1"},	 /* empty value */
-		{"t", "99999999999999999999999", "-s"}, /* missing argument */
+		{ "t", "-s", "0" },			  /* below the minimum */
+		{ "t", "-s", "2G" },			  /* above the maximum */
+		{ "t", "-s", "12Q" },			  /* unknown suffix */
+		{ "t", "-s", "-5" },			  /* negative */
+		{ "t", "-n", "101" },			  /* out of range */
+		{ "t", "-n", "1K" },			  /* suffix on a plain number */
+		{ "t", "-n", "" },			  /* empty */
+		{ "t", "--bogus", "1" },		  /* unknown option */
+		{ "t", "--count=", "1" },		  /* empty value */
+		{ "t", "99999999999999999999999", "-s" }, /* missing argument */
 	};
 
 	(void)state;
@@ -115,7 +115,7 @@ static void test_bad_values_rejected(void **state)
 static void test_help(void **state)
 {
 	struct cfg c;
-	const char *a[] = {"t", "--help"};
+	const char *a[] = { "t", "--help" };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -165,7 +165,7 @@ static char *write_tmp(const char *text)
 
 static void test_config_file_applies_like_argv(void **state)
 {
-	struct cfg c = {0};
+	struct cfg c = { 0 };
 	char *path = write_tmp("# a comment\n\n  size = 2M   # trailing comment\n"
 			       "count=9\nverbose = true\nname = x y\nverbose = false\n");
 
@@ -181,14 +181,14 @@ static void test_config_file_applies_like_argv(void **state)
 
 static void test_config_file_command_line_wins(void **state)
 {
-	struct cfg c = {0};
+	struct cfg c = { 0 };
 	char *path = write_tmp("count = 9\nsize = 64K\n");
-	const char *args[] = {"t", "-n", "3"};
+	const char *args[] = { "t", "-n", "3" };
 
 	(void)state;
 	/* the file first, then argv over it */
 	assert_int_equal(rps_opt_load_file(&cmd, &c, path), 0);
-	char *argv[] = {(char *)args[0], (char *)args[1], (char *)args[2], NULL};
+	char *argv[] = { (char *)args[0], (char *)args[1], (char *)args[2], NULL };
 	assert_int_equal(rps_opt_parse(&cmd, &c, 3, argv), 3);
 	assert_int_equal(c.count, 3);
 	assert_int_equal(c.size, 65536);
@@ -198,12 +198,12 @@ static void test_config_file_command_line_wins(void **state)
 static void test_config_file_rejects(void **state)
 {
 	const char *bad[] = {
-		"size 2M\n",		/* no '=' */
-		"bogus = 1\n",		/* unknown key */
+		"size 2M\n",		 /* no '=' */
+		"bogus = 1\n",		 /* unknown key */
 		"config = other.conf\n", /* no nesting */
-		"count = 101\n",	/* the handler's range check */
-		"count =\n",		/* no value */
-		"verbose = maybe\n",	/* flag value */
+		"count = 101\n",	 /* the handler's range check */
+		"count =\n",		 /* no value */
+		"verbose = maybe\n",	 /* flag value */
 	};
 	struct cfg c;
 

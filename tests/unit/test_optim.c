@@ -19,12 +19,12 @@
 #include "optim/kernels.h"
 
 /* sizes around every plausible vector width (4, 8, 16 floats) */
-static const size_t sizes[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 1000, 4099};
+static const size_t sizes[] = { 0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 1000, 4099 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
-#define MAXN 4100
+#define MAXN   4100
 /* float vs double: a handful of ulps of the larger operand */
-#define RTOL 2e-6
-#define ATOL 1e-7
+#define RTOL   2e-6
+#define ATOL   1e-7
 
 static unsigned rng_state = 12345;
 
@@ -91,8 +91,8 @@ static void test_finite_check(void **state)
 		if (!n)
 			continue;
 		/* a bad value at the first, last and a middle position */
-		const size_t pos[] = {0, n - 1, n / 2};
-		const float bad[] = {NAN, INFINITY, -INFINITY};
+		const size_t pos[] = { 0, n - 1, n / 2 };
+		const float bad[] = { NAN, INFINITY, -INFINITY };
 		for (int p = 0; p < 3; p++) {
 			for (int v = 0; v < 3; v++) {
 				float keep = g[pos[p]];
@@ -114,7 +114,7 @@ typedef int (*kernel_call_fn)(float *w, float *b, float *ms, float *v, const flo
 
 static int call_sgd(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
-	rps_sgd_params_t p = {0.1f, 0.9f, 0.01f};
+	rps_sgd_params_t p = { 0.1f, 0.9f, 0.01f };
 	(void)ms;
 	return rps_optim_sgd(w, v, b, g, n, &p, UNDO);
 }
@@ -136,7 +136,7 @@ static int call_dc(float *w, float *b, float *ms, float *v, const float *g, size
 
 static int call_dca(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
-	rps_dcasgd_a_params_t p = {0.1f, 2.0f, 0.95f, 1e-7f};
+	rps_dcasgd_a_params_t p = { 0.1f, 2.0f, 0.95f, 1e-7f };
 	(void)v;
 	return rps_optim_dcasgd_a(w, b, ms, g, n, &p, UNDO);
 }
@@ -156,7 +156,9 @@ static int call_dude(float *w, float *b, float *ms, float *v, const float *g, si
 
 static void test_nonfinite_rejected_untouched(void **state)
 {
-	const kernel_call_fn kernels[] = {call_sgd, call_acc, call_dc, call_dca, call_pc, call_dude};
+	const kernel_call_fn kernels[] = {
+		call_sgd, call_acc, call_dc, call_dca, call_pc, call_dude
+	};
 	static float w0[MAXN], b0[MAXN], ms0[MAXN], v0[MAXN];
 	const size_t n = 1000;
 
@@ -186,8 +188,10 @@ static void test_nonfinite_rejected_untouched(void **state)
 
 static void test_sgd_matches_reference(void **state)
 {
-	const rps_sgd_params_t cases[] = {{0.05f, 0.0f, 0.0f}, {0.05f, 0.0f, 1e-3f},
-					  {0.01f, 0.9f, 0.0f}, {0.01f, 0.9f, 5e-4f}};
+	const rps_sgd_params_t cases[] = { { 0.05f, 0.0f, 0.0f },
+					   { 0.05f, 0.0f, 1e-3f },
+					   { 0.01f, 0.9f, 0.0f },
+					   { 0.01f, 0.9f, 5e-4f } };
 
 	(void)state;
 	for (int off = 0; off < 2; off++) {
@@ -211,11 +215,13 @@ static void test_sgd_matches_reference(void **state)
 					/* odd steps also write the snapshot */
 					float *snap = step & 1 ? B.b + off : NULL;
 
-					assert_int_equal(rps_optim_sgd(w, v, snap, g, n, p, UNDO), 0);
+					assert_int_equal(rps_optim_sgd(w, v, snap, g, n, p, UNDO),
+							 0);
 					if (snap)
 						assert_memory_equal(snap, w, n * sizeof(float));
 					for (size_t i = 0; i < n; i++) {
-						double d = (double)g[i] + (double)p->weight_decay * B.rw[i];
+						double d = (double)g[i] +
+							   (double)p->weight_decay * B.rw[i];
 
 						if (p->momentum != 0.0f) {
 							B.rv[i] = (double)p->momentum * B.rv[i] + d;
@@ -283,7 +289,7 @@ static void test_dcasgd_matches_reference(void **state)
 
 static void test_dcasgd_a_matches_reference(void **state)
 {
-	const rps_dcasgd_a_params_t p = {0.05f, 2.0f, 0.95f, 1e-7f};
+	const rps_dcasgd_a_params_t p = { 0.05f, 2.0f, 0.95f, 1e-7f };
 
 	(void)state;
 	for (int off = 0; off < 2; off++) {
@@ -314,7 +320,7 @@ static void test_dcasgd_a_matches_reference(void **state)
 
 static void test_pcasgd_matches_reference(void **state)
 {
-	const float thetas[] = {0.0f, 0.3f, 1.0f};
+	const float thetas[] = { 0.0f, 0.3f, 1.0f };
 
 	(void)state;
 	for (int fresh = 0; fresh < 2; fresh++) {
@@ -331,7 +337,9 @@ static void test_pcasgd_matches_reference(void **state)
 
 				B.rw[i] = wi - 0.1 * (theta * pred + (fresh ? 1 - theta : 0) * gi);
 			}
-			assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, thetas[t], fresh, UNDO), 0);
+			assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, thetas[t],
+							  fresh, UNDO),
+					 0);
 			assert_close(B.w, B.rw, n, "pcasgd w");
 			assert_memory_equal(B.b, B.w, n * sizeof(float));
 		}
@@ -399,8 +407,8 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 {
 	enum { M = 4, N = 512, PUSHES = 20000 };
 	static float h[2][M][N], s[N], w[N];
-	int cur[M] = {0};
-	bool pushed[M] = {false};
+	int cur[M] = { 0 };
+	bool pushed[M] = { false };
 	double drift = 0, after = 0;
 
 	(void)state;
@@ -414,7 +422,8 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 		for (int i = 0; i < N; i++)
 			g_new[i] = frand(-1, 1) * ((t / M) % 2 ? 1000.0f : 0.001f);
 		assert_int_equal(rps_optim_dude(w, s, NULL, g_new, pushed[m] ? h[cur[m]][m] : NULL,
-						N, 1e-6f, 1.0f / M, UNDO), 0);
+						N, 1e-6f, 1.0f / M, UNDO),
+				 0);
 		cur[m] = !cur[m];
 		pushed[m] = true;
 	}
@@ -436,8 +445,8 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 			exact += latest[m][i];
 		after = fmax(after, fabs(s[i] - exact) / fmax(1e-30, fabs(exact)));
 	}
-	print_message("dude: max drift before refresh %.3g, relative error after %.3g\n",
-		      drift, after);
+	print_message("dude: max drift before refresh %.3g, relative error after %.3g\n", drift,
+		      after);
 	/* the refresh is the exact sum rounded once to float */
 	assert_true(after <= 6e-8);
 	/* and the drift it repairs is real: incremental float updates lost
@@ -450,7 +459,7 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 static void test_fused_equals_two_pass_bitwise(void **state)
 {
 	static float w1[MAXN], b1[MAXN], m1[MAXN], w2[MAXN], b2[MAXN], m2[MAXN];
-	const rps_dcasgd_a_params_t p = {0.05f, 2.0f, 0.95f, 1e-7f};
+	const rps_dcasgd_a_params_t p = { 0.05f, 2.0f, 0.95f, 1e-7f };
 	const size_t n = 4099;
 
 	(void)state;

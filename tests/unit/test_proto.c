@@ -16,8 +16,12 @@
 
 static rps_hello_t good_hello(void)
 {
-	rps_hello_t h = {.lane = 2, .worker_id = 3, .num_workers = 8, .model_params = 7850,
-			 .doorbell_addr = 0x7f0012345678ull & ~7ull, .doorbell_key = 0xabcdef};
+	rps_hello_t h = { .lane = 2,
+			  .worker_id = 3,
+			  .num_workers = 8,
+			  .model_params = 7850,
+			  .doorbell_addr = 0x7f0012345678ull & ~7ull,
+			  .doorbell_key = 0xabcdef };
 	for (int i = 0; i < RPS_AUTH_TAG_LEN; i++)
 		h.auth_tag[i] = (uint8_t)(i * 17 + 1);
 	return h;
@@ -26,14 +30,25 @@ static rps_hello_t good_hello(void)
 static rps_welcome_t good_welcome(void)
 {
 	rps_welcome_t w = {
-		.algo = RPS_ALGO_DCASGD_A, .worker_id = 3, .num_workers = 8,
-		.shard_params = 100000, .shard_offset = 0, .chunk_bytes = 65536,
-		.grad_slots = 2, .max_staleness = 16, .lanes = 4, .lr = 0.1f, .lambda = 2.0f,
-		.ms_decay = 0.95f, .theta = 0.5f, .step = 123456789012ull, .worker_pushes = 77,
+		.algo = RPS_ALGO_DCASGD_A,
+		.worker_id = 3,
+		.num_workers = 8,
+		.shard_params = 100000,
+		.shard_offset = 0,
+		.chunk_bytes = 65536,
+		.grad_slots = 2,
+		.max_staleness = 16,
+		.lanes = 4,
+		.lr = 0.1f,
+		.lambda = 2.0f,
+		.ms_decay = 0.95f,
+		.theta = 0.5f,
+		.step = 123456789012ull,
+		.worker_pushes = 77,
 	};
 	w.num_chunks = (uint32_t)((w.shard_params * 4 + w.chunk_bytes - 1) / w.chunk_bytes);
-	w.grad = (rps_wire_region_t){0x10000, 0x1234, w.shard_params * 4 * 2};
-	w.snap = (rps_wire_region_t){0x90000, 0x5678, w.shard_params * 4};
+	w.grad = (rps_wire_region_t){ 0x10000, 0x1234, w.shard_params * 4 * 2 };
+	w.snap = (rps_wire_region_t){ 0x90000, 0x5678, w.shard_params * 4 };
 	return w;
 }
 
@@ -169,7 +184,12 @@ static void test_welcome_rejects_each_field(void **state)
 	const char *why;
 
 	(void)state;
-#define MUTATE(stmt, reason) do { w = good_welcome(); stmt; welcome_refused(&w, reason); } while (0)
+#define MUTATE(stmt, reason)                                                                       \
+	do {                                                                                       \
+		w = good_welcome();                                                                \
+		stmt;                                                                              \
+		welcome_refused(&w, reason);                                                       \
+	} while (0)
 	MUTATE(w.algo = 0, "algorithm");
 	MUTATE(w.algo = RPS_ALGO_MAX_, "algorithm");
 	MUTATE(w.num_workers = 0, "num_workers");
@@ -212,7 +232,7 @@ static void test_welcome_rejects_each_field(void **state)
 			 -RPS_ERR_PROTO);
 	/* a HELLO is not a WELCOME */
 	rps_hello_t h = good_hello();
-	uint8_t hb[RPS_WELCOME_WIRE_LEN] = {0};
+	uint8_t hb[RPS_WELCOME_WIRE_LEN] = { 0 };
 	rps_hello_encode(&h, hb);
 	assert_int_equal(rps_welcome_parse(hb, sizeof(hb), &out, &why), -RPS_ERR_PROTO);
 	assert_non_null(strstr(why, "magic"));
@@ -221,7 +241,7 @@ static void test_welcome_rejects_each_field(void **state)
 static void test_bye(void **state)
 {
 	uint8_t buf[RPS_BYE_WIRE_LEN];
-	rps_bye_t b = {RPS_BYE_SHUTDOWN, 7, 99}, out;
+	rps_bye_t b = { RPS_BYE_SHUTDOWN, 7, 99 }, out;
 	const char *why;
 
 	(void)state;
@@ -243,8 +263,9 @@ static void test_bye(void **state)
 static void test_imm_encoding(void **state)
 {
 	(void)state;
-	const rps_imm_kind_t kinds[] = {RPS_IMM_PUSH, RPS_IMM_NOTIFY, RPS_IMM_REJECT, RPS_IMM_CONTROL};
-	const uint32_t values[] = {0, 1, 12345, RPS_IMM_VALUE_MAX};
+	const rps_imm_kind_t kinds[] = { RPS_IMM_PUSH, RPS_IMM_NOTIFY, RPS_IMM_REJECT,
+					 RPS_IMM_CONTROL };
+	const uint32_t values[] = { 0, 1, 12345, RPS_IMM_VALUE_MAX };
 
 	for (int k = 0; k < 4; k++)
 		for (unsigned p = 0; p < 2; p++)

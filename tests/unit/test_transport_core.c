@@ -20,7 +20,7 @@ static void test_priv_roundtrip(void **state)
 {
 	uint8_t raw[RPS_PRIV_HDR_LEN + RPS_ACCEPT_DATA_MAX];
 	uint8_t in[RPS_ACCEPT_DATA_MAX], out[RPS_ACCEPT_DATA_MAX];
-	const size_t lens[] = {0, 1, 17, RPS_CONNECT_DATA_MAX, RPS_ACCEPT_DATA_MAX};
+	const size_t lens[] = { 0, 1, 17, RPS_CONNECT_DATA_MAX, RPS_ACCEPT_DATA_MAX };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(in); i++)
@@ -31,8 +31,7 @@ static void test_priv_roundtrip(void **state)
 		assert_int_equal(total, RPS_PRIV_HDR_LEN + lens[i]);
 		memset(out, 0, sizeof(out));
 		/* rdma_cm pads: the receiver may see more bytes than sent */
-		assert_int_equal(rps_priv_unpack(raw, sizeof(raw), out, sizeof(out)),
-				 (int)lens[i]);
+		assert_int_equal(rps_priv_unpack(raw, sizeof(raw), out, sizeof(out)), (int)lens[i]);
 		assert_memory_equal(out, in, lens[i]);
 	}
 }
@@ -53,8 +52,7 @@ static void test_priv_rejects_malformed(void **state)
 	assert_int_equal(rps_priv_unpack(raw, sizeof(raw), out, 7), -RPS_ERR_PROTO);
 	/* wrong tag: not our framing (e.g. a foreign connector) */
 	raw[0] ^= 0xff;
-	assert_int_equal(rps_priv_unpack(raw, sizeof(raw), out, sizeof(out)),
-			 -RPS_ERR_PROTO);
+	assert_int_equal(rps_priv_unpack(raw, sizeof(raw), out, sizeof(out)), -RPS_ERR_PROTO);
 }
 
 static void test_strerror(void **state)
@@ -102,12 +100,11 @@ static void test_attr_env(void **state)
 	assert_int_equal(attr.port, 2);
 	assert_int_equal(attr.gid_index, 3);
 
-	const char *bad_ports[] = {"0", "256", "1x", "", "-1"};
+	const char *bad_ports[] = { "0", "256", "1x", "", "-1" };
 	for (size_t i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++) {
 		setenv("RPS_IB_PORT", bad_ports[i], 1);
 		/* an empty value means "unset" */
-		assert_int_equal(rps_transport_attr_init(&attr),
-				 bad_ports[i][0] ? -EINVAL : 0);
+		assert_int_equal(rps_transport_attr_init(&attr), bad_ports[i][0] ? -EINVAL : 0);
 	}
 	unsetenv("RPS_IB_PORT");
 	setenv("RPS_GID_INDEX", "abc", 1);
@@ -147,8 +144,8 @@ static void test_providers_listed(void **state)
 
 static void test_sockaddr_name(void **state)
 {
-	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(4791)};
-	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(1)};
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(4791) };
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(1) };
 	char buf[64];
 
 	(void)state;

@@ -47,17 +47,17 @@
 
 /* Our trailer after the rps_priv_pack() frame in connection private data:
  * the sender's token, little-endian. */
-#define RPS_OFI_TOKEN_LEN 4
+#define RPS_OFI_TOKEN_LEN	4
 #define RPS_OFI_CONNECT_RAW_MAX (RPS_PRIV_HDR_LEN + RPS_CONNECT_DATA_MAX + RPS_OFI_TOKEN_LEN)
-#define RPS_OFI_ACCEPT_RAW_MAX (RPS_PRIV_HDR_LEN + RPS_ACCEPT_DATA_MAX + RPS_OFI_TOKEN_LEN)
+#define RPS_OFI_ACCEPT_RAW_MAX	(RPS_PRIV_HDR_LEN + RPS_ACCEPT_DATA_MAX + RPS_OFI_TOKEN_LEN)
 
 /* Connection tokens: 20 bits of table index, 12 bits of generation, so
  * an imm arriving late for a closed connection does not land on the one
  * that reused its slot (tokens are freed before the endpoint closes). */
 #define RPS_OFI_TOKEN_IDX_BITS 20
 #define RPS_OFI_TOKEN_IDX_MASK ((1u << RPS_OFI_TOKEN_IDX_BITS) - 1)
-#define RPS_OFI_TOKEN_CHUNK 1024
-#define RPS_OFI_TOKEN_NCHUNKS ((1u << RPS_OFI_TOKEN_IDX_BITS) / RPS_OFI_TOKEN_CHUNK)
+#define RPS_OFI_TOKEN_CHUNK    1024
+#define RPS_OFI_TOKEN_NCHUNKS  ((1u << RPS_OFI_TOKEN_IDX_BITS) / RPS_OFI_TOKEN_CHUNK)
 
 /* completions read from libfabric per fi_cq_read call */
 #define RPS_OFI_CQ_BATCH 32
@@ -78,15 +78,15 @@ struct rps_ofi_transport {
 	struct fid_eq *eq;
 	uint64_t mr_mode;
 	size_t inject_size;
-	uint32_t max_recv; /* receives the provider lets a connection post */
+	uint32_t max_recv;	       /* receives the provider lets a connection post */
 	atomic_uint_fast64_t next_key; /* requested_key: unique per domain */
 	uint64_t key_seed;
 	size_t key_size;
 
 	/* tp->lock guards the EQ reads and everything below */
 	pthread_mutex_t lock;
-	struct rps_list cqs;       /* every CQ, for progress */
-	struct rps_list conns;     /* every conn owning an endpoint */
+	struct rps_list cqs;   /* every CQ, for progress */
+	struct rps_list conns; /* every conn owning an endpoint */
 	_Atomic(struct rps_ofi_token_chunk *) token_chunk[RPS_OFI_TOKEN_NCHUNKS];
 	uint32_t *token_free; /* recycled indexes */
 	uint32_t token_nfree, token_free_cap;
@@ -137,9 +137,9 @@ struct rps_ofi_ctx {
 struct rps_ofi_op {
 	struct rps_ofi_ctx ctx;
 	uint64_t wr_id;
-	uint64_t seq;	     /* position in the ring when posted */
+	uint64_t seq; /* position in the ring when posted */
 	rps_op_type_t type;
-	bool pending;	     /* a completion is owed (signaled op) */
+	bool pending; /* a completion is owed (signaled op) */
 };
 
 struct rps_ofi_recv {
@@ -197,35 +197,31 @@ struct rps_ofi_conn_req {
 	uint32_t peer_token;
 };
 
-#define rps_ofi_tp(tp) container_of(tp, struct rps_ofi_transport, base)
-#define rps_ofi_cq(cq) container_of(cq, struct rps_ofi_cq, base)
-#define rps_ofi_mr(mr) container_of(mr, struct rps_ofi_mr, base)
-#define rps_ofi_conn(c) container_of(c, struct rps_ofi_conn, base)
+#define rps_ofi_tp(tp)	    container_of(tp, struct rps_ofi_transport, base)
+#define rps_ofi_cq(cq)	    container_of(cq, struct rps_ofi_cq, base)
+#define rps_ofi_mr(mr)	    container_of(mr, struct rps_ofi_mr, base)
+#define rps_ofi_conn(c)	    container_of(c, struct rps_ofi_conn, base)
 #define rps_ofi_listener(l) container_of(l, struct rps_ofi_listener, base)
-#define rps_ofi_req(r) container_of(r, struct rps_ofi_conn_req, base)
+#define rps_ofi_req(r)	    container_of(r, struct rps_ofi_conn_req, base)
 
 /* ---- ofi_domain.c --------------------------------------------------- */
-int rps_ofi_mr_reg(rps_transport_t *tp, void *addr, size_t len,
-		   unsigned access, rps_mr_t **mr_p);
-int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len,
-		       uint64_t access, struct fid_mr **mr_p, uint64_t *key_p);
+int rps_ofi_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
+int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len, uint64_t access,
+		       struct fid_mr **mr_p, uint64_t *key_p);
 int rps_ofi_token_alloc(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
 void rps_ofi_token_free(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
-struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp,
-					  uint32_t token);
+struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp, uint32_t token);
 /* Maps a positive FI_ errno from a completion to 0 / -errno / -RPS_ERR_*. */
 int rps_ofi_comp_errno(int fi_err);
 
 /* ---- ofi_pd.c ------------------------------------------------------- */
 int rps_ofi_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p);
 void rps_ofi_pd_free(rps_pd_t *pd);
-int rps_ofi_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
-		      rps_mr_t **mr_p);
-int rps_ofi_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-		      const void *data, size_t len, rps_conn_t **conn_p);
-int rps_ofi_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
-		       rps_cq_t *cq, const void *data, size_t len,
-		       rps_conn_t **conn_p);
+int rps_ofi_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
+int rps_ofi_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
+		      rps_conn_t **conn_p);
+int rps_ofi_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_conn_t **conn_p);
 
 /* ---- ofi_cm.c ------------------------------------------------------- */
 /* room for the largest CM event: entry + provider private data */
@@ -235,29 +231,25 @@ int rps_ofi_eq_drain(struct rps_ofi_transport *tp);
 void rps_ofi_backoff(unsigned *us, uint64_t deadline_ns);
 /* Unpacks rps_priv_pack() framing followed by our token trailer.
  * Returns the payload length or -RPS_ERR_PROTO. */
-int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max,
-		   uint32_t *token_p);
+int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max, uint32_t *token_p);
 int rps_ofi_progress(rps_transport_t *tp);
 
 /* ---- ofi_listen.c --------------------------------------------------- */
 /* getaddrinfo for addr:port; passive = for a listener (addr NULL = any).
  * Returns 0 or a getaddrinfo error code (gai_strerror). */
-int rps_ofi_resolve(const char *addr, uint16_t port, bool passive,
-		    struct sockaddr_storage *ss, size_t *len_p);
-int rps_ofi_listen(rps_transport_t *tp, const char *addr, uint16_t port,
-		   rps_listener_t **l_p);
+int rps_ofi_resolve(const char *addr, uint16_t port, bool passive, struct sockaddr_storage *ss,
+		    size_t *len_p);
+int rps_ofi_listen(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 void rps_ofi_listener_close(rps_listener_t *l);
-int rps_ofi_get_request(rps_listener_t *l, int timeout_ms,
-			rps_conn_req_t **req_p);
+int rps_ofi_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);
 void rps_ofi_reject(rps_conn_req_t *req);
 void rps_ofi_req_free(struct rps_ofi_conn_req *req, bool reject);
 
 /* ---- ofi_conn.c ----------------------------------------------------- */
-int rps_ofi_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data,
-		   size_t len, rps_conn_t **conn_p);
-int rps_ofi_connect(rps_transport_t *tp, const char *addr, uint16_t port,
-		    rps_cq_t *cq, const void *data, size_t len,
-		    rps_conn_t **conn_p);
+int rps_ofi_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
+		   rps_conn_t **conn_p);
+int rps_ofi_connect(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
+		    const void *data, size_t len, rps_conn_t **conn_p);
 void rps_ofi_conn_close(rps_conn_t *conn);
 
 /* ---- ofi_data.c ----------------------------------------------------- */

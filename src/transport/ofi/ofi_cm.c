@@ -28,12 +28,10 @@ void rps_ofi_backoff(unsigned *us, uint64_t deadline_ns)
 
 static uint32_t ofi_get_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max,
-		   uint32_t *token_p)
+int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max, uint32_t *token_p)
 {
 	int len = rps_priv_unpack(raw, raw_len, out, max);
 
@@ -49,7 +47,8 @@ static struct rps_ofi_conn *ofi_find_conn(struct rps_ofi_transport *tp, fid_t fi
 {
 	struct rps_list *pos;
 
-	rps_list_foreach(pos, &tp->conns) {
+	rps_list_foreach(pos, &tp->conns)
+	{
 		struct rps_ofi_conn *conn = container_of(pos, struct rps_ofi_conn, link);
 
 		if (conn->ep && &conn->ep->fid == fid)
@@ -58,8 +57,8 @@ static struct rps_ofi_conn *ofi_find_conn(struct rps_ofi_transport *tp, fid_t fi
 	return NULL;
 }
 
-static void ofi_on_connected(struct rps_ofi_transport *tp,
-			     const struct fi_eq_cm_entry *entry, size_t data_len)
+static void ofi_on_connected(struct rps_ofi_transport *tp, const struct fi_eq_cm_entry *entry,
+			     size_t data_len)
 {
 	struct rps_ofi_conn *conn = ofi_find_conn(tp, entry->fid);
 	int len;
@@ -72,8 +71,8 @@ static void ofi_on_connected(struct rps_ofi_transport *tp,
 				     RPS_ACCEPT_DATA_MAX, &conn->peer_token);
 		if (len < 0) {
 			rps_err("%s: connect to %s: malformed accept private "
-				"data (%zu bytes)", tp->base.device_name,
-				conn->base.peer, data_len);
+				"data (%zu bytes)",
+				tp->base.device_name, conn->base.peer, data_len);
 			conn->state = RPS_OFI_CONN_FAILED;
 			conn->cm_err = EPROTO;
 			return;
@@ -83,8 +82,7 @@ static void ofi_on_connected(struct rps_ofi_transport *tp,
 	conn->state = RPS_OFI_CONN_CONNECTED;
 }
 
-static void ofi_on_shutdown(struct rps_ofi_transport *tp,
-			    const struct fi_eq_cm_entry *entry)
+static void ofi_on_shutdown(struct rps_ofi_transport *tp, const struct fi_eq_cm_entry *entry)
 {
 	struct rps_ofi_conn *conn = ofi_find_conn(tp, entry->fid);
 
@@ -94,8 +92,7 @@ static void ofi_on_shutdown(struct rps_ofi_transport *tp,
 		conn->state = RPS_OFI_CONN_FAILED;
 		conn->cm_err = ECONNREFUSED;
 	} else if (conn->state == RPS_OFI_CONN_CONNECTED) {
-		rps_info("%s: peer %s disconnected", tp->base.device_name,
-			 conn->base.peer);
+		rps_info("%s: peer %s disconnected", tp->base.device_name, conn->base.peer);
 		conn->state = RPS_OFI_CONN_DOWN;
 		conn->base.connected = false;
 	}
@@ -103,14 +100,13 @@ static void ofi_on_shutdown(struct rps_ofi_transport *tp,
 
 static void ofi_on_error(struct rps_ofi_transport *tp)
 {
-	struct fi_eq_err_entry err = {0};
+	struct fi_eq_err_entry err = { 0 };
 	struct rps_ofi_conn *conn;
 	ssize_t ret;
 
 	ret = fi_eq_readerr(tp->eq, &err, 0);
 	if (ret < 0) {
-		rps_err("%s: fi_eq_readerr: %s", tp->base.device_name,
-			fi_strerror((int)-ret));
+		rps_err("%s: fi_eq_readerr: %s", tp->base.device_name, fi_strerror((int)-ret));
 		return;
 	}
 	conn = ofi_find_conn(tp, err.fid);
@@ -118,8 +114,8 @@ static void ofi_on_error(struct rps_ofi_transport *tp)
 		conn->state = RPS_OFI_CONN_FAILED;
 		conn->cm_err = err.err ? err.err : ECONNABORTED;
 	} else if (conn && conn->state == RPS_OFI_CONN_CONNECTED) {
-		rps_warn("%s: connection to %s failed: %s", tp->base.device_name,
-			 conn->base.peer, fi_strerror(err.err));
+		rps_warn("%s: connection to %s failed: %s", tp->base.device_name, conn->base.peer,
+			 fi_strerror(err.err));
 		conn->state = RPS_OFI_CONN_DOWN;
 		conn->base.connected = false;
 	}
@@ -147,12 +143,10 @@ int rps_ofi_eq_drain(struct rps_ofi_transport *tp)
 			continue;
 		}
 		if (ret < 0) {
-			rps_err("%s: fi_eq_read: %s", tp->base.device_name,
-				fi_strerror((int)-ret));
+			rps_err("%s: fi_eq_read: %s", tp->base.device_name, fi_strerror((int)-ret));
 			return -EIO;
 		}
-		size_t data_len = (size_t)ret > sizeof(buf.cm) ?
-				  (size_t)ret - sizeof(buf.cm) : 0;
+		size_t data_len = (size_t)ret > sizeof(buf.cm) ? (size_t)ret - sizeof(buf.cm) : 0;
 
 		switch (event) {
 		case FI_CONNECTED:
@@ -162,8 +156,7 @@ int rps_ofi_eq_drain(struct rps_ofi_transport *tp)
 			ofi_on_shutdown(tp, &buf.cm);
 			break;
 		default:
-			rps_dbg("%s: EQ event %u ignored", tp->base.device_name,
-				event);
+			rps_dbg("%s: EQ event %u ignored", tp->base.device_name, event);
 			break;
 		}
 	}
@@ -183,7 +176,8 @@ int rps_ofi_progress(rps_transport_t *btp)
 
 	pthread_mutex_lock(&tp->lock);
 	ret = rps_ofi_eq_drain(tp);
-	rps_list_foreach(pos, &tp->cqs) {
+	rps_list_foreach(pos, &tp->cqs)
+	{
 		struct rps_ofi_cq *cq = container_of(pos, struct rps_ofi_cq, link);
 
 		(void)fi_cq_read(cq->cq, &unused, 0);
@@ -191,4 +185,3 @@ int rps_ofi_progress(rps_transport_t *btp)
 	pthread_mutex_unlock(&tp->lock);
 	return ret;
 }
-

@@ -59,15 +59,13 @@ static int ofi_conn_alloc_recvs(struct rps_ofi_conn *conn)
 	size_t len;
 	int ret;
 
-	conn->nrecv = attr->recv_depth < conn->tp->max_recv ?
-		      attr->recv_depth : conn->tp->max_recv;
+	conn->nrecv = attr->recv_depth < conn->tp->max_recv ? attr->recv_depth : conn->tp->max_recv;
 	conn->recv_size = attr->max_msg_size;
 	len = (size_t)conn->nrecv * conn->recv_size;
 	conn->recvs = calloc(conn->nrecv, sizeof(*conn->recvs));
 	if (!conn->recvs || posix_memalign(&conn->recv_buf, 4096, len))
 		return -ENOMEM;
-	ret = rps_ofi_mr_reg_raw(conn->tp, conn->recv_buf, len, FI_RECV,
-				 &conn->recv_mr, &key);
+	ret = rps_ofi_mr_reg_raw(conn->tp, conn->recv_buf, len, FI_RECV, &conn->recv_mr, &key);
 	if (ret) {
 		conn->recv_mr = NULL;
 		return ret;
@@ -95,8 +93,7 @@ static int ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
 	conn->cq = cq;
 	rps_list_init(&conn->link);
 	conn->sq_depth = attr->sq_depth;
-	conn->inline_max = attr->max_inline < tp->inject_size ?
-			   attr->max_inline : tp->inject_size;
+	conn->inline_max = attr->max_inline < tp->inject_size ? attr->max_inline : tp->inject_size;
 	conn->ops = calloc(conn->sq_depth, sizeof(*conn->ops));
 	if (!conn->ops) {
 		ret = -ENOMEM;
@@ -120,8 +117,8 @@ static int ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
 err_free:
 	if (ret == -ENOMEM)
 		rps_err("%s: new connection: out of memory (%u x %u B of "
-			"receive buffers)", tp->base.device_name,
-			attr->recv_depth, attr->max_msg_size);
+			"receive buffers)",
+			tp->base.device_name, attr->recv_depth, attr->max_msg_size);
 	ofi_conn_free(conn);
 	return ret;
 }
@@ -161,8 +158,8 @@ static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
 	return 0;
 
 err:
-	rps_err("%s: connection to %s: %s: %s", tp->base.device_name,
-		conn->base.peer, step, fi_strerror(-ret));
+	rps_err("%s: connection to %s: %s: %s", tp->base.device_name, conn->base.peer, step,
+		fi_strerror(-ret));
 	return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
 }
 
@@ -180,8 +177,7 @@ static int ofi_conn_post_recvs(struct rps_ofi_conn *conn)
 		ret = rps_ofi_post_recv(&conn->recvs[conn->nposted]);
 		if (ret) {
 			rps_err("%s: connection to %s: post receive: %s",
-				conn->tp->base.device_name, conn->base.peer,
-				fi_strerror(-ret));
+				conn->tp->base.device_name, conn->base.peer, fi_strerror(-ret));
 			return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
 		}
 	}
@@ -204,9 +200,8 @@ static void ofi_conn_destroy(struct rps_ofi_conn *conn)
 		pthread_mutex_unlock(&tp->lock);
 		ret = fi_close(&conn->ep->fid);
 		if (ret)
-			rps_warn("%s: close endpoint to %s: %s",
-				 tp->base.device_name, conn->base.peer,
-				 fi_strerror(-ret));
+			rps_warn("%s: close endpoint to %s: %s", tp->base.device_name,
+				 conn->base.peer, fi_strerror(-ret));
 		if (conn->nposted)
 			rps_ofi_cq_forget_conn(conn->cq, conn);
 	}
@@ -235,17 +230,16 @@ static int ofi_conn_wait(struct rps_ofi_conn *conn, const char *what)
 		if (ret < 0)
 			return ret;
 		if (rps_ms_left(deadline) == 0) {
-			rps_err("%s: %s %s: timed out after %d ms",
-				tp->base.device_name, what, conn->base.peer,
-				tp->base.attr.timeout_ms);
+			rps_err("%s: %s %s: timed out after %d ms", tp->base.device_name, what,
+				conn->base.peer, tp->base.attr.timeout_ms);
 			return -ETIMEDOUT;
 		}
 		rps_ofi_backoff(&backoff_us, deadline);
 	}
 	/* a reset before the handshake ended: the listener went away */
 	if (err == ECONNREFUSED || err == ECONNRESET) {
-		rps_err("%s: %s %s: connection refused%s", tp->base.device_name,
-			what, conn->base.peer, err == ECONNRESET ? " (reset)" : "");
+		rps_err("%s: %s %s: connection refused%s", tp->base.device_name, what,
+			conn->base.peer, err == ECONNRESET ? " (reset)" : "");
 		return -ECONNREFUSED;
 	}
 	rps_err("%s: %s %s: %s", tp->base.device_name, what, conn->base.peer,
@@ -268,8 +262,8 @@ static int ofi_conn_establish(struct rps_ofi_conn *conn, const char *what)
 	return ret;
 }
 
-int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data,
-		   size_t len, rps_conn_t **conn_p)
+int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data, size_t len,
+		   rps_conn_t **conn_p)
 {
 	struct rps_ofi_conn_req *req = rps_ofi_req(breq);
 	struct rps_ofi_transport *tp = req->l->tp;
@@ -293,8 +287,8 @@ int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data,
 	rps_ofi_req_free(req, false);
 	ret = fi_accept(conn->ep, raw, ofi_pack(raw, data, len, conn->token));
 	if (ret) {
-		rps_err("%s: accept %s: fi_accept: %s", tp->base.device_name,
-			conn->base.peer, fi_strerror(-ret));
+		rps_err("%s: accept %s: fi_accept: %s", tp->base.device_name, conn->base.peer,
+			fi_strerror(-ret));
 		ret = -ECONNABORTED;
 		goto err_destroy;
 	}
@@ -313,8 +307,7 @@ err_destroy:
 /* The transport's info aimed at ss, with no source address: the kernel
  * picks the route, so one domain reaches any address. */
 static struct fi_info *ofi_connect_info(struct rps_ofi_transport *tp,
-					const struct sockaddr_storage *ss,
-					size_t len)
+					const struct sockaddr_storage *ss, size_t len)
 {
 	struct fi_info *info = fi_dupinfo(tp->info);
 
@@ -331,14 +324,12 @@ static struct fi_info *ofi_connect_info(struct rps_ofi_transport *tp,
 	}
 	memcpy(info->dest_addr, ss, len);
 	info->dest_addrlen = len;
-	info->addr_format = ss->ss_family == AF_INET6 ? FI_SOCKADDR_IN6 :
-							 FI_SOCKADDR_IN;
+	info->addr_format = ss->ss_family == AF_INET6 ? FI_SOCKADDR_IN6 : FI_SOCKADDR_IN;
 	return info;
 }
 
-static int ofi_connect_start(struct rps_ofi_conn *conn,
-			     const struct sockaddr_storage *ss, size_t sslen,
-			     const void *data, size_t len)
+static int ofi_connect_start(struct rps_ofi_conn *conn, const struct sockaddr_storage *ss,
+			     size_t sslen, const void *data, size_t len)
 {
 	struct rps_ofi_transport *tp = conn->tp;
 	uint8_t raw[RPS_OFI_CONNECT_RAW_MAX];
@@ -354,16 +345,15 @@ static int ofi_connect_start(struct rps_ofi_conn *conn,
 		return ret;
 	ret = fi_connect(conn->ep, ss, raw, ofi_pack(raw, data, len, conn->token));
 	if (ret) {
-		rps_err("%s: connect %s: fi_connect: %s", tp->base.device_name,
-			conn->base.peer, fi_strerror(-ret));
+		rps_err("%s: connect %s: fi_connect: %s", tp->base.device_name, conn->base.peer,
+			fi_strerror(-ret));
 		return ret == -FI_ECONNREFUSED ? -ECONNREFUSED : -EIO;
 	}
 	return 0;
 }
 
-int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port,
-		    rps_cq_t *bcq, const void *data, size_t len,
-		    rps_conn_t **conn_p)
+int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port, rps_cq_t *bcq,
+		    const void *data, size_t len, rps_conn_t **conn_p)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 	struct sockaddr_storage ss;
@@ -373,8 +363,7 @@ int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port,
 
 	ret = rps_ofi_resolve(addr, port, false, &ss, &sslen);
 	if (ret) {
-		rps_err("%s: connect %s:%u: %s", btp->device_name, addr, port,
-			gai_strerror(ret));
+		rps_err("%s: connect %s:%u: %s", btp->device_name, addr, port, gai_strerror(ret));
 		return -EINVAL;
 	}
 	ret = ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
@@ -414,8 +403,8 @@ void rps_ofi_conn_close(rps_conn_t *bconn)
 	if (up) {
 		ret = fi_shutdown(conn->ep, 0);
 		if (ret && ret != -FI_ENOTCONN)
-			rps_dbg("%s: shutdown %s: %s", tp->base.device_name,
-				bconn->peer, fi_strerror(-ret));
+			rps_dbg("%s: shutdown %s: %s", tp->base.device_name, bconn->peer,
+				fi_strerror(-ret));
 	}
 	ofi_conn_destroy(conn);
 }

@@ -45,7 +45,7 @@ static const rps_comp_type_t ofi_comp_types[] = {
 int rps_ofi_post_recv(struct rps_ofi_recv *recv)
 {
 	struct rps_ofi_conn *conn = recv->ctx.conn;
-	struct iovec iov = {.iov_base = recv->buf, .iov_len = conn->recv_size};
+	struct iovec iov = { .iov_base = recv->buf, .iov_len = conn->recv_size };
 	void *desc = conn->recv_desc;
 	struct fi_msg msg = {
 		.msg_iov = &iov,
@@ -57,10 +57,10 @@ int rps_ofi_post_recv(struct rps_ofi_recv *recv)
 	return (int)fi_recvmsg(conn->ep, &msg, FI_COMPLETION);
 }
 
-static ssize_t ofi_post_rma(struct rps_ofi_conn *conn, const rps_op_t *op,
-			    struct rps_ofi_op *slot, uint64_t flags)
+static ssize_t ofi_post_rma(struct rps_ofi_conn *conn, const rps_op_t *op, struct rps_ofi_op *slot,
+			    uint64_t flags)
 {
-	struct iovec iov = {.iov_base = op->buf, .iov_len = op->len};
+	struct iovec iov = { .iov_base = op->buf, .iov_len = op->len };
 	void *desc = op->mr ? rps_ofi_mr(op->mr)->desc : NULL;
 	struct fi_rma_iov rma = {
 		.addr = op->remote_addr,
@@ -89,10 +89,10 @@ static ssize_t ofi_post_rma(struct rps_ofi_conn *conn, const rps_op_t *op,
 	return fi_writemsg(conn->ep, &msg, flags);
 }
 
-static ssize_t ofi_post_send(struct rps_ofi_conn *conn, const rps_op_t *op,
-			     struct rps_ofi_op *slot, uint64_t flags)
+static ssize_t ofi_post_send(struct rps_ofi_conn *conn, const rps_op_t *op, struct rps_ofi_op *slot,
+			     uint64_t flags)
 {
-	struct iovec iov = {.iov_base = op->buf, .iov_len = op->len};
+	struct iovec iov = { .iov_base = op->buf, .iov_len = op->len };
 	void *desc = op->mr ? rps_ofi_mr(op->mr)->desc : NULL;
 	struct fi_msg msg = {
 		.msg_iov = &iov,
@@ -106,8 +106,7 @@ static ssize_t ofi_post_send(struct rps_ofi_conn *conn, const rps_op_t *op,
 	return fi_sendmsg(conn->ep, &msg, flags);
 }
 
-static int ofi_post_error(struct rps_ofi_conn *conn, const rps_op_t *op,
-			  ssize_t ret)
+static int ofi_post_error(struct rps_ofi_conn *conn, const rps_op_t *op, ssize_t ret)
 {
 	struct rps_ofi_transport *tp = conn->tp;
 
@@ -115,9 +114,8 @@ static int ofi_post_error(struct rps_ofi_conn *conn, const rps_op_t *op,
 		return -EAGAIN;
 	if (!conn->err_logged) {
 		conn->err_logged = true;
-		rps_err("%s: %s %s: %s", tp->base.device_name,
-			ofi_op_names[op->type], conn->base.peer,
-			fi_strerror((int)-ret));
+		rps_err("%s: %s %s: %s", tp->base.device_name, ofi_op_names[op->type],
+			conn->base.peer, fi_strerror((int)-ret));
 	}
 	switch (ret) {
 	case -FI_EOPBADSTATE:
@@ -191,10 +189,8 @@ static inline bool ofi_is_remote_imm(uint64_t flags)
 
 /* Fills comp from a successful entry; 0 when the entry is for no one
  * (a WRITE_WITH_IMM of a connection already closed). */
-static inline int ofi_comp_success(struct rps_ofi_cq *cq,
-				   const struct fi_cq_data_entry *e,
-				   rps_completion_t *comp,
-				   struct rps_ofi_recv **recv_p)
+static inline int ofi_comp_success(struct rps_ofi_cq *cq, const struct fi_cq_data_entry *e,
+				   rps_completion_t *comp, struct rps_ofi_recv **recv_p)
 {
 	struct rps_ofi_ctx *ctx;
 	struct rps_ofi_conn *conn;
@@ -241,16 +237,15 @@ static void ofi_log_comp_error(struct rps_ofi_conn *conn, const char *what,
 	const char *dev = conn->tp->base.device_name;
 
 	if (conn->err_logged) {
-		rps_dbg("%s: %s %s failed: %s", dev, what, conn->base.peer,
-			fi_strerror(err->err));
+		rps_dbg("%s: %s %s failed: %s", dev, what, conn->base.peer, fi_strerror(err->err));
 		return;
 	}
 	conn->err_logged = true;
 	/* a flush says the connection died, not why: the peer went away,
 	 * or refused an access (tcp then drops the connection) */
 	rps_log_msg(status == -RPS_ERR_FLUSHED ? RPS_LOG_WARN : RPS_LOG_ERROR,
-		    "%s: %s %s failed: %s (libfabric: %s)", dev, what,
-		    conn->base.peer, rps_strerror(status), fi_strerror(err->err));
+		    "%s: %s %s failed: %s (libfabric: %s)", dev, what, conn->base.peer,
+		    rps_strerror(status), fi_strerror(err->err));
 }
 
 /* Reads one error entry into comp.  Returns 1, 0 when it is for no one
@@ -258,7 +253,7 @@ static void ofi_log_comp_error(struct rps_ofi_conn *conn, const char *what,
 static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
 			  struct rps_ofi_recv **recv_p)
 {
-	struct fi_cq_err_entry err = {0};
+	struct fi_cq_err_entry err = { 0 };
 	struct rps_ofi_conn *conn;
 	struct rps_ofi_ctx *ctx;
 	ssize_t ret;
@@ -268,8 +263,7 @@ static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
 	if (ret == -FI_EAGAIN)
 		return 0;
 	if (ret < 0) {
-		rps_err("%s: fi_cq_readerr: %s", cq->tp->base.device_name,
-			fi_strerror((int)-ret));
+		rps_err("%s: fi_cq_readerr: %s", cq->tp->base.device_name, fi_strerror((int)-ret));
 		return -EIO;
 	}
 	memset(comp, 0, sizeof(*comp));
@@ -280,8 +274,7 @@ static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
 			return 0;
 		comp->type = RPS_COMP_REMOTE_WRITE_IMM;
 		comp->imm = (uint32_t)err.data;
-		ofi_log_comp_error(conn, "remote write_imm from", &err,
-				   comp->status);
+		ofi_log_comp_error(conn, "remote write_imm from", &err, comp->status);
 		goto out;
 	}
 	ctx = err.op_context;
@@ -305,8 +298,7 @@ static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
 		ofi_op_retire(conn, op);
 		comp->wr_id = op->wr_id;
 		comp->type = ofi_comp_types[op->type];
-		ofi_log_comp_error(conn, ofi_op_names[op->type], &err,
-				   comp->status);
+		ofi_log_comp_error(conn, ofi_op_names[op->type], &err, comp->status);
 	}
 out:
 	/* on an FI_EP_MSG endpoint every error means the endpoint is gone */
@@ -335,8 +327,7 @@ static int ofi_cq_read_batch(struct rps_ofi_cq *cq, rps_completion_t *comps,
 		return ofi_comp_error(cq, comps, recvs);
 	}
 	if (rps_unlikely(ret < 0)) {
-		rps_err("%s: fi_cq_read: %s", cq->tp->base.device_name,
-			fi_strerror((int)-ret));
+		rps_err("%s: fi_cq_read: %s", cq->tp->base.device_name, fi_strerror((int)-ret));
 		return -EIO;
 	}
 	for (ssize_t i = 0; i < ret; i++)
@@ -358,9 +349,8 @@ static void ofi_cq_repost(struct rps_ofi_cq *cq)
 		ret = rps_ofi_post_recv(recv);
 		if (rps_unlikely(ret) && !conn->err_logged) {
 			conn->err_logged = true;
-			rps_err("%s: repost receive from %s: %s",
-				conn->tp->base.device_name, conn->base.peer,
-				fi_strerror(-ret));
+			rps_err("%s: repost receive from %s: %s", conn->tp->base.device_name,
+				conn->base.peer, fi_strerror(-ret));
 		}
 	}
 	cq->nrepost = 0;
@@ -437,8 +427,8 @@ static void ofi_cq_park(struct rps_ofi_cq *cq, const rps_completion_t *comp,
 		grown = realloc(cq->parked, cap * sizeof(*grown));
 		if (!grown) {
 			rps_err("%s: out of memory keeping a completion of %s: "
-				"dropped", cq->tp->base.device_name,
-				comp->conn->peer);
+				"dropped",
+				cq->tp->base.device_name, comp->conn->peer);
 			return;
 		}
 		cq->parked = grown;

@@ -24,8 +24,7 @@ static const char *ofi_prov_name(const rps_transport_attr_t *attr)
 
 /* hints for an FI_EP_MSG endpoint with RMA and remote CQ data; ep_type
  * FI_EP_UNSPEC asks only whether the provider exists at all */
-static struct fi_info *ofi_hints(const rps_transport_attr_t *attr,
-				 enum fi_ep_type ep_type)
+static struct fi_info *ofi_hints(const rps_transport_attr_t *attr, enum fi_ep_type ep_type)
 {
 	struct fi_info *hints = fi_allocinfo();
 
@@ -34,21 +33,19 @@ static struct fi_info *ofi_hints(const rps_transport_attr_t *attr,
 	hints->fabric_attr->prov_name = strdup(ofi_prov_name(attr));
 	if (attr->device)
 		hints->domain_attr->name = strdup(attr->device);
-	if (!hints->fabric_attr->prov_name ||
-	    (attr->device && !hints->domain_attr->name)) {
+	if (!hints->fabric_attr->prov_name || (attr->device && !hints->domain_attr->name)) {
 		fi_freeinfo(hints);
 		return NULL;
 	}
 	if (ep_type == FI_EP_UNSPEC)
 		return hints;
 	hints->ep_attr->type = ep_type;
-	hints->caps = FI_MSG | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ |
-		      FI_REMOTE_WRITE;
+	hints->caps = FI_MSG | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;
 	hints->mode = FI_CONTEXT;
 	/* every mode we know how to honour: we pass descriptors, use
 	 * virtual addresses or offsets as told, and read back keys */
-	hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR |
-				      FI_MR_ALLOCATED | FI_MR_PROV_KEY;
+	hints->domain_attr->mr_mode =
+		FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
 	/* engine threads share the domain, each with its own CQ */
 	hints->domain_attr->threading = FI_THREAD_SAFE;
 	hints->domain_attr->cq_data_size = sizeof(uint64_t);
@@ -57,8 +54,8 @@ static struct fi_info *ofi_hints(const rps_transport_attr_t *attr,
 	return hints;
 }
 
-static int ofi_getinfo(const rps_transport_attr_t *attr,
-		       enum fi_ep_type ep_type, struct fi_info **info_p)
+static int ofi_getinfo(const rps_transport_attr_t *attr, enum fi_ep_type ep_type,
+		       struct fi_info **info_p)
 {
 	struct fi_info *hints = ofi_hints(attr, ep_type);
 	int ret;
@@ -81,7 +78,8 @@ static void ofi_explain_nodata(const rps_transport_attr_t *attr)
 	if (ofi_getinfo(&any, FI_EP_UNSPEC, &info) == 0) {
 		fi_freeinfo(info);
 		rps_err("ofi: libfabric provider '%s' has no FI_EP_MSG endpoint "
-			"with RMA (FI_EP_RDM is not supported yet; use tcp)", prov);
+			"with RMA (FI_EP_RDM is not supported yet; use tcp)",
+			prov);
 		return;
 	}
 	rps_err("ofi: libfabric provider '%s' not found (see fi_info -l)", prov);
@@ -96,22 +94,20 @@ static void ofi_explain_domain(const struct fi_info *list, const char *device)
 		const struct fi_info *seen = list;
 
 		/* one info per address family: name each domain once */
-		while (seen != cur && strcmp(seen->domain_attr->name,
-					     cur->domain_attr->name))
+		while (seen != cur && strcmp(seen->domain_attr->name, cur->domain_attr->name))
 			seen = seen->next;
 		if (seen != cur)
 			continue;
-		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-					off ? ", " : "", cur->domain_attr->name);
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", off ? ", " : "",
+					cur->domain_attr->name);
 	}
-	rps_err("ofi: %s has no domain '%s' (domains: %s)",
-		list->fabric_attr->prov_name, device, names);
+	rps_err("ofi: %s has no domain '%s' (domains: %s)", list->fabric_attr->prov_name, device,
+		names);
 }
 
 /* The info to open: the first FI_EP_MSG one, on domain attr->device when
  * set (not every provider filters on the hint).  0 or -ENODEV/-ENOMEM. */
-static int ofi_select(const rps_transport_attr_t *attr, bool quiet,
-		      struct fi_info **info_p)
+static int ofi_select(const rps_transport_attr_t *attr, bool quiet, struct fi_info **info_p)
 {
 	struct fi_info *list, *cur;
 	int ret = ofi_getinfo(attr, FI_EP_MSG, &list);
@@ -122,8 +118,7 @@ static int ofi_select(const rps_transport_attr_t *attr, bool quiet,
 		if (ret == -FI_ENODATA)
 			ofi_explain_nodata(attr);
 		else
-			rps_err("ofi: fi_getinfo(%s): %s", ofi_prov_name(attr),
-				fi_strerror(-ret));
+			rps_err("ofi: fi_getinfo(%s): %s", ofi_prov_name(attr), fi_strerror(-ret));
 		return ret == -FI_ENOMEM ? -ENOMEM : -ENODEV;
 	}
 	for (cur = list; cur && attr->device; cur = cur->next) {
@@ -153,7 +148,7 @@ static int rps_ofi_probe(const rps_transport_attr_t *attr)
 
 static int ofi_open_objects(struct rps_ofi_transport *tp)
 {
-	struct fi_eq_attr eq_attr = {.wait_obj = FI_WAIT_NONE};
+	struct fi_eq_attr eq_attr = { .wait_obj = FI_WAIT_NONE };
 	const char *dev = tp->info->domain_attr->name;
 	int ret;
 
@@ -199,8 +194,7 @@ static void ofi_tp_free(struct rps_ofi_transport *tp)
 /* Asks for the queue sizes attr wants, within what the provider offers.
  * A send queue smaller than sq_depth only makes posts return -EAGAIN
  * sooner; receive buffers beyond the provider's queue are not posted. */
-static void ofi_fit_queues(struct rps_ofi_transport *tp,
-			   const rps_transport_attr_t *attr)
+static void ofi_fit_queues(struct rps_ofi_transport *tp, const rps_transport_attr_t *attr)
 {
 	struct fi_tx_attr *tx = tp->info->tx_attr;
 	struct fi_rx_attr *rx = tp->info->rx_attr;
@@ -215,8 +209,8 @@ static void ofi_fit_queues(struct rps_ofi_transport *tp,
 		rx->size = attr->recv_depth;
 	else
 		rps_warn("ofi: %s posts at most %zu receives per connection: "
-			 "recv_depth %u is cut to that", tp->base.device_name,
-			 rx->size, attr->recv_depth);
+			 "recv_depth %u is cut to that",
+			 tp->base.device_name, rx->size, attr->recv_depth);
 	tp->max_recv = (uint32_t)rx->size;
 }
 
@@ -240,8 +234,7 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 	}
 	if (tp->info->domain_attr->cq_data_size < sizeof(uint64_t)) {
 		rps_err("ofi: %s/%s carries %zu bytes of remote CQ data, need 8",
-			tp->info->fabric_attr->prov_name,
-			tp->info->domain_attr->name,
+			tp->info->fabric_attr->prov_name, tp->info->domain_attr->name,
 			tp->info->domain_attr->cq_data_size);
 		ret = -ENODEV;
 		goto err_free;
@@ -250,8 +243,7 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 	tp->key_size = tp->info->domain_attr->mr_key_size;
 	if (!tp->key_size || tp->key_size > sizeof(uint64_t))
 		tp->key_size = sizeof(uint64_t);
-	if (getrandom(&tp->key_seed, sizeof(tp->key_seed), GRND_NONBLOCK) !=
-	    sizeof(tp->key_seed))
+	if (getrandom(&tp->key_seed, sizeof(tp->key_seed), GRND_NONBLOCK) != sizeof(tp->key_seed))
 		tp->key_seed = rps_now_ns() ^ (uintptr_t)tp;
 	tp->inject_size = tp->info->tx_attr->inject_size;
 	snprintf(tp->base.device_name, sizeof(tp->base.device_name), "%s/%s",
@@ -263,9 +255,8 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 		ret = -ENODEV;
 		goto err_close;
 	}
-	rps_dbg("ofi: opened %s (fabric %s, mr_mode 0x%llx, inject %zu)",
-		tp->base.device_name, tp->info->fabric_attr->name,
-		(unsigned long long)tp->mr_mode, tp->inject_size);
+	rps_dbg("ofi: opened %s (fabric %s, mr_mode 0x%llx, inject %zu)", tp->base.device_name,
+		tp->info->fabric_attr->name, (unsigned long long)tp->mr_mode, tp->inject_size);
 	*tp_p = &tp->base;
 	return 0;
 
@@ -281,8 +272,7 @@ static void rps_ofi_close(rps_transport_t *btp)
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 
 	if (!rps_list_empty(&tp->conns) || !rps_list_empty(&tp->cqs))
-		rps_warn("%s: closed with connections or CQs still open",
-			 btp->device_name);
+		rps_warn("%s: closed with connections or CQs still open", btp->device_name);
 	ofi_close_objects(tp);
 	ofi_tp_free(tp);
 }
@@ -312,28 +302,26 @@ static uint64_t ofi_next_key(struct rps_ofi_transport *tp)
 	return key;
 }
 
-int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len,
-		       uint64_t access, struct fid_mr **mr_p, uint64_t *key_p)
+int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len, uint64_t access,
+		       struct fid_mr **mr_p, uint64_t *key_p)
 {
 	uint64_t key;
 	int ret, tries = 0;
 
 	do { /* a key truncated to a short mr_key_size may collide */
 		key = ofi_next_key(tp);
-		ret = fi_mr_reg(tp->domain, addr, len, access, 0, key, 0, mr_p,
-				NULL);
+		ret = fi_mr_reg(tp->domain, addr, len, access, 0, key, 0, mr_p, NULL);
 	} while (ret == -FI_ENOKEY && ++tries < 16);
 	if (ret) {
-		rps_err("%s: register %p+%zu: fi_mr_reg: %s",
-			tp->base.device_name, addr, len, fi_strerror(-ret));
+		rps_err("%s: register %p+%zu: fi_mr_reg: %s", tp->base.device_name, addr, len,
+			fi_strerror(-ret));
 		return ret == -FI_ENOMEM ? -ENOMEM : -EINVAL;
 	}
 	*key_p = (tp->mr_mode & FI_MR_PROV_KEY) ? fi_mr_key(*mr_p) : key;
 	return 0;
 }
 
-int rps_ofi_mr_reg(rps_transport_t *btp, void *addr, size_t len,
-		   unsigned access, rps_mr_t **mr_p)
+int rps_ofi_mr_reg(rps_transport_t *btp, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 	/* any region may be the source of a WRITE or SEND */
@@ -360,8 +348,9 @@ int rps_ofi_mr_reg(rps_transport_t *btp, void *addr, size_t len,
 	mr->desc = fi_mr_desc(mr->mr);
 	/* tcp (mr_mode 0) addresses a region by offset; FI_MR_VIRT_ADDR and
 	 * the old FI_MR_BASIC by virtual address */
-	mr->base.remote.addr = ((tp->mr_mode & FI_MR_VIRT_ADDR) ||
-				tp->mr_mode == FI_MR_BASIC) ? (uintptr_t)addr : 0;
+	mr->base.remote.addr = ((tp->mr_mode & FI_MR_VIRT_ADDR) || tp->mr_mode == FI_MR_BASIC)
+				       ? (uintptr_t)addr
+				       : 0;
 	mr->base.remote.key = key;
 	mr->base.remote.len = len;
 	*mr_p = &mr->base;
@@ -374,15 +363,14 @@ static void rps_ofi_mr_dereg(rps_mr_t *bmr)
 	int ret = fi_close(&mr->mr->fid);
 
 	if (ret)
-		rps_warn("%s: deregister %p+%zu: %s", bmr->tp->device_name,
-			 bmr->addr, bmr->len, fi_strerror(-ret));
+		rps_warn("%s: deregister %p+%zu: %s", bmr->tp->device_name, bmr->addr, bmr->len,
+			 fi_strerror(-ret));
 	free(mr);
 }
 
 /* ---- completion queues ------------------------------------------------ */
 
-static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth,
-			     rps_cq_t **cq_p)
+static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth, rps_cq_t **cq_p)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 	struct fi_cq_attr attr = {
@@ -406,8 +394,8 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth,
 	}
 	ret = fi_cq_open(tp->domain, &attr, &cq->cq, cq);
 	if (ret) {
-		rps_err("%s: fi_cq_open(%u entries): %s", btp->device_name,
-			depth, fi_strerror(-ret));
+		rps_err("%s: fi_cq_open(%u entries): %s", btp->device_name, depth,
+			fi_strerror(-ret));
 		ret = ret == -FI_ENOMEM ? -ENOMEM : -EINVAL;
 		goto err_free;
 	}
@@ -433,8 +421,8 @@ static void rps_ofi_cq_destroy(rps_cq_t *bcq)
 	pthread_mutex_unlock(&cq->tp->lock);
 	ret = fi_close(&cq->cq->fid);
 	if (ret)
-		rps_warn("%s: destroy CQ: %s (connections still bound?)",
-			 bcq->tp->device_name, fi_strerror(-ret));
+		rps_warn("%s: destroy CQ: %s (connections still bound?)", bcq->tp->device_name,
+			 fi_strerror(-ret));
 	free(cq->parked);
 	free(cq->repost);
 	free(cq);
@@ -495,8 +483,7 @@ void rps_ofi_token_free(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn)
 }
 
 /* Data path, lock-free: chunks never move and entries are atomic. */
-struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp,
-					  uint32_t token)
+struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp, uint32_t token)
 {
 	uint32_t idx = token & RPS_OFI_TOKEN_IDX_MASK;
 	struct rps_ofi_token_chunk *chunk;
@@ -506,8 +493,7 @@ struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp,
 				     memory_order_acquire);
 	if (!chunk)
 		return NULL;
-	conn = atomic_load_explicit(&chunk->conn[idx % RPS_OFI_TOKEN_CHUNK],
-				    memory_order_acquire);
+	conn = atomic_load_explicit(&chunk->conn[idx % RPS_OFI_TOKEN_CHUNK], memory_order_acquire);
 	return conn && conn->token == token ? conn : NULL;
 }
 

@@ -32,10 +32,9 @@
 static void ofi_peer_name(const void *addr, char *buf, size_t len)
 {
 	const struct sockaddr_in6 *in6 = addr;
-	struct sockaddr_in in = {.sin_family = AF_INET};
+	struct sockaddr_in in = { .sin_family = AF_INET };
 
-	if (in6 && in6->sin6_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+	if (in6 && in6->sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
 		in.sin_port = in6->sin6_port;
 		memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
 		addr = &in;
@@ -46,8 +45,8 @@ static void ofi_peer_name(const void *addr, char *buf, size_t len)
 /* Resolves addr:port.  For a listening socket (passive), addr NULL = any:
  * the IPv6 wildcard when the host has IPv6 (Linux then accepts IPv4 too),
  * else the IPv4 one. */
-int rps_ofi_resolve(const char *addr, uint16_t port, bool passive,
-		    struct sockaddr_storage *ss, size_t *len_p)
+int rps_ofi_resolve(const char *addr, uint16_t port, bool passive, struct sockaddr_storage *ss,
+		    size_t *len_p)
 {
 	const bool wildcard = passive && !addr;
 	struct addrinfo hints = {
@@ -73,9 +72,8 @@ int rps_ofi_resolve(const char *addr, uint16_t port, bool passive,
 	return 0;
 }
 
-static int ofi_listener_info(struct rps_ofi_transport *tp,
-			     const struct sockaddr_storage *ss, size_t len,
-			     struct fi_info **info_p)
+static int ofi_listener_info(struct rps_ofi_transport *tp, const struct sockaddr_storage *ss,
+			     size_t len, struct fi_info **info_p)
 {
 	struct fi_info *info = fi_dupinfo(tp->info);
 
@@ -92,8 +90,7 @@ static int ofi_listener_info(struct rps_ofi_transport *tp,
 	}
 	memcpy(info->src_addr, ss, len);
 	info->src_addrlen = len;
-	info->addr_format = ss->ss_family == AF_INET6 ? FI_SOCKADDR_IN6 :
-							 FI_SOCKADDR_IN;
+	info->addr_format = ss->ss_family == AF_INET6 ? FI_SOCKADDR_IN6 : FI_SOCKADDR_IN;
 	*info_p = info;
 	return 0;
 }
@@ -103,48 +100,46 @@ static int ofi_listener_open(struct rps_ofi_listener *l, struct fi_info *info)
 	struct rps_ofi_transport *tp = l->tp;
 	struct sockaddr_storage ss;
 	size_t len = sizeof(ss);
-	struct fi_eq_attr eq_attr = {.wait_obj = FI_WAIT_NONE};
+	struct fi_eq_attr eq_attr = { .wait_obj = FI_WAIT_NONE };
 	int ret;
 
 	ret = fi_eq_open(tp->fabric, &eq_attr, &l->eq, NULL);
 	if (ret) {
-		rps_err("%s: listen on %s: fi_eq_open: %s",
-			tp->base.device_name, l->name, fi_strerror(-ret));
+		rps_err("%s: listen on %s: fi_eq_open: %s", tp->base.device_name, l->name,
+			fi_strerror(-ret));
 		return ret;
 	}
 	ret = fi_passive_ep(tp->fabric, info, &l->pep, l);
 	if (ret) {
-		rps_err("%s: listen on %s: fi_passive_ep: %s",
-			tp->base.device_name, l->name, fi_strerror(-ret));
+		rps_err("%s: listen on %s: fi_passive_ep: %s", tp->base.device_name, l->name,
+			fi_strerror(-ret));
 		return ret;
 	}
 	ret = fi_pep_bind(l->pep, &l->eq->fid, 0);
 	if (ret) {
-		rps_err("%s: listen on %s: fi_pep_bind: %s",
-			tp->base.device_name, l->name, fi_strerror(-ret));
+		rps_err("%s: listen on %s: fi_pep_bind: %s", tp->base.device_name, l->name,
+			fi_strerror(-ret));
 		return ret;
 	}
 	ret = fi_listen(l->pep);
 	if (ret) {
-		rps_err("%s: listen on %s: fi_listen: %s", tp->base.device_name,
-			l->name, fi_strerror(-ret));
+		rps_err("%s: listen on %s: fi_listen: %s", tp->base.device_name, l->name,
+			fi_strerror(-ret));
 		return ret;
 	}
 	ret = fi_getname(&l->pep->fid, &ss, &len);
 	if (ret) {
-		rps_err("%s: listen on %s: fi_getname: %s", tp->base.device_name,
-			l->name, fi_strerror(-ret));
+		rps_err("%s: listen on %s: fi_getname: %s", tp->base.device_name, l->name,
+			fi_strerror(-ret));
 		return ret;
 	}
 	rps_sockaddr_name(&ss, l->name, sizeof(l->name));
-	l->base.port = ntohs(ss.ss_family == AF_INET6 ?
-			     ((struct sockaddr_in6 *)&ss)->sin6_port :
-			     ((struct sockaddr_in *)&ss)->sin_port);
+	l->base.port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						      : ((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 }
 
-int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port,
-		   rps_listener_t **l_p)
+int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port, rps_listener_t **l_p)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 	struct rps_ofi_listener *l;
@@ -155,8 +150,8 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port,
 
 	ret = rps_ofi_resolve(addr, port, true, &ss, &len);
 	if (ret) {
-		rps_err("%s: listen on %s:%u: %s", btp->device_name,
-			addr ? addr : "*", port, gai_strerror(ret));
+		rps_err("%s: listen on %s:%u: %s", btp->device_name, addr ? addr : "*", port,
+			gai_strerror(ret));
 		return -EINVAL;
 	}
 	l = calloc(1, sizeof(*l));
@@ -170,8 +165,7 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port,
 	ret = ofi_listener_open(l, info);
 	fi_freeinfo(info);
 	if (ret) {
-		ret = ret == -FI_EADDRINUSE ? -EADDRINUSE :
-		      ret == -FI_ENOMEM ? -ENOMEM : -EINVAL;
+		ret = ret == -FI_EADDRINUSE ? -EADDRINUSE : ret == -FI_ENOMEM ? -ENOMEM : -EINVAL;
 		goto err_close;
 	}
 	rps_dbg("%s: listening on %s", btp->device_name, l->name);
@@ -199,8 +193,7 @@ void rps_ofi_req_free(struct rps_ofi_conn_req *req, bool reject)
 /* Turns an FI_CONNREQ into a request, or refuses it when malformed.
  * Returns the request or NULL. */
 static struct rps_ofi_conn_req *ofi_on_connreq(struct rps_ofi_listener *l,
-					       const struct fi_eq_cm_entry *entry,
-					       size_t data_len)
+					       const struct fi_eq_cm_entry *entry, size_t data_len)
 {
 	const char *dev = l->tp->base.device_name;
 	struct rps_ofi_conn_req *req;
@@ -211,15 +204,16 @@ static struct rps_ofi_conn_req *ofi_on_connreq(struct rps_ofi_listener *l,
 	req = calloc(1, sizeof(*req));
 	if (!req) {
 		rps_err("%s: listener %s: connect request from %s: out of "
-			"memory", dev, l->name, peer);
+			"memory",
+			dev, l->name, peer);
 		goto err_reject;
 	}
-	len = rps_ofi_unpack(entry->data, data_len, req->base.data,
-			     RPS_CONNECT_DATA_MAX, &req->peer_token);
+	len = rps_ofi_unpack(entry->data, data_len, req->base.data, RPS_CONNECT_DATA_MAX,
+			     &req->peer_token);
 	if (len < 0) {
 		rps_err("%s: listener %s: connect request from %s: malformed "
-			"private data (%zu bytes), refused", dev, l->name, peer,
-			data_len);
+			"private data (%zu bytes), refused",
+			dev, l->name, peer, data_len);
 		free(req);
 		goto err_reject;
 	}
@@ -237,14 +231,13 @@ err_reject:
 
 /* One non-blocking read of the listener's EQ.  Returns 1 with *req_p set,
  * 0 when there was nothing to take, or -errno. */
-static int ofi_listener_read(struct rps_ofi_listener *l,
-			     struct rps_ofi_conn_req **req_p)
+static int ofi_listener_read(struct rps_ofi_listener *l, struct rps_ofi_conn_req **req_p)
 {
 	union {
 		struct fi_eq_cm_entry cm;
 		uint8_t raw[OFI_EQ_BUF_LEN];
 	} buf;
-	struct fi_eq_err_entry err = {0};
+	struct fi_eq_err_entry err = { 0 };
 	uint32_t event;
 	ssize_t ret;
 
@@ -253,27 +246,26 @@ static int ofi_listener_read(struct rps_ofi_listener *l,
 		return 0;
 	if (ret == -FI_EAVAIL) {
 		if (fi_eq_readerr(l->eq, &err, 0) >= 0)
-			rps_err("%s: listener %s: %s", l->tp->base.device_name,
-				l->name, fi_strerror(err.err));
+			rps_err("%s: listener %s: %s", l->tp->base.device_name, l->name,
+				fi_strerror(err.err));
 		return 0;
 	}
 	if (ret < 0) {
-		rps_err("%s: listener %s: fi_eq_read: %s",
-			l->tp->base.device_name, l->name, fi_strerror((int)-ret));
+		rps_err("%s: listener %s: fi_eq_read: %s", l->tp->base.device_name, l->name,
+			fi_strerror((int)-ret));
 		return -EIO;
 	}
 	if (event != FI_CONNREQ) {
-		rps_dbg("%s: listener %s: EQ event %u ignored",
-			l->tp->base.device_name, l->name, event);
+		rps_dbg("%s: listener %s: EQ event %u ignored", l->tp->base.device_name, l->name,
+			event);
 		return 0;
 	}
-	*req_p = ofi_on_connreq(l, &buf.cm, (size_t)ret > sizeof(buf.cm) ?
-					    (size_t)ret - sizeof(buf.cm) : 0);
+	*req_p = ofi_on_connreq(l, &buf.cm,
+				(size_t)ret > sizeof(buf.cm) ? (size_t)ret - sizeof(buf.cm) : 0);
 	return *req_p != NULL;
 }
 
-int rps_ofi_get_request(rps_listener_t *bl, int timeout_ms,
-			rps_conn_req_t **req_p)
+int rps_ofi_get_request(rps_listener_t *bl, int timeout_ms, rps_conn_req_t **req_p)
 {
 	struct rps_ofi_listener *l = rps_ofi_listener(bl);
 	uint64_t deadline = rps_deadline_ns(timeout_ms);

@@ -41,22 +41,20 @@ void rps_ofi_pd_free(rps_pd_t *pd)
 	free(pd);
 }
 
-int rps_ofi_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
-		      rps_mr_t **mr_p)
+int rps_ofi_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
 	return rps_ofi_mr_reg(pd->tp, addr, len, access, mr_p);
 }
 
-int rps_ofi_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-		      const void *data, size_t len, rps_conn_t **conn_p)
+int rps_ofi_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
+		      rps_conn_t **conn_p)
 {
 	(void)pd;
 	return rps_ofi_accept(req, cq, data, len, conn_p);
 }
 
-int rps_ofi_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
-		       rps_cq_t *cq, const void *data, size_t len,
-		       rps_conn_t **conn_p)
+int rps_ofi_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_conn_t **conn_p)
 {
 	return rps_ofi_connect(pd->tp, addr, port, cq, data, len, conn_p);
 }

@@ -33,25 +33,24 @@
 
 /* an operation longer than the port's max_msg_sz is posted as up to this
  * many WRs (soft-RoCE: 8 MiB each) */
-#define VRB_SPLIT_MAX 64
+#define VRB_SPLIT_MAX	     64
 /* completions taken from the device per ibv_poll_cq call */
-#define VRB_POLL_BATCH 32
+#define VRB_POLL_BATCH	     32
 /* cap on RDMA READs in flight per QP, each way (devices allow 16-128) */
-#define VRB_MAX_RD_ATOMIC 16
+#define VRB_MAX_RD_ATOMIC    16
 /* RC ACK timeout exponent: 4.096 us * 2^14 = 67 ms; with retry_count 7
  * a dead peer is noticed in about half a second instead of minutes */
-#define VRB_ACK_TIMEOUT 14
-#define VRB_RETRY_COUNT 7
-#define VRB_RNR_RETRY_COUNT 7 /* 7 = retry forever on RNR NAK */
+#define VRB_ACK_TIMEOUT	     14
+#define VRB_RETRY_COUNT	     7
+#define VRB_RNR_RETRY_COUNT  7 /* 7 = retry forever on RNR NAK */
 /* conn_close waits at most this long for the QP's flushes */
 #define VRB_DRAIN_TIMEOUT_MS 2000
-#define VRB_LISTEN_BACKLOG 128
-
+#define VRB_LISTEN_BACKLOG   128
 
 enum vrb_wr_kind {
-	VRB_WR_SEND = 1,   /* a struct vrb_send slot: WRITE/READ/SEND */
-	VRB_WR_RECV,	   /* a struct vrb_recv pool buffer */
-	VRB_WR_DRAIN,	   /* conn_close's marker on the send queue */
+	VRB_WR_SEND = 1, /* a struct vrb_send slot: WRITE/READ/SEND */
+	VRB_WR_RECV,	 /* a struct vrb_recv pool buffer */
+	VRB_WR_DRAIN,	 /* conn_close's marker on the send queue */
 };
 
 struct vrb_conn;
@@ -65,11 +64,11 @@ struct vrb_wr {
 /* One send-queue slot: the ring has sq_depth of them. */
 struct vrb_send {
 	struct vrb_wr wr;
-	uint8_t op;	 /* rps_op_type_t */
-	bool report;	 /* the caller asked for a completion */
-	bool part;	 /* not the last WR of an operation split in pieces */
-	uint64_t seq;	 /* post number: completing it retires all before */
-	uint64_t wr_id;	 /* the caller's */
+	uint8_t op;	/* rps_op_type_t */
+	bool report;	/* the caller asked for a completion */
+	bool part;	/* not the last WR of an operation split in pieces */
+	uint64_t seq;	/* post number: completing it retires all before */
+	uint64_t wr_id; /* the caller's */
 };
 
 /* One receive buffer of the connection's pool. */
@@ -86,13 +85,13 @@ struct vrb_transport {
 	struct ibv_pd *pd;
 	struct ibv_device_attr dev_attr;
 	uint8_t port_num;
-	uint32_t max_msg_sz;	/* the port's largest message */
-	int epfd;		/* the conns' event channels + async fd */
+	uint32_t max_msg_sz; /* the port's largest message */
+	int epfd;	     /* the conns' event channels + async fd */
 	/* connect and accept may run in different threads (a test that
 	 * plays both sides does), and progress in yet another: the lock
 	 * guards the list and keeps progress off a conn being closed */
 	pthread_mutex_t lock;
-	struct rps_list conns;	/* struct vrb_conn.node */
+	struct rps_list conns; /* struct vrb_conn.node */
 };
 
 /* An rps_pd: its own ibv_pd.  The transport's default PD is tp->pd and
@@ -130,7 +129,7 @@ struct vrb_listener {
 struct vrb_conn_req {
 	struct rps_conn_req base;
 	struct vrb_transport *tp;
-	struct rdma_cm_id *id; /* still on the listener's channel */
+	struct rdma_cm_id *id;			      /* still on the listener's channel */
 	uint8_t responder_resources, initiator_depth; /* from the request */
 };
 
@@ -141,28 +140,28 @@ struct vrb_conn {
 	struct vrb_cq *cq;
 	struct rdma_event_channel *ch; /* this conn's own, non-blocking */
 	struct rdma_cm_id *id;
-	struct ibv_pd *pd;	/* of the QP and the receive pool: tp->pd or
-				 * an rps_pd's */
+	struct ibv_pd *pd; /* of the QP and the receive pool: tp->pd or
+			    * an rps_pd's */
 	struct ibv_qp *qp;
-	uint32_t max_inline;	/* min(attr.max_inline, the QP's) */
+	uint32_t max_inline; /* min(attr.max_inline, the QP's) */
 
 	/* send ring: slot of post n is sq[n % sq_depth] */
 	struct vrb_send *sq;
 	uint32_t sq_depth, sq_pi;
-	uint64_t sq_head;	/* posts so far */
-	uint64_t sq_tail;	/* posts retired by a completion */
-	int part_err;		/* error of a piece, reported with the last */
+	uint64_t sq_head; /* posts so far */
+	uint64_t sq_tail; /* posts retired by a completion */
+	int part_err;	  /* error of a piece, reported with the last */
 
 	/* receive pool: rq_depth buffers of msg_size bytes, one MR */
 	struct vrb_recv *rq;
 	uint32_t rq_depth, msg_size;
-	uint32_t rq_posted;	/* receives on the QP: each one completes */
+	uint32_t rq_posted; /* receives on the QP: each one completes */
 	void *pool;
 	struct ibv_mr *pool_mr;
 
-	struct vrb_wr drain_sq;	/* conn_close's marker on the send queue */
-	bool disconnected; /* rdma_disconnect done: QP in the error state */
-	bool err_logged;   /* first error completion was logged */
+	struct vrb_wr drain_sq; /* conn_close's marker on the send queue */
+	bool disconnected;	/* rdma_disconnect done: QP in the error state */
+	bool err_logged;	/* first error completion was logged */
 	bool in_epoll;
 };
 
@@ -193,11 +192,10 @@ const char *rps_vrb_op_name(unsigned op);
 int rps_vrb_probe(const rps_transport_attr_t *attr);
 int rps_vrb_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p);
 void rps_vrb_close(rps_transport_t *tp);
-int rps_vrb_mr_reg(rps_transport_t *tp, void *addr, size_t len,
-		   unsigned access, rps_mr_t **mr_p);
+int rps_vrb_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
 /* Registers in the given ibv_pd (the default one or an rps_pd's). */
-int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr,
-		      size_t len, unsigned access, rps_mr_t **mr_p);
+int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr, size_t len,
+		      unsigned access, rps_mr_t **mr_p);
 void rps_vrb_mr_dereg(rps_mr_t *mr);
 int rps_vrb_cq_create(rps_transport_t *tp, uint32_t depth, rps_cq_t **cq_p);
 void rps_vrb_cq_destroy(rps_cq_t *cq);
@@ -205,32 +203,26 @@ void rps_vrb_cq_destroy(rps_cq_t *cq);
 /* verbs_pd.c */
 int rps_vrb_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p);
 void rps_vrb_pd_free(rps_pd_t *pd);
-int rps_vrb_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
-		      rps_mr_t **mr_p);
-int rps_vrb_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-		      const void *data, size_t len, rps_conn_t **conn_p);
-int rps_vrb_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
-		       rps_cq_t *cq, const void *data, size_t len,
-		       rps_conn_t **conn_p);
+int rps_vrb_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
+int rps_vrb_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
+		      rps_conn_t **conn_p);
+int rps_vrb_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_conn_t **conn_p);
 
 /* verbs_cm.c */
-int rps_vrb_listen(rps_transport_t *tp, const char *addr, uint16_t port,
-		   rps_listener_t **l_p);
+int rps_vrb_listen(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 void rps_vrb_listener_close(rps_listener_t *l);
-int rps_vrb_get_request(rps_listener_t *l, int timeout_ms,
-			rps_conn_req_t **req_p);
-int rps_vrb_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data,
-		   size_t len, rps_conn_t **conn_p);
+int rps_vrb_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);
+int rps_vrb_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
+		   rps_conn_t **conn_p);
 void rps_vrb_reject(rps_conn_req_t *req);
-int rps_vrb_connect(rps_transport_t *tp, const char *addr, uint16_t port,
-		    rps_cq_t *cq, const void *data, size_t len,
-		    rps_conn_t **conn_p);
+int rps_vrb_connect(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
+		    const void *data, size_t len, rps_conn_t **conn_p);
 /* accept / connect with the QP and its receive pool in pd */
-int rps_vrb_accept_in(rps_conn_req_t *req, struct ibv_pd *pd, rps_cq_t *cq,
-		      const void *data, size_t len, rps_conn_t **conn_p);
-int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd,
-		       const char *addr, uint16_t port, rps_cq_t *cq,
-		       const void *data, size_t len, rps_conn_t **conn_p);
+int rps_vrb_accept_in(rps_conn_req_t *req, struct ibv_pd *pd, rps_cq_t *cq, const void *data,
+		      size_t len, rps_conn_t **conn_p);
+int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd, const char *addr, uint16_t port,
+		       rps_cq_t *cq, const void *data, size_t len, rps_conn_t **conn_p);
 int rps_vrb_progress(rps_transport_t *tp);
 
 /* verbs_conn.c */
@@ -238,9 +230,8 @@ int rps_vrb_progress(rps_transport_t *tp);
  * channel, QP on cq in pd, send ring and receive pool (registered in pd
  * too: a QP may only use local keys of its own PD), receives posted.  On
  * failure everything it made is undone and id is left to the caller. */
-int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd,
-			struct vrb_cq *cq, struct rdma_cm_id *id,
-			struct vrb_conn **conn_p);
+int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd, struct vrb_cq *cq,
+			struct rdma_cm_id *id, struct vrb_conn **conn_p);
 /* Enters an established connection into the transport's list and its
  * event channel into the progress epoll set. */
 int rps_vrb_conn_activate(struct vrb_conn *conn);

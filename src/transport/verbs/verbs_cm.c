@@ -32,7 +32,7 @@
 
 /* IB CM reject reasons (IBTA table 112) worth naming */
 #define VRB_REJ_INVALID_SERVICE_ID 8
-#define VRB_REJ_CONSUMER_DEFINED 28
+#define VRB_REJ_CONSUMER_DEFINED   28
 
 static int vrb_errno(void)
 {
@@ -62,7 +62,7 @@ static int vrb_channel_open(struct rdma_event_channel **ch_p)
 static int vrb_cm_wait(struct rdma_event_channel *ch, uint64_t deadline,
 		       struct rdma_cm_event **ev_p)
 {
-	struct pollfd pfd = {.fd = ch->fd, .events = POLLIN};
+	struct pollfd pfd = { .fd = ch->fd, .events = POLLIN };
 
 	for (;;) {
 		int ms;
@@ -92,8 +92,8 @@ static const char *vrb_reject_reason(int status)
 }
 
 /* The errno for an event other than the one a step waited for; logs it. */
-static int vrb_cm_unexpected(const struct vrb_transport *tp, const char *what,
-			     const char *peer, const struct rdma_cm_event *ev)
+static int vrb_cm_unexpected(const struct vrb_transport *tp, const char *what, const char *peer,
+			     const struct rdma_cm_event *ev)
 {
 	const char *dev = tp->base.device_name;
 	int ret;
@@ -117,26 +117,24 @@ static int vrb_cm_unexpected(const struct vrb_transport *tp, const char *what,
 		ret = ev->status < 0 ? ev->status : -ECONNABORTED;
 		break;
 	}
-	rps_err("%s: %s %s: %s (status %d): %s", dev, what, peer,
-		rdma_event_str(ev->event), ev->status, strerror(-ret));
+	rps_err("%s: %s %s: %s (status %d): %s", dev, what, peer, rdma_event_str(ev->event),
+		ev->status, strerror(-ret));
 	return ret;
 }
 
 /* Waits for event `want` on ch; anything else (or the deadline) fails.
  * On success *ev_p holds the event, unacked, when ev_p is not NULL. */
-static int vrb_cm_expect(const struct vrb_transport *tp, const char *what,
-			 const char *peer, struct rdma_event_channel *ch,
-			 enum rdma_cm_event_type want, uint64_t deadline,
-			 struct rdma_cm_event **ev_p)
+static int vrb_cm_expect(const struct vrb_transport *tp, const char *what, const char *peer,
+			 struct rdma_event_channel *ch, enum rdma_cm_event_type want,
+			 uint64_t deadline, struct rdma_cm_event **ev_p)
 {
 	struct rdma_cm_event *ev;
 	int ret;
 
 	ret = vrb_cm_wait(ch, deadline, &ev);
 	if (ret) {
-		rps_err("%s: %s %s: %s waiting for %s", tp->base.device_name,
-			what, peer, ret == -ETIMEDOUT ? "timed out" : strerror(-ret),
-			rdma_event_str(want));
+		rps_err("%s: %s %s: %s waiting for %s", tp->base.device_name, what, peer,
+			ret == -ETIMEDOUT ? "timed out" : strerror(-ret), rdma_event_str(want));
 		return ret;
 	}
 	if (ev->event != want) {
@@ -152,12 +150,10 @@ static int vrb_cm_expect(const struct vrb_transport *tp, const char *what,
 }
 
 /* addr (NULL = any, for listen) and port to a socket address. */
-static int vrb_addr_parse(const struct vrb_transport *tp, const char *what,
-			  const char *addr, uint16_t port,
-			  struct sockaddr_storage *ss)
+static int vrb_addr_parse(const struct vrb_transport *tp, const char *what, const char *addr,
+			  uint16_t port, struct sockaddr_storage *ss)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
 	struct addrinfo *res;
 	char service[8];
 	int ret;
@@ -173,8 +169,8 @@ static int vrb_addr_parse(const struct vrb_transport *tp, const char *what,
 	snprintf(service, sizeof(service), "%u", port);
 	ret = getaddrinfo(addr, service, &hints, &res);
 	if (ret) {
-		rps_err("%s: %s %s:%u: %s", tp->base.device_name, what, addr,
-			port, gai_strerror(ret));
+		rps_err("%s: %s %s:%u: %s", tp->base.device_name, what, addr, port,
+			gai_strerror(ret));
 		return ret == EAI_SYSTEM ? vrb_errno() : -EADDRNOTAVAIL;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -184,8 +180,7 @@ static int vrb_addr_parse(const struct vrb_transport *tp, const char *what,
 
 /* ---- listener ---------------------------------------------------------------- */
 
-int rps_vrb_listen(rps_transport_t *base, const char *addr, uint16_t port,
-		   rps_listener_t **l_p)
+int rps_vrb_listen(rps_transport_t *base, const char *addr, uint16_t port, rps_listener_t **l_p)
 {
 	struct vrb_transport *tp = vrb_tp(base);
 	struct sockaddr_storage ss;
@@ -202,34 +197,31 @@ int rps_vrb_listen(rps_transport_t *base, const char *addr, uint16_t port,
 		goto err_free;
 	ret = vrb_channel_open(&l->ch);
 	if (ret) {
-		rps_err("%s: listen on %s: rdma_create_event_channel: %s",
-			base->device_name, l->name, strerror(-ret));
+		rps_err("%s: listen on %s: rdma_create_event_channel: %s", base->device_name,
+			l->name, strerror(-ret));
 		goto err_free;
 	}
 	if (rdma_create_id(l->ch, &l->id, l, RDMA_PS_TCP)) {
 		ret = vrb_errno();
-		rps_err("%s: listen on %s: rdma_create_id: %s",
-			base->device_name, l->name, strerror(-ret));
+		rps_err("%s: listen on %s: rdma_create_id: %s", base->device_name, l->name,
+			strerror(-ret));
 		goto err_destroy_channel;
 	}
 	if (rdma_bind_addr(l->id, (struct sockaddr *)&ss) ||
 	    rdma_listen(l->id, VRB_LISTEN_BACKLOG)) {
 		ret = vrb_errno();
-		rps_err("%s: listen on %s: %s", base->device_name, l->name,
-			strerror(-ret));
+		rps_err("%s: listen on %s: %s", base->device_name, l->name, strerror(-ret));
 		goto err_destroy_id;
 	}
 	/* a specific address pins the device: it must be ours */
 	if (l->id->verbs && l->id->verbs != tp->ctx) {
-		rps_err("%s: listen on %s: that address belongs to device %s",
-			base->device_name, l->name,
-			ibv_get_device_name(l->id->verbs->device));
+		rps_err("%s: listen on %s: that address belongs to device %s", base->device_name,
+			l->name, ibv_get_device_name(l->id->verbs->device));
 		ret = -EADDRNOTAVAIL;
 		goto err_destroy_id;
 	}
 	l->base.port = ntohs(rdma_get_src_port(l->id));
-	snprintf(l->name, sizeof(l->name), "%s:%u", addr ? addr : "*",
-		 l->base.port);
+	snprintf(l->name, sizeof(l->name), "%s:%u", addr ? addr : "*", l->base.port);
 	rps_info("%s: listening on %s", base->device_name, l->name);
 	*l_p = &l->base;
 	return 0;
@@ -251,8 +243,7 @@ void rps_vrb_listener_close(rps_listener_t *base)
 	/* requests nobody took: ack them so destroy_id does not wait; the
 	 * kernel rejects their connectors when the listener goes */
 	while (rdma_get_cm_event(l->ch, &ev) == 0) {
-		struct rdma_cm_id *id = ev->event == RDMA_CM_EVENT_CONNECT_REQUEST ?
-						ev->id : NULL;
+		struct rdma_cm_id *id = ev->event == RDMA_CM_EVENT_CONNECT_REQUEST ? ev->id : NULL;
 
 		rdma_ack_cm_event(ev);
 		if (id) {
@@ -281,21 +272,19 @@ static int vrb_req_create(struct vrb_listener *l, const struct rdma_cm_event *ev
 	req->id = ev->id;
 	req->responder_resources = ev->param.conn.responder_resources;
 	req->initiator_depth = ev->param.conn.initiator_depth;
-	rps_sockaddr_name(rdma_get_peer_addr(ev->id), req->base.peer,
-			  sizeof(req->base.peer));
+	rps_sockaddr_name(rdma_get_peer_addr(ev->id), req->base.peer, sizeof(req->base.peer));
 	if (ev->id->verbs != l->tp->ctx) {
 		rps_warn("%s: %s: connect request from %s arrived on device "
-			 "%s: rejected", dev, l->name, req->base.peer,
-			 ibv_get_device_name(ev->id->verbs->device));
+			 "%s: rejected",
+			 dev, l->name, req->base.peer, ibv_get_device_name(ev->id->verbs->device));
 		goto err_refuse;
 	}
-	len = rps_priv_unpack(ev->param.conn.private_data,
-			      ev->param.conn.private_data_len, req->base.data,
-			      sizeof(req->base.data));
+	len = rps_priv_unpack(ev->param.conn.private_data, ev->param.conn.private_data_len,
+			      req->base.data, sizeof(req->base.data));
 	if (len < 0) {
 		rps_warn("%s: %s: connect request from %s carries malformed "
-			 "private data (%u bytes): rejected", dev, l->name,
-			 req->base.peer, ev->param.conn.private_data_len);
+			 "private data (%u bytes): rejected",
+			 dev, l->name, req->base.peer, ev->param.conn.private_data_len);
 		goto err_refuse;
 	}
 	req->base.data_len = (size_t)len;
@@ -307,8 +296,7 @@ err_refuse:
 	return -EAGAIN;
 }
 
-int rps_vrb_get_request(rps_listener_t *base, int timeout_ms,
-			rps_conn_req_t **req_p)
+int rps_vrb_get_request(rps_listener_t *base, int timeout_ms, rps_conn_req_t **req_p)
 {
 	struct vrb_listener *l = container_of(base, struct vrb_listener, base);
 	uint64_t deadline = rps_deadline_ns(timeout_ms);
@@ -321,15 +309,14 @@ int rps_vrb_get_request(rps_listener_t *base, int timeout_ms,
 		ret = vrb_cm_wait(l->ch, deadline, &ev);
 		if (ret) {
 			if (ret != -ETIMEDOUT)
-				rps_err("%s: %s: rdma_get_cm_event: %s",
-					base->tp->device_name, l->name,
-					strerror(-ret));
+				rps_err("%s: %s: rdma_get_cm_event: %s", base->tp->device_name,
+					l->name, strerror(-ret));
 			return ret;
 		}
 		if (ev->event != RDMA_CM_EVENT_CONNECT_REQUEST) {
 			/* a request whose connector gave up before we took it */
-			rps_dbg("%s: %s: ignored %s", base->tp->device_name,
-				l->name, rdma_event_str(ev->event));
+			rps_dbg("%s: %s: ignored %s", base->tp->device_name, l->name,
+				rdma_event_str(ev->event));
 			rdma_ack_cm_event(ev);
 			continue;
 		}
@@ -343,8 +330,7 @@ int rps_vrb_get_request(rps_listener_t *base, int timeout_ms,
 		if (ret != -EAGAIN)
 			return ret;
 	}
-	rps_dbg("%s: %s: connect request from %s", base->tp->device_name,
-		l->name, req->base.peer);
+	rps_dbg("%s: %s: connect request from %s", base->tp->device_name, l->name, req->base.peer);
 	*req_p = &req->base;
 	return 0;
 }
@@ -354,8 +340,8 @@ void rps_vrb_reject(rps_conn_req_t *base)
 	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
 
 	if (rdma_reject(req->id, NULL, 0))
-		rps_warn("%s: reject %s: %s", req->tp->base.device_name,
-			 base->peer, strerror(errno));
+		rps_warn("%s: reject %s: %s", req->tp->base.device_name, base->peer,
+			 strerror(errno));
 	rdma_destroy_id(req->id);
 	free(req);
 }
@@ -368,8 +354,8 @@ static uint8_t vrb_min_u8(int a, int b)
 }
 
 /* Accepts on conn (made from req) and waits until it is established. */
-static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req,
-			     const void *data, size_t len)
+static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req, const void *data,
+			     size_t len)
 {
 	const struct ibv_device_attr *da = &conn->tp->dev_attr;
 	uint8_t priv[RPS_PRIV_HDR_LEN + RPS_ACCEPT_DATA_MAX];
@@ -377,12 +363,11 @@ static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req,
 		.private_data = priv,
 		.private_data_len = (uint8_t)rps_priv_pack(priv, data, len),
 		/* READs the peer may have in flight towards us */
-		.responder_resources =
-			vrb_min_u8(da->max_qp_rd_atom, VRB_MAX_RD_ATOMIC),
+		.responder_resources = vrb_min_u8(da->max_qp_rd_atom, VRB_MAX_RD_ATOMIC),
 		/* ours towards it: no more than it will take */
-		.initiator_depth = vrb_min_u8(vrb_min_u8(da->max_qp_init_rd_atom,
-							 VRB_MAX_RD_ATOMIC),
-					      req->initiator_depth),
+		.initiator_depth =
+			vrb_min_u8(vrb_min_u8(da->max_qp_init_rd_atom, VRB_MAX_RD_ATOMIC),
+				   req->initiator_depth),
 		.retry_count = VRB_RETRY_COUNT,
 		.rnr_retry_count = VRB_RNR_RETRY_COUNT,
 	};
@@ -390,9 +375,8 @@ static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req,
 
 	if (rdma_accept(conn->id, &param)) {
 		ret = vrb_errno();
-		rps_err("%s: accept %s: rdma_accept: %s",
-			conn->tp->base.device_name, conn->base.peer,
-			strerror(-ret));
+		rps_err("%s: accept %s: rdma_accept: %s", conn->tp->base.device_name,
+			conn->base.peer, strerror(-ret));
 		return ret;
 	}
 	return vrb_cm_expect(conn->tp, "accept", conn->base.peer, conn->ch,
@@ -400,8 +384,8 @@ static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req,
 			     rps_deadline_ns(conn->tp->base.attr.timeout_ms), NULL);
 }
 
-int rps_vrb_accept_in(rps_conn_req_t *base, struct ibv_pd *pd, rps_cq_t *cq,
-		      const void *data, size_t len, rps_conn_t **conn_p)
+int rps_vrb_accept_in(rps_conn_req_t *base, struct ibv_pd *pd, rps_cq_t *cq, const void *data,
+		      size_t len, rps_conn_t **conn_p)
 {
 	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
 	struct vrb_conn *conn;
@@ -427,8 +411,8 @@ out_free_req:
 	return ret;
 }
 
-int rps_vrb_accept(rps_conn_req_t *base, rps_cq_t *cq, const void *data,
-		   size_t len, rps_conn_t **conn_p)
+int rps_vrb_accept(rps_conn_req_t *base, rps_cq_t *cq, const void *data, size_t len,
+		   rps_conn_t **conn_p)
 {
 	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
 
@@ -447,23 +431,22 @@ static int vrb_step_ms(uint64_t deadline)
 
 /* After address resolution: rdma_cm must have picked our device (and
  * port, when one was asked for). */
-static int vrb_check_device(struct vrb_transport *tp, struct rdma_cm_id *id,
-			    const char *peer)
+static int vrb_check_device(struct vrb_transport *tp, struct rdma_cm_id *id, const char *peer)
 {
 	const char *dev = tp->base.device_name;
 
 	if (id->verbs != tp->ctx) {
 		rps_err("%s: connect %s: the route to it leaves through device "
 			"%s, not %s (open the transport on %s, or use an "
-			"address reached through %s)", dev, peer,
-			id->verbs ? ibv_get_device_name(id->verbs->device) : "?",
-			dev, id->verbs ? ibv_get_device_name(id->verbs->device) : "?",
-			dev);
+			"address reached through %s)",
+			dev, peer, id->verbs ? ibv_get_device_name(id->verbs->device) : "?", dev,
+			id->verbs ? ibv_get_device_name(id->verbs->device) : "?", dev);
 		return -EADDRNOTAVAIL;
 	}
 	if (tp->base.attr.port && id->port_num != tp->base.attr.port) {
 		rps_err("%s: connect %s: the route to it uses port %u, not "
-			"port %u", dev, peer, id->port_num, tp->base.attr.port);
+			"port %u",
+			dev, peer, id->port_num, tp->base.attr.port);
 		return -EADDRNOTAVAIL;
 	}
 	return 0;
@@ -471,8 +454,7 @@ static int vrb_check_device(struct vrb_transport *tp, struct rdma_cm_id *id,
 
 /* rdma_cm chooses the source GID; warn when it is not the one the
  * configuration expects (a RoCE v1/v2 or VLAN mismatch, usually). */
-static void vrb_check_gid(struct vrb_transport *tp, struct rdma_cm_id *id,
-			  const char *peer)
+static void vrb_check_gid(struct vrb_transport *tp, struct rdma_cm_id *id, const char *peer)
 {
 	int index = tp->base.attr.gid_index;
 	union ibv_gid gid;
@@ -488,22 +470,19 @@ static void vrb_check_gid(struct vrb_transport *tp, struct rdma_cm_id *id,
 }
 
 /* Resolves address and route of id on ch, checking the device. */
-static int vrb_connect_resolve(struct vrb_transport *tp,
-			       struct rdma_event_channel *ch,
-			       struct rdma_cm_id *id, struct sockaddr *sa,
-			       const char *peer, uint64_t deadline)
+static int vrb_connect_resolve(struct vrb_transport *tp, struct rdma_event_channel *ch,
+			       struct rdma_cm_id *id, struct sockaddr *sa, const char *peer,
+			       uint64_t deadline)
 {
 	const char *dev = tp->base.device_name;
 	int ret;
 
 	if (rdma_resolve_addr(id, NULL, sa, vrb_step_ms(deadline))) {
 		ret = vrb_errno();
-		rps_err("%s: connect %s: rdma_resolve_addr: %s", dev, peer,
-			strerror(-ret));
+		rps_err("%s: connect %s: rdma_resolve_addr: %s", dev, peer, strerror(-ret));
 		return ret;
 	}
-	ret = vrb_cm_expect(tp, "connect", peer, ch,
-			    RDMA_CM_EVENT_ADDR_RESOLVED, deadline, NULL);
+	ret = vrb_cm_expect(tp, "connect", peer, ch, RDMA_CM_EVENT_ADDR_RESOLVED, deadline, NULL);
 	if (ret)
 		return ret;
 	ret = vrb_check_device(tp, id, peer);
@@ -511,12 +490,10 @@ static int vrb_connect_resolve(struct vrb_transport *tp,
 		return ret;
 	if (rdma_resolve_route(id, vrb_step_ms(deadline))) {
 		ret = vrb_errno();
-		rps_err("%s: connect %s: rdma_resolve_route: %s", dev, peer,
-			strerror(-ret));
+		rps_err("%s: connect %s: rdma_resolve_route: %s", dev, peer, strerror(-ret));
 		return ret;
 	}
-	ret = vrb_cm_expect(tp, "connect", peer, ch,
-			    RDMA_CM_EVENT_ROUTE_RESOLVED, deadline, NULL);
+	ret = vrb_cm_expect(tp, "connect", peer, ch, RDMA_CM_EVENT_ROUTE_RESOLVED, deadline, NULL);
 	if (ret)
 		return ret;
 	vrb_check_gid(tp, id, peer);
@@ -524,18 +501,16 @@ static int vrb_connect_resolve(struct vrb_transport *tp,
 }
 
 /* Sends the request and waits for ESTABLISHED; keeps the peer's data. */
-static int vrb_connect_finish(struct vrb_conn *conn, const void *data,
-			      size_t len, uint64_t deadline)
+static int vrb_connect_finish(struct vrb_conn *conn, const void *data, size_t len,
+			      uint64_t deadline)
 {
 	const struct ibv_device_attr *da = &conn->tp->dev_attr;
 	uint8_t priv[RPS_PRIV_HDR_LEN + RPS_CONNECT_DATA_MAX];
 	struct rdma_conn_param param = {
 		.private_data = priv,
 		.private_data_len = (uint8_t)rps_priv_pack(priv, data, len),
-		.responder_resources =
-			vrb_min_u8(da->max_qp_rd_atom, VRB_MAX_RD_ATOMIC),
-		.initiator_depth =
-			vrb_min_u8(da->max_qp_init_rd_atom, VRB_MAX_RD_ATOMIC),
+		.responder_resources = vrb_min_u8(da->max_qp_rd_atom, VRB_MAX_RD_ATOMIC),
+		.initiator_depth = vrb_min_u8(da->max_qp_init_rd_atom, VRB_MAX_RD_ATOMIC),
 		.retry_count = VRB_RETRY_COUNT,
 		.rnr_retry_count = VRB_RNR_RETRY_COUNT,
 	};
@@ -544,31 +519,29 @@ static int vrb_connect_finish(struct vrb_conn *conn, const void *data,
 
 	if (rdma_connect(conn->id, &param)) {
 		ret = vrb_errno();
-		rps_err("%s: connect %s: rdma_connect: %s",
-			conn->tp->base.device_name, conn->base.peer,
-			strerror(-ret));
+		rps_err("%s: connect %s: rdma_connect: %s", conn->tp->base.device_name,
+			conn->base.peer, strerror(-ret));
 		return ret;
 	}
 	ret = vrb_cm_expect(conn->tp, "connect", conn->base.peer, conn->ch,
 			    RDMA_CM_EVENT_ESTABLISHED, deadline, &ev);
 	if (ret)
 		return ret;
-	ret = rps_priv_unpack(ev->param.conn.private_data,
-			      ev->param.conn.private_data_len,
+	ret = rps_priv_unpack(ev->param.conn.private_data, ev->param.conn.private_data_len,
 			      conn->base.peer_data, sizeof(conn->base.peer_data));
 	if (ret < 0)
 		rps_err("%s: connect %s: the acceptor's private data is "
-			"malformed (%u bytes)", conn->tp->base.device_name,
-			conn->base.peer, ev->param.conn.private_data_len);
+			"malformed (%u bytes)",
+			conn->tp->base.device_name, conn->base.peer,
+			ev->param.conn.private_data_len);
 	else
 		conn->base.peer_data_len = (size_t)ret;
 	rdma_ack_cm_event(ev);
 	return ret < 0 ? ret : 0;
 }
 
-int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd,
-		       const char *addr, uint16_t port, rps_cq_t *cq,
-		       const void *data, size_t len, rps_conn_t **conn_p)
+int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd, const char *addr, uint16_t port,
+		       rps_cq_t *cq, const void *data, size_t len, rps_conn_t **conn_p)
 {
 	rps_transport_t *base = &tp->base;
 	uint64_t deadline = rps_deadline_ns(base->attr.timeout_ms);
@@ -585,18 +558,17 @@ int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd,
 		return ret;
 	ret = vrb_channel_open(&ch);
 	if (ret) {
-		rps_err("%s: connect %s: rdma_create_event_channel: %s",
-			base->device_name, peer, strerror(-ret));
+		rps_err("%s: connect %s: rdma_create_event_channel: %s", base->device_name, peer,
+			strerror(-ret));
 		return ret;
 	}
 	if (rdma_create_id(ch, &id, NULL, RDMA_PS_TCP)) {
 		ret = vrb_errno();
-		rps_err("%s: connect %s: rdma_create_id: %s",
-			base->device_name, peer, strerror(-ret));
+		rps_err("%s: connect %s: rdma_create_id: %s", base->device_name, peer,
+			strerror(-ret));
 		goto err_destroy_channel;
 	}
-	ret = vrb_connect_resolve(tp, ch, id, (struct sockaddr *)&ss, peer,
-				  deadline);
+	ret = vrb_connect_resolve(tp, ch, id, (struct sockaddr *)&ss, peer, deadline);
 	if (ret)
 		goto err_destroy_id;
 	/* moves id to the connection's own channel */
@@ -622,9 +594,8 @@ err_destroy_channel:
 	return ret;
 }
 
-int rps_vrb_connect(rps_transport_t *base, const char *addr, uint16_t port,
-		    rps_cq_t *cq, const void *data, size_t len,
-		    rps_conn_t **conn_p)
+int rps_vrb_connect(rps_transport_t *base, const char *addr, uint16_t port, rps_cq_t *cq,
+		    const void *data, size_t len, rps_conn_t **conn_p)
 {
 	struct vrb_transport *tp = vrb_tp(base);
 
@@ -646,8 +617,7 @@ static int vrb_conn_events(struct vrb_conn *conn)
 	return n;
 }
 
-static void vrb_async_event(struct vrb_transport *tp,
-			    const struct ibv_async_event *ev)
+static void vrb_async_event(struct vrb_transport *tp, const struct ibv_async_event *ev)
 {
 	const char *dev = tp->base.device_name;
 	const char *what = ibv_event_type_str(ev->event_type);
@@ -663,8 +633,7 @@ static void vrb_async_event(struct vrb_transport *tp,
 		rps_err("%s: %s: %s", dev, conn ? conn->base.peer : "?", what);
 		break;
 	case IBV_EVENT_CQ_ERR:
-		rps_err("%s: %s (completion queue overrun: make it deeper)",
-			dev, what);
+		rps_err("%s: %s (completion queue overrun: make it deeper)", dev, what);
 		break;
 	case IBV_EVENT_DEVICE_FATAL:
 	case IBV_EVENT_PORT_ERR:

@@ -38,16 +38,16 @@ static int vrb_conn_channel(struct vrb_conn *conn)
 	conn->ch = rdma_create_event_channel();
 	if (!conn->ch) {
 		ret = errno ? -errno : -ENOMEM;
-		rps_err("%s: %s: rdma_create_event_channel: %s", dev,
-			conn->base.peer, strerror(-ret));
+		rps_err("%s: %s: rdma_create_event_channel: %s", dev, conn->base.peer,
+			strerror(-ret));
 		return ret;
 	}
 	ret = vrb_ch_nonblock(conn->ch);
 	if (ret == 0 && rdma_migrate_id(conn->id, conn->ch))
 		ret = errno ? -errno : -EIO;
 	if (ret) {
-		rps_err("%s: %s: move to own event channel: %s", dev,
-			conn->base.peer, strerror(-ret));
+		rps_err("%s: %s: move to own event channel: %s", dev, conn->base.peer,
+			strerror(-ret));
 		rdma_destroy_event_channel(conn->ch);
 		conn->ch = NULL;
 	}
@@ -70,22 +70,21 @@ static int vrb_conn_buffers(struct vrb_conn *conn)
 	if (!conn->sq || !conn->rq || posix_memalign(&pool, 4096, pool_len))
 		return -ENOMEM;
 	conn->pool = pool;
-	conn->pool_mr = ibv_reg_mr(conn->pd, conn->pool, pool_len,
-				   IBV_ACCESS_LOCAL_WRITE);
+	conn->pool_mr = ibv_reg_mr(conn->pd, conn->pool, pool_len, IBV_ACCESS_LOCAL_WRITE);
 	if (!conn->pool_mr) {
 		ret = errno ? -errno : -ENOMEM;
 		rps_err("%s: %s: register receive pool (%u x %u bytes): %s",
-			conn->tp->base.device_name, conn->base.peer,
-			conn->rq_depth, conn->msg_size, strerror(-ret));
+			conn->tp->base.device_name, conn->base.peer, conn->rq_depth, conn->msg_size,
+			strerror(-ret));
 		return ret;
 	}
 	for (uint32_t i = 0; i < conn->sq_depth; i++)
-		conn->sq[i].wr = (struct vrb_wr){conn, VRB_WR_SEND};
+		conn->sq[i].wr = (struct vrb_wr){ conn, VRB_WR_SEND };
 	for (uint32_t i = 0; i < conn->rq_depth; i++) {
-		conn->rq[i].wr = (struct vrb_wr){conn, VRB_WR_RECV};
+		conn->rq[i].wr = (struct vrb_wr){ conn, VRB_WR_RECV };
 		conn->rq[i].buf = (char *)conn->pool + (size_t)i * conn->msg_size;
 	}
-	conn->drain_sq = (struct vrb_wr){conn, VRB_WR_DRAIN};
+	conn->drain_sq = (struct vrb_wr){ conn, VRB_WR_DRAIN };
 	return 0;
 }
 
@@ -110,21 +109,20 @@ static int vrb_conn_qp(struct vrb_conn *conn)
 			.recv_cq = conn->cq->cq,
 			.qp_type = IBV_QPT_RC,
 			.sq_sig_all = 0,
-			.cap = {.max_send_wr = conn->sq_depth + 1,
-				.max_recv_wr = conn->rq_depth,
-				.max_send_sge = 1,
-				.max_recv_sge = 1,
-				.max_inline_data = max_inline},
+			.cap = { .max_send_wr = conn->sq_depth + 1,
+				 .max_recv_wr = conn->rq_depth,
+				 .max_send_sge = 1,
+				 .max_recv_sge = 1,
+				 .max_inline_data = max_inline },
 		};
 		if (rdma_create_qp(conn->id, conn->pd, &qa) == 0)
 			break;
 		ret = errno ? -errno : -EIO;
 		if (ret != -EINVAL || max_inline == 0) {
 			rps_err("%s: %s: rdma_create_qp (sq %u, rq %u, device "
-				"max_qp_wr %d): %s", tp->base.device_name,
-				conn->base.peer, conn->sq_depth + 1,
-				conn->rq_depth, tp->dev_attr.max_qp_wr,
-				strerror(-ret));
+				"max_qp_wr %d): %s",
+				tp->base.device_name, conn->base.peer, conn->sq_depth + 1,
+				conn->rq_depth, tp->dev_attr.max_qp_wr, strerror(-ret));
 			return ret;
 		}
 		max_inline = max_inline > 16 ? max_inline / 2 : 0;
@@ -144,12 +142,12 @@ static void vrb_conn_set_ack_timeout(struct vrb_conn *conn)
 {
 	uint8_t tmo = VRB_ACK_TIMEOUT;
 
-	if (rdma_set_option(conn->id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT,
-			    &tmo, sizeof(tmo))) {
+	if (rdma_set_option(conn->id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT, &tmo,
+			    sizeof(tmo))) {
 		/* older kernels: keep rdma_cm's default (~4 s per retry) */
 		rps_warn("%s: %s: cannot set the ACK timeout (%s): a dead peer "
-			 "will take longer to detect", conn->tp->base.device_name,
-			 conn->base.peer, strerror(errno));
+			 "will take longer to detect",
+			 conn->tp->base.device_name, conn->base.peer, strerror(errno));
 	}
 }
 
@@ -157,18 +155,16 @@ static void vrb_conn_set_ack_timeout(struct vrb_conn *conn)
 static void vrb_conn_free(struct vrb_conn *conn)
 {
 	if (conn->pool_mr && ibv_dereg_mr(conn->pool_mr))
-		rps_warn("%s: %s: deregister receive pool: %s",
-			 conn->tp->base.device_name, conn->base.peer,
-			 strerror(errno));
+		rps_warn("%s: %s: deregister receive pool: %s", conn->tp->base.device_name,
+			 conn->base.peer, strerror(errno));
 	free(conn->pool);
 	free(conn->rq);
 	free(conn->sq);
 	free(conn);
 }
 
-int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd,
-			struct vrb_cq *cq, struct rdma_cm_id *id,
-			struct vrb_conn **conn_p)
+int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd, struct vrb_cq *cq,
+			struct rdma_cm_id *id, struct vrb_conn **conn_p)
 {
 	struct vrb_conn *conn;
 	int ret;
@@ -183,8 +179,7 @@ int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd,
 	conn->base.tp = &tp->base;
 	conn->base.cq = &cq->base;
 	rps_list_init(&conn->node);
-	rps_sockaddr_name(rdma_get_peer_addr(id), conn->base.peer,
-			  sizeof(conn->base.peer));
+	rps_sockaddr_name(rdma_get_peer_addr(id), conn->base.peer, sizeof(conn->base.peer));
 	ret = vrb_conn_buffers(conn);
 	if (ret)
 		goto err_free;
@@ -228,27 +223,28 @@ static void vrb_conn_log_qp(const struct vrb_conn *conn)
 	struct ibv_qp_attr qa;
 
 	if (rps_log_get_level() < RPS_LOG_DEBUG ||
-	    ibv_query_qp(conn->qp, &qa, IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-			 IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC |
-			 IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_PATH_MTU, &init))
+	    ibv_query_qp(conn->qp, &qa,
+			 IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+				 IBV_QP_MAX_QP_RD_ATOMIC | IBV_QP_MAX_DEST_RD_ATOMIC |
+				 IBV_QP_PATH_MTU,
+			 &init))
 		return;
 	rps_dbg("%s: %s: QP 0x%x: sq %u rq %u inline %u, MTU %d, ACK timeout "
 		"%u, retry %u, RNR retry %u, reads out %u / in %u",
-		conn->tp->base.device_name, conn->base.peer, conn->qp->qp_num,
-		conn->sq_depth, conn->rq_depth, conn->max_inline,
-		128 << qa.path_mtu, qa.timeout, qa.retry_cnt, qa.rnr_retry,
-		qa.max_rd_atomic, qa.max_dest_rd_atomic);
+		conn->tp->base.device_name, conn->base.peer, conn->qp->qp_num, conn->sq_depth,
+		conn->rq_depth, conn->max_inline, 128 << qa.path_mtu, qa.timeout, qa.retry_cnt,
+		qa.rnr_retry, qa.max_rd_atomic, qa.max_dest_rd_atomic);
 }
 
 int rps_vrb_conn_activate(struct vrb_conn *conn)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = conn};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = conn };
 
 	if (epoll_ctl(conn->tp->epfd, EPOLL_CTL_ADD, conn->ch->fd, &ev)) {
 		int ret = -errno;
 
-		rps_err("%s: %s: epoll_ctl: %s", conn->tp->base.device_name,
-			conn->base.peer, strerror(errno));
+		rps_err("%s: %s: epoll_ctl: %s", conn->tp->base.device_name, conn->base.peer,
+			strerror(errno));
 		return ret;
 	}
 	conn->in_epoll = true;
@@ -262,7 +258,7 @@ int rps_vrb_conn_activate(struct vrb_conn *conn)
 
 void rps_vrb_conn_shutdown(struct vrb_conn *conn)
 {
-	struct ibv_qp_attr qattr = {.qp_state = IBV_QPS_ERR};
+	struct ibv_qp_attr qattr = { .qp_state = IBV_QPS_ERR };
 
 	conn->base.connected = false;
 	if (conn->disconnected)
@@ -281,8 +277,7 @@ static void vrb_conn_events_flush(struct vrb_conn *conn)
 	struct rdma_cm_event *ev;
 
 	while (rdma_get_cm_event(conn->ch, &ev) == 0) {
-		rps_dbg("%s: %s: closing, dropped %s",
-			conn->tp->base.device_name, conn->base.peer,
+		rps_dbg("%s: %s: closing, dropped %s", conn->tp->base.device_name, conn->base.peer,
 			rdma_event_str(ev->event));
 		rdma_ack_cm_event(ev);
 	}
@@ -313,8 +308,8 @@ void rps_vrb_conn_destroy(struct vrb_conn *conn)
 		 * them (a bounded leak) rather than risk a use after free,
 		 * and make the polls ignore them */
 		rps_warn("%s: %s: QP did not flush in %d ms; leaking its "
-			 "work-request state", conn->tp->base.device_name,
-			 conn->base.peer, VRB_DRAIN_TIMEOUT_MS);
+			 "work-request state",
+			 conn->tp->base.device_name, conn->base.peer, VRB_DRAIN_TIMEOUT_MS);
 		for (uint32_t i = 0; i < conn->sq_depth; i++)
 			conn->sq[i].wr.kind = VRB_WR_DRAIN;
 		for (uint32_t i = 0; i < conn->rq_depth; i++)
@@ -349,8 +344,7 @@ void rps_vrb_conn_event(struct vrb_conn *conn, const struct rdma_cm_event *ev)
 		rps_vrb_conn_shutdown(conn);
 		break;
 	case RDMA_CM_EVENT_ADDR_CHANGE:
-		rps_warn("%s: %s: local address changed; connection closed",
-			 dev, conn->base.peer);
+		rps_warn("%s: %s: local address changed; connection closed", dev, conn->base.peer);
 		rps_vrb_conn_shutdown(conn);
 		break;
 	case RDMA_CM_EVENT_TIMEWAIT_EXIT:

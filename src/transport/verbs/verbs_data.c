@@ -34,8 +34,10 @@
 #include "util/log.h"
 
 static const char *const vrb_op_names[] = {
-	[RPS_OP_WRITE] = "write", [RPS_OP_WRITE_IMM] = "write_imm",
-	[RPS_OP_READ] = "read", [RPS_OP_SEND] = "send",
+	[RPS_OP_WRITE] = "write",
+	[RPS_OP_WRITE_IMM] = "write_imm",
+	[RPS_OP_READ] = "read",
+	[RPS_OP_SEND] = "send",
 };
 
 static const enum ibv_wr_opcode vrb_wr_opcodes[] = {
@@ -46,8 +48,10 @@ static const enum ibv_wr_opcode vrb_wr_opcodes[] = {
 };
 
 static const rps_comp_type_t vrb_comp_types[] = {
-	[RPS_OP_WRITE] = RPS_COMP_WRITE, [RPS_OP_WRITE_IMM] = RPS_COMP_WRITE_IMM,
-	[RPS_OP_READ] = RPS_COMP_READ, [RPS_OP_SEND] = RPS_COMP_SEND,
+	[RPS_OP_WRITE] = RPS_COMP_WRITE,
+	[RPS_OP_WRITE_IMM] = RPS_COMP_WRITE_IMM,
+	[RPS_OP_READ] = RPS_COMP_READ,
+	[RPS_OP_SEND] = RPS_COMP_SEND,
 };
 
 const char *rps_vrb_op_name(unsigned op)
@@ -65,17 +69,16 @@ static int vrb_post_failed(struct vrb_conn *conn, const rps_op_t *op, int err)
 	 * that counts unsignaled WRs differently): the caller polls, retries */
 	if (err == ENOMEM)
 		return -EAGAIN;
-	rps_err("%s: %s of %zu bytes to %s: ibv_post_send: %s",
-		conn->tp->base.device_name, rps_vrb_op_name(op->type), op->len,
-		conn->base.peer, strerror(err));
+	rps_err("%s: %s of %zu bytes to %s: ibv_post_send: %s", conn->tp->base.device_name,
+		rps_vrb_op_name(op->type), op->len, conn->base.peer, strerror(err));
 	return -err;
 }
 
 /* Fills slot and the WR (with its one SGE) for bytes [off, off+len) of op;
  * last = the final WR of the operation. */
-static void vrb_wr_prep(struct vrb_conn *conn, const rps_op_t *op,
-			struct vrb_send *slot, size_t off, size_t len, bool last,
-			struct ibv_send_wr *wr, struct ibv_sge *sge)
+static void vrb_wr_prep(struct vrb_conn *conn, const rps_op_t *op, struct vrb_send *slot,
+			size_t off, size_t len, bool last, struct ibv_send_wr *wr,
+			struct ibv_sge *sge)
 {
 	slot->op = (uint8_t)op->type;
 	slot->report = last && !(op->flags & RPS_POST_UNSIGNALED);
@@ -117,8 +120,7 @@ static inline void vrb_sq_advance(struct vrb_conn *conn, uint32_t n)
 /* An operation longer than the port's largest message, as a chain of
  * WRs of at most max_msg_sz bytes; only the last one may be signaled or
  * reported, and it carries the first error of any piece. */
-static int vrb_post_split(struct vrb_conn *conn, const rps_op_t *op,
-			  uint64_t used)
+static int vrb_post_split(struct vrb_conn *conn, const rps_op_t *op, uint64_t used)
 {
 	struct ibv_send_wr wrs[VRB_SPLIT_MAX], *bad_wr = wrs;
 	struct ibv_sge sges[VRB_SPLIT_MAX];
@@ -130,10 +132,10 @@ static int vrb_post_split(struct vrb_conn *conn, const rps_op_t *op,
 	if (rps_unlikely(n > VRB_SPLIT_MAX || n > conn->sq_depth)) {
 		rps_err("%s: %s of %zu bytes to %s: more than %zu pieces of the "
 			"port's max_msg_sz %zu (sq_depth %u)",
-			conn->tp->base.device_name, rps_vrb_op_name(op->type),
-			op->len, conn->base.peer,
-			n > VRB_SPLIT_MAX ? (size_t)VRB_SPLIT_MAX : (size_t)conn->sq_depth,
-			chunk, conn->sq_depth);
+			conn->tp->base.device_name, rps_vrb_op_name(op->type), op->len,
+			conn->base.peer,
+			n > VRB_SPLIT_MAX ? (size_t)VRB_SPLIT_MAX : (size_t)conn->sq_depth, chunk,
+			conn->sq_depth);
 		return -EMSGSIZE;
 	}
 	if (used + n > conn->sq_depth)
@@ -142,8 +144,7 @@ static int vrb_post_split(struct vrb_conn *conn, const rps_op_t *op,
 		size_t off = i * chunk;
 		size_t len = op->len - off < chunk ? op->len - off : chunk;
 
-		vrb_wr_prep(conn, op, &conn->sq[pi], off, len, i == n - 1,
-			    &wrs[i], &sges[i]);
+		vrb_wr_prep(conn, op, &conn->sq[pi], off, len, i == n - 1, &wrs[i], &sges[i]);
 		conn->sq[pi].seq = conn->sq_head + i;
 		if (i)
 			wrs[i - 1].next = &wrs[i];
@@ -177,8 +178,7 @@ int rps_vrb_post(rps_conn_t *base, const rps_op_t *op)
 		return -EAGAIN;
 	if (rps_unlikely(op->len > conn->tp->max_msg_sz))
 		return vrb_post_split(conn, op, used);
-	vrb_wr_prep(conn, op, &conn->sq[conn->sq_pi], 0, op->len, true, &wr,
-		    &sge);
+	vrb_wr_prep(conn, op, &conn->sq[conn->sq_pi], 0, op->len, true, &wr, &sge);
 	/* the last free slot is always signaled: see the top of the file */
 	if (used + 1 == conn->sq_depth)
 		wr.send_flags |= IBV_SEND_SIGNALED;
@@ -207,8 +207,8 @@ int rps_vrb_recv_post(struct vrb_conn *conn, struct vrb_recv *rx)
 	ret = ibv_post_recv(conn->qp, &wr, &bad_wr);
 	if (rps_unlikely(ret)) {
 		ret = ret > 0 ? ret : errno;
-		rps_err("%s: %s: ibv_post_recv: %s", conn->tp->base.device_name,
-			conn->base.peer, strerror(ret));
+		rps_err("%s: %s: ibv_post_recv: %s", conn->tp->base.device_name, conn->base.peer,
+			strerror(ret));
 		return -ret;
 	}
 	conn->rq_posted++;
@@ -244,26 +244,25 @@ static int vrb_wc_errno(enum ibv_wc_status status, bool recv)
  * connection is down; the first one also disconnects, so the peer learns
  * it too.  Logs the first real error of the connection; the flushes that
  * follow it are expected and stay quiet. */
-static int vrb_wc_error(struct vrb_conn *conn, const struct ibv_wc *wc,
-			const char *what, const char *dir, bool recv)
+static int vrb_wc_error(struct vrb_conn *conn, const struct ibv_wc *wc, const char *what,
+			const char *dir, bool recv)
 {
 	if (!conn->disconnected)
 		rps_vrb_conn_shutdown(conn);
 	conn->base.connected = false;
 	if (wc->status == IBV_WC_WR_FLUSH_ERR) {
-		rps_dbg("%s: %s %s %s: flushed", conn->tp->base.device_name,
-			what, dir, conn->base.peer);
+		rps_dbg("%s: %s %s %s: flushed", conn->tp->base.device_name, what, dir,
+			conn->base.peer);
 	} else if (!conn->err_logged) {
 		conn->err_logged = true;
-		rps_err("%s: %s %s %s failed: %s (vendor error 0x%x)",
-			conn->tp->base.device_name, what, dir, conn->base.peer,
-			ibv_wc_status_str(wc->status), wc->vendor_err);
+		rps_err("%s: %s %s %s failed: %s (vendor error 0x%x)", conn->tp->base.device_name,
+			what, dir, conn->base.peer, ibv_wc_status_str(wc->status), wc->vendor_err);
 	}
 	return vrb_wc_errno(wc->status, recv);
 }
 
-static int vrb_wc_send(struct vrb_conn *conn, struct vrb_send *slot,
-		       const struct ibv_wc *wc, rps_completion_t *comp)
+static int vrb_wc_send(struct vrb_conn *conn, struct vrb_send *slot, const struct ibv_wc *wc,
+		       rps_completion_t *comp)
 {
 	int status;
 
@@ -300,9 +299,8 @@ static int vrb_wc_send(struct vrb_conn *conn, struct vrb_send *slot,
 	return 1;
 }
 
-static int vrb_wc_recv(struct vrb_cq *cq, struct vrb_conn *conn,
-		       struct vrb_recv *rx, const struct ibv_wc *wc,
-		       rps_completion_t *comp)
+static int vrb_wc_recv(struct vrb_cq *cq, struct vrb_conn *conn, struct vrb_recv *rx,
+		       const struct ibv_wc *wc, rps_completion_t *comp)
 {
 	conn->rq_posted--;
 	if (rps_unlikely(wc->status != IBV_WC_SUCCESS)) {
@@ -339,17 +337,14 @@ static int vrb_wc_recv(struct vrb_cq *cq, struct vrb_conn *conn,
 }
 
 /* Maps one work completion; returns how many completions it produced. */
-static int vrb_wc_map(struct vrb_cq *cq, const struct ibv_wc *wc,
-		      rps_completion_t *comp)
+static int vrb_wc_map(struct vrb_cq *cq, const struct ibv_wc *wc, rps_completion_t *comp)
 {
 	struct vrb_wr *wr = (struct vrb_wr *)(uintptr_t)wc->wr_id;
 
 	if (rps_likely(wr->kind == VRB_WR_SEND))
-		return vrb_wc_send(wr->conn, container_of(wr, struct vrb_send, wr),
-				   wc, comp);
+		return vrb_wc_send(wr->conn, container_of(wr, struct vrb_send, wr), wc, comp);
 	if (rps_likely(wr->kind == VRB_WR_RECV))
-		return vrb_wc_recv(cq, wr->conn, container_of(wr, struct vrb_recv, wr),
-				   wc, comp);
+		return vrb_wc_recv(cq, wr->conn, container_of(wr, struct vrb_recv, wr), wc, comp);
 	return 0;
 }
 
@@ -396,8 +391,8 @@ int rps_vrb_cq_poll(rps_cq_t *base, rps_completion_t *comps, int max)
 		int got = ibv_poll_cq(cq->cq, want, wc);
 
 		if (rps_unlikely(got < 0)) {
-			rps_err("%s: ibv_poll_cq failed (%d): CQ overrun?",
-				base->tp->device_name, got);
+			rps_err("%s: ibv_poll_cq failed (%d): CQ overrun?", base->tp->device_name,
+				got);
 			return n ? n : -EIO;
 		}
 		for (int i = 0; i < got; i++)
@@ -432,8 +427,7 @@ static void vrb_cq_forget_conn(struct vrb_cq *cq, struct vrb_conn *conn)
 	unsigned j = 0;
 
 	for (unsigned i = cq->stash_head; i < cq->stash_len; i++) {
-		const struct vrb_wr *wr =
-			(const struct vrb_wr *)(uintptr_t)cq->stash[i].wr_id;
+		const struct vrb_wr *wr = (const struct vrb_wr *)(uintptr_t)cq->stash[i].wr_id;
 
 		if (wr->conn == conn) {
 			if (wr->kind == VRB_WR_RECV)
@@ -457,7 +451,7 @@ static void vrb_cq_forget_conn(struct vrb_cq *cq, struct vrb_conn *conn)
  * behind every send WR: once it completes, the send queue is empty. */
 static int vrb_drain_start(struct vrb_conn *conn)
 {
-	struct ibv_qp_attr qattr = {.qp_state = IBV_QPS_ERR};
+	struct ibv_qp_attr qattr = { .qp_state = IBV_QPS_ERR };
 	struct ibv_send_wr wr = {
 		.wr_id = (uintptr_t)&conn->drain_sq,
 		.opcode = IBV_WR_SEND,
@@ -468,15 +462,15 @@ static int vrb_drain_start(struct vrb_conn *conn)
 
 	if (ibv_modify_qp(conn->qp, &qattr, IBV_QP_STATE)) {
 		ret = errno ? errno : EIO;
-		rps_err("%s: %s: move QP to the error state: %s",
-			conn->tp->base.device_name, conn->base.peer, strerror(ret));
+		rps_err("%s: %s: move QP to the error state: %s", conn->tp->base.device_name,
+			conn->base.peer, strerror(ret));
 		return -ret;
 	}
 	ret = ibv_post_send(conn->qp, &wr, &bad_wr);
 	if (ret) {
 		ret = ret > 0 ? ret : errno;
-		rps_err("%s: %s: post drain marker: %s",
-			conn->tp->base.device_name, conn->base.peer, strerror(ret));
+		rps_err("%s: %s: post drain marker: %s", conn->tp->base.device_name,
+			conn->base.peer, strerror(ret));
 		return -ret;
 	}
 	return 0;
@@ -484,8 +478,8 @@ static int vrb_drain_start(struct vrb_conn *conn)
 
 /* Sorts one completion taken off the CQ while draining conn: conn's own
  * are dropped (the caller closed it), others kept for the next poll. */
-static int vrb_drain_wc(struct vrb_cq *cq, struct vrb_conn *conn,
-			const struct ibv_wc *wc, bool *sq_done_p)
+static int vrb_drain_wc(struct vrb_cq *cq, struct vrb_conn *conn, const struct ibv_wc *wc,
+			bool *sq_done_p)
 {
 	const struct vrb_wr *wr = (const struct vrb_wr *)(uintptr_t)wc->wr_id;
 
@@ -501,7 +495,7 @@ static int vrb_drain_wc(struct vrb_cq *cq, struct vrb_conn *conn,
 int rps_vrb_cq_drain_conn(struct vrb_cq *cq, struct vrb_conn *conn)
 {
 	uint64_t deadline = rps_deadline_ns(VRB_DRAIN_TIMEOUT_MS);
-	const struct timespec pause = {.tv_nsec = 100000};
+	const struct timespec pause = { .tv_nsec = 100000 };
 	struct ibv_wc wc[VRB_POLL_BATCH];
 	bool sq_done = false;
 	int ret;

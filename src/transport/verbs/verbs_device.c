@@ -25,8 +25,7 @@ static bool vrb_port_active(struct ibv_context *ctx, uint8_t port)
 {
 	struct ibv_port_attr pa;
 
-	return ibv_query_port(ctx, port, &pa) == 0 &&
-	       pa.state == IBV_PORT_ACTIVE;
+	return ibv_query_port(ctx, port, &pa) == 0 && pa.state == IBV_PORT_ACTIVE;
 }
 
 /* The first ACTIVE port of ctx (only port `want` when want != 0), or 0. */
@@ -53,8 +52,7 @@ static const char *vrb_ctx_name(const struct ibv_context *ctx)
 /* Picks attr->device (or the first device with an active port) from the
  * NULL-terminated list; sets *port_p to the active port chosen. */
 static struct ibv_context *vrb_device_pick(struct ibv_context **list,
-					   const rps_transport_attr_t *attr,
-					   uint8_t *port_p)
+					   const rps_transport_attr_t *attr, uint8_t *port_p)
 {
 	for (; list && *list; list++) {
 		uint8_t port;
@@ -93,7 +91,8 @@ static void vrb_log_no_device(struct ibv_context **list, int n, int err,
 	if (!list || n == 0) {
 		rps_err("verbs: no RDMA device (rdma_get_devices: %s; is a "
 			"driver loaded? soft-RoCE: rdma link add rxe0 type rxe "
-			"netdev IF)", strerror(err ? err : ENODEV));
+			"netdev IF)",
+			strerror(err ? err : ENODEV));
 		return;
 	}
 	if (attr->port)
@@ -101,23 +100,26 @@ static void vrb_log_no_device(struct ibv_context **list, int n, int err,
 	for (struct ibv_context **p = list; *p; p++) {
 		if (attr->device && strcmp(vrb_ctx_name(*p), attr->device) == 0) {
 			rps_err("verbs: device %s%s is not ACTIVE (ibv_devinfo "
-				"-d %s)", attr->device, port, attr->device);
+				"-d %s)",
+				attr->device, port, attr->device);
 			return;
 		}
 	}
 	if (attr->device)
 		rps_err("verbs: no RDMA device named %s (ibv_devices lists "
-			"them)", attr->device);
+			"them)",
+			attr->device);
 	else
 		rps_err("verbs: none of the %d RDMA devices has an ACTIVE%s%s "
-			"(ibv_devinfo)", n, port[0] ? "" : " port", port);
+			"(ibv_devinfo)",
+			n, port[0] ? "" : " port", port);
 }
 
 /* Puts the device's async-event fd, non-blocking, into the epoll set so
  * progress can log CQ overruns, fatal QP errors and port changes. */
 static int vrb_async_watch(struct vrb_transport *tp)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	int fd = tp->ctx->async_fd;
 	int flags = fcntl(fd, F_GETFL);
 
@@ -125,16 +127,14 @@ static int vrb_async_watch(struct vrb_transport *tp)
 	    epoll_ctl(tp->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int ret = -errno;
 
-		rps_err("%s: watch async events: %s", tp->base.device_name,
-			strerror(errno));
+		rps_err("%s: watch async events: %s", tp->base.device_name, strerror(errno));
 		return ret;
 	}
 	return 0;
 }
 
 /* Allocates the PD and the progress epoll set of an opened device. */
-static int vrb_open_resources(struct vrb_transport *tp,
-			      const rps_transport_attr_t *attr)
+static int vrb_open_resources(struct vrb_transport *tp, const rps_transport_attr_t *attr)
 {
 	const char *dev = tp->base.device_name;
 	struct ibv_port_attr pa;
@@ -147,14 +147,13 @@ static int vrb_open_resources(struct vrb_transport *tp,
 	}
 	if (ibv_query_port(tp->ctx, tp->port_num, &pa)) {
 		ret = errno ? -errno : -EIO;
-		rps_err("%s: ibv_query_port(%u): %s", dev, tp->port_num,
-			strerror(-ret));
+		rps_err("%s: ibv_query_port(%u): %s", dev, tp->port_num, strerror(-ret));
 		return ret;
 	}
 	tp->max_msg_sz = pa.max_msg_sz;
 	if (attr->max_msg_size > tp->max_msg_sz) {
-		rps_err("%s: max_msg_size %u > the port's max_msg_sz %u", dev,
-			attr->max_msg_size, tp->max_msg_sz);
+		rps_err("%s: max_msg_size %u > the port's max_msg_sz %u", dev, attr->max_msg_size,
+			tp->max_msg_sz);
 		return -EINVAL;
 	}
 	tp->pd = ibv_alloc_pd(tp->ctx);
@@ -201,14 +200,13 @@ int rps_vrb_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p)
 		ret = -ENODEV;
 		goto err_free_devices;
 	}
-	snprintf(tp->base.device_name, sizeof(tp->base.device_name), "%s",
-		 vrb_ctx_name(tp->ctx));
+	snprintf(tp->base.device_name, sizeof(tp->base.device_name), "%s", vrb_ctx_name(tp->ctx));
 	ret = vrb_open_resources(tp, attr);
 	if (ret)
 		goto err_free_devices;
 	rps_info("%s: opened port %u (max_qp_wr %d, max_cqe %d, "
-		 "max_qp_rd_atom %d, max_msg_sz %u)", tp->base.device_name,
-		 tp->port_num, tp->dev_attr.max_qp_wr, tp->dev_attr.max_cqe,
+		 "max_qp_rd_atom %d, max_msg_sz %u)",
+		 tp->base.device_name, tp->port_num, tp->dev_attr.max_qp_wr, tp->dev_attr.max_cqe,
 		 tp->dev_attr.max_qp_rd_atom, tp->max_msg_sz);
 	*tp_p = &tp->base;
 	return 0;
@@ -226,13 +224,12 @@ void rps_vrb_close(rps_transport_t *base)
 	struct vrb_transport *tp = vrb_tp(base);
 
 	if (tp->conns.next != &tp->conns) /* no lock: nobody else may run */
-		rps_warn("%s: transport closed with connections still open",
-			 base->device_name);
+		rps_warn("%s: transport closed with connections still open", base->device_name);
 	close(tp->epfd);
 	if (ibv_dealloc_pd(tp->pd))
 		rps_warn("%s: ibv_dealloc_pd: %s (memory regions or "
-			 "connections still open?)", base->device_name,
-			 strerror(errno));
+			 "connections still open?)",
+			 base->device_name, strerror(errno));
 	rdma_free_devices(tp->devices);
 	pthread_mutex_destroy(&tp->lock);
 	free(tp);
@@ -254,8 +251,8 @@ static int vrb_access_flags(unsigned access)
 	return flags;
 }
 
-int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr,
-		      size_t len, unsigned access, rps_mr_t **mr_p)
+int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr, size_t len,
+		      unsigned access, rps_mr_t **mr_p)
 {
 	rps_transport_t *base = &tp->base;
 	struct vrb_mr *mr;
@@ -267,10 +264,10 @@ int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr,
 	mr->mr = ibv_reg_mr(pd, addr, len, vrb_access_flags(access));
 	if (!mr->mr) {
 		ret = errno ? -errno : -ENOMEM;
-		rps_err("%s: register %p+%zu (access 0x%x): %s%s",
-			base->device_name, addr, len, access, strerror(-ret),
-			ret == -ENOMEM || ret == -EPERM ?
-				" (locked-memory limit? see ulimit -l)" : "");
+		rps_err("%s: register %p+%zu (access 0x%x): %s%s", base->device_name, addr, len,
+			access, strerror(-ret),
+			ret == -ENOMEM || ret == -EPERM ? " (locked-memory limit? see ulimit -l)"
+							: "");
 		free(mr);
 		return ret;
 	}
@@ -284,8 +281,7 @@ int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr,
 	return 0;
 }
 
-int rps_vrb_mr_reg(rps_transport_t *base, void *addr, size_t len,
-		   unsigned access, rps_mr_t **mr_p)
+int rps_vrb_mr_reg(rps_transport_t *base, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
 	struct vrb_transport *tp = vrb_tp(base);
 
@@ -297,8 +293,8 @@ void rps_vrb_mr_dereg(rps_mr_t *base)
 	struct vrb_mr *mr = container_of(base, struct vrb_mr, base);
 
 	if (ibv_dereg_mr(mr->mr))
-		rps_err("%s: deregister %p+%zu: %s", base->tp->device_name,
-			base->addr, base->len, strerror(errno));
+		rps_err("%s: deregister %p+%zu: %s", base->tp->device_name, base->addr, base->len,
+			strerror(errno));
 	free(mr);
 }
 
@@ -311,8 +307,8 @@ int rps_vrb_cq_create(rps_transport_t *base, uint32_t depth, rps_cq_t **cq_p)
 	int ret;
 
 	if (depth > (uint32_t)tp->dev_attr.max_cqe) {
-		rps_err("%s: CQ depth %u > device max_cqe %d",
-			base->device_name, depth, tp->dev_attr.max_cqe);
+		rps_err("%s: CQ depth %u > device max_cqe %d", base->device_name, depth,
+			tp->dev_attr.max_cqe);
 		return -EINVAL;
 	}
 	cq = calloc(1, sizeof(*cq));
@@ -322,8 +318,7 @@ int rps_vrb_cq_create(rps_transport_t *base, uint32_t depth, rps_cq_t **cq_p)
 	cq->cq = ibv_create_cq(tp->ctx, (int)depth, cq, NULL, 0);
 	if (!cq->cq) {
 		ret = errno ? -errno : -ENOMEM;
-		rps_err("%s: ibv_create_cq(%u): %s", base->device_name, depth,
-			strerror(-ret));
+		rps_err("%s: ibv_create_cq(%u): %s", base->device_name, depth, strerror(-ret));
 		free(cq);
 		return ret;
 	}
@@ -336,8 +331,8 @@ void rps_vrb_cq_destroy(rps_cq_t *base)
 	struct vrb_cq *cq = vrb_cq(base);
 
 	if (ibv_destroy_cq(cq->cq))
-		rps_err("%s: ibv_destroy_cq: %s (connections still bound?)",
-			base->tp->device_name, strerror(errno));
+		rps_err("%s: ibv_destroy_cq: %s (connections still bound?)", base->tp->device_name,
+			strerror(errno));
 	free(cq->stash);
 	free(cq);
 }

@@ -47,28 +47,25 @@ void rps_vrb_pd_free(rps_pd_t *base)
 	 * frees it at close) rather than pretend it is gone */
 	if (ibv_dealloc_pd(pd->pd))
 		rps_warn("%s: ibv_dealloc_pd: %s (memory regions or "
-			 "connections still in this PD?)", base->tp->device_name,
-			 strerror(errno));
+			 "connections still in this PD?)",
+			 base->tp->device_name, strerror(errno));
 	free(pd);
 }
 
-int rps_vrb_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access,
-		      rps_mr_t **mr_p)
+int rps_vrb_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
-	return rps_vrb_mr_reg_in(vrb_tp(pd->tp), vrb_pd(pd)->pd, addr, len,
-				 access, mr_p);
+	return rps_vrb_mr_reg_in(vrb_tp(pd->tp), vrb_pd(pd)->pd, addr, len, access, mr_p);
 }
 
-int rps_vrb_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-		      const void *data, size_t len, rps_conn_t **conn_p)
+int rps_vrb_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
+		      rps_conn_t **conn_p)
 {
 	return rps_vrb_accept_in(req, vrb_pd(pd)->pd, cq, data, len, conn_p);
 }
 
-int rps_vrb_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port,
-		       rps_cq_t *cq, const void *data, size_t len,
-		       rps_conn_t **conn_p)
+int rps_vrb_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_conn_t **conn_p)
 {
-	return rps_vrb_connect_in(vrb_tp(pd->tp), vrb_pd(pd)->pd, addr, port,
-				  cq, data, len, conn_p);
+	return rps_vrb_connect_in(vrb_tp(pd->tp), vrb_pd(pd)->pd, addr, port, cq, data, len,
+				  conn_p);
 }
