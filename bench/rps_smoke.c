@@ -159,7 +159,7 @@ static int endpoint_open(struct smoke_cfg *cfg, struct endpoint *ep)
 		return ret;
 	if (posix_memalign((void **)&ep->buf, 4096, cfg->size))
 		return -ENOMEM;
-	return rps_mr_reg(ep->tp, ep->buf, cfg->size,
+	return rps_mr_reg(rps_transport_pd(ep->tp), ep->buf, cfg->size,
 			  RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE | RPS_ACCESS_REMOTE_READ,
 			  &ep->mr);
 }
@@ -219,7 +219,8 @@ static int serve(struct smoke_cfg *cfg, int ready_fd)
 		goto out;
 	rps_mr_remote(ep.mr, &r);
 	w = (struct smoke_welcome){ htole64(r.addr), htole64(r.key), htole64(r.len) };
-	if ((ret = rps_conn_req_accept(req, ep.cq, &w, sizeof(w), &ep.conn)))
+	if ((ret = rps_conn_req_accept(req, rps_transport_pd(ep.tp), ep.cq, &w, sizeof(w),
+				       &ep.conn)))
 		goto out;
 
 	/* busy-poll: the ofi provider moves one-sided data only while the
@@ -317,7 +318,8 @@ static int client(struct smoke_cfg *cfg, const char *host)
 	int ret;
 
 	if ((ret = endpoint_open(cfg, &ep)) ||
-	    (ret = rps_connect(ep.tp, host, cfg->port, ep.cq, NULL, 0, &ep.conn)))
+	    (ret = rps_connect(rps_transport_pd(ep.tp), host, cfg->port, ep.cq, NULL, 0, NULL,
+			       &ep.conn)))
 		goto fail;
 	pd = rps_conn_peer_data(ep.conn, &pdlen);
 	if (pdlen != sizeof(w)) {

@@ -89,12 +89,12 @@ static int pt_ep_alloc(pt_ep_t *ep)
 		ep->qps[q].send_area = ep->buf + 2 * q * ep->slot;
 		ep->qps[q].recv_area = ep->qps[q].send_area + ep->slot;
 	}
-	if ((ret = rps_mr_reg(ep->tp, ep->buf, ep->buf_len,
+	if ((ret = rps_mr_reg(rps_transport_pd(ep->tp), ep->buf, ep->buf_len,
 			      RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
 				      RPS_ACCESS_REMOTE_READ,
 			      &ep->mr)) ||
-	    (ret = rps_mr_reg(ep->tp, ep->ctrl_buf, PT_MSG_MAX, RPS_ACCESS_LOCAL_WRITE,
-			      &ep->ctrl_mr)) ||
+	    (ret = rps_mr_reg(rps_transport_pd(ep->tp), ep->ctrl_buf, PT_MSG_MAX,
+			      RPS_ACCESS_LOCAL_WRITE, &ep->ctrl_mr)) ||
 	    (ret = rps_cq_create(ep->tp, depth, &ep->cq)))
 		fprintf(stderr, "%s: %s: register %zu bytes / create CQ: %s\n", cfg->tool->prog,
 			rps_transport_device(ep->tp), ep->buf_len, rps_strerror(ret));
@@ -176,7 +176,7 @@ static int pt_next_request(pt_ep_t *ep, int timeout_ms, pt_hello_t *h_p, rps_con
 			"%s: %s is not an rdmaps perftest client (%zu bytes of "
 			"connect data): refused\n",
 			prog, rps_conn_req_peer(req), len);
-		rps_conn_req_reject(req);
+		rps_conn_req_reject(req, NULL, 0);
 	}
 }
 
@@ -199,7 +199,7 @@ int pt_ep_accept(pt_ep_t *ep)
 		snprintf(peer, sizeof(peer), "%s", rps_conn_req_peer(req));
 		if (q == 0) {
 			if ((ret = pt_adopt(ep, &h, peer)) || (ret = pt_ep_alloc(ep))) {
-				rps_conn_req_reject(req);
+				rps_conn_req_reject(req, NULL, 0);
 				return ret;
 			}
 			session = h.session;
@@ -210,12 +210,13 @@ int pt_ep_accept(pt_ep_t *ep)
 			/* another client meanwhile: not part of this run */
 			fprintf(stderr, "%s: %s: connection of another run refused\n",
 				cfg->tool->prog, peer);
-			rps_conn_req_reject(req);
+			rps_conn_req_reject(req, NULL, 0);
 			q--;
 			continue;
 		}
 		pt_qp_set_peer(ep, q, h.addr, h.key);
-		ret = rps_conn_req_accept(req, ep->cq, raw, sizeof(raw), &ep->qps[q].conn);
+		ret = rps_conn_req_accept(req, rps_transport_pd(ep->tp), ep->cq, raw, sizeof(raw),
+					  &ep->qps[q].conn);
 		if (ret) {
 			fprintf(stderr, "%s: accept %s: %s\n", cfg->tool->prog, peer,
 				rps_strerror(ret));
@@ -249,8 +250,8 @@ static int pt_connect_one(pt_ep_t *ep, uint32_t q, const pt_hello_t *h)
 
 	pt_hello_pack(h, raw);
 	for (;;) {
-		ret = rps_connect(ep->tp, cfg->host, cfg->port, ep->cq, raw, sizeof(raw),
-				  &ep->qps[q].conn);
+		ret = rps_connect(rps_transport_pd(ep->tp), cfg->host, cfg->port, ep->cq, raw,
+				  sizeof(raw), NULL, &ep->qps[q].conn);
 		if (ret != -ECONNREFUSED || rps_ms_left(deadline) == 0)
 			break;
 		nanosleep(&pause, NULL); /* the server may not listen yet */

@@ -45,7 +45,7 @@ static int end_open(const struct pp_cfg *cfg, uint64_t bytes, struct end *e)
 	if (posix_memalign(&e->buf, 4096, bytes))
 		return -ENOMEM;
 	memset(e->buf, 1, bytes);
-	return rps_mr_reg(e->tp, e->buf, bytes,
+	return rps_mr_reg(rps_transport_pd(e->tp), e->buf, bytes,
 			  RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE | RPS_ACCESS_REMOTE_READ,
 			  &e->mr);
 }
@@ -69,7 +69,8 @@ static void *target_main(void *arg)
 
 	/* rps_connect blocks until the accept: it must happen here */
 	if ((ret = rps_listener_get_request(t->l, 10000, &req)) ||
-	    (ret = rps_conn_req_accept(req, t->e.cq, NULL, 0, &t->e.conn))) {
+	    (ret = rps_conn_req_accept(req, rps_transport_pd(t->e.tp), t->e.cq, NULL, 0,
+				       &t->e.conn))) {
 		atomic_store(&t->accepted, ret);
 		return NULL;
 	}
@@ -138,7 +139,8 @@ int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int re
 	if ((ret = -pthread_create(&thr, NULL, target_main, &t)))
 		goto out;
 	started = true;
-	if ((ret = rps_connect(in.tp, cfg->addr, rps_listener_port(t.l), in.cq, NULL, 0, &in.conn)))
+	if ((ret = rps_connect(rps_transport_pd(in.tp), cfg->addr, rps_listener_port(t.l), in.cq,
+			       NULL, 0, NULL, &in.conn)))
 		goto out;
 	while (!atomic_load(&t.accepted))
 		;

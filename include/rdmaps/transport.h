@@ -6,9 +6,9 @@
  * provider-agnostic.  See librdmaps(3).
  *
  * Object model (lifetimes nest in this order; destroy in reverse):
- *   rps_transport_t   an opened provider + device, with a default
- *                     protection domain
- *   rps_pd_t          a further protection domain (see rps_pd_alloc)
+ *   rps_transport_t   an opened provider + device
+ *   rps_pd_t          a protection domain: the transport's default one
+ *                     (rps_transport_pd) or one of rps_pd_alloc
  *   rps_mr_t          a registered memory region, in one PD
  *   rps_cq_t          a completion queue, shared by any number of conns
  *   rps_listener_t    a passive endpoint bound to an address/port
@@ -16,10 +16,12 @@
  *   rps_conn_t        a connected reliable endpoint (an RC QP / FI_EP_MSG),
  *                     in one PD
  *
- * Protection domains.  A peer reaches a region only through a connection
- * in the region's PD: on verbs a WRITE or READ from a connection in
- * another PD fails with an error completion (-RPS_ERR_REMOTE_ACCESS), even
- * with the right key and address.  So a server that puts each client's
+ * Protection domains, as in verbs: every region and every connection is
+ * in one PD, named when it is made (rps_mr_reg, rps_conn_req_accept,
+ * rps_connect).  A peer reaches a region only through a connection in
+ * the region's PD: on verbs a WRITE or READ from a connection in another
+ * PD fails with an error completion (-RPS_ERR_REMOTE_ACCESS), even with
+ * the right key and address.  So a server that puts each client's
  * regions and connection in a PD of their own keeps a client that learns
  * another's key away from that memory.  The ofi provider cannot do this
  * (a libfabric key is valid on every endpoint of its domain, and the
@@ -39,12 +41,23 @@
  * rps_conn_close() drains the connection's CQ, so call it on the thread
  * that polls that CQ.
  *
- * CQ depth must cover every completion that can be pending at once,
- * including each bound connection's recv_depth.
+ * CQ depth must cover every completion that can be pending at once:
+ * each bound connection's recv_depth, and its signaled operations in
+ * flight (at most sq_depth).
  *
- * Progress: the ofi provider moves one-sided data only while the target
- * polls its CQ (libfabric manual progress), so the target of WRITEs and
- * READs must keep calling rps_cq_poll() or rps_transport_progress().
+ * Progress.  Two calls move things along without handing out anything:
+ *   rps_cq_progress(cq)        the data path of one CQ: retires finished
+ *                              sends so their send-queue slots can be
+ *                              reused (the cure for a post's -EAGAIN),
+ *                              and drives libfabric's manual progress;
+ *                              completions the caller must see are kept,
+ *                              in order, for its next rps_cq_poll(), and
+ *                              the receive buffers the last poll handed
+ *                              out stay untouched.
+ *   rps_transport_progress(tp) connection events (a peer's disconnect).
+ * The ofi provider moves one-sided data only while the target polls or
+ * progresses its CQ (libfabric manual progress), so the target of WRITEs
+ * and READs must keep calling rps_cq_poll() or rps_cq_progress().
  */
 #ifndef RDMAPS_TRANSPORT_H
 #define RDMAPS_TRANSPORT_H
@@ -72,6 +85,16 @@ typedef struct rps_conn rps_conn_t;
  * the providers add, so that both providers deliver exactly what was sent. */
 #define RPS_CONNECT_DATA_MAX 52
 #define RPS_ACCEPT_DATA_MAX  192
+/* Largest private data a reject carries: the IB CM's REJ holds 148 bytes
+ * (rdma_cm adds no header of its own there), less the same 4 bytes. */
+#define RPS_REJECT_DATA_MAX  144
+
+/* What a peer said when it refused a connection (rps_conn_req_reject).
+ * len 0: it said nothing, or nobody listened. */
+typedef struct rps_reject {
+	size_t len;
+	uint8_t data[RPS_REJECT_DATA_MAX];
+} rps_reject_t;
 
 /* memory access rights (rps_mr_reg) */
 enum rps_access {
@@ -165,21 +188,24 @@ const rps_transport_attr_t *rps_transport_get_attr(const rps_transport_t *tp);
  * Returns the number of events handled or a negative errno. */
 int rps_transport_progress(rps_transport_t *tp);
 
-/* Registers [addr, addr+len) with the given rps_access rights. */
-int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
-/* Allocates a protection domain on tp (ibv_alloc_pd on verbs).  Regions
- * registered with rps_mr_reg_pd() and connections made with
- * rps_conn_req_accept_pd() / rps_connect_pd() in it are fenced off from
- * those of other PDs where rps_pd_isolated() is true.  -EOPNOTSUPP when
- * the provider has no PD support. */
+/* The transport's default protection domain: made by rps_transport_open,
+ * freed by rps_transport_close (rps_pd_free ignores it).  Never NULL. */
+rps_pd_t *rps_transport_pd(rps_transport_t *tp);
+/* Allocates a further protection domain on tp (ibv_alloc_pd on verbs).
+ * Regions and connections made in it are fenced off from those of other
+ * PDs where rps_pd_isolated() is true. */
 int rps_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p);
-/* Frees a PD; its regions and connections must be gone already. */
+/* Frees a PD of rps_pd_alloc; its regions and connections must be gone
+ * already.  NULL and the default PD are ignored. */
 void rps_pd_free(rps_pd_t *pd);
 /* true when a connection in another PD cannot reach this PD's regions
  * (verbs); false when keys are valid transport-wide (ofi). */
 bool rps_pd_isolated(const rps_pd_t *pd);
-/* rps_mr_reg, in pd instead of the transport's default PD. */
-int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
+/* The transport pd belongs to. */
+rps_transport_t *rps_pd_transport(const rps_pd_t *pd);
+
+/* Registers [addr, addr+len) in pd with the given rps_access rights. */
+int rps_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
 /* Deregisters; no operation may still use the region. */
 void rps_mr_dereg(rps_mr_t *mr);
 /* What a peer needs to reach the region (send it in private data). */
@@ -191,10 +217,23 @@ size_t rps_mr_len(const rps_mr_t *mr);
 int rps_cq_create(rps_transport_t *tp, uint32_t depth, rps_cq_t **cq_p);
 /* Destroys a CQ; no connection may still be bound to it. */
 void rps_cq_destroy(rps_cq_t *cq);
-/* Takes up to max completions without blocking.  Returns how many (0 when
- * none) or a negative errno when the CQ itself failed.  Recycles the
+/* Takes up to max (>= 1) completions without blocking: first those
+ * rps_cq_progress kept, then new ones, in the order they happened.
+ * Returns how many (0 when none), -EINVAL when max < 1 or comps is NULL,
+ * or another negative errno when the CQ itself failed.  Recycles the
  * receive buffers handed out by the previous call on this CQ. */
 int rps_cq_poll(rps_cq_t *cq, rps_completion_t *comps, int max);
+/* Makes progress on cq without handing anything out: finished sends are
+ * retired, so a post that returned -EAGAIN may succeed after it, and the
+ * ofi provider moves data aimed at or sent from cq's connections.  Every
+ * completion the caller must see is kept, in order, for the next
+ * rps_cq_poll; none is dropped.  The receive buffers the last
+ * rps_cq_poll handed out stay untouched (so a caller may call it while
+ * working through a batch).  It keeps at most the CQ's depth of
+ * completions: past that it leaves the rest queued, and posts may go on
+ * returning -EAGAIN until the caller polls.  Returns the number of
+ * completions waiting for rps_cq_poll, or a negative errno. */
+int rps_cq_progress(rps_cq_t *cq);
 /* Like rps_cq_poll, but busy-polls (driving rps_transport_progress now
  * and then) until at least one completion arrives or timeout_ms passes
  * (-ETIMEDOUT).  For tests and control paths, not the data path. */
@@ -212,28 +251,27 @@ int rps_listener_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t *
 /* The connector's private data (exactly as sent) and its address. */
 const void *rps_conn_req_data(const rps_conn_req_t *req, size_t *len_p);
 const char *rps_conn_req_peer(const rps_conn_req_t *req);
-/* Accepts with up to RPS_ACCEPT_DATA_MAX bytes of private data, binding
- * the new connection to cq; waits until it is established.  The request
- * is consumed whatever the outcome. */
-int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
-			rps_conn_t **conn_p);
-/* rps_conn_req_accept, with the connection (its QP and receive pool) in
- * pd instead of the transport's default PD: it then reaches, and is
- * reached by, only regions registered in pd.  pd must come from the
- * listener's transport.  The request is consumed whatever the outcome. */
-int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data,
-			   size_t len, rps_conn_t **conn_p);
-/* Refuses the request (the connector sees -ECONNREFUSED) and frees it. */
-void rps_conn_req_reject(rps_conn_req_t *req);
+/* Accepts with up to RPS_ACCEPT_DATA_MAX bytes of private data, with the
+ * new connection (its QP and receive pool) in pd and bound to cq; waits
+ * until it is established.  The connection reaches, and is reached by,
+ * only regions registered in pd.  pd and cq must come from the listener's
+ * transport.  The request is consumed whatever the outcome. */
+int rps_conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data,
+			size_t len, rps_conn_t **conn_p);
+/* Refuses the request with up to RPS_REJECT_DATA_MAX bytes of private
+ * data (data NULL / len 0: none), which the connector's rps_connect
+ * returns in its rps_reject_t, and frees the request.  0, or -EINVAL
+ * when len is too long (the request is refused without data then). */
+int rps_conn_req_reject(rps_conn_req_t *req, const void *data, size_t len);
 
 /* Connects to addr:port with up to RPS_CONNECT_DATA_MAX bytes of private
- * data, binding the connection to cq.  -ECONNREFUSED when nobody listens
- * or the peer rejects, -ETIMEDOUT after attr.timeout_ms. */
-int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
-		const void *data, size_t len, rps_conn_t **conn_p);
-/* rps_connect, with the connection in pd (of the same transport). */
-int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq, const void *data,
-		   size_t len, rps_conn_t **conn_p);
+ * data, with the connection in pd and bound to cq (both of one
+ * transport).  -ECONNREFUSED when nobody listens or the peer rejects: then
+ * reject_p (when not NULL) holds what the peer's rps_conn_req_reject
+ * said; its len is 0 after every other outcome.  -ETIMEDOUT after
+ * attr.timeout_ms. */
+int rps_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq, const void *data,
+		size_t len, rps_reject_t *reject_p, rps_conn_t **conn_p);
 /* Disconnects (if still up) and frees.  Operations still queued complete
  * with errors or are dropped; poll their CQ before destroying it. */
 void rps_conn_close(rps_conn_t *conn);
@@ -247,9 +285,11 @@ void rps_conn_set_context(rps_conn_t *conn, void *context);
 void *rps_conn_get_context(const rps_conn_t *conn);
 
 /* One-sided and two-sided operations.  buf must lie inside mr (mr may be
- * NULL only when len == 0), and mr must be in the connection's PD.  remote_addr/rkey come from the
- * peer's rps_mr_remote().  Return 0 when queued, -EAGAIN when the send queue is full (poll, then
- * retry), -ENOTCONN when the connection is down. */
+ * NULL only when len == 0), and mr must be in the connection's PD.
+ * remote_addr/rkey come from the peer's rps_mr_remote().  Return 0 when
+ * queued, -EAGAIN when the send queue is full (rps_cq_poll or
+ * rps_cq_progress the connection's CQ, then retry), -ENOTCONN when the
+ * connection is down. */
 int rps_post_write(rps_conn_t *conn, const void *buf, size_t len, rps_mr_t *mr,
 		   uint64_t remote_addr, uint64_t rkey, uint64_t wr_id, unsigned flags);
 /* WRITE, then deliver imm to the target's CQ; when the target sees it,

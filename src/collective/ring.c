@@ -154,10 +154,11 @@ static int alloc_buffers(rps_ring_t *ring)
 	    !ring->acks)
 		goto nomem;
 	rps_ring_engine_reset_credits(ring);
-	if ((ret = rps_mr_reg(ring->tp, ring->buf, blen, RPS_ACCESS_LOCAL_WRITE, &ring->buf_mr)))
+	if ((ret = rps_mr_reg(rps_transport_pd(ring->tp), ring->buf, blen, RPS_ACCESS_LOCAL_WRITE,
+			      &ring->buf_mr)))
 		return ret;
 	/* the stage also takes the right neighbour's zero-byte acks */
-	return rps_mr_reg(ring->tp, ring->stage, slen,
+	return rps_mr_reg(rps_transport_pd(ring->tp), ring->stage, slen,
 			  RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &ring->stage_mr);
 nomem:
 	rps_err("ring rank %u: out of memory for %zu floats and %u x %zu B of receive slots",

@@ -84,7 +84,8 @@ static int connect_right(rps_ring_t *ring, uint64_t deadline)
 	rps_mr_remote(ring->stage_mr, &h.ack);
 	rps_ring_hello_pack(&h, data);
 	for (;;) {
-		ret = rps_connect(ring->tp, host, port, ring->cq, data, sizeof(data), &ring->right);
+		ret = rps_connect(rps_transport_pd(ring->tp), host, port, ring->cq, data,
+				  sizeof(data), NULL, &ring->right);
 		if (ret == 0)
 			return check_welcome(ring, right);
 		int left_ms = rps_ms_left(deadline);
@@ -150,10 +151,11 @@ static int accept_left(rps_ring_t *ring, uint64_t deadline)
 		}
 		ret = check_hello(ring, req, left);
 		if (ret) {
-			rps_conn_req_reject(req);
+			rps_conn_req_reject(req, NULL, 0);
 			return ret;
 		}
-		ret = rps_conn_req_accept(req, ring->cq, data, sizeof(data), &ring->left);
+		ret = rps_conn_req_accept(req, rps_transport_pd(ring->tp), ring->cq, data,
+					  sizeof(data), &ring->left);
 		if (ret == 0)
 			return 0;
 		/* a connect that timed out on the left while we were busy

@@ -124,7 +124,7 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	snprintf(peer, sizeof(peer), "%s", rps_conn_req_peer(req));
 	if (rps_hello_parse(data, len, &h, &why) || (why = hello_problem(srv, &h))) {
 		rps_warn("server: refusing %s: %s", peer, why);
-		rps_conn_req_reject(req);
+		rps_conn_req_reject(req, NULL, 0);
 		return;
 	}
 	s = &srv->slots[h.worker_id];
@@ -136,8 +136,7 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	build_welcome(srv, s, &welcome);
 	rps_welcome_encode(&welcome, wire);
 	/* in m's PD: this QP reaches G[m] and B[m] and no other slot's */
-	ret = rps_conn_req_accept_pd(req, s->pd, srv->engines[h.lane].cq, wire, sizeof(wire),
-				     &conn);
+	ret = rps_conn_req_accept(req, s->pd, srv->engines[h.lane].cq, wire, sizeof(wire), &conn);
 	if (ret) {
 		rps_warn("server: accepting worker %u lane %u from %s: %s", h.worker_id, h.lane,
 			 peer, rps_strerror(ret));

@@ -160,16 +160,19 @@ static void notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
 		return; /* the worker left; it will resync when it rejoins */
 	*lane->notify_src = atomic_load(&srv->version);
 	/* at most one notification per worker is in flight (the worker waits
-	 * for it before pushing again), so a full send queue means the lane
-	 * is wedged: retry briefly while driving progress, then give up and
-	 * let the worker's timeout report it */
+	 * for it before pushing again), but unsignaled keepalives share the
+	 * send queue: a full one is retried while rps_cq_progress retires
+	 * finished sends (it keeps every completion for our next poll and
+	 * leaves the batch we are working through alone); still full after
+	 * that, the lane is wedged: give up and let the worker's timeout
+	 * report it */
 	for (int tries = 0; tries < 1000; tries++) {
 		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
 					 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0,
 					 0);
 		if (ret != -EAGAIN)
 			break;
-		rps_cq_poll(e->cq, NULL, 0);
+		rps_cq_progress(e->cq);
 	}
 	if (ret)
 		rps_warn("server: notify worker %u: %s", s->id, rps_strerror(ret));

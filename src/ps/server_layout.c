@@ -93,18 +93,18 @@ static int slot_register(struct rps_server *srv, ps_slot_t *s)
 		rps_err("layout: worker %u: protection domain: %s", s->id, rps_strerror(ret));
 		return ret;
 	}
-	ret = rps_mr_reg_pd(s->pd, s->grad, 2 * n * sizeof(float),
-			    RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &s->grad_mr);
+	ret = rps_mr_reg(s->pd, s->grad, 2 * n * sizeof(float),
+			 RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &s->grad_mr);
 	if (ret)
 		return ret;
-	ret = rps_mr_reg_pd(s->pd, s->snap, n * sizeof(float), RPS_ACCESS_REMOTE_READ, &s->snap_mr);
+	ret = rps_mr_reg(s->pd, s->snap, n * sizeof(float), RPS_ACCESS_REMOTE_READ, &s->snap_mr);
 	if (ret)
 		return ret;
 	/* the source of the WRITE_WITH_IMMs the engines post on m's lanes:
 	 * a QP uses only local keys of its own PD, hence a registration per
 	 * worker (slices of one array may share a page; verbs allows that) */
-	return rps_mr_reg_pd(s->pd, s->lanes[0].notify_src, srv->threads * sizeof(uint64_t),
-			     RPS_ACCESS_LOCAL_WRITE, &s->notify_mr);
+	return rps_mr_reg(s->pd, s->lanes[0].notify_src, srv->threads * sizeof(uint64_t),
+			  RPS_ACCESS_LOCAL_WRITE, &s->notify_mr);
 }
 
 static int slot_create(struct rps_server *srv, ps_slot_t *s, uint32_t id)

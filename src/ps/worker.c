@@ -311,8 +311,8 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	h.doorbell_addr = db.addr;
 	h.doorbell_key = db.key;
 	rps_hello_encode(&h, hello_wire);
-	ret = rps_connect(w->tp, cfg->server, cfg->port, w->cq, hello_wire, sizeof(hello_wire),
-			  &w->lanes[lane]);
+	ret = rps_connect(rps_transport_pd(w->tp), cfg->server, cfg->port, w->cq, hello_wire,
+			  sizeof(hello_wire), NULL, &w->lanes[lane]);
 	if (ret) /* the transport logged why, naming the peer */
 		return ret;
 	pd = rps_conn_peer_data(w->lanes[lane], &len);
@@ -335,9 +335,11 @@ static int setup_buffers(rps_worker_t *w)
 	w->pulled = calloc(w->num_chunks, 1);
 	if (!w->grad || !w->weights || !w->pulled)
 		return -ENOMEM;
-	if ((ret = rps_mr_reg(w->tp, w->grad, bytes, RPS_ACCESS_LOCAL_WRITE, &w->grad_mr)))
+	if ((ret = rps_mr_reg(rps_transport_pd(w->tp), w->grad, bytes, RPS_ACCESS_LOCAL_WRITE,
+			      &w->grad_mr)))
 		return ret;
-	return rps_mr_reg(w->tp, w->weights, bytes, RPS_ACCESS_LOCAL_WRITE, &w->weights_mr);
+	return rps_mr_reg(rps_transport_pd(w->tp), w->weights, bytes, RPS_ACCESS_LOCAL_WRITE,
+			  &w->weights_mr);
 }
 
 static int worker_open(rps_worker_t *w, const rps_worker_config_t *cfg)
@@ -350,7 +352,7 @@ static int worker_open(rps_worker_t *w, const rps_worker_config_t *cfg)
 		return ret;
 	if (!(w->ctl = alloc_buf(CTL_BYTES)))
 		return -ENOMEM;
-	if ((ret = rps_mr_reg(w->tp, w->ctl, CTL_BYTES,
+	if ((ret = rps_mr_reg(rps_transport_pd(w->tp), w->ctl, CTL_BYTES,
 			      RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE, &w->ctl_mr)))
 		return ret;
 	/* lane 0 tells how many lanes there are */

@@ -166,6 +166,7 @@ RPS_EXPORT int rps_transport_open(const rps_transport_attr_t *attr, rps_transpor
 		goto err_free_copy;
 	tp->ops = ops;
 	tp->attr = copy;
+	tp->pd->tp = tp;
 	*tp_p = tp;
 	return 0;
 
@@ -207,6 +208,11 @@ RPS_EXPORT int rps_transport_progress(rps_transport_t *tp)
 
 /* ---- protection domains -------------------------------------------------- */
 
+RPS_EXPORT rps_pd_t *rps_transport_pd(rps_transport_t *tp)
+{
+	return tp->pd;
+}
+
 RPS_EXPORT int rps_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p)
 {
 	rps_pd_t *pd;
@@ -214,11 +220,6 @@ RPS_EXPORT int rps_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p)
 
 	if (!tp || !pd_p)
 		return -EINVAL;
-	if (!RPS_OPS_HAS(tp->ops, pd_alloc)) {
-		rps_err("%s: provider %s has no protection domains", tp->device_name,
-			tp->ops->name);
-		return -EOPNOTSUPP;
-	}
 	ret = tp->ops->pd_alloc(tp, &pd);
 	if (ret)
 		return ret;
@@ -229,7 +230,8 @@ RPS_EXPORT int rps_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p)
 
 RPS_EXPORT void rps_pd_free(rps_pd_t *pd)
 {
-	if (pd)
+	/* the default PD goes with its transport */
+	if (pd && pd != pd->tp->pd)
 		pd->tp->ops->pd_free(pd);
 }
 
@@ -238,24 +240,27 @@ RPS_EXPORT bool rps_pd_isolated(const rps_pd_t *pd)
 	return pd->isolated;
 }
 
+RPS_EXPORT rps_transport_t *rps_pd_transport(const rps_pd_t *pd)
+{
+	return pd->tp;
+}
+
 /* ---- memory ------------------------------------------------------------ */
 
-/* pd NULL = the default PD, through the original mr_reg op. */
-static int mr_reg(rps_transport_t *tp, rps_pd_t *pd, void *addr, size_t len, unsigned access,
-		  rps_mr_t **mr_p)
+RPS_EXPORT int rps_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
 	const unsigned known =
 		RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE | RPS_ACCESS_REMOTE_READ;
+	rps_transport_t *tp = pd ? pd->tp : NULL;
 	rps_mr_t *mr;
 	int ret;
 
-	if (!tp || !addr || !len || !mr_p || (access & ~known)) {
-		rps_err("%s: register %p+%zu access 0x%x: invalid argument",
-			tp ? tp->device_name : "?", addr, len, access);
+	if (!pd || !addr || !len || !mr_p || (access & ~known)) {
+		rps_err("%s: register %p+%zu access 0x%x: invalid argument%s",
+			tp ? tp->device_name : "?", addr, len, access, pd ? "" : " (no PD)");
 		return -EINVAL;
 	}
-	ret = pd ? tp->ops->mr_reg_pd(pd, addr, len, access, &mr)
-		 : tp->ops->mr_reg(tp, addr, len, access, &mr);
+	ret = tp->ops->mr_reg(pd, addr, len, access, &mr);
 	if (ret)
 		return ret;
 	mr->tp = tp;
@@ -265,20 +270,6 @@ static int mr_reg(rps_transport_t *tp, rps_pd_t *pd, void *addr, size_t len, uns
 	mr->access = access;
 	*mr_p = mr;
 	return 0;
-}
-
-RPS_EXPORT int rps_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access,
-			  rps_mr_t **mr_p)
-{
-	return mr_reg(tp, NULL, addr, len, access, mr_p);
-}
-
-RPS_EXPORT int rps_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
-{
-	if (!pd)
-		return -EINVAL;
-	/* a PD exists only where pd_alloc did, so mr_reg_pd does too */
-	return mr_reg(pd->tp, pd, addr, len, access, mr_p);
 }
 
 RPS_EXPORT void rps_mr_dereg(rps_mr_t *mr)
@@ -328,7 +319,14 @@ RPS_EXPORT void rps_cq_destroy(rps_cq_t *cq)
 
 RPS_EXPORT int rps_cq_poll(rps_cq_t *cq, rps_completion_t *comps, int max)
 {
+	if (rps_unlikely(max < 1 || !comps))
+		return -EINVAL;
 	return cq->tp->ops->cq_poll(cq, comps, max);
+}
+
+RPS_EXPORT int rps_cq_progress(rps_cq_t *cq)
+{
+	return cq->tp->ops->cq_progress(cq);
 }
 
 /* How often poll_wait drives connection events: often enough to notice a
@@ -413,9 +411,8 @@ RPS_EXPORT const char *rps_conn_req_peer(const rps_conn_req_t *req)
 	return req->peer;
 }
 
-/* pd NULL = the default PD, through the original accept op. */
-static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data,
-			   size_t len, rps_conn_t **conn_p)
+RPS_EXPORT int rps_conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
+				   const void *data, size_t len, rps_conn_t **conn_p)
 {
 	rps_transport_t *tp;
 	rps_conn_t *conn;
@@ -424,16 +421,15 @@ static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, cons
 	if (!req)
 		return -EINVAL;
 	tp = req->listener->tp;
-	if (!cq || !conn_p || len > RPS_ACCEPT_DATA_MAX || (len && !data) || cq->tp != tp ||
-	    (pd && pd->tp != tp)) {
-		rps_err("%s: accept %s: invalid argument (cq or pd of another "
+	if (!pd || !cq || !conn_p || len > RPS_ACCEPT_DATA_MAX || (len && !data) || cq->tp != tp ||
+	    pd->tp != tp) {
+		rps_err("%s: accept %s: invalid argument (no pd or cq, one of another "
 			"transport, or %zu bytes of private data > %d)",
 			tp->device_name, req->peer, len, RPS_ACCEPT_DATA_MAX);
-		tp->ops->reject(req);
+		tp->ops->reject(req, NULL, 0);
 		return -EINVAL;
 	}
-	ret = pd ? tp->ops->accept_pd(req, pd, cq, data, len, &conn)
-		 : tp->ops->accept(req, cq, data, len, &conn);
+	ret = tp->ops->accept(req, pd, cq, data, len, &conn);
 	if (ret)
 		return ret;
 	conn->tp = tp;
@@ -443,66 +439,54 @@ static int conn_req_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, cons
 	return 0;
 }
 
-RPS_EXPORT int rps_conn_req_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
-				   rps_conn_t **conn_p)
+RPS_EXPORT int rps_conn_req_reject(rps_conn_req_t *req, const void *data, size_t len)
 {
-	return conn_req_accept(req, NULL, cq, data, len, conn_p);
-}
+	rps_transport_t *tp;
 
-RPS_EXPORT int rps_conn_req_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq,
-				      const void *data, size_t len, rps_conn_t **conn_p)
-{
-	if (!pd) {
-		rps_conn_req_reject(req);
+	if (!req)
+		return -EINVAL;
+	tp = req->listener->tp;
+	if (len > RPS_REJECT_DATA_MAX || (len && !data)) {
+		rps_err("%s: reject %s: %zu bytes of private data > %d: refused without it",
+			tp->device_name, req->peer, len, RPS_REJECT_DATA_MAX);
+		tp->ops->reject(req, NULL, 0);
 		return -EINVAL;
 	}
-	return conn_req_accept(req, pd, cq, data, len, conn_p);
+	tp->ops->reject(req, data, len);
+	return 0;
 }
 
-RPS_EXPORT void rps_conn_req_reject(rps_conn_req_t *req)
+RPS_EXPORT int rps_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+			   const void *data, size_t len, rps_reject_t *reject_p,
+			   rps_conn_t **conn_p)
 {
-	if (req)
-		req->listener->tp->ops->reject(req);
-}
-
-/* pd NULL = the default PD, through the original connect op. */
-static int connect_in(rps_transport_t *tp, rps_pd_t *pd, const char *addr, uint16_t port,
-		      rps_cq_t *cq, const void *data, size_t len, rps_conn_t **conn_p)
-{
+	rps_transport_t *tp = pd ? pd->tp : NULL;
+	rps_reject_t ignored;
 	rps_conn_t *conn;
 	int ret;
 
+	if (!reject_p)
+		reject_p = &ignored;
+	reject_p->len = 0;
 	if (!tp || !addr || !port || !cq || !conn_p || cq->tp != tp || len > RPS_CONNECT_DATA_MAX ||
 	    (len && !data)) {
-		rps_err("%s: connect %s:%u: invalid argument (address, port, cq, "
+		rps_err("%s: connect %s:%u: invalid argument (pd, address, port, cq, "
 			"or %zu bytes of private data > %d)",
 			tp ? tp->device_name : "?", addr ? addr : "(null)", port, len,
 			RPS_CONNECT_DATA_MAX);
 		return -EINVAL;
 	}
-	ret = pd ? tp->ops->connect_pd(pd, addr, port, cq, data, len, &conn)
-		 : tp->ops->connect(tp, addr, port, cq, data, len, &conn);
-	if (ret)
+	ret = tp->ops->connect(pd, addr, port, cq, data, len, reject_p, &conn);
+	if (ret) {
+		if (ret != -ECONNREFUSED)
+			reject_p->len = 0;
 		return ret;
+	}
 	conn->tp = tp;
 	conn->pd = pd;
 	conn->cq = cq;
 	*conn_p = conn;
 	return 0;
-}
-
-RPS_EXPORT int rps_connect(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
-			   const void *data, size_t len, rps_conn_t **conn_p)
-{
-	return connect_in(tp, NULL, addr, port, cq, data, len, conn_p);
-}
-
-RPS_EXPORT int rps_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
-			      const void *data, size_t len, rps_conn_t **conn_p)
-{
-	if (!pd)
-		return -EINVAL;
-	return connect_in(pd->tp, pd, addr, port, cq, data, len, conn_p);
 }
 
 RPS_EXPORT void rps_conn_close(rps_conn_t *conn)

@@ -32,10 +32,13 @@ struct rps_transport {
 	const struct rps_transport_ops *ops;
 	rps_transport_attr_t attr; /* defaults filled in; strings owned */
 	char device_name[64];	   /* set by the provider's open */
+	rps_pd_t *pd;		   /* the default PD: set by the provider's
+				    * open, freed by its close */
 };
 
 /* A protection domain.  The provider allocates it (base struct first)
- * and sets `isolated`; the core fills tp. */
+ * and sets `isolated`; the core fills tp (the provider's open fills it
+ * for the default PD). */
 struct rps_pd {
 	rps_transport_t *tp;
 	bool isolated; /* set by the provider: see rps_pd_isolated() */
@@ -43,7 +46,7 @@ struct rps_pd {
 
 struct rps_mr {
 	rps_transport_t *tp;
-	rps_pd_t *pd; /* NULL = the transport's default PD */
+	rps_pd_t *pd;
 	void *addr;
 	size_t len;
 	unsigned access;
@@ -69,7 +72,7 @@ struct rps_conn_req {
 
 struct rps_conn {
 	rps_transport_t *tp;
-	rps_pd_t *pd; /* NULL = the transport's default PD */
+	rps_pd_t *pd;
 	rps_cq_t *cq;
 	void *context;
 	bool connected; /* the provider clears it on disconnect/fatal error */
@@ -100,11 +103,13 @@ typedef struct rps_op {
 
 /*
  * The ops table.  `size` is sizeof(struct rps_transport_ops) as the
- * provider was compiled, so ops added at the end later can be detected.
- * Constructors set *x_p only on success and allocate the whole provider
- * object (base struct first).  The core fills the base fields it owns
- * (tp, addr/len/access, cq, context) after the op returns; the provider
- * fills the ones marked "set by the provider".
+ * provider was compiled, so ops added at the end later can be detected
+ * (RPS_OPS_HAS).  Constructors set *x_p only on success and allocate the
+ * whole provider object (base struct first).  The core fills the base
+ * fields it owns (tp, pd, addr/len/access, cq, context) after the op
+ * returns; the provider fills the ones marked "set by the provider".
+ * A pd argument is never NULL: the transport's default PD is an object
+ * like the others.
  */
 struct rps_transport_ops {
 	size_t size;
@@ -113,48 +118,43 @@ struct rps_transport_ops {
 	/* > 0 when the provider has a usable device right now (for "auto"),
 	 * 0 when not, negative errno on error.  Must be cheap and quiet. */
 	int (*probe)(const rps_transport_attr_t *attr);
+	/* also makes the default PD (tp->pd, with its tp set) */
 	int (*open)(const rps_transport_attr_t *attr, rps_transport_t **tp_p);
 	void (*close)(rps_transport_t *tp);
 	int (*progress)(rps_transport_t *tp);
 
-	int (*mr_reg)(rps_transport_t *tp, void *addr, size_t len, unsigned access,
-		      rps_mr_t **mr_p);
+	int (*pd_alloc)(rps_transport_t *tp, rps_pd_t **pd_p);
+	/* never called for the default PD */
+	void (*pd_free)(rps_pd_t *pd);
+	int (*mr_reg)(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
 	void (*mr_dereg)(rps_mr_t *mr);
 
 	int (*cq_create)(rps_transport_t *tp, uint32_t depth, rps_cq_t **cq_p);
 	void (*cq_destroy)(rps_cq_t *cq);
+	/* max >= 1, comps not NULL (checked by the core) */
 	int (*cq_poll)(rps_cq_t *cq, rps_completion_t *comps, int max);
+	int (*cq_progress)(rps_cq_t *cq);
 
 	int (*listen)(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 	void (*listener_close)(rps_listener_t *l);
 	/* timeout_ms: -1 forever, 0 poll; -ETIMEDOUT when nothing came */
 	int (*get_request)(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);
 	/* consumes req in every case */
-	int (*accept)(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
+	int (*accept)(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
 		      rps_conn_t **conn_p);
-	void (*reject)(rps_conn_req_t *req);
+	/* consumes req; len <= RPS_REJECT_DATA_MAX (checked by the core) */
+	void (*reject)(rps_conn_req_t *req, const void *data, size_t len);
 
-	int (*connect)(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
-		       const void *data, size_t len, rps_conn_t **conn_p);
+	/* reject_p is never NULL and comes zeroed */
+	int (*connect)(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
+		       const void *data, size_t len, rps_reject_t *reject_p, rps_conn_t **conn_p);
 	void (*conn_close)(rps_conn_t *conn);
 
 	int (*post)(rps_conn_t *conn, const rps_op_t *op);
-
-	/* ---- added later: the core checks RPS_OPS_HAS() before calling.
-	 * A PD op receives the provider's PD (never NULL); the plain
-	 * mr_reg/accept/connect above stand for the default PD. */
-	int (*pd_alloc)(rps_transport_t *tp, rps_pd_t **pd_p);
-	void (*pd_free)(rps_pd_t *pd);
-	int (*mr_reg_pd)(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
-	/* consumes req in every case */
-	int (*accept_pd)(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data,
-			 size_t len, rps_conn_t **conn_p);
-	int (*connect_pd)(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
-			  const void *data, size_t len, rps_conn_t **conn_p);
 };
 
-/* The ops every provider has had since the first table (through post):
- * a smaller table is refused at open. */
+/* Every op of the 1.0 table is required: a smaller table is refused at
+ * open.  Ops appended later go through RPS_OPS_HAS. */
 #define RPS_OPS_SIZE_MIN                                                                           \
 	(offsetof(struct rps_transport_ops, post) + sizeof(((struct rps_transport_ops *)0)->post))
 /* true when a table of ops->size bytes includes member and sets it, as

@@ -408,7 +408,7 @@ static void rogue_open(struct rogue *r, size_t len)
 	assert_int_equal(posix_memalign((void **)&r->buf, 4096, r->len), 0);
 	/* NaN everywhere: applied anywhere, it would show in the model */
 	memset(r->buf, 0xff, r->len);
-	assert_int_equal(rps_mr_reg(r->tp, r->buf, r->len,
+	assert_int_equal(rps_mr_reg(rps_transport_pd(r->tp), r->buf, r->len,
 				    RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE |
 					    RPS_ACCESS_REMOTE_READ,
 				    &r->mr),
@@ -440,8 +440,8 @@ static void rogue_join(struct rogue *r, rps_server_t *srv, uint32_t id, uint32_t
 	h.doorbell_key = db.key;
 	rps_hello_encode(&h, wire);
 	for (int tries = 0; tries < 200 && ret == -ECONNREFUSED; tries++) {
-		ret = rps_connect(r->tp, addr, rps_server_port(srv), r->cq, wire, sizeof(wire),
-				  &r->conn);
+		ret = rps_connect(rps_transport_pd(r->tp), addr, rps_server_port(srv), r->cq, wire,
+				  sizeof(wire), NULL, &r->conn);
 		if (ret == -ECONNREFUSED)
 			usleep(20000);
 	}

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "conformance_cases.h"
 
 #define SERVER TH_SERVER
 #define CLIENT TH_CLIENT
@@ -73,8 +74,9 @@ static void test_connect_oversized_data(void **state)
 	uint8_t big[RPS_ACCEPT_DATA_MAX + 1] = { 0 };
 	rps_conn_t *c = NULL;
 
-	assert_int_equal(rps_connect(f->tp, f->addr, rps_listener_port(f->listener),
-				     f->side[CLIENT].cq, big, RPS_CONNECT_DATA_MAX + 1, &c),
+	assert_int_equal(rps_connect(rps_transport_pd(f->tp), f->addr,
+				     rps_listener_port(f->listener), f->side[CLIENT].cq, big,
+				     RPS_CONNECT_DATA_MAX + 1, NULL, &c),
 			 -EINVAL);
 	assert_null(c);
 }
@@ -103,7 +105,8 @@ static void test_connect_nobody_listens(void **state)
 	rps_listener_close(l);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = rps_connect(f->tp, f->addr, port, f->side[CLIENT].cq, NULL, 0, &c);
+	ret = rps_connect(rps_transport_pd(f->tp), f->addr, port, f->side[CLIENT].cq, NULL, 0, NULL,
+			  &c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_true(ret == -ECONNREFUSED || ret == -ETIMEDOUT || ret == -EHOSTUNREACH ||
 		    ret == -ENETUNREACH);
@@ -179,7 +182,9 @@ static void test_mr_reg_dereg(void **state)
 
 	assert_non_null(mem);
 	for (int i = 0; i < N; i++) {
-		assert_int_equal(rps_mr_reg(f->tp, mem + i * 8192, 8192, access[i % 4], &mr[i]), 0);
+		assert_int_equal(rps_mr_reg(rps_transport_pd(f->tp), mem + i * 8192, 8192,
+					    access[i % 4], &mr[i]),
+				 0);
 		assert_ptr_equal(rps_mr_addr(mr[i]), mem + i * 8192);
 		assert_int_equal(rps_mr_len(mr[i]), 8192);
 		rps_mr_remote(mr[i], &r);
@@ -199,9 +204,11 @@ static void test_mr_reg_dereg(void **state)
 		rps_mr_dereg(mr[i]);
 
 	rps_mr_t *bad = NULL;
-	assert_int_equal(rps_mr_reg(f->tp, NULL, 8, RPS_ACCESS_LOCAL_WRITE, &bad), -EINVAL);
-	assert_int_equal(rps_mr_reg(f->tp, mem, 0, RPS_ACCESS_LOCAL_WRITE, &bad), -EINVAL);
-	assert_int_equal(rps_mr_reg(f->tp, mem, 8, 1u << 20, &bad), -EINVAL);
+	assert_int_equal(rps_mr_reg(rps_transport_pd(f->tp), NULL, 8, RPS_ACCESS_LOCAL_WRITE, &bad),
+			 -EINVAL);
+	assert_int_equal(rps_mr_reg(rps_transport_pd(f->tp), mem, 0, RPS_ACCESS_LOCAL_WRITE, &bad),
+			 -EINVAL);
+	assert_int_equal(rps_mr_reg(rps_transport_pd(f->tp), mem, 8, 1u << 20, &bad), -EINVAL);
 	assert_null(bad);
 	free(mem);
 }
@@ -733,6 +740,9 @@ int main(void)
 		return 1;
 	snprintf(name, sizeof(name), "transport conformance (%s)", th_provider());
 	ret = cmocka_run_group_tests_name(name, tests, NULL, NULL);
+	snprintf(name, sizeof(name), "transport progress and refusals (%s)", th_provider());
+	ret |= _cmocka_run_group_tests(name, conformance_progress_tests,
+				       conformance_progress_ntests, NULL, NULL);
 	th_global_teardown();
 	return ret ? 1 : 0;
 }

@@ -16,8 +16,6 @@
 
 #include "harness.h"
 
-#define CQ_DEPTH 4096
-
 static char test_addr[INET6_ADDRSTRLEN];
 
 const char *th_provider(void)
@@ -122,7 +120,7 @@ int th_setup(void **state)
 	assert_int_equal(open_transport(&f->tp), 0);
 	f->addr = test_addr;
 	for (int s = 0; s < 2; s++)
-		assert_int_equal(rps_cq_create(f->tp, CQ_DEPTH, &f->side[s].cq), 0);
+		assert_int_equal(rps_cq_create(f->tp, TH_CQ_DEPTH, &f->side[s].cq), 0);
 	assert_int_equal(rps_listen(f->tp, f->addr, 0, &f->listener), 0);
 	assert_true(rps_listener_port(f->listener) != 0);
 	*state = f;
@@ -149,6 +147,9 @@ int th_teardown(void **state)
 struct acceptor {
 	th_fixture_t *f;
 	bool reject;
+	const void *rdata; /* reject with it */
+	size_t rlen;
+	int reject_ret; /* what rps_conn_req_reject returned */
 	const void *adata;
 	size_t alen;
 	rps_pd_t *pd; /* accept in it; NULL = the default PD */
@@ -173,16 +174,12 @@ static void *acceptor_main(void *arg)
 	if (a->clen <= sizeof(a->cdata))
 		memcpy(a->cdata, d, a->clen);
 	if (a->reject) {
-		rps_conn_req_reject(req);
+		a->reject_ret = rps_conn_req_reject(req, a->rdata, a->rlen);
 		a->ret = -ECONNREFUSED;
 		return NULL;
 	}
-	if (a->pd)
-		a->ret = rps_conn_req_accept_pd(req, a->pd, a->f->side[TH_SERVER].cq, a->adata,
-						a->alen, &a->conn);
-	else
-		a->ret = rps_conn_req_accept(req, a->f->side[TH_SERVER].cq, a->adata, a->alen,
-					     &a->conn);
+	a->ret = rps_conn_req_accept(req, a->pd ? a->pd : rps_transport_pd(a->f->tp),
+				     a->f->side[TH_SERVER].cq, a->adata, a->alen, &a->conn);
 	return NULL;
 }
 
@@ -201,12 +198,8 @@ static int connect_pair_pd(th_fixture_t *f, bool reject, const void *cdata, size
 	a->alen = alen;
 	a->pd = spd;
 	assert_int_equal(pthread_create(&thr, NULL, acceptor_main, a), 0);
-	if (cpd)
-		ret = rps_connect_pd(cpd, f->addr, port, f->side[TH_CLIENT].cq, cdata, clen,
-				     client_p);
-	else
-		ret = rps_connect(f->tp, f->addr, port, f->side[TH_CLIENT].cq, cdata, clen,
-				  client_p);
+	ret = rps_connect(cpd ? cpd : rps_transport_pd(f->tp), f->addr, port, f->side[TH_CLIENT].cq,
+			  cdata, clen, NULL, client_p);
 	pthread_join(thr, NULL);
 	return ret;
 }
@@ -261,6 +254,24 @@ int th_try_connect(th_fixture_t *f, bool reject, rps_conn_t **server_p, rps_conn
 	return ret;
 }
 
+int th_connect_refused(th_fixture_t *f, const void *rdata, size_t rlen, int *reject_ret_p,
+		       rps_reject_t *reject_p)
+{
+	uint16_t port = rps_listener_port(f->listener);
+	struct acceptor a = { .f = f, .reject = true, .rdata = rdata, .rlen = rlen };
+	rps_conn_t *c = NULL;
+	pthread_t thr;
+	int ret;
+
+	assert_int_equal(pthread_create(&thr, NULL, acceptor_main, &a), 0);
+	ret = rps_connect(rps_transport_pd(f->tp), f->addr, port, f->side[TH_CLIENT].cq, "x", 1,
+			  reject_p, &c);
+	pthread_join(thr, NULL);
+	assert_null(c);
+	*reject_ret_p = a.reject_ret;
+	return ret;
+}
+
 /* ---- completions ----------------------------------------------------- */
 
 static void queue_push(th_side_t *s, const rps_completion_t *c)
@@ -283,20 +294,20 @@ static void queue_push(th_side_t *s, const rps_completion_t *c)
 	}
 }
 
-int th_pump(th_fixture_t *f)
+int th_pump_side(th_fixture_t *f, enum th_side_id side)
 {
 	rps_completion_t comps[32];
-	int total = 0;
+	int n = rps_cq_poll(f->side[side].cq, comps, 32);
 
-	for (int s = 0; s < 2; s++) {
-		int n = rps_cq_poll(f->side[s].cq, comps, 32);
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++)
+		queue_push(&f->side[side], &comps[i]);
+	return n;
+}
 
-		assert_true(n >= 0);
-		for (int i = 0; i < n; i++)
-			queue_push(&f->side[s], &comps[i]);
-		total += n;
-	}
-	return total;
+int th_pump(th_fixture_t *f)
+{
+	return th_pump_side(f, TH_SERVER) + th_pump_side(f, TH_CLIENT);
 }
 
 static bool take(th_side_t *s, bool (*match)(const rps_completion_t *, const void *),
@@ -398,10 +409,8 @@ void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len, unsigned access,
 	b->buf = b->mem + TH_GUARD;
 	b->len = len;
 	memset(b->buf, 0, len);
-	if (pd)
-		assert_int_equal(rps_mr_reg_pd(pd, b->buf, len, access, &b->mr), 0);
-	else
-		assert_int_equal(rps_mr_reg(f->tp, b->buf, len, access, &b->mr), 0);
+	assert_int_equal(rps_mr_reg(pd ? pd : rps_transport_pd(f->tp), b->buf, len, access, &b->mr),
+			 0);
 	rps_mr_remote(b->mr, &b->remote);
 	assert_true(b->remote.len == len);
 }

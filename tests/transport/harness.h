@@ -19,6 +19,8 @@
 #define TH_EXIT_SKIP  77
 /* generous: soft-RoCE under TCG emulation moves ~45 MB/s */
 #define TH_TIMEOUT_MS 60000
+/* depth of the fixture's two CQs */
+#define TH_CQ_DEPTH   4096
 
 enum th_side_id { TH_SERVER = 0, TH_CLIENT = 1 };
 
@@ -65,6 +67,12 @@ void th_connect_pair(th_fixture_t *f, const void *cdata, size_t clen, const void
  * rejects when reject is true) instead of asserting. */
 int th_try_connect(th_fixture_t *f, bool reject, rps_conn_t **server_p, rps_conn_t **client_p);
 
+/* A connect that the server side refuses with rlen bytes of rdata (its
+ * rps_conn_req_reject's return in *reject_ret_p); returns rps_connect's
+ * status, with what it reported in *reject_p (may be NULL). */
+int th_connect_refused(th_fixture_t *f, const void *rdata, size_t rlen, int *reject_ret_p,
+		       rps_reject_t *reject_p);
+
 /* th_connect_pair without private data, the server side accepted in spd
  * and the client side connected in cpd (NULL = the default PD). */
 void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd, rps_conn_t **server_p,
@@ -72,6 +80,8 @@ void th_connect_pair_pd(th_fixture_t *f, rps_pd_t *spd, rps_pd_t *cpd, rps_conn_
 
 /* Polls both CQs once, queueing what arrives; returns the number taken. */
 int th_pump(th_fixture_t *f);
+/* The same for one side's CQ only. */
+int th_pump_side(th_fixture_t *f, enum th_side_id side);
 /* Pumps until side has a completion matching type (0 = any) and, when
  * wr_id != UINT64_MAX, that wr_id; removes and returns it in *out.
  * Returns 0 or -ETIMEDOUT.  A caller that gets a RECV owns out->data. */

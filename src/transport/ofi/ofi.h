@@ -72,6 +72,7 @@ struct rps_ofi_token_chunk {
 
 struct rps_ofi_transport {
 	struct rps_transport base;
+	struct rps_pd pd;     /* the default PD (base.pd points here): see ofi_pd.c */
 	struct fi_info *info; /* the one we opened; template for endpoints */
 	struct fid_fabric *fabric;
 	struct fid_domain *domain;
@@ -100,8 +101,9 @@ struct rps_ofi_mr {
 	void *desc;
 };
 
-/* A recv slot handed out by the last poll, or a completion parked by
- * conn_close while it drained the CQ. */
+/* A completion read off the libfabric CQ but not yet handed out (by
+ * cq_progress, or by a conn_close emptying the CQ), with the receive
+ * buffer it holds (RECV) or NULL. */
 struct rps_ofi_parked {
 	rps_completion_t comp;
 	struct rps_ofi_recv *recv;
@@ -115,9 +117,18 @@ struct rps_ofi_cq {
 	/* receive buffers handed out by the last poll, reposted by the next */
 	struct rps_ofi_recv **repost;
 	uint32_t nrepost, repost_cap;
-	/* completions of other conns read while a conn_close drained the CQ */
+	/* completions kept for the next polls, oldest first: a ring of
+	 * parked_cap = 2 x depth, allocated with the CQ.  cq_progress fills
+	 * it to the depth at most; a conn_close may use the rest.  Nothing
+	 * is read off libfabric without room here: none is ever dropped. */
 	struct rps_ofi_parked *parked;
 	uint32_t parked_head, parked_count, parked_cap;
+	/* connections closed while the ring had no room for the CQ's other
+	 * completions: kept (dead) until the CQ goes, because entries that
+	 * name their contexts may still be in it; grave_lock because a
+	 * setup failing on another thread may add one */
+	pthread_mutex_t grave_lock;
+	struct rps_list graves; /* struct rps_ofi_conn.link */
 };
 
 enum rps_ofi_ctx_kind {
@@ -170,8 +181,10 @@ struct rps_ofi_conn {
 	struct rps_ofi_op *ops; /* send ring, attr.sq_depth slots */
 	uint32_t sq_depth;
 	uint64_t sq_posted, sq_retired;
-	size_t inline_max; /* FI_INJECT up to this, 0 = never */
-	bool err_logged;   /* first completion error already logged */
+	size_t inline_max;   /* FI_INJECT up to this, 0 = never */
+	bool err_logged;     /* first completion error already logged */
+	bool dead;	     /* buried: entries naming it are no one's */
+	rps_reject_t reject; /* connect: what a refusing peer said */
 
 	struct rps_ofi_recv *recvs; /* attr.recv_depth slots */
 	uint32_t nrecv;
@@ -205,7 +218,7 @@ struct rps_ofi_conn_req {
 #define rps_ofi_req(r)	    container_of(r, struct rps_ofi_conn_req, base)
 
 /* ---- ofi_domain.c --------------------------------------------------- */
-int rps_ofi_mr_reg(rps_transport_t *tp, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
+int rps_ofi_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
 int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len, uint64_t access,
 		       struct fid_mr **mr_p, uint64_t *key_p);
 int rps_ofi_token_alloc(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
@@ -217,11 +230,6 @@ int rps_ofi_comp_errno(int fi_err);
 /* ---- ofi_pd.c ------------------------------------------------------- */
 int rps_ofi_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p);
 void rps_ofi_pd_free(rps_pd_t *pd);
-int rps_ofi_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
-int rps_ofi_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
-		      rps_conn_t **conn_p);
-int rps_ofi_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
-		       const void *data, size_t len, rps_conn_t **conn_p);
 
 /* ---- ofi_cm.c ------------------------------------------------------- */
 /* room for the largest CM event: entry + provider private data */
@@ -242,22 +250,30 @@ int rps_ofi_resolve(const char *addr, uint16_t port, bool passive, struct sockad
 int rps_ofi_listen(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 void rps_ofi_listener_close(rps_listener_t *l);
 int rps_ofi_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);
-void rps_ofi_reject(rps_conn_req_t *req);
+void rps_ofi_reject(rps_conn_req_t *req, const void *data, size_t len);
+/* Frees req, refusing it first (without private data) when reject. */
 void rps_ofi_req_free(struct rps_ofi_conn_req *req, bool reject);
 
 /* ---- ofi_conn.c ----------------------------------------------------- */
-int rps_ofi_accept(rps_conn_req_t *req, rps_cq_t *cq, const void *data, size_t len,
+int rps_ofi_accept(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
 		   rps_conn_t **conn_p);
-int rps_ofi_connect(rps_transport_t *tp, const char *addr, uint16_t port, rps_cq_t *cq,
-		    const void *data, size_t len, rps_conn_t **conn_p);
+int rps_ofi_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq, const void *data,
+		    size_t len, rps_reject_t *reject_p, rps_conn_t **conn_p);
 void rps_ofi_conn_close(rps_conn_t *conn);
+/* Frees a closed conn's memory (endpoint and token already gone). */
+void rps_ofi_conn_free(struct rps_ofi_conn *conn);
 
 /* ---- ofi_data.c ----------------------------------------------------- */
 int rps_ofi_post(rps_conn_t *conn, const rps_op_t *op);
 int rps_ofi_post_recv(struct rps_ofi_recv *recv);
 int rps_ofi_cq_poll(rps_cq_t *cq, rps_completion_t *comps, int max);
-/* conn_close: move every completion still in the CQ to the parked list,
- * dropping those of conn, and forget conn's receive buffers. */
-void rps_ofi_cq_forget_conn(struct rps_ofi_cq *cq, struct rps_ofi_conn *conn);
+int rps_ofi_cq_progress(rps_cq_t *cq);
+/* conn_close, after the endpoint closed: moves every completion still in
+ * the CQ to the parked ring, dropping those of conn, and forgets conn's
+ * receive buffers.  0, or -ENOSPC when the ring filled first (conn must
+ * then stay allocated: rps_ofi_cq_bury). */
+int rps_ofi_cq_forget_conn(struct rps_ofi_cq *cq, struct rps_ofi_conn *conn);
+/* Keeps conn (dead) until cq is destroyed; any thread. */
+void rps_ofi_cq_bury(struct rps_ofi_cq *cq, struct rps_ofi_conn *conn);
 
 #endif /* RPS_OFI_H */

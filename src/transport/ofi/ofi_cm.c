@@ -113,6 +113,14 @@ static void ofi_on_error(struct rps_ofi_transport *tp)
 	if (conn && conn->state == RPS_OFI_CONN_CONNECTING) {
 		conn->state = RPS_OFI_CONN_FAILED;
 		conn->cm_err = err.err ? err.err : ECONNABORTED;
+		/* a refusal carries the peer's rps_conn_req_reject data; the
+		 * buffer is libfabric's, valid until the next EQ read */
+		if (conn->cm_err == ECONNREFUSED && err.err_data && err.err_data_size) {
+			int len = rps_priv_unpack(err.err_data, err.err_data_size,
+						  conn->reject.data, sizeof(conn->reject.data));
+
+			conn->reject.len = len > 0 ? (size_t)len : 0;
+		}
 	} else if (conn && conn->state == RPS_OFI_CONN_CONNECTED) {
 		rps_warn("%s: connection to %s failed: %s", tp->base.device_name, conn->base.peer,
 			 fi_strerror(err.err));

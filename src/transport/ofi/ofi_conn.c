@@ -35,7 +35,7 @@ static size_t ofi_pack(uint8_t *raw, const void *data, size_t len, uint32_t toke
 	return n + RPS_OFI_TOKEN_LEN;
 }
 
-static void ofi_conn_free(struct rps_ofi_conn *conn)
+void rps_ofi_conn_free(struct rps_ofi_conn *conn)
 {
 	struct rps_ofi_transport *tp = conn->tp;
 
@@ -119,7 +119,7 @@ err_free:
 		rps_err("%s: new connection: out of memory (%u x %u B of "
 			"receive buffers)",
 			tp->base.device_name, attr->recv_depth, attr->max_msg_size);
-	ofi_conn_free(conn);
+	rps_ofi_conn_free(conn);
 	return ret;
 }
 
@@ -184,10 +184,13 @@ static int ofi_conn_post_recvs(struct rps_ofi_conn *conn)
 	return 0;
 }
 
-/* Closes the endpoint (its queued operations are flushed) and forgets
- * everything the CQ still holds for conn, then frees it.  Only the CQ's
- * thread may do this to a connection that ever posted to it. */
-static void ofi_conn_destroy(struct rps_ofi_conn *conn)
+/* Closes the endpoint (its queued operations are flushed) and frees
+ * conn.  One that ever posted may have entries in the CQ: on the CQ's
+ * thread (may_forget: conn_close) they are taken out first; elsewhere (a
+ * setup that failed half-way, on any thread) conn is buried instead, so
+ * the CQ's thread never meets freed memory and nobody else reads its
+ * CQ. */
+static void ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget)
 {
 	struct rps_ofi_transport *tp = conn->tp;
 	int ret;
@@ -202,10 +205,19 @@ static void ofi_conn_destroy(struct rps_ofi_conn *conn)
 		if (ret)
 			rps_warn("%s: close endpoint to %s: %s", tp->base.device_name,
 				 conn->base.peer, fi_strerror(-ret));
-		if (conn->nposted)
-			rps_ofi_cq_forget_conn(conn->cq, conn);
+		conn->ep = NULL;
+		/* full ring or a failed CQ: keep conn rather than guess */
+		if (conn->nposted && (!may_forget || rps_ofi_cq_forget_conn(conn->cq, conn))) {
+			rps_ofi_cq_bury(conn->cq, conn);
+			return;
+		}
 	}
-	ofi_conn_free(conn);
+	rps_ofi_conn_free(conn);
+}
+
+static void ofi_conn_destroy(struct rps_ofi_conn *conn)
+{
+	ofi_conn_teardown(conn, false);
 }
 
 /* Waits for FI_CONNECTED (or a failure) of conn, driving the EQ. */
@@ -236,6 +248,13 @@ static int ofi_conn_wait(struct rps_ofi_conn *conn, const char *what)
 		}
 		rps_ofi_backoff(&backoff_us, deadline);
 	}
+	/* a refusal that says why: the caller, who knows what it means,
+	 * reports it */
+	if (err == ECONNREFUSED && conn->reject.len) {
+		rps_info("%s: %s %s: the peer refused (%zu bytes of reject data)",
+			 tp->base.device_name, what, conn->base.peer, conn->reject.len);
+		return -ECONNREFUSED;
+	}
 	/* a reset before the handshake ended: the listener went away */
 	if (err == ECONNREFUSED || err == ECONNRESET) {
 		rps_err("%s: %s %s: connection refused%s", tp->base.device_name, what,
@@ -262,7 +281,8 @@ static int ofi_conn_establish(struct rps_ofi_conn *conn, const char *what)
 	return ret;
 }
 
-int rps_ofi_accept(rps_conn_req_t *breq, rps_cq_t *bcq, const void *data, size_t len,
+/* Every PD is the domain here (ofi_pd.c): pd only names the transport. */
+int rps_ofi_accept(rps_conn_req_t *breq, rps_pd_t *pd, rps_cq_t *bcq, const void *data, size_t len,
 		   rps_conn_t **conn_p)
 {
 	struct rps_ofi_conn_req *req = rps_ofi_req(breq);
@@ -352,9 +372,10 @@ static int ofi_connect_start(struct rps_ofi_conn *conn, const struct sockaddr_st
 	return 0;
 }
 
-int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port, rps_cq_t *bcq,
-		    const void *data, size_t len, rps_conn_t **conn_p)
+int rps_ofi_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *bcq, const void *data,
+		    size_t len, rps_reject_t *reject_p, rps_conn_t **conn_p)
 {
+	rps_transport_t *btp = pd->tp;
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
 	struct sockaddr_storage ss;
 	struct rps_ofi_conn *conn;
@@ -375,6 +396,8 @@ int rps_ofi_connect(rps_transport_t *btp, const char *addr, uint16_t port, rps_c
 	if (ret)
 		goto err_destroy;
 	ret = ofi_conn_establish(conn, "connect");
+	if (ret == -ECONNREFUSED)
+		*reject_p = conn->reject;
 	if (ret)
 		goto err_destroy;
 	rps_dbg("%s: connected to %s", btp->device_name, conn->base.peer);
@@ -406,5 +429,5 @@ void rps_ofi_conn_close(rps_conn_t *bconn)
 			rps_dbg("%s: shutdown %s: %s", tp->base.device_name, bconn->peer,
 				fi_strerror(-ret));
 	}
-	ofi_conn_destroy(conn);
+	ofi_conn_teardown(conn, true);
 }

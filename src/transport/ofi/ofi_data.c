@@ -13,6 +13,11 @@
  * came before; the cost is one round trip per signaled op, hidden when
  * several are in flight.
  *
+ * Completions read but not yet handed out (cq_progress, or a conn_close
+ * emptying the CQ) wait in the CQ's parked ring; cq_poll hands them out
+ * first, so the caller sees every completion in order.  The ring is
+ * allocated with the CQ and nothing is read without room in it.
+ *
  * Nothing here allocates, locks, or makes system calls besides the
  * libfabric post/poll calls themselves.
  */
@@ -209,7 +214,8 @@ static inline int ofi_comp_success(struct rps_ofi_cq *cq, const struct fi_cq_dat
 		return 1;
 	}
 	ctx = e->op_context;
-	if (rps_unlikely(!ctx))
+	/* no context, or a buried connection's leftover: no one's */
+	if (rps_unlikely(!ctx || ctx->conn->dead))
 		return 0;
 	comp->conn = &ctx->conn->base;
 	if (ctx->kind == RPS_OFI_CTX_RECV) {
@@ -285,6 +291,8 @@ static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
 		return 0;
 	}
 	conn = ctx->conn;
+	if (conn->dead)
+		return 0;
 	if (ctx->kind == RPS_OFI_CTX_RECV) {
 		conn->base.connected = false;
 		/* our own receive buffers, flushed by a disconnect */
@@ -356,19 +364,29 @@ static void ofi_cq_repost(struct rps_ofi_cq *cq)
 	cq->nrepost = 0;
 }
 
+static inline struct rps_ofi_parked *ofi_parked_at(struct rps_ofi_cq *cq, uint32_t i)
+{
+	uint32_t k = cq->parked_head + i;
+
+	return &cq->parked[k < cq->parked_cap ? k : k - cq->parked_cap];
+}
+
+/* Hands out up to max parked completions, oldest first. */
 static int ofi_cq_unpark(struct rps_ofi_cq *cq, rps_completion_t *comps, int max)
 {
 	int n = 0;
 
-	while (cq->parked_head < cq->parked_count && n < max) {
-		struct rps_ofi_parked *p = &cq->parked[cq->parked_head++];
+	while (cq->parked_count && n < max) {
+		struct rps_ofi_parked *p = ofi_parked_at(cq, 0);
 
 		comps[n++] = p->comp;
 		if (p->recv)
 			cq->repost[cq->nrepost++] = p->recv;
+		cq->parked_head = cq->parked_head + 1 < cq->parked_cap ? cq->parked_head + 1 : 0;
+		cq->parked_count--;
 	}
-	if (cq->parked_head == cq->parked_count)
-		cq->parked_head = cq->parked_count = 0;
+	if (!cq->parked_count)
+		cq->parked_head = 0;
 	return n;
 }
 
@@ -380,18 +398,15 @@ int rps_ofi_cq_poll(rps_cq_t *bcq, rps_completion_t *comps, int max)
 
 	if (cq->nrepost)
 		ofi_cq_repost(cq);
-	if (rps_unlikely(max <= 0 || !comps)) {
-		if (max < 0 || (max && !comps))
-			return -EINVAL;
-		/* max 0: only drive the CQ's endpoints (manual progress) */
-		(void)fi_cq_read(cq->cq, recvs, 0);
-		return 0;
-	}
 	/* every RECV handed out must fit the repost list */
 	if ((uint32_t)max > cq->repost_cap)
 		max = (int)cq->repost_cap;
-	if (rps_unlikely(cq->parked_count))
+	if (rps_unlikely(cq->parked_count)) {
 		n = ofi_cq_unpark(cq, comps, max);
+		/* not all handed out: newer ones must wait behind them */
+		if (cq->parked_count)
+			return n;
+	}
 
 	while (n < max) {
 		want = max - n < RPS_OFI_CQ_BATCH ? max - n : RPS_OFI_CQ_BATCH;
@@ -409,61 +424,93 @@ int rps_ofi_cq_poll(rps_cq_t *bcq, rps_completion_t *comps, int max)
 	return n;
 }
 
-/* ---- conn_close support -------------------------------------------------- */
-
-static void ofi_cq_park(struct rps_ofi_cq *cq, const rps_completion_t *comp,
-			struct rps_ofi_recv *recv)
-{
-	if (cq->parked_count == cq->parked_cap && cq->parked_head) {
-		cq->parked_count -= cq->parked_head;
-		memmove(cq->parked, cq->parked + cq->parked_head,
-			cq->parked_count * sizeof(*cq->parked));
-		cq->parked_head = 0;
-	}
-	if (cq->parked_count == cq->parked_cap) {
-		uint32_t cap = cq->parked_cap ? 2 * cq->parked_cap : 64;
-		struct rps_ofi_parked *grown;
-
-		grown = realloc(cq->parked, cap * sizeof(*grown));
-		if (!grown) {
-			rps_err("%s: out of memory keeping a completion of %s: "
-				"dropped",
-				cq->tp->base.device_name, comp->conn->peer);
-			return;
-		}
-		cq->parked = grown;
-		cq->parked_cap = cap;
-	}
-	cq->parked[cq->parked_count].comp = *comp;
-	cq->parked[cq->parked_count].recv = recv;
-	cq->parked_count++;
-}
-
-void rps_ofi_cq_forget_conn(struct rps_ofi_cq *cq, struct rps_ofi_conn *conn)
+/* Reads up to room entries into the parked ring (skipping conn's when
+ * conn is not NULL).  Returns the entries read, fewer than room when the
+ * CQ ran dry, or -errno. */
+static int ofi_cq_park(struct rps_ofi_cq *cq, uint32_t room, const struct rps_ofi_conn *conn)
 {
 	rps_completion_t comps[RPS_OFI_CQ_BATCH];
 	struct rps_ofi_recv *recvs[RPS_OFI_CQ_BATCH];
-	uint32_t i, kept;
+	uint32_t taken = 0;
 	int r, nraw;
 
-	/* the endpoint is closed: whatever it left in the CQ is all there
-	 * will ever be; keep the other connections' completions in order */
-	do {
-		r = ofi_cq_read_batch(cq, comps, recvs, RPS_OFI_CQ_BATCH, &nraw);
+	while (taken < room) {
+		int want = room - taken < RPS_OFI_CQ_BATCH ? (int)(room - taken) : RPS_OFI_CQ_BATCH;
+
+		r = ofi_cq_read_batch(cq, comps, recvs, want, &nraw);
+		if (r < 0)
+			return r;
 		for (int k = 0; k < r; k++) {
-			if (comps[k].conn != &conn->base)
-				ofi_cq_park(cq, &comps[k], recvs[k]);
+			struct rps_ofi_parked *p;
+
+			if (conn && comps[k].conn == &conn->base)
+				continue;
+			p = ofi_parked_at(cq, cq->parked_count++);
+			p->comp = comps[k];
+			p->recv = recvs[k];
 		}
-	} while (r >= 0 && nraw > 0);
+		/* empty: -1; an error entry comes alone, so a short read
+		 * says nothing about what is left */
+		if (nraw < 0)
+			break;
+		taken += (uint32_t)nraw;
+	}
+	return (int)taken;
+}
+
+int rps_ofi_cq_progress(rps_cq_t *bcq)
+{
+	struct rps_ofi_cq *cq = rps_ofi_cq(bcq);
+	uint32_t limit = cq->parked_cap / 2;
+	int ret;
+
+	if (cq->parked_count >= limit) {
+		/* no room to keep more: only move data (manual progress) */
+		(void)fi_cq_read(cq->cq, NULL, 0);
+		return (int)cq->parked_count;
+	}
+	ret = ofi_cq_park(cq, limit - cq->parked_count, NULL);
+	return ret < 0 ? ret : (int)cq->parked_count;
+}
+
+/* ---- conn_close support -------------------------------------------------- */
+
+int rps_ofi_cq_forget_conn(struct rps_ofi_cq *cq, struct rps_ofi_conn *conn)
+{
+	uint32_t i, kept;
+	int r;
 
 	for (i = kept = 0; i < cq->nrepost; i++) {
 		if (cq->repost[i]->ctx.conn != conn)
 			cq->repost[kept++] = cq->repost[i];
 	}
 	cq->nrepost = kept;
-	for (i = kept = cq->parked_head; i < cq->parked_count; i++) {
-		if (cq->parked[i].comp.conn != &conn->base)
-			cq->parked[kept++] = cq->parked[i];
+	for (i = kept = 0; i < cq->parked_count; i++) {
+		struct rps_ofi_parked *p = ofi_parked_at(cq, i);
+
+		if (p->comp.conn != &conn->base)
+			*ofi_parked_at(cq, kept++) = *p;
 	}
 	cq->parked_count = kept;
+	/* the endpoint is closed: whatever it left in the CQ is all there
+	 * will ever be; keep the other connections' completions in order */
+	for (;;) {
+		uint32_t room = cq->parked_cap - cq->parked_count;
+
+		if (room == 0)
+			return -ENOSPC;
+		r = ofi_cq_park(cq, room, conn);
+		if (r < 0)
+			return r;
+		if ((uint32_t)r < room)
+			return 0;
+	}
+}
+
+void rps_ofi_cq_bury(struct rps_ofi_cq *cq, struct rps_ofi_conn *conn)
+{
+	conn->dead = true;
+	pthread_mutex_lock(&cq->grave_lock);
+	rps_list_add(&cq->graves, &conn->link);
+	pthread_mutex_unlock(&cq->grave_lock);
 }

@@ -255,6 +255,7 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 		ret = -ENODEV;
 		goto err_close;
 	}
+	tp->base.pd = &tp->pd;
 	rps_dbg("ofi: opened %s (fabric %s, mr_mode 0x%llx, inject %zu)", tp->base.device_name,
 		tp->info->fabric_attr->name, (unsigned long long)tp->mr_mode, tp->inject_size);
 	*tp_p = &tp->base;
@@ -321,9 +322,10 @@ int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len, uin
 	return 0;
 }
 
-int rps_ofi_mr_reg(rps_transport_t *btp, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
+/* Every PD is the domain here (ofi_pd.c). */
+int rps_ofi_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
-	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
+	struct rps_ofi_transport *tp = rps_ofi_tp(pd->tp);
 	/* any region may be the source of a WRITE or SEND */
 	uint64_t fi_access = FI_SEND | FI_WRITE;
 	struct rps_ofi_mr *mr;
@@ -386,9 +388,14 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth, rps_cq_t **cq
 		return -ENOMEM;
 	cq->tp = tp;
 	rps_list_init(&cq->link);
+	rps_list_init(&cq->graves);
+	pthread_mutex_init(&cq->grave_lock, NULL);
 	cq->repost_cap = depth;
 	cq->repost = calloc(depth, sizeof(*cq->repost));
-	if (!cq->repost) {
+	/* see struct rps_ofi_cq for why twice the depth */
+	cq->parked_cap = 2 * depth;
+	cq->parked = calloc(cq->parked_cap, sizeof(*cq->parked));
+	if (!cq->repost || !cq->parked) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
@@ -406,6 +413,8 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth, rps_cq_t **cq
 	return 0;
 
 err_free:
+	pthread_mutex_destroy(&cq->grave_lock);
+	free(cq->parked);
 	free(cq->repost);
 	free(cq);
 	return ret;
@@ -423,6 +432,15 @@ static void rps_ofi_cq_destroy(rps_cq_t *bcq)
 	if (ret)
 		rps_warn("%s: destroy CQ: %s (connections still bound?)", bcq->tp->device_name,
 			 fi_strerror(-ret));
+	/* the CQ is gone: nothing can name a grave any more */
+	while (!rps_list_empty(&cq->graves)) {
+		struct rps_ofi_conn *conn =
+			container_of(cq->graves.next, struct rps_ofi_conn, link);
+
+		rps_list_del(&conn->link);
+		rps_ofi_conn_free(conn);
+	}
+	pthread_mutex_destroy(&cq->grave_lock);
 	free(cq->parked);
 	free(cq->repost);
 	free(cq);
@@ -540,11 +558,14 @@ static const struct rps_transport_ops rps_ofi_ops = {
 	.open = rps_ofi_open,
 	.close = rps_ofi_close,
 	.progress = rps_ofi_progress,
+	.pd_alloc = rps_ofi_pd_alloc,
+	.pd_free = rps_ofi_pd_free,
 	.mr_reg = rps_ofi_mr_reg,
 	.mr_dereg = rps_ofi_mr_dereg,
 	.cq_create = rps_ofi_cq_create,
 	.cq_destroy = rps_ofi_cq_destroy,
 	.cq_poll = rps_ofi_cq_poll,
+	.cq_progress = rps_ofi_cq_progress,
 	.listen = rps_ofi_listen,
 	.listener_close = rps_ofi_listener_close,
 	.get_request = rps_ofi_get_request,
@@ -553,11 +574,6 @@ static const struct rps_transport_ops rps_ofi_ops = {
 	.connect = rps_ofi_connect,
 	.conn_close = rps_ofi_conn_close,
 	.post = rps_ofi_post,
-	.pd_alloc = rps_ofi_pd_alloc,
-	.pd_free = rps_ofi_pd_free,
-	.mr_reg_pd = rps_ofi_mr_reg_pd,
-	.accept_pd = rps_ofi_accept_pd,
-	.connect_pd = rps_ofi_connect_pd,
 };
 
 RPS_PROVIDER_INI(ofi)

@@ -291,9 +291,22 @@ int rps_ofi_get_request(rps_listener_t *bl, int timeout_ms, rps_conn_req_t **req
 	}
 }
 
-void rps_ofi_reject(rps_conn_req_t *breq)
+void rps_ofi_reject(rps_conn_req_t *breq, const void *data, size_t len)
 {
-	rps_ofi_req_free(rps_ofi_req(breq), true);
+	struct rps_ofi_conn_req *req = rps_ofi_req(breq);
+	uint8_t raw[RPS_PRIV_HDR_LEN + RPS_REJECT_DATA_MAX];
+	int ret;
+
+	if (!len) {
+		rps_ofi_req_free(req, true);
+		return;
+	}
+	/* the connector reads it from its EQ error entry (err_data) */
+	ret = fi_reject(req->l->pep, req->info->handle, raw, rps_priv_pack(raw, data, len));
+	if (ret)
+		rps_warn("%s: reject %s: fi_reject: %s", req->l->tp->base.device_name, breq->peer,
+			 fi_strerror(-ret));
+	rps_ofi_req_free(req, false);
 }
 
 void rps_ofi_listener_close(rps_listener_t *bl)

@@ -15,6 +15,7 @@
  * connections "in" it go to the transport's domain, and rps_pd_isolated()
  * says false so that callers and tests know a peer holding another
  * peer's key can use it.  Bounds are still enforced by the provider.
+ * The transport's default PD is one of these, embedded in it.
  */
 #include "config.h"
 
@@ -39,22 +40,4 @@ int rps_ofi_pd_alloc(rps_transport_t *tp, rps_pd_t **pd_p)
 void rps_ofi_pd_free(rps_pd_t *pd)
 {
 	free(pd);
-}
-
-int rps_ofi_mr_reg_pd(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
-{
-	return rps_ofi_mr_reg(pd->tp, addr, len, access, mr_p);
-}
-
-int rps_ofi_accept_pd(rps_conn_req_t *req, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
-		      rps_conn_t **conn_p)
-{
-	(void)pd;
-	return rps_ofi_accept(req, cq, data, len, conn_p);
-}
-
-int rps_ofi_connect_pd(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
-		       const void *data, size_t len, rps_conn_t **conn_p)
-{
-	return rps_ofi_connect(pd->tp, addr, port, cq, data, len, conn_p);
 }

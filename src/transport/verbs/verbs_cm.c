@@ -335,11 +335,14 @@ int rps_vrb_get_request(rps_listener_t *base, int timeout_ms, rps_conn_req_t **r
 	return 0;
 }
 
-void rps_vrb_reject(rps_conn_req_t *base)
+void rps_vrb_reject(rps_conn_req_t *base, const void *data, size_t len)
 {
 	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
+	uint8_t priv[RPS_PRIV_HDR_LEN + RPS_REJECT_DATA_MAX];
 
-	if (rdma_reject(req->id, NULL, 0))
+	/* framed like connect and accept data: the REJ pads it to 148 */
+	if (rdma_reject(req->id, len ? priv : NULL,
+			len ? (uint8_t)rps_priv_pack(priv, data, len) : 0))
 		rps_warn("%s: reject %s: %s", req->tp->base.device_name, base->peer,
 			 strerror(errno));
 	rdma_destroy_id(req->id);
@@ -384,14 +387,14 @@ static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req, co
 			     rps_deadline_ns(conn->tp->base.attr.timeout_ms), NULL);
 }
 
-int rps_vrb_accept_in(rps_conn_req_t *base, struct ibv_pd *pd, rps_cq_t *cq, const void *data,
-		      size_t len, rps_conn_t **conn_p)
+int rps_vrb_accept(rps_conn_req_t *base, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
+		   rps_conn_t **conn_p)
 {
 	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
 	struct vrb_conn *conn;
 	int ret;
 
-	ret = rps_vrb_conn_create(req->tp, pd, vrb_cq(cq), req->id, &conn);
+	ret = rps_vrb_conn_create(req->tp, vrb_pd(pd)->pd, vrb_cq(cq), req->id, &conn);
 	if (ret) {
 		rdma_reject(req->id, NULL, 0);
 		rdma_destroy_id(req->id);
@@ -409,14 +412,6 @@ int rps_vrb_accept_in(rps_conn_req_t *base, struct ibv_pd *pd, rps_cq_t *cq, con
 out_free_req:
 	free(req);
 	return ret;
-}
-
-int rps_vrb_accept(rps_conn_req_t *base, rps_cq_t *cq, const void *data, size_t len,
-		   rps_conn_t **conn_p)
-{
-	struct vrb_conn_req *req = container_of(base, struct vrb_conn_req, base);
-
-	return rps_vrb_accept_in(base, req->tp->pd, cq, data, len, conn_p);
 }
 
 /* ---- connect ----------------------------------------------------------------- */
@@ -500,9 +495,27 @@ static int vrb_connect_resolve(struct vrb_transport *tp, struct rdma_event_chann
 	return 0;
 }
 
+/* A refusal by the peer's rps_conn_req_reject: what it said goes to
+ * reject_p, and the caller, who knows what it means, reports it.  Other
+ * rejections (nobody listens, the CM's own) are logged here. */
+static int vrb_connect_rejected(struct vrb_conn *conn, const struct rdma_cm_event *ev,
+				rps_reject_t *reject_p)
+{
+	int len;
+
+	if (ev->status != VRB_REJ_CONSUMER_DEFINED || !ev->param.conn.private_data_len)
+		return vrb_cm_unexpected(conn->tp, "connect", conn->base.peer, ev);
+	len = rps_priv_unpack(ev->param.conn.private_data, ev->param.conn.private_data_len,
+			      reject_p->data, sizeof(reject_p->data));
+	reject_p->len = len > 0 ? (size_t)len : 0;
+	rps_info("%s: connect %s: the peer refused (%zu bytes of reject data)",
+		 conn->tp->base.device_name, conn->base.peer, reject_p->len);
+	return -ECONNREFUSED;
+}
+
 /* Sends the request and waits for ESTABLISHED; keeps the peer's data. */
 static int vrb_connect_finish(struct vrb_conn *conn, const void *data, size_t len,
-			      uint64_t deadline)
+			      uint64_t deadline, rps_reject_t *reject_p)
 {
 	const struct ibv_device_attr *da = &conn->tp->dev_attr;
 	uint8_t priv[RPS_PRIV_HDR_LEN + RPS_CONNECT_DATA_MAX];
@@ -523,10 +536,20 @@ static int vrb_connect_finish(struct vrb_conn *conn, const void *data, size_t le
 			conn->base.peer, strerror(-ret));
 		return ret;
 	}
-	ret = vrb_cm_expect(conn->tp, "connect", conn->base.peer, conn->ch,
-			    RDMA_CM_EVENT_ESTABLISHED, deadline, &ev);
-	if (ret)
+	ret = vrb_cm_wait(conn->ch, deadline, &ev);
+	if (ret) {
+		rps_err("%s: connect %s: %s waiting for %s", conn->tp->base.device_name,
+			conn->base.peer, ret == -ETIMEDOUT ? "timed out" : strerror(-ret),
+			rdma_event_str(RDMA_CM_EVENT_ESTABLISHED));
 		return ret;
+	}
+	if (ev->event != RDMA_CM_EVENT_ESTABLISHED) {
+		ret = ev->event == RDMA_CM_EVENT_REJECTED
+			      ? vrb_connect_rejected(conn, ev, reject_p)
+			      : vrb_cm_unexpected(conn->tp, "connect", conn->base.peer, ev);
+		rdma_ack_cm_event(ev);
+		return ret;
+	}
 	ret = rps_priv_unpack(ev->param.conn.private_data, ev->param.conn.private_data_len,
 			      conn->base.peer_data, sizeof(conn->base.peer_data));
 	if (ret < 0)
@@ -540,9 +563,10 @@ static int vrb_connect_finish(struct vrb_conn *conn, const void *data, size_t le
 	return ret < 0 ? ret : 0;
 }
 
-int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd, const char *addr, uint16_t port,
-		       rps_cq_t *cq, const void *data, size_t len, rps_conn_t **conn_p)
+int rps_vrb_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq, const void *data,
+		    size_t len, rps_reject_t *reject_p, rps_conn_t **conn_p)
 {
+	struct vrb_transport *tp = vrb_tp(pd->tp);
 	rps_transport_t *base = &tp->base;
 	uint64_t deadline = rps_deadline_ns(base->attr.timeout_ms);
 	struct rdma_event_channel *ch;
@@ -572,11 +596,11 @@ int rps_vrb_connect_in(struct vrb_transport *tp, struct ibv_pd *pd, const char *
 	if (ret)
 		goto err_destroy_id;
 	/* moves id to the connection's own channel */
-	ret = rps_vrb_conn_create(tp, pd, vrb_cq(cq), id, &conn);
+	ret = rps_vrb_conn_create(tp, vrb_pd(pd)->pd, vrb_cq(cq), id, &conn);
 	if (ret)
 		goto err_destroy_id;
 	rdma_destroy_event_channel(ch);
-	ret = vrb_connect_finish(conn, data, len, deadline);
+	ret = vrb_connect_finish(conn, data, len, deadline, reject_p);
 	if (ret == 0)
 		ret = rps_vrb_conn_activate(conn);
 	if (ret) {
@@ -592,14 +616,6 @@ err_destroy_id:
 err_destroy_channel:
 	rdma_destroy_event_channel(ch);
 	return ret;
-}
-
-int rps_vrb_connect(rps_transport_t *base, const char *addr, uint16_t port, rps_cq_t *cq,
-		    const void *data, size_t len, rps_conn_t **conn_p)
-{
-	struct vrb_transport *tp = vrb_tp(base);
-
-	return rps_vrb_connect_in(tp, tp->pd, addr, port, cq, data, len, conn_p);
 }
 
 /* ---- progress ---------------------------------------------------------------- */

@@ -151,8 +151,7 @@ static void vrb_conn_set_ack_timeout(struct vrb_conn *conn)
 	}
 }
 
-/* Frees what rps_vrb_conn_create made; the QP must be gone already. */
-static void vrb_conn_free(struct vrb_conn *conn)
+void rps_vrb_conn_free(struct vrb_conn *conn)
 {
 	if (conn->pool_mr && ibv_dereg_mr(conn->pool_mr))
 		rps_warn("%s: %s: deregister receive pool: %s", conn->tp->base.device_name,
@@ -190,28 +189,17 @@ int rps_vrb_conn_create(struct vrb_transport *tp, struct ibv_pd *pd, struct vrb_
 	ret = vrb_conn_qp(conn);
 	if (ret)
 		goto err_destroy_channel;
-	/* before accept/connect: an early WRITE_WITH_IMM must find one */
-	for (uint32_t i = 0; i < conn->rq_depth; i++) {
-		ret = rps_vrb_recv_post(conn, &conn->rq[i]);
-		if (ret)
-			goto err_destroy_qp;
-	}
 	id->context = conn;
 	*conn_p = conn;
 	return 0;
 
-err_destroy_qp:
-	/* take the receives already posted back off the shared CQ */
-	rps_vrb_cq_drain_conn(cq, conn);
-	rdma_destroy_qp(id);
-	conn->qp = NULL;
 err_destroy_channel:
 	/* park id on a private channel of its own (librdmacm's "sync"
 	 * mode) so ours can go; the caller rejects or destroys id */
 	rdma_migrate_id(id, NULL);
 	rdma_destroy_event_channel(conn->ch);
 err_free:
-	vrb_conn_free(conn);
+	rps_vrb_conn_free(conn);
 	return ret;
 }
 
@@ -239,19 +227,29 @@ static void vrb_conn_log_qp(const struct vrb_conn *conn)
 int rps_vrb_conn_activate(struct vrb_conn *conn)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = conn };
+	int ret;
 
 	if (epoll_ctl(conn->tp->epfd, EPOLL_CTL_ADD, conn->ch->fd, &ev)) {
-		int ret = -errno;
-
+		ret = -errno;
 		rps_err("%s: %s: epoll_ctl: %s", conn->tp->base.device_name, conn->base.peer,
 			strerror(errno));
 		return ret;
 	}
 	conn->in_epoll = true;
+	/* up before the receives: a completion polled on another thread
+	 * while we post re-posts its buffer only on a connected conn */
+	conn->base.connected = true;
+	conn->wrs_posted = true;
+	for (uint32_t i = 0; i < conn->rq_depth; i++) {
+		ret = rps_vrb_recv_post(conn, &conn->rq[i]);
+		if (ret) {
+			conn->base.connected = false;
+			return ret;
+		}
+	}
 	pthread_mutex_lock(&conn->tp->lock);
 	rps_list_add(&conn->tp->conns, &conn->node);
 	pthread_mutex_unlock(&conn->tp->lock);
-	conn->base.connected = true;
 	vrb_conn_log_qp(conn);
 	return 0;
 }
@@ -283,10 +281,30 @@ static void vrb_conn_events_flush(struct vrb_conn *conn)
 	}
 }
 
-void rps_vrb_conn_destroy(struct vrb_conn *conn)
+void rps_vrb_conn_bury(struct vrb_conn *conn)
 {
-	bool drained = true;
+	struct vrb_cq *cq = conn->cq;
 
+	/* late completions may still name this conn's slots: keep them
+	 * until the CQ goes rather than risk a use after free, and make the
+	 * polls ignore them; the receive pool is no one's any more */
+	for (uint32_t i = 0; i < conn->sq_depth; i++)
+		conn->sq[i].wr.kind = VRB_WR_DEAD;
+	for (uint32_t i = 0; i < conn->rq_depth; i++)
+		conn->rq[i].wr.kind = VRB_WR_DEAD;
+	conn->drain_sq.kind = VRB_WR_DEAD;
+	if (conn->pool_mr && ibv_dereg_mr(conn->pool_mr))
+		rps_warn("%s: %s: deregister receive pool: %s", conn->tp->base.device_name,
+			 conn->base.peer, strerror(errno));
+	conn->pool_mr = NULL;
+	pthread_mutex_lock(&cq->grave_lock);
+	rps_list_add(&cq->graves, &conn->node);
+	pthread_mutex_unlock(&cq->grave_lock);
+}
+
+/* Takes conn off the transport: no more events, no progress on it. */
+static void vrb_conn_unlist(struct vrb_conn *conn)
+{
 	pthread_mutex_lock(&conn->tp->lock);
 	if (conn->in_epoll) {
 		epoll_ctl(conn->tp->epfd, EPOLL_CTL_DEL, conn->ch->fd, NULL);
@@ -294,31 +312,45 @@ void rps_vrb_conn_destroy(struct vrb_conn *conn)
 	}
 	rps_list_del(&conn->node);
 	pthread_mutex_unlock(&conn->tp->lock);
+}
+
+/* may_drain: we are on the CQ's thread (conn_close), so conn's
+ * completions can be taken off the CQ; else (a setup that failed, on any
+ * thread) a conn that ever posted is buried instead. */
+static void vrb_conn_teardown(struct vrb_conn *conn, bool may_drain)
+{
+	int ret = 0;
+
+	vrb_conn_unlist(conn);
 	rps_vrb_conn_shutdown(conn);
+	if (conn->qp && conn->wrs_posted) {
+		ret = may_drain ? rps_vrb_cq_drain_conn(conn->cq, conn) : -EAGAIN;
+		if (ret == -ETIMEDOUT)
+			rps_warn("%s: %s: QP did not flush in %d ms; keeping its "
+				 "work-request state until its CQ is destroyed",
+				 conn->tp->base.device_name, conn->base.peer, VRB_DRAIN_TIMEOUT_MS);
+		else if (ret == -ENOSPC)
+			rps_warn("%s: %s: no room left to keep the CQ's other "
+				 "completions while closing (poll the CQ more often); keeping "
+				 "this connection's work-request state until the CQ is destroyed",
+				 conn->tp->base.device_name, conn->base.peer);
+	}
 	if (conn->qp) {
-		drained = rps_vrb_cq_drain_conn(conn->cq, conn) == 0;
 		rdma_destroy_qp(conn->id);
 		conn->qp = NULL;
 	}
 	vrb_conn_events_flush(conn);
 	rdma_destroy_id(conn->id);
 	rdma_destroy_event_channel(conn->ch);
-	if (!drained) {
-		/* late completions may still name this conn's slots: keep
-		 * them (a bounded leak) rather than risk a use after free,
-		 * and make the polls ignore them */
-		rps_warn("%s: %s: QP did not flush in %d ms; leaking its "
-			 "work-request state",
-			 conn->tp->base.device_name, conn->base.peer, VRB_DRAIN_TIMEOUT_MS);
-		for (uint32_t i = 0; i < conn->sq_depth; i++)
-			conn->sq[i].wr.kind = VRB_WR_DRAIN;
-		for (uint32_t i = 0; i < conn->rq_depth; i++)
-			conn->rq[i].wr.kind = VRB_WR_DRAIN;
-		if (conn->pool_mr)
-			ibv_dereg_mr(conn->pool_mr);
-		return;
-	}
-	vrb_conn_free(conn);
+	if (ret)
+		rps_vrb_conn_bury(conn);
+	else
+		rps_vrb_conn_free(conn);
+}
+
+void rps_vrb_conn_destroy(struct vrb_conn *conn)
+{
+	vrb_conn_teardown(conn, false);
 }
 
 void rps_vrb_conn_close(rps_conn_t *base)
@@ -326,7 +358,7 @@ void rps_vrb_conn_close(rps_conn_t *base)
 	struct vrb_conn *conn = vrb_conn(base);
 
 	rps_dbg("%s: %s: closing", base->tp->device_name, base->peer);
-	rps_vrb_conn_destroy(conn);
+	vrb_conn_teardown(conn, true);
 }
 
 void rps_vrb_conn_event(struct vrb_conn *conn, const struct rdma_cm_event *ev)

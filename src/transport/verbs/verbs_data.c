@@ -12,11 +12,19 @@
  * signaled (its completion is swallowed if the caller did not ask), so
  * a caller that signals rarely can slow the ring down but never wedge it.
  *
- * Receives.  Every receive buffer is posted once at setup.  A RECV
- * completion hands the buffer to the caller until its next cq_poll, which
- * re-posts it first; a WRITE_WITH_IMM consumes a receive WR but no data,
- * so its buffer is re-posted at once.  Flushed receives (the QP went to
- * the error state) are neither reported nor re-posted.
+ * Receives.  Every receive buffer is posted once when the connection is
+ * established.  A RECV completion hands the buffer to the caller until
+ * its next cq_poll, which re-posts it first; a WRITE_WITH_IMM consumes a
+ * receive WR but no data, so its buffer is re-posted as soon as the
+ * caller is handed the completion.  Flushed receives (the QP went to the
+ * error state) are neither reported nor re-posted.
+ *
+ * Pending completions.  cq_progress and a conn_close drain take
+ * completions off the device that the caller has not seen yet: they wait
+ * in cq->pend (see struct vrb_pending), which cq_poll empties first, so
+ * the caller sees every completion in device order.  The ring is
+ * allocated with the CQ and nothing is taken off the device without room
+ * in it: a completion is never dropped.
  *
  * No allocation, locking or system call on the success paths.
  */
@@ -211,7 +219,7 @@ int rps_vrb_recv_post(struct vrb_conn *conn, struct vrb_recv *rx)
 			strerror(ret));
 		return -ret;
 	}
-	conn->rq_posted++;
+	atomic_fetch_add_explicit(&conn->rq_posted, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -302,7 +310,7 @@ static int vrb_wc_send(struct vrb_conn *conn, struct vrb_send *slot, const struc
 static int vrb_wc_recv(struct vrb_cq *cq, struct vrb_conn *conn, struct vrb_recv *rx,
 		       const struct ibv_wc *wc, rps_completion_t *comp)
 {
-	conn->rq_posted--;
+	atomic_fetch_sub_explicit(&conn->rq_posted, 1, memory_order_relaxed);
 	if (rps_unlikely(wc->status != IBV_WC_SUCCESS)) {
 		if (wc->status == IBV_WC_WR_FLUSH_ERR) {
 			conn->base.connected = false;
@@ -336,7 +344,9 @@ static int vrb_wc_recv(struct vrb_cq *cq, struct vrb_conn *conn, struct vrb_recv
 	return 1;
 }
 
-/* Maps one work completion; returns how many completions it produced. */
+/* Maps one work completion; returns how many completions it produced
+ * (0 for those no one is told of: unsignaled sends, flushes, buried
+ * connections' leftovers). */
 static int vrb_wc_map(struct vrb_cq *cq, const struct ibv_wc *wc, rps_completion_t *comp)
 {
 	struct vrb_wr *wr = (struct vrb_wr *)(uintptr_t)wc->wr_id;
@@ -346,6 +356,11 @@ static int vrb_wc_map(struct vrb_cq *cq, const struct ibv_wc *wc, rps_completion
 	if (rps_likely(wr->kind == VRB_WR_RECV))
 		return vrb_wc_recv(cq, wr->conn, container_of(wr, struct vrb_recv, wr), wc, comp);
 	return 0;
+}
+
+static inline bool vrb_wc_is_send(const struct ibv_wc *wc)
+{
+	return ((const struct vrb_wr *)(uintptr_t)wc->wr_id)->kind == VRB_WR_SEND;
 }
 
 /* Re-posts the buffers the previous poll handed out, except those of
@@ -365,16 +380,87 @@ static void vrb_cq_repost_held(struct vrb_cq *cq)
 	}
 }
 
-static int vrb_cq_unstash(struct vrb_cq *cq, rps_completion_t *comps, int max)
+/* ---- the pending ring ------------------------------------------------------- */
+
+static inline struct vrb_pending *vrb_pend_at(struct vrb_cq *cq, uint32_t i)
+{
+	uint32_t k = cq->pend_head + i;
+
+	return &cq->pend[k < cq->pend_cap ? k : k - cq->pend_cap];
+}
+
+static inline struct vrb_pending *vrb_pend_push(struct vrb_cq *cq)
+{
+	return vrb_pend_at(cq, cq->pend_len++);
+}
+
+/* Keeps a completion taken off the device.  Sends are mapped now, in
+ * device order, so their slots retire; an unsignaled one leaves nothing.
+ * The caller made sure there is room. */
+static void vrb_pend_take(struct vrb_cq *cq, const struct ibv_wc *wc)
+{
+	struct vrb_pending *p;
+	rps_completion_t comp;
+
+	if (!vrb_wc_is_send(wc)) {
+		p = vrb_pend_push(cq);
+		p->mapped = false;
+		p->wc = *wc;
+		return;
+	}
+	if (vrb_wc_map(cq, wc, &comp)) {
+		p = vrb_pend_push(cq);
+		p->mapped = true;
+		p->comp = comp;
+	}
+}
+
+/* Hands out up to max kept completions, oldest first. */
+static int vrb_pend_deliver(struct vrb_cq *cq, rps_completion_t *comps, int max)
 {
 	int n = 0;
 
-	while (n < max && cq->stash_head < cq->stash_len)
-		n += vrb_wc_map(cq, &cq->stash[cq->stash_head++], &comps[n]);
-	if (cq->stash_head == cq->stash_len)
-		cq->stash_head = cq->stash_len = 0;
+	while (n < max && cq->pend_len) {
+		struct vrb_pending *p = vrb_pend_at(cq, 0);
+
+		if (p->mapped)
+			comps[n++] = p->comp;
+		else
+			n += vrb_wc_map(cq, &p->wc, &comps[n]);
+		cq->pend_head = cq->pend_head + 1 < cq->pend_cap ? cq->pend_head + 1 : 0;
+		cq->pend_len--;
+	}
+	if (!cq->pend_len)
+		cq->pend_head = 0;
 	return n;
 }
+
+/* Takes up to room completions off the device into the ring.  Returns
+ * how many it took (fewer than asked: the device is empty), or -EIO. */
+static int vrb_pend_fill(struct vrb_cq *cq, uint32_t room)
+{
+	struct ibv_wc wc[VRB_POLL_BATCH];
+	uint32_t taken = 0;
+
+	while (taken < room) {
+		int want = room - taken < VRB_POLL_BATCH ? (int)(room - taken) : VRB_POLL_BATCH;
+		int got = ibv_poll_cq(cq->cq, want, wc);
+
+		if (rps_unlikely(got < 0)) {
+			rps_err("%s: ibv_poll_cq failed (%d): CQ overrun?",
+				cq->tp->base.device_name, got);
+			return -EIO;
+		}
+		for (int i = 0; i < got; i++)
+			vrb_pend_take(cq, &wc[i]);
+		taken += (uint32_t)got;
+		if (got < want)
+			break;
+	}
+	return (int)taken;
+}
+
+/* ---- poll and progress ------------------------------------------------------- */
 
 int rps_vrb_cq_poll(rps_cq_t *base, rps_completion_t *comps, int max)
 {
@@ -384,8 +470,12 @@ int rps_vrb_cq_poll(rps_cq_t *base, rps_completion_t *comps, int max)
 
 	if (cq->held)
 		vrb_cq_repost_held(cq);
-	if (rps_unlikely(cq->stash_len))
-		n = vrb_cq_unstash(cq, comps, max);
+	if (rps_unlikely(cq->pend_len)) {
+		n = vrb_pend_deliver(cq, comps, max);
+		/* not all handed out: newer ones must wait behind them */
+		if (cq->pend_len)
+			return n;
+	}
 	while (n < max) {
 		int want = max - n < VRB_POLL_BATCH ? max - n : VRB_POLL_BATCH;
 		int got = ibv_poll_cq(cq->cq, want, wc);
@@ -403,41 +493,41 @@ int rps_vrb_cq_poll(rps_cq_t *base, rps_completion_t *comps, int max)
 	return n;
 }
 
-/* ---- drain (conn_close) ------------------------------------------------------ */
-
-static int vrb_cq_stash_push(struct vrb_cq *cq, const struct ibv_wc *wc)
+int rps_vrb_cq_progress(rps_cq_t *base)
 {
-	if (cq->stash_len == cq->stash_cap) {
-		unsigned cap = cq->stash_cap ? 2 * cq->stash_cap : 64;
-		struct ibv_wc *stash = realloc(cq->stash, cap * sizeof(*stash));
+	struct vrb_cq *cq = vrb_cq(base);
+	uint32_t limit = cq->pend_cap / 2;
+	int ret;
 
-		if (!stash)
-			return -ENOMEM;
-		cq->stash = stash;
-		cq->stash_cap = cap;
+	if (cq->pend_len < limit) {
+		ret = vrb_pend_fill(cq, limit - cq->pend_len);
+		if (ret < 0)
+			return ret;
 	}
-	cq->stash[cq->stash_len++] = *wc;
-	return 0;
+	return (int)cq->pend_len;
 }
 
-/* Forgets conn's entries in the stash and its handed-out buffers. */
+/* ---- drain (conn_close) ------------------------------------------------------ */
+
+/* Forgets conn's kept completions and its handed-out buffers. */
 static void vrb_cq_forget_conn(struct vrb_cq *cq, struct vrb_conn *conn)
 {
 	struct vrb_recv **prev = &cq->held;
-	unsigned j = 0;
+	uint32_t kept = 0;
 
-	for (unsigned i = cq->stash_head; i < cq->stash_len; i++) {
-		const struct vrb_wr *wr = (const struct vrb_wr *)(uintptr_t)cq->stash[i].wr_id;
+	for (uint32_t i = 0; i < cq->pend_len; i++) {
+		struct vrb_pending *p = vrb_pend_at(cq, i);
+		const struct vrb_wr *wr = (const struct vrb_wr *)(uintptr_t)p->wc.wr_id;
 
-		if (wr->conn == conn) {
-			if (wr->kind == VRB_WR_RECV)
-				conn->rq_posted--;
+		if (p->mapped ? p->comp.conn == &conn->base : wr->conn == conn) {
+			if (!p->mapped && wr->kind == VRB_WR_RECV)
+				atomic_fetch_sub_explicit(&conn->rq_posted, 1,
+							  memory_order_relaxed);
 			continue;
 		}
-		cq->stash[j++] = cq->stash[i];
+		*vrb_pend_at(cq, kept++) = *p;
 	}
-	cq->stash_head = 0;
-	cq->stash_len = j;
+	cq->pend_len = kept;
 	while (*prev) {
 		if ((*prev)->wr.conn == conn)
 			*prev = (*prev)->next;
@@ -445,7 +535,6 @@ static void vrb_cq_forget_conn(struct vrb_cq *cq, struct vrb_conn *conn)
 			prev = &(*prev)->next;
 	}
 }
-
 /* Moves the QP to the error state (again: that also makes soft-RoCE flush
  * receives posted since it first got there) and queues a signaled marker
  * behind every send WR: once it completes, the send queue is empty. */
@@ -478,18 +567,21 @@ static int vrb_drain_start(struct vrb_conn *conn)
 
 /* Sorts one completion taken off the CQ while draining conn: conn's own
  * are dropped (the caller closed it), others kept for the next poll. */
-static int vrb_drain_wc(struct vrb_cq *cq, struct vrb_conn *conn, const struct ibv_wc *wc,
-			bool *sq_done_p)
+static void vrb_drain_wc(struct vrb_cq *cq, struct vrb_conn *conn, const struct ibv_wc *wc,
+			 bool *sq_done_p)
 {
 	const struct vrb_wr *wr = (const struct vrb_wr *)(uintptr_t)wc->wr_id;
 
-	if (wr->conn != conn)
-		return vrb_cq_stash_push(cq, wc);
+	if (wr->kind == VRB_WR_DEAD)
+		return;
+	if (wr->conn != conn) {
+		vrb_pend_take(cq, wc);
+		return;
+	}
 	if (wr->kind == VRB_WR_DRAIN)
 		*sq_done_p = true;
 	else if (wr->kind == VRB_WR_RECV)
-		conn->rq_posted--;
-	return 0;
+		atomic_fetch_sub_explicit(&conn->rq_posted, 1, memory_order_relaxed);
 }
 
 int rps_vrb_cq_drain_conn(struct vrb_cq *cq, struct vrb_conn *conn)
@@ -504,17 +596,20 @@ int rps_vrb_cq_drain_conn(struct vrb_cq *cq, struct vrb_conn *conn)
 	ret = vrb_drain_start(conn);
 	if (ret)
 		return ret;
-	while (!sq_done || conn->rq_posted) {
-		int got = ibv_poll_cq(cq->cq, VRB_POLL_BATCH, wc);
+	while (!sq_done || atomic_load_explicit(&conn->rq_posted, memory_order_relaxed)) {
+		uint32_t room = cq->pend_cap - cq->pend_len;
+		int want = room < VRB_POLL_BATCH ? (int)room : VRB_POLL_BATCH;
+		int got;
 
+		/* every completion taken may be another conn's: take no more
+		 * than the ring can keep */
+		if (want == 0)
+			return -ENOSPC;
+		got = ibv_poll_cq(cq->cq, want, wc);
 		if (got < 0)
 			return -EIO;
-		for (int i = 0; i < got; i++) {
-			if (vrb_drain_wc(cq, conn, &wc[i], &sq_done))
-				rps_err("%s: out of memory keeping a completion "
-					"while closing %s: it is lost",
-					cq->tp->base.device_name, conn->base.peer);
-		}
+		for (int i = 0; i < got; i++)
+			vrb_drain_wc(cq, conn, &wc[i], &sq_done);
 		if (got == 0) {
 			if (rps_ms_left(deadline) == 0)
 				return -ETIMEDOUT;

@@ -156,12 +156,10 @@ static int vrb_open_resources(struct vrb_transport *tp, const rps_transport_attr
 			tp->max_msg_sz);
 		return -EINVAL;
 	}
-	tp->pd = ibv_alloc_pd(tp->ctx);
-	if (!tp->pd) {
-		ret = errno ? -errno : -ENOMEM;
-		rps_err("%s: ibv_alloc_pd: %s", dev, strerror(-ret));
+	ret = rps_vrb_pd_init(tp, &tp->pd);
+	if (ret)
 		return ret;
-	}
+	tp->base.pd = &tp->pd.base;
 	tp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (tp->epfd < 0) {
 		ret = -errno;
@@ -176,7 +174,7 @@ static int vrb_open_resources(struct vrb_transport *tp, const rps_transport_attr
 err_close_epfd:
 	close(tp->epfd);
 err_dealloc_pd:
-	ibv_dealloc_pd(tp->pd);
+	ibv_dealloc_pd(tp->pd.pd);
 	return ret;
 }
 
@@ -226,7 +224,7 @@ void rps_vrb_close(rps_transport_t *base)
 	if (tp->conns.next != &tp->conns) /* no lock: nobody else may run */
 		rps_warn("%s: transport closed with connections still open", base->device_name);
 	close(tp->epfd);
-	if (ibv_dealloc_pd(tp->pd))
+	if (ibv_dealloc_pd(tp->pd.pd))
 		rps_warn("%s: ibv_dealloc_pd: %s (memory regions or "
 			 "connections still open?)",
 			 base->device_name, strerror(errno));
@@ -251,17 +249,16 @@ static int vrb_access_flags(unsigned access)
 	return flags;
 }
 
-int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr, size_t len,
-		      unsigned access, rps_mr_t **mr_p)
+int rps_vrb_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
 {
-	rps_transport_t *base = &tp->base;
+	rps_transport_t *base = pd->tp;
 	struct vrb_mr *mr;
 	int ret;
 
 	mr = calloc(1, sizeof(*mr));
 	if (!mr)
 		return -ENOMEM;
-	mr->mr = ibv_reg_mr(pd, addr, len, vrb_access_flags(access));
+	mr->mr = ibv_reg_mr(vrb_pd(pd)->pd, addr, len, vrb_access_flags(access));
 	if (!mr->mr) {
 		ret = errno ? -errno : -ENOMEM;
 		rps_err("%s: register %p+%zu (access 0x%x): %s%s", base->device_name, addr, len,
@@ -279,13 +276,6 @@ int rps_vrb_mr_reg_in(struct vrb_transport *tp, struct ibv_pd *pd, void *addr, s
 	mr->base.remote.len = len;
 	*mr_p = &mr->base;
 	return 0;
-}
-
-int rps_vrb_mr_reg(rps_transport_t *base, void *addr, size_t len, unsigned access, rps_mr_t **mr_p)
-{
-	struct vrb_transport *tp = vrb_tp(base);
-
-	return rps_vrb_mr_reg_in(tp, tp->pd, addr, len, access, mr_p);
 }
 
 void rps_vrb_mr_dereg(rps_mr_t *base)
@@ -315,15 +305,31 @@ int rps_vrb_cq_create(rps_transport_t *base, uint32_t depth, rps_cq_t **cq_p)
 	if (!cq)
 		return -ENOMEM;
 	cq->tp = tp;
+	rps_list_init(&cq->graves);
+	pthread_mutex_init(&cq->grave_lock, NULL);
 	cq->cq = ibv_create_cq(tp->ctx, (int)depth, cq, NULL, 0);
 	if (!cq->cq) {
 		ret = errno ? -errno : -ENOMEM;
 		rps_err("%s: ibv_create_cq(%u): %s", base->device_name, depth, strerror(-ret));
-		free(cq);
-		return ret;
+		goto err_free;
+	}
+	/* from the depth the device gave (it may round up): see struct
+	 * vrb_cq for why twice that */
+	cq->pend_cap = 2 * (uint32_t)(cq->cq->cqe > (int)depth ? cq->cq->cqe : (int)depth);
+	cq->pend = calloc(cq->pend_cap, sizeof(*cq->pend));
+	if (!cq->pend) {
+		ret = -ENOMEM;
+		goto err_destroy_cq;
 	}
 	*cq_p = &cq->base;
 	return 0;
+
+err_destroy_cq:
+	ibv_destroy_cq(cq->cq);
+err_free:
+	pthread_mutex_destroy(&cq->grave_lock);
+	free(cq);
+	return ret;
 }
 
 void rps_vrb_cq_destroy(rps_cq_t *base)
@@ -333,6 +339,14 @@ void rps_vrb_cq_destroy(rps_cq_t *base)
 	if (ibv_destroy_cq(cq->cq))
 		rps_err("%s: ibv_destroy_cq: %s (connections still bound?)", base->tp->device_name,
 			strerror(errno));
-	free(cq->stash);
+	/* the device holds no completion naming a grave any more */
+	while (!rps_list_empty(&cq->graves)) {
+		struct vrb_conn *conn = container_of(cq->graves.next, struct vrb_conn, node);
+
+		rps_list_del(&conn->node);
+		rps_vrb_conn_free(conn);
+	}
+	pthread_mutex_destroy(&cq->grave_lock);
+	free(cq->pend);
 	free(cq);
 }
