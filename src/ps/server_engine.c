@@ -60,8 +60,11 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 		return rps_optim_sgd(w, srv->state_a ? srv->state_a + off : NULL, b, g, len, &p,
 				     undo);
 	}
-	case RPS_ALGO_DCASGD_C:
-		return rps_optim_dcasgd(w, b, g, len, lr, hp->lambda, undo);
+	case RPS_ALGO_DCASGD_C: {
+		rps_dcasgd_params_t p = { lr, hp->lambda };
+
+		return rps_optim_dcasgd(w, b, g, len, &p, undo);
+	}
 	case RPS_ALGO_DCASGD_A: {
 		rps_dcasgd_a_params_t p = { lr, hp->lambda, hp->ms_decay, hp->eps };
 
@@ -72,8 +75,9 @@ static int apply_async(struct rps_server *srv, ps_slot_t *s, uint64_t off, uint6
 		 * more than one round of every worker is "outdated") */
 		uint64_t bound =
 			srv->cfg.max_staleness ? srv->cfg.max_staleness : srv->cfg.num_workers;
-		return rps_optim_pcasgd(w, b, g, len, lr, hp->lambda, hp->theta,
-					tau_of(srv, s) <= bound, undo);
+		rps_pcasgd_params_t p = { lr, hp->lambda, hp->theta, tau_of(srv, s) <= bound };
+
+		return rps_optim_pcasgd(w, b, g, len, &p, undo);
 	}
 	default:
 		return -EINVAL;
@@ -105,12 +109,13 @@ static int apply_dude(struct rps_server *srv, ps_slot_t *s, uint32_t c, uint64_t
 	const float *g_new = ps_grad_chunk(srv, s, parity, off);
 	const float *g_old = prev >= 0 ? ps_grad_chunk(srv, s, (unsigned)prev, off) : NULL;
 	float *w = srv->w + off, *sum = srv->state_a + off;
+	const rps_dude_params_t p = { lr_now(srv), step };
 	int ret;
 
 	/* prev is never this push's parity: pushes alternate halves, and a
 	 * worker that left had its gradient taken out (dude_forget, prev =
 	 * -1) before it could rejoin */
-	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, lr_now(srv), step, undo);
+	ret = rps_optim_dude(w, sum, s->snap + off, g_new, g_old, len, &p, undo);
 	if (ret)
 		return ret;
 	srv->dude_active[c] += prev < 0;
