@@ -55,7 +55,7 @@ static const char *config_problem(const rps_server_config_t *c)
 {
 	const rps_hparams_t *hp = &c->hp;
 
-	if (!rps_algo_name(c->algo))
+	if (!rps_algo_name(c->algo) || !ps_algo_ops(c->algo))
 		return "unknown algorithm";
 	if (!c->num_workers || c->num_workers > RPS_MAX_WORKERS)
 		return "num_workers must be 1..4096";
@@ -116,6 +116,7 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = *cfg;
+	srv->ops = ps_algo_ops(cfg->algo);
 	pthread_mutex_init(&srv->checkpoint_lock, NULL);
 	srv->cfg.init_weights = NULL; /* copied into W by the layout */
 	/* only the digest is kept, not the caller's token */
@@ -303,8 +304,8 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 	st->joined = atomic_load(&s->ever_joined);
 	st->connected = atomic_load(&s->connected);
 	/* ssgd: the rounds it took part in, not the rounds that passed */
-	st->pushes = srv->cfg.algo == RPS_ALGO_SSGD ? atomic_load(&s->stat_rounds)
-						    : atomic_load(&s->pushes) - s->pushes_restored;
+	st->pushes = srv->ops->rounds ? atomic_load(&s->stat_rounds)
+				      : atomic_load(&s->pushes) - s->pushes_restored;
 	st->chunks_applied = atomic_load(&s->stat_chunks);
 	st->chunks_rejected = atomic_load(&s->stat_rejected);
 	st->protocol_errors = atomic_load(&s->stat_proto);

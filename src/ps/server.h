@@ -11,7 +11,10 @@
  *   - a lane's connection is created by the control thread, published with
  *     a release store of its state, then used (posted on, polled, closed)
  *     only by its engine thread;
- *   - per-worker counters shared between threads are atomics.
+ *   - per-worker counters shared between threads are atomics;
+ *   - what differs between algorithms sits behind srv->ops (ps_algo_ops_t),
+ *     chosen once at rps_server_create: the data path never switches on
+ *     the algorithm.
  */
 #ifndef RPS_PS_SERVER_H
 #define RPS_PS_SERVER_H
@@ -98,10 +101,52 @@ typedef struct ps_engine {
 	uint64_t next_keepalive_ns;
 } ps_engine_t;
 
+/*
+ * What differs between algorithms.  One table per algorithm (the async
+ * ones in server_algo.c, ssgd in server_ssgd.c), chosen once when the
+ * server is created (ps_algo_ops); a NULL hook has nothing to do.
+ */
+typedef struct ps_algo_ops {
+	/* optimizer state, in floats per parameter: state_arrays fixed ones
+	 * (ms, S or acc, in state_a), plus the momentum buffer v (the next
+	 * free of state_a, state_b) when momentum is set and the algorithm
+	 * uses it */
+	uint8_t state_arrays;
+	bool momentum;
+	/* state_a is rebuilt, never checkpointed: ssgd's round accumulator,
+	 * dude's sum of the connected workers' gradients */
+	bool state_a_transient;
+	/* synchronous rounds (ssgd): a worker's pushes statistic counts the
+	 * rounds it delivered to */
+	bool rounds;
+
+	/* The algorithm's own per-chunk bookkeeping, created with the
+	 * layout (before any thread runs; 0 or -ENOMEM) and destroyed with
+	 * it (also after a create that failed half way). */
+	int (*create)(struct rps_server *srv);
+	void (*destroy)(struct rps_server *srv);
+	/* A chunk notice that passed the checks: chunk c of s's push number
+	 * push landed in gradient half parity.  On the engine thread that
+	 * owns c.  Required. */
+	void (*on_chunk)(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity, uint64_t push);
+	/* The update of one chunk, for ps_async_chunk: 0, or -EDOM when the
+	 * gradient was refused (nothing changed).  Owner thread of c. */
+	int (*apply)(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity);
+	/* Resets s's push bookkeeping for a worker that (re)joins: control
+	 * thread, while none of s's lanes is up.  Required. */
+	void (*on_join)(struct rps_server *srv, ps_slot_t *s);
+	/* s's lane on e went down: e's chunks forget s, before the lane
+	 * counts as gone (a rejoin waits for that). */
+	void (*on_worker_left)(ps_engine_t *e, ps_slot_t *s);
+	/* every few thousand polls of e, busy or idle */
+	void (*housekeeping)(ps_engine_t *e);
+} ps_algo_ops_t;
+
 struct rps_server {
-	rps_server_config_t cfg; /* defaults filled in */
-	uint64_t n;		 /* parameters */
-	uint64_t chunk_params;	 /* floats per chunk */
+	rps_server_config_t cfg;  /* defaults filled in */
+	const ps_algo_ops_t *ops; /* cfg.algo's, set at create */
+	uint64_t n;		  /* parameters */
+	uint64_t chunk_params;	  /* floats per chunk */
 	uint32_t num_chunks;
 	uint32_t threads;
 	uint64_t footprint;
@@ -117,13 +162,15 @@ struct rps_server {
 	ps_slot_t *slots;     /* [M] */
 	ps_engine_t *engines; /* [T] */
 
-	/* ssgd, per chunk: arrivals and accepted gradients of the step */
+	/* ssgd (server_ssgd.c), per chunk: arrivals and accepted gradients
+	 * of the step; allocated by its ops->create, NULL otherwise */
 	uint32_t *ssgd_arrived;
 	uint32_t *ssgd_accepted;
 	uint64_t *ssgd_chunk_round; /* rounds applied per chunk */
 	_Atomic uint32_t ssgd_chunks_done;
 	_Atomic uint64_t ssgd_round_start; /* rps_now_ns() at the round's start */
-	/* dude, per chunk: pushes since the last exact recomputation */
+	/* dude (server_algo.c), per chunk: pushes since the last exact
+	 * recomputation; allocated by its ops->create, NULL otherwise */
 	uint32_t *dude_since_refresh;
 	/* dude, per chunk: workers whose latest gradient is in S (the step
 	 * averages over them; a worker that leaves takes its gradient out) */
@@ -152,8 +199,25 @@ struct rps_server {
 	uint8_t auth_tag[RPS_AUTH_TAG_LEN];
 };
 
+/* server_algo.c: algo's table, or NULL for an unknown algorithm */
+const ps_algo_ops_t *ps_algo_ops(rps_algo_t algo);
+
+/* server_ssgd.c */
+extern const ps_algo_ops_t ps_ssgd_ops;
+
 /* server_engine.c */
 void *ps_engine_main(void *arg);
+/* The asynchronous algorithms' on_chunk: applies the chunk (ops->apply)
+ * and, when it completes s's push, notifies s (or holds it back under the
+ * SSP bound). */
+void ps_async_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity, uint64_t push);
+/* Their on_join: a push the worker's previous incarnation left half
+ * applied is abandoned, and it starts at the next push number. */
+void ps_async_join(struct rps_server *srv, ps_slot_t *s);
+/* Tells worker s, through e's lane to it, that its push (or round) is
+ * applied, or that chunks of it were refused; nothing if the lane is
+ * gone.  Engine thread e only. */
+void ps_notify(ps_engine_t *e, ps_slot_t *s, bool rejected);
 /* Parks every running engine thread between two chunk applications (the
  * model is then consistent) and returns once they all are; resume lets
  * them go on.  Only one thread may pause at a time. */
@@ -174,6 +238,20 @@ float *ps_alloc_floats(struct rps_server *srv, uint64_t n);
 void ps_free_floats(struct rps_server *srv, float *p, uint64_t n);
 int ps_layout_create(struct rps_server *srv);
 void ps_layout_destroy(struct rps_server *srv);
+
+/* tau of s's push: updates since the snapshot it computed on */
+static inline uint64_t ps_tau(const struct rps_server *srv, const ps_slot_t *s)
+{
+	return atomic_load(&srv->version) - atomic_load(&s->pull_version);
+}
+
+/* The scheduled learning rate now.  A decay boundary may fall inside a
+ * push: its chunks applied after the boundary use the new rate. */
+static inline float ps_lr_now(const struct rps_server *srv)
+{
+	return rps_hparams_lr_at(&srv->cfg.hp,
+				 atomic_load_explicit(&srv->version, memory_order_relaxed));
+}
 
 /* chunk_push[c] with relaxed atomics (see ps_slot_t) */
 static inline uint64_t ps_chunk_push(const ps_slot_t *s, uint32_t c)
