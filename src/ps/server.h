@@ -11,7 +11,9 @@
  *   - a lane's connection is created by the control thread, published with
  *     a release store of its state, then used (posted on, polled, closed)
  *     only by its engine thread;
- *   - per-worker counters shared between threads are atomics;
+ *   - per-worker counters shared between threads are atomics; statistics
+ *     are not shared: each engine thread keeps its own (ps_stats_t), and
+ *     readers sum them;
  *   - what differs between algorithms sits behind srv->ops (ps_algo_ops_t),
  *     chosen once at rps_server_create: the data path never switches on
  *     the algorithm.
@@ -77,16 +79,50 @@ typedef struct ps_slot {
 	uint64_t *chunk_push;
 	int8_t *chunk_parity;
 
-	_Atomic uint64_t stat_chunks, stat_rejected, stat_proto;
-	_Atomic uint64_t stat_tau_sum, stat_tau_max;
-	/* ssgd: rounds this worker delivered to (pushes counts every round,
-	 * present or not, to keep the numbering in step) */
-	_Atomic uint64_t stat_rounds;
 	uint64_t pushes_restored; /* pushes counted before a resume */
 	_Atomic bool delivered;	  /* to the current round */
 
 	ps_lane_t *lanes; /* [threads] */
 } ps_slot_t;
+
+/* One engine thread's statistics of one worker.  Only that thread writes
+ * them (ps_stat_add, ps_stat_max), so the data path does no atomic
+ * read-modify-write on a line other threads write too; any thread reads
+ * them with ps_stat_read, and rps_server_worker_stats() sums them over
+ * the engines (tau_max: the largest). */
+typedef struct ps_stats {
+	uint64_t chunks;   /* chunks applied (ssgd: summed into the round) */
+	uint64_t rejected; /* chunks refused (NaN/Inf) */
+	uint64_t proto;	   /* unexpected chunk notices or immediates */
+	uint64_t tau_sum;  /* staleness of the pushes this thread completed */
+	uint64_t tau_max;
+	/* ssgd: rounds closed by this thread that the worker delivered to
+	 * (the slot's pushes counts every round, present or not, to keep
+	 * the numbering in step) */
+	uint64_t rounds;
+} ps_stats_t;
+
+/* The owner's own counter: a plain read (nobody else writes it) and a
+ * relaxed store, so a concurrent ps_stat_read is race-free.  Returns the
+ * value before. */
+static inline uint64_t ps_stat_add(uint64_t *c, uint64_t v)
+{
+	uint64_t old = __atomic_load_n(c, __ATOMIC_RELAXED);
+
+	__atomic_store_n(c, old + v, __ATOMIC_RELAXED);
+	return old;
+}
+
+static inline void ps_stat_max(uint64_t *c, uint64_t v)
+{
+	if (v > __atomic_load_n(c, __ATOMIC_RELAXED))
+		__atomic_store_n(c, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t ps_stat_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 typedef struct ps_engine {
 	struct rps_server *srv;
@@ -95,6 +131,7 @@ typedef struct ps_engine {
 	/* the kernels' undo scratch (RPS_OPTIM_UNDO_ARRAYS x chunk floats):
 	 * lets them check and apply a chunk in one pass over memory */
 	float *undo;
+	ps_stats_t *stats; /* [M], written by this thread only */
 	pthread_t thread;
 	bool started;
 	uint32_t lanes; /* lanes this thread has adopted and not reaped */

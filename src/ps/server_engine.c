@@ -125,13 +125,11 @@ static void release_held(ps_engine_t *e)
 static void push_complete(ps_engine_t *e, ps_slot_t *s)
 {
 	struct rps_server *srv = e->srv;
-	uint64_t tau = ps_tau(srv, s), max;
+	uint64_t tau = ps_tau(srv, s);
 	bool bad = atomic_load(&s->chunks_bad) != 0;
 
-	atomic_fetch_add(&s->stat_tau_sum, tau);
-	max = atomic_load(&s->stat_tau_max);
-	while (tau > max && !atomic_compare_exchange_weak(&s->stat_tau_max, &max, tau))
-		;
+	ps_stat_add(&e->stats[s->id].tau_sum, tau);
+	ps_stat_max(&e->stats[s->id].tau_max, tau);
 	/* the worker's snapshot B[m] dates from now (b = w after its own
 	 * update), held back by the SSP bound or not: its next tau counts
 	 * from here */
@@ -156,12 +154,13 @@ static void push_complete(ps_engine_t *e, ps_slot_t *s)
 void ps_async_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity, uint64_t push)
 {
 	struct rps_server *srv = e->srv;
+	ps_stats_t *st = &e->stats[s->id];
 
 	if (srv->ops->apply(e, s, c, parity) == 0) {
-		atomic_fetch_add(&s->stat_chunks, 1);
+		ps_stat_add(&st->chunks, 1);
 	} else {
 		atomic_fetch_add(&s->chunks_bad, 1);
-		if (atomic_fetch_add(&s->stat_rejected, 1) < 8)
+		if (ps_stat_add(&st->rejected, 1) < 8)
 			rps_warn("server: worker %u: chunk %u of push %" PRIu64
 				 " has NaN/Inf: not applied",
 				 s->id, c, push);
@@ -206,7 +205,7 @@ static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
 	 * dropped, never applied */
 	if (rps_unlikely(c >= srv->num_chunks || c % srv->threads != e->index ||
 			 parity != (push & 1) || ps_chunk_push(s, c) != push)) {
-		if (atomic_fetch_add(&s->stat_proto, 1) < 8)
+		if (ps_stat_add(&e->stats[s->id].proto, 1) < 8)
 			rps_warn("server: worker %u: unexpected chunk notice (chunk %u, "
 				 "parity %u, push %" PRIu64 "): dropped",
 				 s->id, c, parity, push);
@@ -236,7 +235,7 @@ static void on_completion(ps_engine_t *e, const rps_completion_t *c)
 		on_push_chunk(e, s, c->imm);
 	else if (c->type == RPS_COMP_RECV)
 		rps_dbg("server: worker %u: control message of %u bytes", s->id, c->len);
-	else if (c->type == RPS_COMP_REMOTE_WRITE_IMM && atomic_fetch_add(&s->stat_proto, 1) < 8)
+	else if (c->type == RPS_COMP_REMOTE_WRITE_IMM && ps_stat_add(&e->stats[s->id].proto, 1) < 8)
 		rps_warn("server: worker %u: unexpected immediate 0x%08x", s->id, c->imm);
 }
 

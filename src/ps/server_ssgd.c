@@ -61,7 +61,7 @@ static void ssgd_round_done(ps_engine_t *e)
 		 * worker that (re)joins later starts in step with the others */
 		atomic_fetch_add(&o->pushes, 1);
 		if (atomic_exchange(&o->delivered, false))
-			atomic_fetch_add(&o->stat_rounds, 1);
+			ps_stat_add(&e->stats[m].rounds, 1);
 		atomic_store(&o->pull_version, version);
 		ps_notify(e, o, atomic_exchange(&o->chunks_bad, 0) != 0);
 	}
@@ -98,6 +98,7 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 	struct rps_server *srv = e->srv;
 	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
 	const float *g = ps_grad_chunk(srv, s, parity, off);
+	ps_stats_t *st = &e->stats[s->id];
 
 	/* a worker that joined mid-round can be too late for a chunk the
 	 * round already applied: that piece of its gradient is dropped, so
@@ -107,9 +108,9 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 
 	if (rps_optim_accumulate(srv->state_a + off, g, len, srv->ssgd_accepted[c] == 0) == 0) {
 		srv->ssgd_accepted[c]++;
-		atomic_fetch_add(&s->stat_chunks, 1);
+		ps_stat_add(&st->chunks, 1);
 	} else {
-		atomic_fetch_add(&s->stat_rejected, 1);
+		ps_stat_add(&st->rejected, 1);
 		atomic_fetch_add(&s->chunks_bad, 1);
 	}
 	srv->ssgd_arrived[c]++;
