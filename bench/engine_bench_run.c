@@ -142,8 +142,9 @@ static int apply_sgd(float *const *a, size_t off, size_t len)
 
 static int apply_dcasgd(float *const *a, size_t off, size_t len)
 {
-	return rps_optim_dcasgd(a[0] + off, a[2] + off, a[1] + off, len, 1e-3f, 0.04f,
-				undo_for(len));
+	static const rps_dcasgd_params_t p = { .lr = 1e-3f, .lambda = 0.04f };
+
+	return rps_optim_dcasgd(a[0] + off, a[2] + off, a[1] + off, len, &p, undo_for(len));
 }
 
 static int apply_dcasgd_a(float *const *a, size_t off, size_t len)
@@ -158,14 +159,19 @@ static int apply_dcasgd_a(float *const *a, size_t off, size_t len)
 
 static int apply_pcasgd(float *const *a, size_t off, size_t len)
 {
-	return rps_optim_pcasgd(a[0] + off, a[2] + off, a[1] + off, len, 1e-3f, 0.04f, 0.5f, true,
-				undo_for(len));
+	static const rps_pcasgd_params_t p = {
+		.lr = 1e-3f, .lambda = 0.04f, .theta = 0.5f, .fresh = true
+	};
+
+	return rps_optim_pcasgd(a[0] + off, a[2] + off, a[1] + off, len, &p, undo_for(len));
 }
 
 static int apply_dude(float *const *a, size_t off, size_t len)
 {
-	return rps_optim_dude(a[0] + off, a[2] + off, a[4] + off, a[1] + off, a[3] + off, len,
-			      1e-3f, 0.25f, undo_for(len));
+	static const rps_dude_params_t p = { .lr = 1e-3f, .inv_m = 0.25f };
+
+	return rps_optim_dude(a[0] + off, a[2] + off, a[4] + off, a[1] + off, a[3] + off, len, &p,
+			      undo_for(len));
 }
 
 /*

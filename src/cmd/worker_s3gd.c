@@ -172,12 +172,12 @@ static int apply_allreduce(struct worker_s3gd *s, uint32_t k)
 /* the delay-compensated step of one tensor (a layer's W or b) into dw */
 static int tensor_step(struct worker_s3gd *s, float *dw, uint64_t off, uint64_t len)
 {
-	float lambda = s->adaptive ? rps_optim_dcs3gd_lambda(s->params + off, s->wbar + off,
-							     s->grad + off, len, s->lambda0)
-				   : s->lambda;
+	rps_dcs3gd_params_t p = { .lr = s->lr, .lambda = s->lambda };
 
-	return rps_optim_dcs3gd(s->params + off, dw + off, s->wbar + off, s->grad + off, len, s->lr,
-				lambda);
+	if (s->adaptive)
+		p.lambda = rps_optim_dcs3gd_lambda(s->params + off, s->wbar + off, s->grad + off,
+						   len, s->lambda0);
+	return rps_optim_dcs3gd(s->params + off, dw + off, s->wbar + off, s->grad + off, len, &p);
 }
 
 int worker_s3gd_step(struct worker_s3gd *s)

@@ -15,6 +15,12 @@
 #define RPS_OPTIM_CLONES
 #endif
 
+/* A loop a kernel under RPS_OPTIM_CLONES delegates to a helper must be
+ * inlined into every clone to be vectorized for that clone's ISA (AVX2's
+ * 32-byte vectors); left out of line, it is compiled for the baseline
+ * only. */
+#define RPS_OPTIM_INLINE static inline __attribute__((always_inline))
+
 /* 1 when x is NaN or +-Inf: its exponent bits are all ones.  An integer
  * test, so it vectorizes inside the update loop. */
 static inline uint32_t rps_nonfinite(float x)

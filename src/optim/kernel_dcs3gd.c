@@ -28,8 +28,10 @@ float rps_optim_dcs3gd_lambda(const float *restrict w, const float *restrict wba
 }
 
 int rps_optim_dcs3gd(float *restrict w, float *restrict dw, const float *restrict wbar,
-		     const float *restrict g, size_t n, float lr, float lambda)
+		     const float *restrict g, size_t n, const rps_dcs3gd_params_t *p)
 {
+	const float lr = p->lr, lambda = p->lambda;
+
 	if (!rps_optim_all_finite(g, n))
 		return -EDOM;
 	for (size_t i = 0; i < n; i++) {

@@ -48,18 +48,15 @@ static int dude_two_pass(float *restrict w, float *restrict s, float *restrict b
 	return 0;
 }
 
-RPS_OPTIM_CLONES
-int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
-		   const float *restrict g_new, const float *restrict g_old, size_t n, float lr,
-		   float inv_m, float *restrict undo)
+/* One pass with a previous gradient and a snapshot; undo is not NULL
+ * (the scratch pointers are formed only here). */
+RPS_OPTIM_INLINE int dude_fused(float *restrict w, float *restrict s, float *restrict b,
+				const float *restrict g_new, const float *restrict g_old, size_t n,
+				float step, float *restrict undo)
 {
-	const float step = lr * inv_m;
 	float *restrict uw = undo, *restrict us = undo + n, *restrict ub = undo + 2 * n;
 	uint32_t bad = 0;
 
-	/* a first push (no g_old) happens once per worker: two passes */
-	if (!undo || !b || !g_old)
-		return dude_two_pass(w, s, b, g_new, g_old, n, step);
 	for (size_t i = 0; i < n; i++) {
 		float wi = w[i], si = s[i], sn = si + (g_new[i] - g_old[i]);
 		float wn = wi - step * sn;
@@ -79,6 +76,19 @@ int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
 		return -EDOM;
 	}
 	return 0;
+}
+
+RPS_OPTIM_CLONES
+int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
+		   const float *restrict g_new, const float *restrict g_old, size_t n,
+		   const rps_dude_params_t *p, float *restrict undo)
+{
+	const float step = p->lr * p->inv_m;
+
+	/* a first push (no g_old) happens once per worker: two passes */
+	if (!undo || !b || !g_old)
+		return dude_two_pass(w, s, b, g_new, g_old, n, step);
+	return dude_fused(w, s, b, g_new, g_old, n, step, undo);
 }
 
 void rps_optim_sum(float *restrict s, const float *const *h, size_t nh, size_t n)

@@ -45,17 +45,17 @@ static int sgd_two_pass(float *restrict w, float *restrict v, float *restrict b,
 	return 0;
 }
 
-RPS_OPTIM_CLONES
-int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b, const float *restrict g,
-		  size_t n, const rps_sgd_params_t *p, float *restrict undo)
+/* One pass: check, save and apply.  undo is not NULL (the scratch
+ * pointers are formed only here) and neither is b: the snapshot is
+ * overwritten too, so it is saved with w (and v). */
+RPS_OPTIM_INLINE int sgd_fused(float *restrict w, float *restrict v, float *restrict b,
+			       const float *restrict g, size_t n, const rps_sgd_params_t *p,
+			       float *restrict undo)
 {
 	const float lr = p->lr, mu = p->momentum, wd = p->weight_decay;
 	float *restrict uw = undo, *restrict ub = undo + n, *restrict uv = undo + 2 * n;
 	uint32_t bad = 0;
 
-	if (!undo || !b)
-		return sgd_two_pass(w, v, b, g, n, p);
-	/* the snapshot b is overwritten too, so it is saved with w (and v) */
 	if (mu != 0.0f) {
 		for (size_t i = 0; i < n; i++) {
 			float wi = w[i], vi = v[i];
@@ -87,6 +87,15 @@ int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b, const
 		return -EDOM;
 	}
 	return 0;
+}
+
+RPS_OPTIM_CLONES
+int rps_optim_sgd(float *restrict w, float *restrict v, float *restrict b, const float *restrict g,
+		  size_t n, const rps_sgd_params_t *p, float *restrict undo)
+{
+	if (!undo || !b)
+		return sgd_two_pass(w, v, b, g, n, p);
+	return sgd_fused(w, v, b, g, n, p, undo);
 }
 
 int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n, bool first)

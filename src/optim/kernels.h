@@ -11,7 +11,11 @@
  * update in a single loop, so DRAM sees each stream once (DC-ASGD: read
  * g, w, b; write w, b); the scratch stays in cache and is read back only
  * when a chunk is refused.  With undo == NULL the kernel scans g first,
- * then applies (two passes over g): for callers without scratch.
+ * then applies (two passes over g): for callers without scratch.  Both
+ * paths round every operation alike: their results are equal bit for bit.
+ *
+ * Every kernel takes its arrays, then n, then its hyper-parameters as a
+ * const struct rps_<kernel>_params, then the undo scratch.
  *
  * Notation (rdmaps(7)): w current weights, g the pushed gradient, b =
  * w_bak(m) the weights worker m computed g on, lr the learning rate.
@@ -55,8 +59,13 @@ int rps_optim_accumulate(float *restrict acc, const float *restrict g, size_t n,
  * DC-ASGD-c (Zheng et al., ICML 2017), fused with the snapshot update:
  *   w -= lr * (g + lambda * g*g*(w - b));  b = w
  */
+typedef struct rps_dcasgd_params {
+	float lr;
+	float lambda;
+} rps_dcasgd_params_t;
+
 int rps_optim_dcasgd(float *restrict w, float *restrict b, const float *restrict g, size_t n,
-		     float lr, float lambda, float *restrict undo);
+		     const rps_dcasgd_params_t *p, float *restrict undo);
 
 /*
  * DC-ASGD-a: the mean square of gradients ms (per parameter) scales lambda:
@@ -82,8 +91,15 @@ int rps_optim_dcasgd_a(float *restrict w, float *restrict b, float *restrict ms,
  *   b = w
  * theta = 1 is DC-ASGD-c; theta = 0 is ASGD that drops stale gradients.
  */
+typedef struct rps_pcasgd_params {
+	float lr;
+	float lambda;
+	float theta;
+	bool fresh; /* this push's tau is within the staleness bound */
+} rps_pcasgd_params_t;
+
 int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict g, size_t n,
-		     float lr, float lambda, float theta, bool fresh, float *restrict undo);
+		     const rps_pcasgd_params_t *p, float *restrict undo);
 
 /*
  * DuDe-ASGD: the server keeps every worker's latest gradient h[m] and
@@ -94,9 +110,14 @@ int rps_optim_pcasgd(float *restrict w, float *restrict b, const float *restrict
  * copied: the caller flips m's double-buffered slot so g_new becomes
  * h[m].  Only g_new is checked (g_old was checked when it arrived).
  */
+typedef struct rps_dude_params {
+	float lr;
+	float inv_m; /* 1 / the number of workers whose gradient is in S */
+} rps_dude_params_t;
+
 int rps_optim_dude(float *restrict w, float *restrict s, float *restrict b,
-		   const float *restrict g_new, const float *restrict g_old, size_t n, float lr,
-		   float inv_m, float *restrict undo);
+		   const float *restrict g_new, const float *restrict g_old, size_t n,
+		   const rps_dude_params_t *p, float *restrict undo);
 
 /* Exact recomputation of S = sum of the nh gradients h[0..nh-1] (each
  * may be NULL = not yet pushed), summed in double so that the periodic
@@ -109,10 +130,16 @@ void rps_optim_sum(float *restrict s, const float *const *h, size_t nh, size_t n
  * the gradient g was computed on:
  *   D = wbar - w;  dw = -lr * (g + lambda * g*g*D);  w = wbar + dw
  * dw is what the worker then allreduces.  Non-finite g: -EDOM, nothing
- * written.
+ * written.  No undo scratch: a worker's step has nothing to roll back,
+ * the gradient is checked before anything is written.
  */
+typedef struct rps_dcs3gd_params {
+	float lr;
+	float lambda; /* fixed, or rps_optim_dcs3gd_lambda() of the layer */
+} rps_dcs3gd_params_t;
+
 int rps_optim_dcs3gd(float *restrict w, float *restrict dw, const float *restrict wbar,
-		     const float *restrict g, size_t n, float lr, float lambda);
+		     const float *restrict g, size_t n, const rps_dcs3gd_params_t *p);
 
 /* The adaptive lambda of one layer: lambda0 * ||g|| / ||g*g*(wbar - w)||,
  * so the correction is lambda0 times the gradient in norm; 0 when the

@@ -55,7 +55,7 @@ static const char *config_problem(const rps_server_config_t *c)
 {
 	const rps_hparams_t *hp = &c->hp;
 
-	if (!rps_algo_name(c->algo))
+	if (!rps_algo_name(c->algo) || !ps_algo_ops(c->algo))
 		return "unknown algorithm";
 	if (!c->num_workers || c->num_workers > RPS_MAX_WORKERS)
 		return "num_workers must be 1..4096";
@@ -91,6 +91,18 @@ static const char *config_problem(const rps_server_config_t *c)
 	return NULL;
 }
 
+/* One engine thread's statistics of M workers, zeroed, on cache lines of
+ * their own: no other thread's writes share them. */
+static ps_stats_t *stats_alloc(uint32_t M)
+{
+	size_t bytes = ((size_t)M * sizeof(ps_stats_t) + 63) & ~(size_t)63;
+	ps_stats_t *st = aligned_alloc(64, bytes);
+
+	if (st)
+		memset(st, 0, bytes);
+	return st;
+}
+
 RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **srv_p)
 {
 	rps_server_t *srv;
@@ -116,6 +128,7 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = *cfg;
+	srv->ops = ps_algo_ops(cfg->algo);
 	pthread_mutex_init(&srv->checkpoint_lock, NULL);
 	srv->cfg.init_weights = NULL; /* copied into W by the layout */
 	/* only the digest is kept, not the caller's token */
@@ -168,7 +181,8 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 		srv->engines[t].srv = srv;
 		srv->engines[t].index = t;
 		if (posix_memalign((void **)&srv->engines[t].undo, 4096,
-				   RPS_OPTIM_UNDO_ARRAYS * srv->chunk_params * sizeof(float))) {
+				   RPS_OPTIM_UNDO_ARRAYS * srv->chunk_params * sizeof(float)) ||
+		    !(srv->engines[t].stats = stats_alloc(cfg->num_workers))) {
 			ret = -ENOMEM;
 			goto err_cqs;
 		}
@@ -187,6 +201,7 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 err_cqs:
 	for (uint32_t t = 0; t < srv->threads; t++) {
 		rps_cq_destroy(srv->engines[t].cq);
+		free(srv->engines[t].stats);
 		free(srv->engines[t].undo);
 	}
 	free(srv->engines);
@@ -281,6 +296,7 @@ RPS_EXPORT void rps_server_destroy(rps_server_t *srv)
 	rps_listener_close(srv->listener);
 	for (uint32_t t = 0; t < srv->threads; t++) {
 		rps_cq_destroy(srv->engines[t].cq);
+		free(srv->engines[t].stats);
 		free(srv->engines[t].undo);
 	}
 	free(srv->engines);
@@ -295,21 +311,34 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 				       rps_server_worker_stats_t *st)
 {
 	const ps_slot_t *s;
+	ps_stats_t sum = { 0 };
 
 	if (id >= srv->cfg.num_workers)
 		return -EINVAL;
 	s = &srv->slots[id];
+	/* each engine thread counts what it did itself: add them up */
+	for (uint32_t t = 0; t < srv->threads; t++) {
+		const ps_stats_t *e = &srv->engines[t].stats[id];
+		uint64_t tau_max = ps_stat_read(&e->tau_max);
+
+		sum.chunks += ps_stat_read(&e->chunks);
+		sum.rejected += ps_stat_read(&e->rejected);
+		sum.proto += ps_stat_read(&e->proto);
+		sum.tau_sum += ps_stat_read(&e->tau_sum);
+		sum.rounds += ps_stat_read(&e->rounds);
+		if (tau_max > sum.tau_max)
+			sum.tau_max = tau_max;
+	}
 	/* joined before connected: see the order of the stores at a join */
 	st->joined = atomic_load(&s->ever_joined);
 	st->connected = atomic_load(&s->connected);
 	/* ssgd: the rounds it took part in, not the rounds that passed */
-	st->pushes = srv->cfg.algo == RPS_ALGO_SSGD ? atomic_load(&s->stat_rounds)
-						    : atomic_load(&s->pushes) - s->pushes_restored;
-	st->chunks_applied = atomic_load(&s->stat_chunks);
-	st->chunks_rejected = atomic_load(&s->stat_rejected);
-	st->protocol_errors = atomic_load(&s->stat_proto);
-	st->staleness_sum = atomic_load(&s->stat_tau_sum);
-	st->staleness_max = atomic_load(&s->stat_tau_max);
+	st->pushes = srv->ops->rounds ? sum.rounds : atomic_load(&s->pushes) - s->pushes_restored;
+	st->chunks_applied = sum.chunks;
+	st->chunks_rejected = sum.rejected;
+	st->protocol_errors = sum.proto;
+	st->staleness_sum = sum.tau_sum;
+	st->staleness_max = sum.tau_max;
 	return 0;
 }
 

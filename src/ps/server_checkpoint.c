@@ -34,8 +34,7 @@
  * the sum of connected workers' gradients (none after a restart) */
 static float *persistent_a(const struct rps_server *srv)
 {
-	return srv->cfg.algo == RPS_ALGO_SSGD || srv->cfg.algo == RPS_ALGO_DUDE ? NULL
-										: srv->state_a;
+	return srv->ops->state_a_transient ? NULL : srv->state_a;
 }
 
 struct ckpt_copy {

@@ -17,39 +17,6 @@
 
 #define ACCEPT_POLL_MS 50
 
-/* Resets a slot's push bookkeeping for a (re)joining worker; only while
- * none of its lanes is up. */
-static void slot_reset_for_join(struct rps_server *srv, ps_slot_t *s)
-{
-	uint64_t pushes = atomic_load(&s->pushes);
-
-	if (srv->cfg.algo == RPS_ALGO_SSGD) {
-		/* rounds are global: the rejoiner is in the current round, and
-		 * the chunks it already delivered to it stay delivered (a
-		 * second copy is dropped), so nothing counts twice */
-		for (uint32_t c = 0; c < srv->num_chunks; c++)
-			if (ps_chunk_push(s, c) < pushes)
-				ps_set_chunk_push(s, c, pushes);
-		atomic_store(&s->chunks_bad, 0);
-		atomic_store(&s->pull_version, atomic_load(&srv->version));
-		return;
-	}
-	/* a push the previous incarnation left half-applied is abandoned:
-	 * its applied chunks stay (the model remains finite), the rest never
-	 * comes, and the new incarnation starts at the next push number */
-	if (atomic_load(&s->chunks_done) != 0) {
-		pushes++;
-		atomic_store(&s->pushes, pushes);
-		rps_info("server: worker %u rejoins; its unfinished push is dropped", s->id);
-	}
-	for (uint32_t c = 0; c < srv->num_chunks; c++)
-		ps_set_chunk_push(s, c, pushes);
-	atomic_store(&s->chunks_done, 0);
-	atomic_store(&s->chunks_bad, 0);
-	atomic_store(&s->held, false);
-	atomic_store(&s->pull_version, atomic_load(&srv->version));
-}
-
 static void build_welcome(struct rps_server *srv, ps_slot_t *s, rps_welcome_t *w)
 {
 	rps_remote_t g, b;
@@ -129,7 +96,8 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	}
 	s = &srv->slots[h.worker_id];
 	if (h.lane == 0) {
-		slot_reset_for_join(srv, s);
+		/* none of its lanes is up (hello_problem saw to it) */
+		srv->ops->on_join(srv, s);
 		s->doorbell_addr = h.doorbell_addr;
 		s->doorbell_key = h.doorbell_key;
 	}

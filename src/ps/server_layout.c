@@ -39,27 +39,18 @@ void ps_free_floats(struct rps_server *srv, float *p, uint64_t n)
 		rps_topo_free(srv->topo, p, n ? n * sizeof(float) : 4096);
 }
 
-/* Floats of optimizer state the algorithm needs per parameter. */
-static unsigned state_arrays(const rps_server_config_t *cfg)
+/* Floats of optimizer state the algorithm needs per parameter: its own
+ * arrays (ms, S, acc), plus v with momentum where it uses one. */
+static unsigned state_arrays(const struct rps_server *srv)
 {
-	switch (cfg->algo) {
-	case RPS_ALGO_DCASGD_A: /* ms */
-	case RPS_ALGO_DUDE:	/* S */
-		return 1;
-	case RPS_ALGO_SSGD: /* acc, plus v with momentum */
-		return cfg->hp.momentum != 0.0f ? 2 : 1;
-	case RPS_ALGO_SGD:
-	case RPS_ALGO_ASGD:
-		return cfg->hp.momentum != 0.0f ? 1 : 0;
-	default:
-		return 0;
-	}
+	return srv->ops->state_arrays + (srv->ops->momentum && srv->cfg.hp.momentum != 0.0f);
 }
 
-static uint64_t layout_bytes(const rps_server_config_t *cfg, uint64_t n)
+static uint64_t layout_bytes(const struct rps_server *srv)
 {
 	/* W + M x (2 n of G + n of B) + state */
-	return (uint64_t)sizeof(float) * n * (1 + 3ull * cfg->num_workers + state_arrays(cfg));
+	return (uint64_t)sizeof(float) * srv->n *
+	       (1 + 3ull * srv->cfg.num_workers + state_arrays(srv));
 }
 
 static int check_fits(struct rps_server *srv)
@@ -67,7 +58,7 @@ static int check_fits(struct rps_server *srv)
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 	uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
 
-	srv->footprint = layout_bytes(&srv->cfg, srv->n);
+	srv->footprint = layout_bytes(srv);
 	rps_info("layout: %" PRIu64 " params, %u workers, %s: %.1f MiB "
 		 "(W + %u x (2 G + B) + state)",
 		 srv->n, srv->cfg.num_workers, rps_algo_name(srv->cfg.algo),
@@ -149,7 +140,7 @@ static void slot_destroy(struct rps_server *srv, ps_slot_t *s)
 
 static int state_create(struct rps_server *srv)
 {
-	unsigned k = state_arrays(&srv->cfg);
+	unsigned k = state_arrays(srv);
 	uint64_t n = srv->n;
 
 	if (k >= 1) {
@@ -163,20 +154,8 @@ static int state_create(struct rps_server *srv)
 			return -ENOMEM;
 		memset(srv->state_b, 0, n * sizeof(float));
 	}
-	if (srv->cfg.algo == RPS_ALGO_SSGD) {
-		srv->ssgd_arrived = calloc(srv->num_chunks, sizeof(uint32_t));
-		srv->ssgd_accepted = calloc(srv->num_chunks, sizeof(uint32_t));
-		srv->ssgd_chunk_round = calloc(srv->num_chunks, sizeof(uint64_t));
-		if (!srv->ssgd_arrived || !srv->ssgd_accepted || !srv->ssgd_chunk_round)
-			return -ENOMEM;
-	}
-	if (srv->cfg.algo == RPS_ALGO_DUDE) {
-		srv->dude_since_refresh = calloc(srv->num_chunks, sizeof(uint32_t));
-		srv->dude_active = calloc(srv->num_chunks, sizeof(uint32_t));
-		if (!srv->dude_since_refresh || !srv->dude_active)
-			return -ENOMEM;
-	}
-	return 0;
+	/* the algorithm's per-chunk bookkeeping (ssgd's rounds, dude's sum) */
+	return srv->ops->create ? srv->ops->create(srv) : 0;
 }
 
 int ps_layout_create(struct rps_server *srv)
@@ -225,19 +204,12 @@ void ps_layout_destroy(struct rps_server *srv)
 	srv->slots = NULL;
 	free(srv->notify_buf);
 	free(srv->apply_log);
-	free(srv->dude_since_refresh);
-	free(srv->dude_active);
-	free(srv->ssgd_chunk_round);
-	free(srv->ssgd_accepted);
-	free(srv->ssgd_arrived);
+	if (srv->ops->destroy)
+		srv->ops->destroy(srv);
 	ps_free_floats(srv, srv->state_b, srv->n);
 	ps_free_floats(srv, srv->state_a, srv->n);
 	ps_free_floats(srv, srv->w, srv->n);
 	srv->notify_buf = NULL;
 	srv->apply_log = NULL;
-	srv->dude_since_refresh = NULL;
-	srv->dude_active = NULL;
-	srv->ssgd_accepted = srv->ssgd_arrived = NULL;
-	srv->ssgd_chunk_round = NULL;
 	srv->state_a = srv->state_b = srv->w = NULL;
 }

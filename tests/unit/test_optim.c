@@ -129,9 +129,10 @@ static int call_acc(float *w, float *b, float *ms, float *v, const float *g, siz
 
 static int call_dc(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
+	const rps_dcasgd_params_t p = { 0.1f, 0.04f };
 	(void)ms;
 	(void)v;
-	return rps_optim_dcasgd(w, b, g, n, 0.1f, 0.04f, UNDO);
+	return rps_optim_dcasgd(w, b, g, n, &p, UNDO);
 }
 
 static int call_dca(float *w, float *b, float *ms, float *v, const float *g, size_t n)
@@ -143,15 +144,17 @@ static int call_dca(float *w, float *b, float *ms, float *v, const float *g, siz
 
 static int call_pc(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
+	const rps_pcasgd_params_t p = { 0.1f, 0.04f, 0.5f, true };
 	(void)ms;
 	(void)v;
-	return rps_optim_pcasgd(w, b, g, n, 0.1f, 0.04f, 0.5f, true, UNDO);
+	return rps_optim_pcasgd(w, b, g, n, &p, UNDO);
 }
 
 static int call_dude(float *w, float *b, float *ms, float *v, const float *g, size_t n)
 {
+	const rps_dude_params_t p = { 0.1f, 0.25f };
 	/* b plays S, v plays g_old, ms the snapshot */
-	return rps_optim_dude(w, b, ms, g, v, n, 0.1f, 0.25f, UNDO);
+	return rps_optim_dude(w, b, ms, g, v, n, &p, UNDO);
 }
 
 static void test_nonfinite_rejected_untouched(void **state)
@@ -267,6 +270,8 @@ static double dc_ref(double w, double b, double g, double lr, double lambda)
 
 static void test_dcasgd_matches_reference(void **state)
 {
+	const rps_dcasgd_params_t p = { 0.1f, 0.04f };
+
 	(void)state;
 	for (int off = 0; off < 2; off++) {
 		float *w = B.w + off, *b = B.b + off, *g = B.g + off;
@@ -279,7 +284,7 @@ static void test_dcasgd_matches_reference(void **state)
 			fill(g, n, -3, 3);
 			for (size_t i = 0; i < n; i++)
 				B.rw[i] = dc_ref(w[i], b[i], g[i], 0.1, 0.04);
-			assert_int_equal(rps_optim_dcasgd(w, b, g, n, 0.1f, 0.04f, UNDO), 0);
+			assert_int_equal(rps_optim_dcasgd(w, b, g, n, &p, UNDO), 0);
 			assert_close(w, B.rw, n, "dcasgd w");
 			/* the snapshot now equals the new weights, exactly */
 			assert_memory_equal(b, w, n * sizeof(float));
@@ -327,6 +332,7 @@ static void test_pcasgd_matches_reference(void **state)
 		for (int t = 0; t < 3; t++) {
 			const size_t n = 4099;
 			double theta = thetas[t];
+			const rps_pcasgd_params_t p = { 0.1f, 0.04f, thetas[t], fresh };
 
 			fill(B.w, n, -1, 1);
 			fill(B.b, n, -1, 1);
@@ -337,9 +343,7 @@ static void test_pcasgd_matches_reference(void **state)
 
 				B.rw[i] = wi - 0.1 * (theta * pred + (fresh ? 1 - theta : 0) * gi);
 			}
-			assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, thetas[t],
-							  fresh, UNDO),
-					 0);
+			assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, &p, UNDO), 0);
 			assert_close(B.w, B.rw, n, "pcasgd w");
 			assert_memory_equal(B.b, B.w, n * sizeof(float));
 		}
@@ -351,6 +355,9 @@ static void test_pcasgd_matches_reference(void **state)
 static void test_pcasgd_limits(void **state)
 {
 	static float w2[MAXN], b2[MAXN];
+	const rps_pcasgd_params_t one = { 0.1f, 0.04f, 1.0f, true };
+	const rps_pcasgd_params_t stale = { 0.1f, 0.04f, 0.0f, false };
+	const rps_dcasgd_params_t dc = { 0.1f, 0.04f };
 	const size_t n = 1003;
 
 	(void)state;
@@ -359,12 +366,12 @@ static void test_pcasgd_limits(void **state)
 	fill(B.g, n, -3, 3);
 	memcpy(w2, B.w, n * sizeof(float));
 	memcpy(b2, B.b, n * sizeof(float));
-	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, 1.0f, true, UNDO), 0);
-	assert_int_equal(rps_optim_dcasgd(w2, b2, B.g, n, 0.1f, 0.04f, UNDO), 0);
+	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, &one, UNDO), 0);
+	assert_int_equal(rps_optim_dcasgd(w2, b2, B.g, n, &dc, UNDO), 0);
 	assert_memory_equal(B.w, w2, n * sizeof(float));
 
 	memcpy(w2, B.w, n * sizeof(float));
-	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, 0.1f, 0.04f, 0.0f, false, UNDO), 0);
+	assert_int_equal(rps_optim_pcasgd(B.w, B.b, B.g, n, &stale, UNDO), 0);
 	assert_memory_equal(B.w, w2, n * sizeof(float));
 }
 
@@ -372,6 +379,7 @@ static void test_dude_matches_reference(void **state)
 {
 	static float s[MAXN], gold[MAXN];
 	static double rs[MAXN];
+	const rps_dude_params_t p = { 0.1f, 0.25f };
 
 	(void)state;
 	for (size_t k = 0; k < NSIZES; k++) {
@@ -385,7 +393,7 @@ static void test_dude_matches_reference(void **state)
 			rs[i] = (double)s[i] + ((double)B.g[i] - gold[i]);
 			B.rw[i] = B.w[i] - 0.1 * 0.25 * rs[i];
 		}
-		assert_int_equal(rps_optim_dude(B.w, s, B.b, B.g, gold, n, 0.1f, 0.25f, UNDO), 0);
+		assert_int_equal(rps_optim_dude(B.w, s, B.b, B.g, gold, n, &p, UNDO), 0);
 		assert_close(s, rs, n, "dude S");
 		assert_close(B.w, B.rw, n, "dude w");
 		assert_memory_equal(B.b, B.w, n * sizeof(float));
@@ -395,7 +403,7 @@ static void test_dude_matches_reference(void **state)
 			rs[i] = (double)s[i] + B.g[i];
 			B.rw[i] = B.w[i] - 0.1 * 0.25 * rs[i];
 		}
-		assert_int_equal(rps_optim_dude(B.w, s, NULL, B.g, NULL, n, 0.1f, 0.25f, UNDO), 0);
+		assert_int_equal(rps_optim_dude(B.w, s, NULL, B.g, NULL, n, &p, UNDO), 0);
 		assert_close(s, rs, n, "dude S first");
 		assert_close(B.w, B.rw, n, "dude w first");
 	}
@@ -409,6 +417,7 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 	static float h[2][M][N], s[N], w[N];
 	int cur[M] = { 0 };
 	bool pushed[M] = { false };
+	const rps_dude_params_t p = { 1e-6f, 1.0f / M };
 	double drift = 0, after = 0;
 
 	(void)state;
@@ -422,7 +431,7 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 		for (int i = 0; i < N; i++)
 			g_new[i] = frand(-1, 1) * ((t / M) % 2 ? 1000.0f : 0.001f);
 		assert_int_equal(rps_optim_dude(w, s, NULL, g_new, pushed[m] ? h[cur[m]][m] : NULL,
-						N, 1e-6f, 1.0f / M, UNDO),
+						N, &p, UNDO),
 				 0);
 		cur[m] = !cur[m];
 		pushed[m] = true;
@@ -454,29 +463,113 @@ static void test_dude_drift_bounded_by_refresh(void **state)
 	assert_true(drift > 1e-6);
 }
 
-/* The engine runs the fused path, the replay test the two-pass one: they
- * must agree to the bit. */
+/*
+ * The engine runs the fused path, the replay test (and any caller without
+ * scratch) the two-pass one: every kernel must give the same bits both
+ * ways.  Each case runs a kernel twice from the same inputs, on copy 1
+ * with undo and on copy 2 with undo == NULL, over a size that is not a
+ * multiple of any vector width and from an unaligned start, then compares
+ * every array it writes.
+ */
+enum { BIT_N = 4099, BIT_ARRAYS = 4 };
+
+/* arrays x[0..3] of one copy: what each kernel reads and writes */
+typedef int (*bit_kernel_fn)(float *const *x, const float *g, size_t n, float *undo);
+
+static int bit_sgd(float *const *x, const float *g, size_t n, float *undo)
+{
+	const rps_sgd_params_t p = { 0.05f, 0.0f, 1e-3f };
+
+	return rps_optim_sgd(x[0], NULL, x[1], g, n, &p, undo);
+}
+
+static int bit_sgd_momentum(float *const *x, const float *g, size_t n, float *undo)
+{
+	const rps_sgd_params_t p = { 0.01f, 0.9f, 5e-4f };
+
+	return rps_optim_sgd(x[0], x[2], x[1], g, n, &p, undo);
+}
+
+static int bit_dcasgd(float *const *x, const float *g, size_t n, float *undo)
+{
+	const rps_dcasgd_params_t p = { 0.1f, 0.04f };
+
+	return rps_optim_dcasgd(x[0], x[1], g, n, &p, undo);
+}
+
+static int bit_dcasgd_a(float *const *x, const float *g, size_t n, float *undo)
+{
+	const rps_dcasgd_a_params_t p = { 0.05f, 2.0f, 0.95f, 1e-7f };
+
+	return rps_optim_dcasgd_a(x[0], x[1], x[2], g, n, &p, undo);
+}
+
+static int bit_pcasgd_fresh(float *const *x, const float *g, size_t n, float *undo)
+{
+	const rps_pcasgd_params_t p = { 0.1f, 0.04f, 0.3f, true };
+
+	return rps_optim_pcasgd(x[0], x[1], g, n, &p, undo);
+}
+
+static int bit_pcasgd_stale(float *const *x, const float *g, size_t n, float *undo)
+{
+	const rps_pcasgd_params_t p = { 0.1f, 0.04f, 0.3f, false };
+
+	return rps_optim_pcasgd(x[0], x[1], g, n, &p, undo);
+}
+
+static int bit_dude(float *const *x, const float *g, size_t n, float *undo)
+{
+	const rps_dude_params_t p = { 0.1f, 0.25f };
+
+	/* x[2] = S, x[3] = the previous gradient (read only) */
+	return rps_optim_dude(x[0], x[2], x[1], g, x[3], n, &p, undo);
+}
+
 static void test_fused_equals_two_pass_bitwise(void **state)
 {
-	static float w1[MAXN], b1[MAXN], m1[MAXN], w2[MAXN], b2[MAXN], m2[MAXN];
-	const rps_dcasgd_a_params_t p = { 0.05f, 2.0f, 0.95f, 1e-7f };
-	const size_t n = 4099;
+	static const struct {
+		const char *name;
+		bit_kernel_fn fn;
+	} cases[] = {
+		{ "sgd", bit_sgd },
+		{ "sgd momentum", bit_sgd_momentum },
+		{ "dcasgd", bit_dcasgd },
+		{ "dcasgd-a", bit_dcasgd_a },
+		{ "pcasgd fresh", bit_pcasgd_fresh },
+		{ "pcasgd stale", bit_pcasgd_stale },
+		{ "dude", bit_dude },
+	};
+	static float c1[BIT_ARRAYS][BIT_N + 1], c2[BIT_ARRAYS][BIT_N + 1];
+	/* ranges: w, b, state (ms, v or S: >= 0 for ms), g_old */
+	static const float lo[BIT_ARRAYS] = { -1, -1, 0, -1 }, hi[BIT_ARRAYS] = { 1, 1, 1, 1 };
 
 	(void)state;
-	fill(w1, n, -1, 1);
-	fill(b1, n, -1, 1);
-	fill(m1, n, 0, 1);
-	fill(B.g, n, -3, 3);
-	memcpy(w2, w1, sizeof(w1));
-	memcpy(b2, b1, sizeof(b1));
-	memcpy(m2, m1, sizeof(m1));
-	assert_int_equal(rps_optim_dcasgd_a(w1, b1, m1, B.g, n, &p, undo_buf), 0);
-	assert_int_equal(rps_optim_dcasgd_a(w2, b2, m2, B.g, n, &p, NULL), 0);
-	assert_memory_equal(w1, w2, n * sizeof(float));
-	assert_memory_equal(m1, m2, n * sizeof(float));
-	assert_int_equal(rps_optim_pcasgd(w1, b1, B.g, n, 0.1f, 0.04f, 0.3f, true, undo_buf), 0);
-	assert_int_equal(rps_optim_pcasgd(w2, b2, B.g, n, 0.1f, 0.04f, 0.3f, true, NULL), 0);
-	assert_memory_equal(w1, w2, n * sizeof(float));
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		for (int off = 0; off < 2; off++) {
+			float *x1[BIT_ARRAYS], *x2[BIT_ARRAYS];
+			float *g = B.g + off;
+
+			for (int a = 0; a < BIT_ARRAYS; a++) {
+				x1[a] = c1[a] + off;
+				x2[a] = c2[a] + off;
+				fill(x1[a], BIT_N, lo[a], hi[a]);
+				memcpy(x2[a], x1[a], BIT_N * sizeof(float));
+			}
+			fill(g, BIT_N, -3, 3);
+			/* two steps: the second starts from state the first wrote */
+			for (int step = 0; step < 2; step++) {
+				assert_int_equal(cases[k].fn(x1, g, BIT_N, undo_buf), 0);
+				assert_int_equal(cases[k].fn(x2, g, BIT_N, NULL), 0);
+				for (int a = 0; a < BIT_ARRAYS; a++)
+					if (memcmp(x1[a], x2[a], BIT_N * sizeof(float)))
+						fail_msg(
+							"%s (offset %d, step %d): array %d differs "
+							"between the fused and two-pass paths",
+							cases[k].name, off, step, a);
+			}
+		}
+	}
 }
 
 /* DC-S3GD's local step and its adaptive lambda against double sums */
@@ -484,6 +577,7 @@ static void test_dcs3gd_matches_reference(void **state)
 {
 	static float dw[MAXN + 1];
 	static double rdw[MAXN];
+	rps_dcs3gd_params_t p = { 0.05f, 0 };
 
 	(void)state;
 	for (int off = 0; off < 2; off++) {
@@ -513,7 +607,8 @@ static void test_dcs3gd_matches_reference(void **state)
 				rdw[i] = -0.05 * (g[i] + (double)got * g[i] * g[i] * d);
 				B.rw[i] = wbar[i] + rdw[i];
 			}
-			assert_int_equal(rps_optim_dcs3gd(w, dw + off, wbar, g, n, 0.05f, got), 0);
+			p.lambda = got;
+			assert_int_equal(rps_optim_dcs3gd(w, dw + off, wbar, g, n, &p), 0);
 			assert_close(dw + off, rdw, n, "dcs3gd dw");
 			assert_close(w, B.rw, n, "dcs3gd w");
 		}
@@ -526,7 +621,8 @@ static void test_dcs3gd_matches_reference(void **state)
 	/* a non-finite gradient changes nothing */
 	B.g[17] = NAN;
 	memcpy(dw, B.w, 64 * sizeof(float));
-	assert_int_equal(rps_optim_dcs3gd(B.w, B.v, B.b, B.g, 64, 0.05f, 0.1f), -EDOM);
+	p.lambda = 0.1f;
+	assert_int_equal(rps_optim_dcs3gd(B.w, B.v, B.b, B.g, 64, &p), -EDOM);
 	assert_memory_equal(B.w, dw, 64 * sizeof(float));
 }
 
