@@ -14,6 +14,7 @@
 #ifndef RPS_TRANSPORT_PRIV_H
 #define RPS_TRANSPORT_PRIV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,7 +76,11 @@ struct rps_conn {
 	rps_pd_t *pd;
 	rps_cq_t *cq;
 	void *context;
-	bool connected; /* the provider clears it on disconnect/fatal error */
+	/* the provider clears it on disconnect/fatal error: atomic, because
+	 * the thread that handles connection events and the CQ's thread may
+	 * both find the connection dead (and the CQ's thread reads it at every
+	 * post) */
+	_Atomic bool connected;
 	uint8_t peer_data[RPS_ACCEPT_DATA_MAX];
 	size_t peer_data_len;
 	char peer[RPS_PEER_NAME_MAX];
