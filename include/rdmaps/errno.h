@@ -30,6 +30,9 @@ enum {
 	RPS_ERR_TRUNCATED = 261,
 	/* a wire message failed validation */
 	RPS_ERR_PROTO = 262,
+	/* the peer refused the connection and said why (the caller that
+	 * understood the reason logged it) */
+	RPS_ERR_REFUSED = 263,
 	RPS_ERR_MAX_
 };
 

@@ -178,6 +178,7 @@ static bool retryable(int ret)
 	case ENOMEM:
 	case EDOM:
 	case RPS_ERR_PROTO:
+	case RPS_ERR_REFUSED: /* rdma-ps said why: it will say it again */
 	case RPS_ERR_REMOTE_ACCESS:
 	case RPS_ERR_LOCAL_ACCESS:
 		return false;

@@ -15,13 +15,11 @@ void worker_shards_explain(const struct worker_cli *cli, uint32_t i, int ret, co
 {
 	const struct worker_server *srv = &cli->servers[i];
 
-	/* rdma-ps refuses a HELLO without saying why on the wire (its log
-	 * does): name the usual suspects */
+	/* a refusing rdma-ps says why (REFUSE), and the library logged it
+	 * into why; a bare refusal means nobody listens there */
 	fprintf(stderr, PROG ": %s:%u: %s%s\n", srv->host, srv->port,
 		why && why[0] ? why : rps_strerror(ret),
-		ret == -ECONNREFUSED ? " (no rdma-ps there, or it refused this worker: check its "
-				       "log for the model size, --world, rank or auth token)"
-				     : "");
+		ret == -ECONNREFUSED ? " (is rdma-ps running there, on that port?)" : "");
 }
 
 static int connect_one(const struct worker_cli *cli, struct worker_shards *s, uint32_t i,

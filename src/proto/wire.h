@@ -13,6 +13,8 @@
  *            layout of the worker's slots (gradient landing zone G[m],
  *            snapshot B[m]), chunking, algorithm and hyper-parameters.
  *   BYE      either way, a SEND: orderly leave with a reason.
+ *   REFUSE   server -> worker, reject private data: why the HELLO was
+ *            turned down (proto/refuse.h).
  *
  * Immediate data (32 bits) of the data path: see rps_imm_*.
  */

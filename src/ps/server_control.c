@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto/auth.h"
+#include "proto/refuse.h"
 #include "ps/server.h"
 #include "util/log.h"
 
@@ -44,33 +45,60 @@ static void build_welcome(struct rps_server *srv, ps_slot_t *s, rps_welcome_t *w
 	w->worker_pushes = (uint32_t)atomic_load(&s->pushes);
 }
 
-/* Why this HELLO cannot be served, or NULL. */
-static const char *hello_problem(struct rps_server *srv, const rps_hello_t *h)
+/* Sets the reason into *r; returns 1 (hello_check's "refused"). */
+static int refused(rps_refuse_t *r, rps_refuse_reason_t reason, uint64_t expected, uint64_t got)
 {
+	r->reason = reason;
+	r->expected = expected;
+	r->got = got;
+	return 1;
+}
+
+/* Whether this HELLO can be served: 0, or 1 with why in *r (what the
+ * worker is told, and what this log says). */
+static int hello_check(struct rps_server *srv, const rps_hello_t *h, rps_refuse_t *r)
+{
+	const uint32_t m = srv->cfg.num_workers;
 	ps_slot_t *s;
 
-	/* first: nothing about the layout is revealed to an unknown peer */
-	if (srv->auth && !rps_auth_tag_equal(h->auth_tag, srv->auth_tag))
-		return "wrong or missing auth token";
-	if (h->worker_id >= srv->cfg.num_workers)
-		return "worker id beyond the workers this server lays out";
-	if (h->num_workers && h->num_workers != srv->cfg.num_workers)
-		return "world size differs from the server's";
+	*r = (rps_refuse_t){ .lane = h->lane, .worker_id = h->worker_id };
+	/* first, and alone: nothing about the layout is revealed to an
+	 * unknown peer */
+	if (srv->auth && !rps_auth_tag_equal(h->auth_tag, srv->auth_tag)) {
+		*r = (rps_refuse_t){ .reason = RPS_REFUSE_AUTH };
+		return 1;
+	}
+	if (h->worker_id >= m)
+		return refused(r, RPS_REFUSE_WORKER_ID, m, h->worker_id);
+	if (h->num_workers && h->num_workers != m)
+		return refused(r, RPS_REFUSE_WORLD, m, h->num_workers);
 	if (h->model_params && h->model_params != srv->n)
-		return "model size differs from the server's";
+		return refused(r, RPS_REFUSE_MODEL_SIZE, srv->n, h->model_params);
 	if (h->lane >= srv->threads)
-		return "lane beyond the server's engine threads";
+		return refused(r, RPS_REFUSE_LANE, srv->threads, h->lane);
 	s = &srv->slots[h->worker_id];
 	if (atomic_load(&s->lanes[h->lane].state) != LANE_EMPTY)
-		return "this worker id and lane are already connected";
+		return refused(r, RPS_REFUSE_CONNECTED, 0, 0);
 	if (h->lane == 0 && atomic_load(&s->lanes_up) != 0)
-		return "a previous connection of this worker id is still closing; retry";
+		return refused(r, RPS_REFUSE_CLOSING, 0, 0);
 	if (h->lane != 0 && atomic_load(&s->lanes_up) == 0)
-		return "lane 0 must connect first";
+		return refused(r, RPS_REFUSE_LANE0_FIRST, 0, 0);
 	if (h->lane != 0 &&
 	    (h->doorbell_addr != s->doorbell_addr || h->doorbell_key != s->doorbell_key))
-		return "doorbell differs from lane 0's";
-	return NULL;
+		return refused(r, RPS_REFUSE_DOORBELL, 0, 0);
+	return 0;
+}
+
+/* Turns the request down, telling the worker why (REFUSE message). */
+static void refuse(rps_conn_req_t *req, const char *peer, const rps_refuse_t *r, const char *detail)
+{
+	uint8_t wire[RPS_REFUSE_WIRE_LEN];
+	char text[160];
+
+	rps_warn("server: refusing %s: %s", peer,
+		 detail ? detail : rps_refuse_describe(r, text, sizeof(text)));
+	rps_refuse_encode(r, wire);
+	rps_conn_req_reject(req, wire, sizeof(wire));
 }
 
 static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
@@ -81,6 +109,7 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	 * request, and its name with it */
 	char peer[64];
 	rps_welcome_t welcome;
+	rps_refuse_t r;
 	rps_hello_t h;
 	rps_conn_t *conn;
 	size_t len;
@@ -89,14 +118,17 @@ static void handle_request(struct rps_server *srv, rps_conn_req_t *req)
 	int ret;
 
 	snprintf(peer, sizeof(peer), "%s", rps_conn_req_peer(req));
-	if (rps_hello_parse(data, len, &h, &why) || (why = hello_problem(srv, &h))) {
-		rps_warn("server: refusing %s: %s", peer, why);
-		rps_conn_req_reject(req, NULL, 0);
+	if (rps_hello_parse(data, len, &h, &why)) {
+		refuse(req, peer, &(rps_refuse_t){ .reason = RPS_REFUSE_HELLO }, why);
+		return;
+	}
+	if (hello_check(srv, &h, &r)) {
+		refuse(req, peer, &r, NULL);
 		return;
 	}
 	s = &srv->slots[h.worker_id];
 	if (h.lane == 0) {
-		/* none of its lanes is up (hello_problem saw to it) */
+		/* none of its lanes is up (hello_check saw to it) */
 		srv->ops->on_join(srv, s);
 		s->doorbell_addr = h.doorbell_addr;
 		s->doorbell_key = h.doorbell_key;

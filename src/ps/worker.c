@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "proto/auth.h"
+#include "proto/refuse.h"
 #include "proto/wire.h"
 #include "util/clock.h"
 #include "util/compiler.h"
@@ -290,6 +291,24 @@ static bool all_ready(const rps_worker_t *w, uint32_t unused)
 	return w->lanes_ready >= w->nlanes;
 }
 
+/* rdma-ps said why it refused (a REFUSE message): one line with the
+ * reason.  -EBUSY when it may go away by itself (this rank's previous
+ * connection is not gone yet: worth a retry), else -RPS_ERR_REFUSED. */
+static int refused(const rps_worker_config_t *cfg, uint16_t lane, const rps_reject_t *rej)
+{
+	rps_refuse_t r;
+	const char *why;
+	char text[160];
+
+	if (rps_refuse_parse(rej->data, rej->len, &r, &why)) {
+		rps_err("worker %u: %s:%u refused lane %u with a message that does not parse (%s)",
+			cfg->worker_id, cfg->server, cfg->port, lane, why);
+		return -ECONNREFUSED;
+	}
+	rps_err("refused by the server: %s", rps_refuse_describe(&r, text, sizeof(text)));
+	return rps_refuse_transient(r.reason) ? -EBUSY : -RPS_ERR_REFUSED;
+}
+
 static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_t lane,
 			rps_welcome_t *wl)
 {
@@ -302,6 +321,7 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	if (cfg->auth_token)
 		rps_auth_tag(cfg->auth_token, cfg->auth_token_len, h.auth_tag);
 	rps_remote_t db;
+	rps_reject_t rej;
 	const void *pd;
 	const char *why;
 	size_t len;
@@ -312,7 +332,9 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	h.doorbell_key = db.key;
 	rps_hello_encode(&h, hello_wire);
 	ret = rps_connect(rps_transport_pd(w->tp), cfg->server, cfg->port, w->cq, hello_wire,
-			  sizeof(hello_wire), NULL, &w->lanes[lane]);
+			  sizeof(hello_wire), &rej, &w->lanes[lane]);
+	if (ret == -ECONNREFUSED && rej.len)
+		return refused(cfg, lane, &rej);
 	if (ret) /* the transport logged why, naming the peer */
 		return ret;
 	pd = rps_conn_peer_data(w->lanes[lane], &len);
@@ -391,6 +413,12 @@ RPS_EXPORT int rps_worker_connect(const rps_worker_config_t *cfg, rps_worker_t *
 	if (!cfg || !cfg->server || !cfg->port || !w_p ||
 	    (cfg->auth_token && (!cfg->auth_token_len || cfg->auth_token_len > RPS_AUTH_MAX_TOKEN)))
 		return -EINVAL;
+	/* the server could only call such a HELLO malformed */
+	if (cfg->num_workers && cfg->worker_id >= cfg->num_workers) {
+		rps_err("worker %u: the rank is not below the world size %u", cfg->worker_id,
+			cfg->num_workers);
+		return -EINVAL;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;

@@ -15,6 +15,7 @@ static const char *const rps_err_text[] = {
 	[RPS_ERR_LOCAL_ACCESS - 256] = "Local buffer not covered by its memory registration",
 	[RPS_ERR_TRUNCATED - 256] = "Message larger than the receive buffer",
 	[RPS_ERR_PROTO - 256] = "Malformed wire message",
+	[RPS_ERR_REFUSED - 256] = "Refused by the peer (its reason is logged)",
 };
 
 RPS_EXPORT const char *rps_strerror(int err)

@@ -37,6 +37,24 @@ err=$("$worker" "${common[@]}" --retry 0 --server "$addr:$port" --rank 0 --world
 	fail "a worker without the token was accepted"
 grep -q "refused" <<<"$err" || fail "no token: $err"
 grep -q "wrong or missing auth token" "$tmp/ps.log" || fail "rdma-ps did not log the refusal"
+# refused workers say why, in one line, and do not retry what cannot
+# change (--retry 30 would keep a mere "connection refused" going)
+printf 'not the token\n' > "$tmp/wrong"
+chmod 600 "$tmp/wrong"
+refused() { # WHAT-IS-SAID WORKER-ARGS...
+	local said=$1 rc=0 t0=$SECONDS; shift
+	err=$("$worker" "${common[@]}" --retry 30 --server "$addr:$port" --epochs 1 "$@" 2>&1) ||
+		rc=$?
+	[ "$rc" = 1 ] || fail "refused worker ($*) exited $rc: $err"
+	[ "$(wc -l <<<"$err")" = 1 ] || fail "refused worker ($*) said more than one line: $err"
+	grep -q "refused by the server: $said" <<<"$err" || fail "refused worker ($*): $err"
+	[ $((SECONDS - t0)) -lt 20 ] || fail "refused worker ($*) kept retrying"
+	echo "ok: $err"
+}
+refused "wrong or missing auth token" --auth-token-file "$tmp/wrong" --rank 0 --world 2
+refused "the world size differs: this worker says 3, the server has 2" \
+	--auth-token-file "$tmp/token" --rank 0 --world 3
+refused "the model size differs" --auth-token-file "$tmp/token" --rank 1 --world 2 --model mlp:9
 for r in 0 1; do
 	"$worker" "${common[@]}" --auth-token-file "$tmp/token" --server "$addr:$port" \
 		--rank $r --world 2 --epochs 3 \

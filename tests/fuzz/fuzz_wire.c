@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * libFuzzer target for the control-plane parsers (src/proto/wire.c):
- * rps_hello_parse(), rps_welcome_parse() and rps_bye_parse(); see
- * README.md.
+ * libFuzzer target for the control-plane parsers (src/proto/wire.c,
+ * src/proto/refuse.c): rps_hello_parse(), rps_welcome_parse(),
+ * rps_bye_parse() and rps_refuse_parse(); see README.md.
  *
- * The first byte picks the message (its value mod 3: HELLO, WELCOME, BYE),
+ * The first byte picks the message (its value mod 4: HELLO, WELCOME, BYE,
+ * REFUSE),
  * the rest is what arrived.  A message that parses must satisfy every
  * limit wire.h documents, and encoded again it must give back the bytes
  * it came from: each message has exactly one encoding (zero reserved
@@ -26,13 +27,14 @@
 
 #include <rdmaps/errno.h>
 
+#include "proto/refuse.h"
 #include "proto/wire.h"
 
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum { MSG_HELLO, MSG_WELCOME, MSG_BYE, MSG_KINDS };
+enum { MSG_HELLO, MSG_WELCOME, MSG_BYE, MSG_REFUSE, MSG_KINDS };
 
 /* ---- seed corpus --------------------------------------------------------- */
 #ifdef FUZZ_WIRE_MAKE_CORPUS
@@ -73,6 +75,8 @@ static void welcome_layout(rps_welcome_t *w, uint64_t params, uint32_t chunk, ui
 int main(int argc, char **argv)
 {
 	uint8_t hbuf[RPS_HELLO_WIRE_LEN], wbuf[RPS_WELCOME_WIRE_LEN], bbuf[RPS_BYE_WIRE_LEN];
+	uint8_t rbuf[RPS_REFUSE_WIRE_LEN];
+	rps_refuse_t r = { RPS_REFUSE_AUTH, 0, 0, 0, 0 };
 	rps_hello_t h = { 0 };
 	rps_welcome_t w = { .algo = RPS_ALGO_SGD, .num_workers = 1, .lanes = 1, .lr = 0.1f };
 	rps_bye_t b = { 0 };
@@ -123,6 +127,12 @@ int main(int argc, char **argv)
 	b = (rps_bye_t){ .reason = RPS_BYE_ERROR, .worker_id = 4095, .step = 0xdeadbeef };
 	rps_bye_encode(&b, bbuf);
 	ret |= seed(argv[1], "bye-error", MSG_BYE, bbuf, sizeof(bbuf), 0);
+
+	rps_refuse_encode(&r, rbuf);
+	ret |= seed(argv[1], "refuse-auth", MSG_REFUSE, rbuf, sizeof(rbuf), 0);
+	r = (rps_refuse_t){ RPS_REFUSE_MODEL_SIZE, 1, 3, 7850, 12730 };
+	rps_refuse_encode(&r, rbuf);
+	ret |= seed(argv[1], "refuse-model-size", MSG_REFUSE, rbuf, sizeof(rbuf), 8);
 	return ret ? 1 : 0;
 }
 
@@ -176,6 +186,19 @@ static void check_bye(const rps_bye_t *b)
 	CHECK(b->worker_id < RPS_MAX_WORKERS);
 }
 
+/* A parsed REFUSE has a known reason and describes itself within the
+ * buffer it is given, however small. */
+static void check_refuse(const rps_refuse_t *r)
+{
+	char text[160], tiny[4];
+
+	CHECK(r->reason >= RPS_REFUSE_HELLO && r->reason < RPS_REFUSE_REASON_MAX_);
+	rps_refuse_describe(r, text, sizeof(text));
+	CHECK(strlen(text) < sizeof(text));
+	rps_refuse_describe(r, tiny, sizeof(tiny));
+	CHECK(strlen(tiny) < sizeof(tiny));
+}
+
 /* A refusal names its reason and leaves *out as it was. */
 static void check_refused(int ret, const char *why, const void *out, size_t out_len)
 {
@@ -193,6 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rps_hello_t h;
 		rps_welcome_t w;
 		rps_bye_t b;
+		rps_refuse_t r;
 	} out;
 	uint8_t enc[RPS_WELCOME_WIRE_LEN];
 	int ret;
@@ -224,6 +248,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_welcome(&out.w);
 		rps_welcome_encode(&out.w, enc);
 		check_same(msg, len, enc, RPS_WELCOME_WIRE_LEN);
+		break;
+	case MSG_REFUSE:
+		ret = rps_refuse_parse(msg, len, &out.r, &why);
+		if (ret) {
+			check_refused(ret, why, &out, sizeof(out));
+			break;
+		}
+		check_refuse(&out.r);
+		rps_refuse_encode(&out.r, enc);
+		check_same(msg, len, enc, RPS_REFUSE_WIRE_LEN);
 		break;
 	default:
 		ret = rps_bye_parse(msg, len, &out.b, &why);

@@ -12,6 +12,7 @@
 
 #include <rdmaps/errno.h>
 
+#include "proto/refuse.h"
 #include "proto/wire.h"
 
 static rps_hello_t good_hello(void)
@@ -260,6 +261,65 @@ static void test_bye(void **state)
 	assert_int_equal(rps_bye_parse(buf, 3, &out, &why), -RPS_ERR_PROTO);
 }
 
+/* REFUSE: round trip with the byte layout, every reason described, and
+ * each malformed field refused. */
+static void test_refuse(void **state)
+{
+	uint8_t buf[RPS_REFUSE_WIRE_LEN + 4];
+	const uint8_t head[] = { 'R', 'P', 'S', 'R', 1, RPS_REFUSE_MODEL_SIZE, 1, 0 };
+	rps_refuse_t r = { RPS_REFUSE_MODEL_SIZE, 1, 3, 7850, 12730 }, out;
+	const char *why;
+	char text[160];
+
+	(void)state;
+	memset(buf, 0, sizeof(buf));
+	rps_refuse_encode(&r, buf);
+	assert_memory_equal(buf, head, sizeof(head));
+	assert_int_equal(buf[8], 3); /* worker_id, little-endian */
+	assert_int_equal(buf[16], 7850 & 0xff);
+	assert_int_equal(buf[24], 12730 & 0xff);
+	/* longer with zeros: a newer minor revision */
+	assert_int_equal(rps_refuse_parse(buf, sizeof(buf), &out, &why), 0);
+	assert_int_equal(out.reason, r.reason);
+	assert_int_equal(out.lane, 1);
+	assert_int_equal(out.worker_id, 3);
+	assert_int_equal(out.expected, 7850);
+	assert_int_equal(out.got, 12730);
+	rps_refuse_describe(&out, text, sizeof(text));
+	assert_non_null(strstr(text, "7850"));
+	assert_non_null(strstr(text, "12730"));
+	for (int reason = RPS_REFUSE_HELLO; reason < RPS_REFUSE_REASON_MAX_; reason++) {
+		r.reason = (rps_refuse_reason_t)reason;
+		rps_refuse_encode(&r, buf);
+		assert_int_equal(rps_refuse_parse(buf, RPS_REFUSE_WIRE_LEN, &out, &why), 0);
+		assert_true(strlen(rps_refuse_describe(&out, text, sizeof(text))) > 10);
+		/* a tiny buffer is cut, still terminated */
+		assert_int_equal(strlen(rps_refuse_describe(&out, text, 8)), 7);
+	}
+	/* refused: short, trailing junk, magic, version, reason, reserved */
+	rps_refuse_encode(&r, buf);
+	assert_int_equal(rps_refuse_parse(buf, RPS_REFUSE_WIRE_LEN - 1, &out, &why),
+			 -RPS_ERR_PROTO);
+	assert_int_equal(rps_refuse_parse(NULL, 0, &out, &why), -RPS_ERR_PROTO);
+	buf[RPS_REFUSE_WIRE_LEN] = 1;
+	assert_int_equal(rps_refuse_parse(buf, RPS_REFUSE_WIRE_LEN + 1, &out, &why),
+			 -RPS_ERR_PROTO);
+	buf[RPS_REFUSE_WIRE_LEN] = 0;
+	const size_t bad_at[] = { 0, 4, 5, 12 };
+	const uint8_t bad_to[] = { 'X', 2, RPS_REFUSE_REASON_MAX_, 1 };
+	for (size_t i = 0; i < 4; i++) {
+		rps_refuse_encode(&r, buf);
+		buf[bad_at[i]] = bad_to[i];
+		assert_int_equal(rps_refuse_parse(buf, RPS_REFUSE_WIRE_LEN, &out, &why),
+				 -RPS_ERR_PROTO);
+	}
+	buf[5] = 0;
+	assert_int_equal(rps_refuse_parse(buf, RPS_REFUSE_WIRE_LEN, &out, &why), -RPS_ERR_PROTO);
+	assert_true(rps_refuse_transient(RPS_REFUSE_CLOSING));
+	assert_true(rps_refuse_transient(RPS_REFUSE_CONNECTED));
+	assert_false(rps_refuse_transient(RPS_REFUSE_MODEL_SIZE));
+}
+
 static void test_imm_encoding(void **state)
 {
 	(void)state;
@@ -303,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_welcome_roundtrip),
 		cmocka_unit_test(test_welcome_rejects_each_field),
 		cmocka_unit_test(test_bye),
+		cmocka_unit_test(test_refuse),
 		cmocka_unit_test(test_imm_encoding),
 		cmocka_unit_test(test_algo_names),
 	};
