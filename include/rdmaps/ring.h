@@ -39,6 +39,10 @@ typedef struct rps_ring rps_ring_t;
 #define RPS_RING_TIMEOUT_DEFAULT 30000 /* ms */
 
 typedef struct rps_ring_attr {
+	/* the struct's size as the caller was compiled, so that it can grow:
+	 * rps_ring_attr_init() sets it; 0 = the librdmaps 1.0 layout (see
+	 * "Extensible structs" in librdmaps(3)) */
+	size_t size;
 	/* an opened transport the ring uses (not owned, must outlive the
 	 * ring), or NULL: the ring opens its own with tp_attr */
 	rps_transport_t *tp;
@@ -60,17 +64,24 @@ typedef struct rps_ring_attr {
 	int progress_cpu;     /* pin that thread to this CPU; -1 = no */
 } rps_ring_attr_t;
 
-/* Fills attr with defaults: no transport (open one with default
- * attributes), rank 0, world 1, no peers, count 0 (must be set),
- * RPS_RING_CHUNK_DEFAULT, RPS_RING_WINDOW_DEFAULT,
- * RPS_RING_TIMEOUT_DEFAULT, polled progress, progress_cpu -1. */
-void rps_ring_attr_init(rps_ring_attr_t *attr);
+/* Fills the first size bytes of attr (its size member = size) with the
+ * defaults: no transport (open one with default attributes), rank 0,
+ * world 1, no peers, count 0 (must be set), RPS_RING_CHUNK_DEFAULT,
+ * RPS_RING_WINDOW_DEFAULT, RPS_RING_TIMEOUT_DEFAULT, polled progress,
+ * progress_cpu -1.  Call it through rps_ring_attr_init(), which passes
+ * the size you compiled with. */
+void rps_ring_attr_init_size(rps_ring_attr_t *attr, size_t size);
+static inline void rps_ring_attr_init(rps_ring_attr_t *attr)
+{
+	rps_ring_attr_init_size(attr, sizeof(*attr));
+}
 
 /* Listens on peers[rank], connects to rank (rank+1) % world and accepts
  * rank (rank-1) % world, retrying the connect until attr.timeout_ms (the
  * neighbours may start later).  Every rank must pass the same world,
  * count, chunk_bytes and window.  Returns 0 and sets *ring_p, or a
- * negative errno (logged, naming the peer): -EINVAL bad attr,
+ * negative errno (logged, naming the peer): -EINVAL bad attr, -E2BIG
+ * attr sets a field this librdmaps does not know,
  * -ETIMEDOUT a neighbour did not come, -RPS_ERR_PROTO a neighbour with
  * different parameters. */
 int rps_ring_create(const rps_ring_attr_t *attr, rps_ring_t **ring_p);

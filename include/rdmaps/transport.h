@@ -146,6 +146,10 @@ typedef struct rps_remote {
 } rps_remote_t;
 
 typedef struct rps_transport_attr {
+	/* the struct's size as the caller was compiled, so that it can grow:
+	 * rps_transport_attr_init() sets it; 0 = the librdmaps 1.0 layout
+	 * (see "Extensible structs" in librdmaps(3)) */
+	size_t size;
 	/* "auto" (verbs if an RDMA device has an active port, else ofi),
 	 * "verbs" or "ofi" */
 	const char *provider;
@@ -163,16 +167,23 @@ typedef struct rps_transport_attr {
 	int timeout_ms;	       /* connect/accept/disconnect timeout */
 } rps_transport_attr_t;
 
-/* Fills attr with the defaults, then applies the environment variables
- * RPS_PROVIDER, RPS_DEVICE, RPS_OFI_PROVIDER, RPS_IB_PORT, RPS_GID_INDEX.
- * Returns 0, or -EINVAL (logged) when a variable holds a bad value. */
-int rps_transport_attr_init(rps_transport_attr_t *attr);
+/* Fills the first size bytes of attr (its size member = size) with the
+ * defaults, then applies the environment variables RPS_PROVIDER,
+ * RPS_DEVICE, RPS_OFI_PROVIDER, RPS_IB_PORT, RPS_GID_INDEX.  Returns 0, or
+ * -EINVAL (logged) when a variable holds a bad value.  Call it through
+ * rps_transport_attr_init(), which passes the size you compiled with. */
+int rps_transport_attr_init_size(rps_transport_attr_t *attr, size_t size);
+static inline int rps_transport_attr_init(rps_transport_attr_t *attr)
+{
+	return rps_transport_attr_init_size(attr, sizeof(*attr));
+}
 
 /* Names of the providers compiled in, NULL-terminated, static. */
 const char *const *rps_transport_providers(void);
 
 /* Opens a provider and device.  attr NULL = defaults.  Strings in attr
- * are copied.  -ENODEV when the provider is absent or has no device. */
+ * are copied.  -ENODEV when the provider is absent or has no device,
+ * -E2BIG when attr sets a field this librdmaps does not know. */
 int rps_transport_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p);
 /* Closes a transport; every object made from it must be gone already. */
 void rps_transport_close(rps_transport_t *tp);

@@ -16,20 +16,30 @@
 #include "collective/ring_priv.h"
 #include "util/clock.h"
 #include "util/compiler.h"
+#include "util/ext_struct.h"
 #include "util/log.h"
 
 #define BUF_ALIGN   64
 #define STAGE_ALIGN 4096
 #define WAIT_SPINS  1000 /* empty polls before the wait starts yielding */
 
-RPS_EXPORT void rps_ring_attr_init(rps_ring_attr_t *attr)
+static void attr_defaults(rps_ring_attr_t *attr)
 {
 	memset(attr, 0, sizeof(*attr));
+	attr->size = sizeof(*attr);
 	attr->world = 1;
 	attr->chunk_bytes = RPS_RING_CHUNK_DEFAULT;
 	attr->window = RPS_RING_WINDOW_DEFAULT;
 	attr->timeout_ms = RPS_RING_TIMEOUT_DEFAULT;
 	attr->progress_cpu = -1;
+}
+
+RPS_EXPORT void rps_ring_attr_init_size(rps_ring_attr_t *attr, size_t size)
+{
+	rps_ring_attr_t full;
+
+	attr_defaults(&full);
+	rps_ext_struct_out(attr, size, &full, sizeof(full));
 }
 
 static int attr_check(const rps_ring_attr_t *a)
@@ -191,14 +201,21 @@ static int setup(rps_ring_t *ring, const rps_ring_attr_t *a)
 	return rps_ring_connect(ring);
 }
 
-RPS_EXPORT int rps_ring_create(const rps_ring_attr_t *attr, rps_ring_t **ring_p)
+RPS_EXPORT int rps_ring_create(const rps_ring_attr_t *attr_in, rps_ring_t **ring_p)
 {
+	rps_ring_attr_t full, *attr = &full;
 	rps_ring_t *ring;
 	int ret;
 
-	if (!attr || !ring_p)
+	if (!attr_in || !ring_p)
 		return -EINVAL;
-	if ((ret = attr_check(attr)))
+	/* the caller's struct may be smaller or larger than ours: the
+	 * required part ends with count */
+	attr_defaults(&full);
+	if ((ret = rps_ext_struct_in(&full, sizeof(full), attr_in,
+				     RPS_EXT_END(rps_ring_attr_t, progress_cpu),
+				     RPS_EXT_END(rps_ring_attr_t, count), "rps_ring_attr_t")) ||
+	    (ret = attr_check(attr)))
 		return ret;
 	ring = calloc(1, sizeof(*ring));
 	if (!ring)

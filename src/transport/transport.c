@@ -115,22 +115,21 @@ static int attr_check(const rps_transport_attr_t *attr)
 	return 0;
 }
 
-RPS_EXPORT int rps_transport_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p)
+RPS_EXPORT int rps_transport_open(const rps_transport_attr_t *attr_in, rps_transport_t **tp_p)
 {
 	const struct rps_transport_ops *ops;
-	rps_transport_attr_t defaults, copy;
+	rps_transport_attr_t full, copy;
+	const rps_transport_attr_t *attr = &full;
 	rps_transport_t *tp;
 	const char *name;
 	int ret;
 
 	if (!tp_p)
 		return -EINVAL;
-	if (!attr) {
-		ret = rps_transport_attr_init(&defaults);
-		if (ret)
-			return ret;
-		attr = &defaults;
-	}
+	/* the caller's struct may be smaller or larger than ours */
+	ret = rps_transport_attr_in(&full, attr_in);
+	if (ret)
+		return ret;
 	ret = attr_check(attr);
 	if (ret)
 		return ret;

@@ -9,6 +9,7 @@
 
 #include "transport/transport_priv.h"
 #include "util/compiler.h"
+#include "util/ext_struct.h"
 #include "util/log.h"
 
 /* Parses a decimal integer in [min, max]; 0 or -EINVAL. */
@@ -25,12 +26,13 @@ static int parse_long(const char *s, long min, long max, long *v_p)
 	return 0;
 }
 
-RPS_EXPORT int rps_transport_attr_init(rps_transport_attr_t *attr)
+int rps_transport_attr_defaults(rps_transport_attr_t *attr)
 {
 	const char *env;
 	long v;
 
 	memset(attr, 0, sizeof(*attr));
+	attr->size = sizeof(*attr);
 	attr->provider = "auto";
 	attr->port = 0;
 	attr->gid_index = -1;
@@ -61,4 +63,26 @@ RPS_EXPORT int rps_transport_attr_init(rps_transport_attr_t *attr)
 		attr->gid_index = (int)v;
 	}
 	return 0;
+}
+
+RPS_EXPORT int rps_transport_attr_init_size(rps_transport_attr_t *attr, size_t size)
+{
+	rps_transport_attr_t full;
+	int ret = rps_transport_attr_defaults(&full);
+
+	if (ret)
+		return ret;
+	rps_ext_struct_out(attr, size, &full, sizeof(full));
+	return 0;
+}
+
+int rps_transport_attr_in(rps_transport_attr_t *dst, const rps_transport_attr_t *attr)
+{
+	int ret = rps_transport_attr_defaults(dst);
+
+	if (ret || !attr)
+		return ret;
+	return rps_ext_struct_in(dst, sizeof(*dst), attr,
+				 RPS_EXT_END(rps_transport_attr_t, timeout_ms), sizeof(size_t),
+				 "rps_transport_attr_t");
 }

@@ -170,6 +170,12 @@ struct rps_transport_ops {
 
 #define RPS_PROVIDER_INI(name) const struct rps_transport_ops *rps_##name##_ini(void)
 
+/* transport_attr.c: the defaults (with the environment's), and a
+ * caller's attributes of any size over them (util/ext_struct.h);
+ * attr NULL = the defaults.  0 or a negative errno (logged). */
+int rps_transport_attr_defaults(rps_transport_attr_t *attr);
+int rps_transport_attr_in(rps_transport_attr_t *dst, const rps_transport_attr_t *attr);
+
 RPS_PROVIDER_INI(verbs);
 RPS_PROVIDER_INI(ofi);
 
