@@ -319,6 +319,24 @@ static void test_reject_data(void **state)
 	assert_int_equal(th_connect_refused(f, data, 8, &rret, NULL), -ECONNREFUSED);
 }
 
+/* An address that does not resolve is the same error on every provider,
+ * for connect and listen. */
+static void test_unresolvable_address(void **state)
+{
+	th_fixture_t *f = *state;
+	rps_listener_t *l = NULL;
+	rps_conn_t *c = NULL;
+	rps_reject_t why;
+
+	assert_int_equal(rps_connect(rps_transport_pd(f->tp), "no-such-host.invalid", 4791,
+				     f->side[CLIENT].cq, NULL, 0, &why, &c),
+			 -EADDRNOTAVAIL);
+	assert_null(c);
+	assert_int_equal(why.len, 0);
+	assert_int_equal(rps_listen(f->tp, "no-such-host.invalid", 0, &l), -EADDRNOTAVAIL);
+	assert_null(l);
+}
+
 /* rps_cq_poll wants room for at least one completion. */
 static void test_poll_needs_room(void **state)
 {
@@ -338,6 +356,7 @@ const struct CMUnitTest conformance_progress_tests[] = {
 	T(test_progress_keeps_recv_payload),
 	T(test_close_keeps_other_completions),
 	T(test_reject_data),
+	T(test_unresolvable_address),
 };
 #undef T
 const size_t conformance_progress_ntests =

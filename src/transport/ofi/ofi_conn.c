@@ -262,9 +262,12 @@ static int ofi_conn_wait(struct rps_ofi_conn *conn, const char *what)
 		return -ECONNREFUSED;
 	}
 	rps_err("%s: %s %s: %s", tp->base.device_name, what, conn->base.peer,
-		err == EPROTO ? "protocol error" : fi_strerror(err));
+		err == EPROTO ? "malformed private data (not an rdmaps peer?)" : fi_strerror(err));
 	if (err == ETIMEDOUT)
 		return -ETIMEDOUT;
+	/* the code verbs gives for the same */
+	if (err == EPROTO)
+		return -RPS_ERR_PROTO;
 	return err > 0 && err < FI_ERRNO_OFFSET ? -err : -ECONNABORTED;
 }
 
@@ -385,7 +388,8 @@ int rps_ofi_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *bcq
 	ret = rps_ofi_resolve(addr, port, false, &ss, &sslen);
 	if (ret) {
 		rps_err("%s: connect %s:%u: %s", btp->device_name, addr, port, gai_strerror(ret));
-		return -EINVAL;
+		/* as verbs (rdma_cm) says it */
+		return -EADDRNOTAVAIL;
 	}
 	ret = ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
 	if (ret)

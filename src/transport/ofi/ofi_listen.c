@@ -152,7 +152,8 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port, rps_li
 	if (ret) {
 		rps_err("%s: listen on %s:%u: %s", btp->device_name, addr ? addr : "*", port,
 			gai_strerror(ret));
-		return -EINVAL;
+		/* as verbs (rdma_cm) says it */
+		return -EADDRNOTAVAIL;
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l)
