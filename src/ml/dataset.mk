@@ -13,9 +13,3 @@ librdmaps_ml_la_SOURCES = \
 # The IDX files ship gzipped; gzread also passes plain files through.
 librdmaps_ml_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS)
 librdmaps_ml_la_LIBADD = $(ZLIB_LIBS) -lm
-
-# tests/Makefile.include adds every check_PROGRAMS entry to TESTS.
-check_PROGRAMS += tests/ml/test_dataset
-tests_ml_test_dataset_SOURCES = tests/ml/test_dataset.c
-tests_ml_test_dataset_CPPFLAGS = $(TEST_CPPFLAGS) $(ZLIB_CFLAGS)
-tests_ml_test_dataset_LDADD = librdmaps_ml.la librdmaps_core.la $(CMOCKA_LIBS) $(ZLIB_LIBS) -lm

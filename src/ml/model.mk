@@ -9,10 +9,3 @@ librdmaps_ml_la_SOURCES += \
 	src/ml/model_mlp.c
 librdmaps_ml_la_CFLAGS += $(OPENBLAS_CFLAGS)
 librdmaps_ml_la_LIBADD += $(OPENBLAS_LIBS)
-
-# Registered in check_PROGRAMS before tests/Makefile.include runs
-# TESTS += $(check_PROGRAMS), so make check runs it with the others.
-check_PROGRAMS += tests/ml/test_model
-tests_ml_test_model_SOURCES = tests/ml/test_model.c
-tests_ml_test_model_CPPFLAGS = $(TEST_CPPFLAGS) $(OPENBLAS_CFLAGS)
-tests_ml_test_model_LDADD = librdmaps_ml.la librdmaps_core.la $(CMOCKA_LIBS) $(OPENBLAS_LIBS) -lm
