@@ -15,7 +15,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <rdmaps/transport.h>
 
@@ -108,9 +107,6 @@ typedef struct rps_server_config {
 	 * init_weights: it must have been written for the same algorithm,
 	 * shard and number of workers; NULL = a fresh start */
 	const char *resume_path;
-	/* record the order of applied chunks for replay (tests, debugging):
-	 * room for this many records, 0 = off.  See rps_server_apply_log. */
-	uint64_t apply_log_len;
 } rps_server_config_t;
 
 /* Zeroes cfg and sets the defaults (algo dc-asgd-a with its paper
@@ -126,16 +122,9 @@ uint16_t rps_server_port(const rps_server_t *srv);
 /* Bytes of memory the layout takes (what create printed). */
 uint64_t rps_server_footprint(const rps_server_t *srv);
 /* Where the engine threads run and the buffers live ("nic=... numa=...
- * cpus=... spilled=... oversubscribed=..."), why (one line), and the
- * same as CSV fields under the header rps_server_placement_csv_header(). */
+ * cpus=... spilled=... oversubscribed=...") and why (one line). */
 const char *rps_server_placement(const rps_server_t *srv);
 const char *rps_server_placement_why(const rps_server_t *srv);
-const char *rps_server_placement_csv(const rps_server_t *srv);
-const char *rps_server_placement_csv_header(void);
-/* Without creating a server: opens cfg's transport, works out the
- * placement cfg would get and prints the NIC, its NUMA node, the CPUs
- * chosen and why (rdma-ps --show-topology).  0 or a negative errno. */
-int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out);
 /* The transport in use: "verbs" or "ofi", and its device name. */
 const char *rps_server_provider(const rps_server_t *srv);
 const char *rps_server_device(const rps_server_t *srv);
@@ -174,17 +163,6 @@ uint64_t rps_server_version(const rps_server_t *srv);
 /* Copies the current weights (n floats).  Consistent only while no push
  * is being applied (e.g. after rps_server_stop). */
 void rps_server_read_weights(const rps_server_t *srv, float *out);
-
-typedef struct rps_apply_record {
-	uint32_t chunk;
-	uint32_t worker;
-	uint64_t push; /* the worker's push number, from 0 */
-} rps_apply_record_t;
-
-/* The records of applied chunks, in the order each engine thread applied
- * them (records of one chunk are in application order).  *n_p is the
- * count; NULL when the log is off.  Read after rps_server_stop. */
-const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv, uint64_t *n_p);
 
 /* Sharding: the model's n parameters split over k servers in order,
  * shard i holding *count_p parameters from *offset_p (the first n % k
