@@ -323,7 +323,7 @@ RPS_EXPORT void rps_server_read_weights(const rps_server_t *srv, float *out)
 	memcpy(out, srv->w, srv->n * sizeof(float));
 }
 
-RPS_EXPORT int rps_server_apply_log_enable(rps_server_t *srv, uint64_t len)
+RPS_EXPORT_PRIVATE int rps_server_apply_log_enable(rps_server_t *srv, uint64_t len)
 {
 	rps_apply_record_t *log = NULL;
 
@@ -340,7 +340,8 @@ RPS_EXPORT int rps_server_apply_log_enable(rps_server_t *srv, uint64_t len)
 	return 0;
 }
 
-RPS_EXPORT const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv, uint64_t *n_p)
+RPS_EXPORT_PRIVATE const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv,
+								  uint64_t *n_p)
 {
 	uint64_t n = atomic_load(&srv->apply_log_n);
 
