@@ -15,58 +15,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
+#include <rdmaps/algo.h>
+#include <rdmaps/auth.h>
 #include <rdmaps/transport.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum rps_algo {
-	RPS_ALGO_SGD = 1,  /* sequential SGD (one worker) */
-	RPS_ALGO_ASGD,	   /* asynchronous SGD: w -= lr*g as pushes land */
-	RPS_ALGO_SSGD,	   /* synchronous: average the M gradients, one step */
-	RPS_ALGO_DCASGD_C, /* delay-compensated, constant lambda */
-	RPS_ALGO_DCASGD_A, /* delay-compensated, adaptive lambda */
-	RPS_ALGO_PCASGD,   /* predict + clip, trade-off theta */
-	RPS_ALGO_DUDE,	   /* dual-delayed: latest gradients of all workers */
-	RPS_ALGO_MAX_
-} rps_algo_t;
-
-/* "dc-asgd-a" etc.; NULL for an unknown value. */
-const char *rps_algo_name(rps_algo_t algo);
-/* 0 and *algo_p, or -EINVAL for an unknown name. */
-int rps_algo_parse(const char *name, rps_algo_t *algo_p);
-
-typedef struct rps_hparams {
-	float lr;	       /* learning rate (> 0) */
-	float momentum;	       /* sgd/asgd/ssgd, PyTorch semantics; 0 = none */
-	float weight_decay;    /* sgd/asgd/ssgd */
-	float lambda;	       /* dc-asgd-c, pc-asgd: lambda; dc-asgd-a: lambda0 */
-	float ms_decay;	       /* dc-asgd-a: mean-square decay m (0.95) */
-	float eps;	       /* dc-asgd-a: 1e-7 */
-	float theta;	       /* pc-asgd: trade-off in [0,1] */
-	uint32_t dude_refresh; /* dude-asgd: pushes per chunk between exact
-				* recomputations of the running sum; 0 = 1024 */
-	/* step schedule (PyTorch's StepLR over server updates): the learning
-	 * rate is lr * lr_decay^floor(version / lr_decay_every); 0 = constant */
-	uint64_t lr_decay_every;
-	float lr_decay; /* in (0, 1]; used when lr_decay_every > 0 */
-} rps_hparams_t;
-
-/* The learning rate after `version` server updates under hp's schedule. */
-float rps_hparams_lr_at(const rps_hparams_t *hp, uint64_t version);
-
-/* Fills the defaults for algo: lambda 0.04 (dc-asgd-c, pc-asgd) or
- * lambda0 2 (dc-asgd-a), m 0.95, eps 1e-7 as the papers' experiments and
- * the authors' code use; lr 0.1, theta 0.5 and dude_refresh 1024 are
- * rdmaps's own starting points.  Call it again after changing algo. */
-void rps_hparams_default(rps_algo_t algo, rps_hparams_t *hp);
-
 typedef struct rps_server rps_server_t;
-
-#define RPS_AUTH_MAX_TOKEN 4096 /* bytes of a shared auth token */
 
 typedef struct rps_server_config {
 	rps_algo_t algo;
@@ -108,9 +66,6 @@ typedef struct rps_server_config {
 	 * init_weights: it must have been written for the same algorithm,
 	 * shard and number of workers; NULL = a fresh start */
 	const char *resume_path;
-	/* record the order of applied chunks for replay (tests, debugging):
-	 * room for this many records, 0 = off.  See rps_server_apply_log. */
-	uint64_t apply_log_len;
 } rps_server_config_t;
 
 /* Zeroes cfg and sets the defaults (algo dc-asgd-a with its paper
@@ -126,16 +81,9 @@ uint16_t rps_server_port(const rps_server_t *srv);
 /* Bytes of memory the layout takes (what create printed). */
 uint64_t rps_server_footprint(const rps_server_t *srv);
 /* Where the engine threads run and the buffers live ("nic=... numa=...
- * cpus=... spilled=... oversubscribed=..."), why (one line), and the
- * same as CSV fields under the header rps_server_placement_csv_header(). */
+ * cpus=... spilled=... oversubscribed=...") and why (one line). */
 const char *rps_server_placement(const rps_server_t *srv);
 const char *rps_server_placement_why(const rps_server_t *srv);
-const char *rps_server_placement_csv(const rps_server_t *srv);
-const char *rps_server_placement_csv_header(void);
-/* Without creating a server: opens cfg's transport, works out the
- * placement cfg would get and prints the NIC, its NUMA node, the CPUs
- * chosen and why (rdma-ps --show-topology).  0 or a negative errno. */
-int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out);
 /* The transport in use: "verbs" or "ofi", and its device name. */
 const char *rps_server_provider(const rps_server_t *srv);
 const char *rps_server_device(const rps_server_t *srv);
@@ -174,17 +122,6 @@ uint64_t rps_server_version(const rps_server_t *srv);
 /* Copies the current weights (n floats).  Consistent only while no push
  * is being applied (e.g. after rps_server_stop). */
 void rps_server_read_weights(const rps_server_t *srv, float *out);
-
-typedef struct rps_apply_record {
-	uint32_t chunk;
-	uint32_t worker;
-	uint64_t push; /* the worker's push number, from 0 */
-} rps_apply_record_t;
-
-/* The records of applied chunks, in the order each engine thread applied
- * them (records of one chunk are in application order).  *n_p is the
- * count; NULL when the log is off.  Read after rps_server_stop. */
-const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv, uint64_t *n_p);
 
 /* Sharding: the model's n parameters split over k servers in order,
  * shard i holding *count_p parameters from *offset_p (the first n % k

@@ -3,20 +3,13 @@
 #ifndef RDMAPS_RDMAPS_H
 #define RDMAPS_RDMAPS_H
 
+#include <rdmaps/algo.h>
+#include <rdmaps/auth.h>
 #include <rdmaps/errno.h>
 #include <rdmaps/log.h>
 #include <rdmaps/ps.h>
 #include <rdmaps/ring.h>
 #include <rdmaps/transport.h>
+#include <rdmaps/version.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* The library version, "MAJOR.MINOR.PATCH". */
-const char *rps_version(void);
-
-#ifdef __cplusplus
-}
-#endif
 #endif /* RDMAPS_RDMAPS_H */

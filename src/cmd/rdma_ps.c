@@ -20,6 +20,7 @@
 
 #include "cmd/ps_cli.h"
 #include "ml/model.h"
+#include "ps/ps_private.h"
 #include "topo/topo.h"
 #include "util/clock.h"
 #include "util/log.h"

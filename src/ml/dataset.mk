@@ -1,16 +1,15 @@
-# ml: IDX datasets, synthetic data, partitioners (iid, label-skew)
-librdmaps_core_la_SOURCES += \
+# ml: IDX datasets, synthetic data, partitioners (iid, label-skew).
+# src/ml is not part of librdmaps: it goes into librdmaps_ml.la, a
+# convenience library (not installed) that the programs and tests which
+# train link next to librdmaps, so that librdmaps.so links neither zlib
+# nor OpenBLAS (tests/build/test_needed.sh checks).
+noinst_LTLIBRARIES += librdmaps_ml.la
+librdmaps_ml_la_SOURCES = \
 	src/ml/dataset.h \
 	src/ml/dataset.c \
 	src/ml/dataset_rng.c src/ml/dataset_rng.h \
 	src/ml/idx.c src/ml/idx.h \
 	src/ml/partition.c
 # The IDX files ship gzipped; gzread also passes plain files through.
-librdmaps_core_la_CFLAGS += $(ZLIB_CFLAGS)
-librdmaps_core_la_LIBADD += $(ZLIB_LIBS)
-
-# tests/Makefile.include adds every check_PROGRAMS entry to TESTS.
-check_PROGRAMS += tests/ml/test_dataset
-tests_ml_test_dataset_SOURCES = tests/ml/test_dataset.c
-tests_ml_test_dataset_CPPFLAGS = $(TEST_CPPFLAGS) $(ZLIB_CFLAGS)
-tests_ml_test_dataset_LDADD = librdmaps_core.la $(CMOCKA_LIBS) $(ZLIB_LIBS) -lm
+librdmaps_ml_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS)
+librdmaps_ml_la_LIBADD = $(ZLIB_LIBS) -lm

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <rdmaps/ps.h>
+#include <rdmaps/auth.h>
 
 #include "proto/wire.h"
 

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <rdmaps/ps.h>
+#include <rdmaps/algo.h>
 
 #define RPS_PROTO_VERSION 1
 
@@ -45,7 +45,7 @@
 #define RPS_MIN_CHUNK_BYTES 4096
 #define RPS_MAX_CHUNK_BYTES (64u << 20)
 
-/* rps_algo_t, rps_algo_name() and rps_algo_parse() are public: rdmaps/ps.h */
+/* rps_algo_t, rps_algo_name() and rps_algo_parse() are public: rdmaps/algo.h */
 
 /* A region of registered memory as a peer reaches it. */
 typedef struct rps_wire_region {

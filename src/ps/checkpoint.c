@@ -13,11 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <rdmaps/errno.h>
 
 #include "ps/checkpoint.h"
+#include "util/crc32.h"
 #include "util/le.h"
 #include "util/log.h"
 
@@ -37,24 +37,15 @@ static const char ckpt_magic[8] = "RPSCKPT";
 /* the part of a section header its CRC covers (id, reserved, bytes): the
  * CRC of the data alone would let a flipped id bit pass unnoticed */
 #define CKPT_SECTION_CRC_HDR 16
-/* zlib's crc32() takes a uInt length, and write()/read() move at most
- * ~2 GiB per call on Linux: both are fed pieces of at most 1 GiB */
+/* write()/read() move at most ~2 GiB per call on Linux: files are
+ * written and read in pieces of at most 1 GiB */
 #define CKPT_PIECE	     (1u << 30)
 
 /* ---- shared helpers --------------------------------------------------------- */
 
 static uint32_t ckpt_crc(uint32_t crc, const void *buf, uint64_t len)
 {
-	const uint8_t *p = buf;
-
-	while (len) {
-		uInt piece = len < CKPT_PIECE ? (uInt)len : CKPT_PIECE;
-
-		crc = (uint32_t)crc32(crc, p, piece);
-		p += piece;
-		len -= piece;
-	}
-	return crc;
+	return rps_crc32(crc, buf, (size_t)len);
 }
 
 /* Data is padded to 8 bytes so that every section's data sits 8-byte

@@ -352,12 +352,30 @@ RPS_EXPORT void rps_server_read_weights(const rps_server_t *srv, float *out)
 	memcpy(out, srv->w, srv->n * sizeof(float));
 }
 
-RPS_EXPORT const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv, uint64_t *n_p)
+RPS_EXPORT_PRIVATE int rps_server_apply_log_enable(rps_server_t *srv, uint64_t len)
+{
+	rps_apply_record_t *log = NULL;
+
+	if (srv->control_started)
+		return -EBUSY;
+	if (len && !(log = calloc(len, sizeof(*log)))) {
+		rps_err("server: out of memory for an apply log of %" PRIu64 " records", len);
+		return -ENOMEM;
+	}
+	free(srv->apply_log);
+	srv->apply_log = log;
+	srv->apply_log_len = len;
+	atomic_store(&srv->apply_log_n, 0);
+	return 0;
+}
+
+RPS_EXPORT_PRIVATE const rps_apply_record_t *rps_server_apply_log(const rps_server_t *srv,
+								  uint64_t *n_p)
 {
 	uint64_t n = atomic_load(&srv->apply_log_n);
 
 	if (!srv->apply_log)
 		return NULL;
-	*n_p = n < srv->cfg.apply_log_len ? n : srv->cfg.apply_log_len;
+	*n_p = n < srv->apply_log_len ? n : srv->apply_log_len;
 	return srv->apply_log;
 }

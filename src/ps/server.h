@@ -29,6 +29,7 @@
 #include <rdmaps/ps.h>
 
 #include "proto/wire.h"
+#include "ps/ps_private.h"
 #include "topo/topo.h"
 
 enum lane_state {
@@ -215,7 +216,9 @@ struct rps_server {
 
 	_Atomic uint64_t version; /* completed pushes (ssgd: steps) */
 
+	/* rps_server_apply_log_enable: room for apply_log_len records */
 	rps_apply_record_t *apply_log;
+	uint64_t apply_log_len;
 	_Atomic uint64_t apply_log_n;
 
 	pthread_t control;

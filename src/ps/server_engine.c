@@ -37,7 +37,7 @@ static void log_apply(struct rps_server *srv, uint32_t c, uint32_t m, uint64_t p
 	if (!srv->apply_log)
 		return;
 	i = atomic_fetch_add(&srv->apply_log_n, 1);
-	if (i < srv->cfg.apply_log_len)
+	if (i < srv->apply_log_len)
 		srv->apply_log[i] = (rps_apply_record_t){ c, m, push };
 }
 

@@ -180,11 +180,6 @@ int ps_layout_create(struct rps_server *srv)
 	for (uint32_t m = 0; m < cfg->num_workers; m++)
 		if ((ret = slot_create(srv, &srv->slots[m], m)))
 			goto err;
-	if (cfg->apply_log_len) {
-		srv->apply_log = calloc(cfg->apply_log_len, sizeof(*srv->apply_log));
-		if (!srv->apply_log)
-			goto err_nomem;
-	}
 	return 0;
 
 err_nomem:

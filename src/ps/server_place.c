@@ -20,7 +20,7 @@ static hwloc_cpuset_t nic_cpuset(struct rps_server *srv)
 				      rps_transport_device(srv->tp));
 }
 
-RPS_EXPORT int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out)
+RPS_EXPORT_PRIVATE int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out)
 {
 	struct rps_server srv = { .cfg = *cfg, .threads = cfg->threads ? cfg->threads : 1 };
 	hwloc_cpuset_t nic;
@@ -72,12 +72,12 @@ RPS_EXPORT const char *rps_server_placement_why(const rps_server_t *srv)
 	return srv->place.why;
 }
 
-RPS_EXPORT const char *rps_server_placement_csv(const rps_server_t *srv)
+RPS_EXPORT_PRIVATE const char *rps_server_placement_csv(const rps_server_t *srv)
 {
 	return srv->place_csv;
 }
 
-RPS_EXPORT const char *rps_server_placement_csv_header(void)
+RPS_EXPORT_PRIVATE const char *rps_server_placement_csv_header(void)
 {
 	return RPS_TOPO_CSV_COLUMNS;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rdmaps/ps.h>
+
 #include "proto/auth.h"
 #include "proto/refuse.h"
 #include "proto/wire.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "topo/topo.h"
+#include "util/compiler.h"
 #include "util/log.h"
 
 int rps_topo_bind_thread(hwloc_topology_t topo, unsigned pu)
@@ -28,7 +29,8 @@ int rps_topo_bind_thread(hwloc_topology_t topo, unsigned pu)
 	return -err;
 }
 
-int rps_topo_place_bind(hwloc_topology_t topo, const rps_topo_place_t *place, unsigned t)
+RPS_EXPORT_PRIVATE int rps_topo_place_bind(hwloc_topology_t topo, const rps_topo_place_t *place,
+					   unsigned t)
 {
 	if (t >= place->nr_cpus)
 		return 0; /* --no-pin */
@@ -80,7 +82,7 @@ void rps_topo_free(hwloc_topology_t topo, void *addr, size_t len)
 		hwloc_free(topo, addr, len ? len : 1);
 }
 
-int rps_topo_membind(hwloc_topology_t topo, int numa)
+RPS_EXPORT_PRIVATE int rps_topo_membind(hwloc_topology_t topo, int numa)
 {
 	hwloc_nodeset_t nodes;
 	int err = 0;

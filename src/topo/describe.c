@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "topo/topo.h"
+#include "util/compiler.h"
 
 /* snprintf that appends at *off and keeps counting past len, so the
  * caller learns the length it would have needed, as from snprintf. */
@@ -40,7 +41,7 @@ static void append_cpus(const rps_topo_place_t *place, char sep, char *buf, size
 	}
 }
 
-int rps_topo_place_format(const rps_topo_place_t *place, char *buf, size_t len)
+RPS_EXPORT_PRIVATE int rps_topo_place_format(const rps_topo_place_t *place, char *buf, size_t len)
 {
 	size_t off = 0;
 
@@ -54,7 +55,7 @@ int rps_topo_place_format(const rps_topo_place_t *place, char *buf, size_t len)
 	return (int)off;
 }
 
-int rps_topo_place_csv(const rps_topo_place_t *place, char *buf, size_t len)
+RPS_EXPORT_PRIVATE int rps_topo_place_csv(const rps_topo_place_t *place, char *buf, size_t len)
 {
 	size_t off = 0;
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "topo/topo.h"
+#include "util/compiler.h"
 #include "util/log.h"
 
 enum place_mode {
@@ -513,8 +514,9 @@ out:
 	return ret;
 }
 
-int rps_topo_place(hwloc_topology_t topo, hwloc_const_cpuset_t nic_set, const char *nic_name,
-		   unsigned threads, const rps_topo_opts_t *opts, rps_topo_place_t *place_p)
+RPS_EXPORT_PRIVATE int rps_topo_place(hwloc_topology_t topo, hwloc_const_cpuset_t nic_set,
+				      const char *nic_name, unsigned threads,
+				      const rps_topo_opts_t *opts, rps_topo_place_t *place_p)
 {
 	static const rps_topo_opts_t defaults = RPS_TOPO_OPTS_INIT;
 	rps_topo_place_t *pl = calloc(1, sizeof(*pl));
@@ -555,7 +557,7 @@ out:
 	return ret;
 }
 
-int rps_topo_check_opts(const rps_topo_opts_t *opts, unsigned threads)
+RPS_EXPORT_PRIVATE int rps_topo_check_opts(const rps_topo_opts_t *opts, unsigned threads)
 {
 	rps_topo_place_t place;
 	hwloc_topology_t topo;

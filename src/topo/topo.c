@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "topo/topo.h"
+#include "util/compiler.h"
 #include "util/log.h"
 
-int rps_topo_load(hwloc_topology_t *topo_p)
+RPS_EXPORT_PRIVATE int rps_topo_load(hwloc_topology_t *topo_p)
 {
 	hwloc_topology_t topo;
 	int err;
@@ -51,7 +52,7 @@ err_destroy:
 	return -err;
 }
 
-void rps_topo_unload(hwloc_topology_t topo)
+RPS_EXPORT_PRIVATE void rps_topo_unload(hwloc_topology_t topo)
 {
 	if (topo)
 		hwloc_topology_destroy(topo);
@@ -101,8 +102,8 @@ hwloc_cpuset_t rps_topo_nic_cpuset(hwloc_topology_t topo, const char *name)
 	return NULL;
 }
 
-hwloc_cpuset_t rps_topo_device_cpuset(hwloc_topology_t topo, const char *provider,
-				      const char *device)
+RPS_EXPORT_PRIVATE hwloc_cpuset_t rps_topo_device_cpuset(hwloc_topology_t topo,
+							 const char *provider, const char *device)
 {
 #ifdef RPS_HAVE_VERBS
 	/* a verbs device's own locality first: sysfs knows it even when

@@ -13,6 +13,11 @@
  *
  * A loaded topology is read-only here: engine threads may call the bind and
  * alloc helpers on one topology concurrently.
+ *
+ * The programs (rdma-ps, rdma-worker, rps_engine_bench) call the functions
+ * marked RPS_EXPORT_PRIVATE in librdmaps.so, under the RDMAPS_PRIVATE_1
+ * node of src/librdmaps.map: a change to one of them or to the types
+ * they take is a change of that node.
  */
 #ifndef RPS_TOPO_TOPO_H
 #define RPS_TOPO_TOPO_H

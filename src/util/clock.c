@@ -2,17 +2,18 @@
 #include "config.h"
 
 #include "util/clock.h"
+#include "util/compiler.h"
 
 #define RPS_FOREVER UINT64_MAX
 
-uint64_t rps_deadline_ns(int timeout_ms)
+RPS_EXPORT_PRIVATE uint64_t rps_deadline_ns(int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return RPS_FOREVER;
 	return rps_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 }
 
-int rps_ms_left(uint64_t deadline_ns)
+RPS_EXPORT_PRIVATE int rps_ms_left(uint64_t deadline_ns)
 {
 	uint64_t now;
 

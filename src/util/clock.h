@@ -15,7 +15,8 @@ static inline uint64_t rps_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Deadline helpers for the control path: timeout_ms < 0 means forever. */
+/* Deadline helpers for the control path: timeout_ms < 0 means forever.
+ * The benchmarks reach both in librdmaps.so (RDMAPS_PRIVATE_1). */
 uint64_t rps_deadline_ns(int timeout_ms);
 /* Milliseconds left until deadline (0 when passed, -1 when forever), for
  * poll(2)-style calls. */

@@ -67,7 +67,7 @@ RPS_EXPORT void rps_log_set_handler(rps_log_cb cb, void *arg)
 	log_handler_arg = arg;
 }
 
-void rps_log_msg(rps_log_level_t level, const char *fmt, ...)
+RPS_EXPORT_PRIVATE void rps_log_msg(rps_log_level_t level, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;

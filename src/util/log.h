@@ -8,6 +8,10 @@
 
 #include <rdmaps/log.h>
 
+/* The one sink of every log line.  Its level and handler are state that
+ * must exist once in a process: code outside the library (src/ml in the
+ * programs) reaches it in librdmaps.so (RDMAPS_PRIVATE_1), never links
+ * its own copy of log.c. */
 void rps_log_msg(rps_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define rps_err(...)  rps_log_msg(RPS_LOG_ERROR, __VA_ARGS__)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "config.h"
 
-#include <rdmaps/rdmaps.h>
+#include <rdmaps/version.h>
 
 #include "util/compiler.h"
 

@@ -24,6 +24,7 @@
 
 #include "optim/kernels.h"
 #include "proto/wire.h"
+#include "ps/ps_private.h"
 
 static const char *addr;
 
@@ -91,9 +92,9 @@ static rps_server_t *start_server(rps_algo_t algo, uint32_t M, uint64_t n, uint3
 	cfg.threads = threads;
 	cfg.max_staleness = staleness;
 	cfg.addr = addr;
-	cfg.apply_log_len = log_len;
 	assert_int_equal(rps_server_create(&cfg, &srv), 0);
 	free(init);
+	assert_int_equal(rps_server_apply_log_enable(srv, log_len), 0);
 	assert_int_equal(rps_server_start(srv), 0);
 	return srv;
 }
