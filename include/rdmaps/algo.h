@@ -45,6 +45,10 @@ typedef struct rps_hparams {
 	 * rate is lr * lr_decay^floor(version / lr_decay_every); 0 = constant */
 	uint64_t lr_decay_every;
 	float lr_decay; /* in (0, 1]; used when lr_decay_every > 0 */
+	/* 0: room for the hyper-parameters of later versions.  The struct
+	 * is embedded in rps_server_config_t, so it keeps its size; a server
+	 * refuses (-E2BIG) one that sets what it does not know. */
+	uint32_t reserved[5];
 } rps_hparams_t;
 
 /* The learning rate after `version` server updates under hp's schedule. */

@@ -27,6 +27,10 @@ extern "C" {
 typedef struct rps_server rps_server_t;
 
 typedef struct rps_server_config {
+	/* the struct's size as the caller was compiled, so that it can grow:
+	 * rps_server_config_init() sets it; 0 = the librdmaps 1.0 layout
+	 * (see "Extensible structs" in librdmaps(3)) */
+	size_t size;
 	rps_algo_t algo;
 	rps_hparams_t hp;
 	uint32_t num_workers;	   /* M: slots to lay out (ids 0..M-1) */
@@ -68,13 +72,22 @@ typedef struct rps_server_config {
 	const char *resume_path;
 } rps_server_config_t;
 
-/* Zeroes cfg and sets the defaults (algo dc-asgd-a with its paper
- * hyper-parameters, 256 KiB chunks, one thread). */
-void rps_server_config_init(rps_server_config_t *cfg);
+/* Fills the first size bytes of cfg (its size member = size) with the
+ * defaults (algo dc-asgd-a with its paper hyper-parameters, 256 KiB
+ * chunks, one thread, numa_node -1).  Call it through
+ * rps_server_config_init(), which passes the size you compiled with. */
+void rps_server_config_init_size(rps_server_config_t *cfg, size_t size);
+static inline void rps_server_config_init(rps_server_config_t *cfg)
+{
+	rps_server_config_init_size(cfg, sizeof(*cfg));
+}
 
 /* Validates cfg, opens the transport, allocates and registers the layout
  * (W, and per worker G[m] x2 and B[m]) and listens.  Errors are logged
- * with the reason (e.g. the footprint that did not fit). */
+ * with the reason (e.g. the footprint that did not fit); -E2BIG when cfg
+ * sets a field (or a reserved hyper-parameter) this librdmaps does not
+ * know.  A cfg smaller than this library's is read up to its size: it
+ * must reach num_params. */
 int rps_server_create(const rps_server_config_t *cfg, rps_server_t **srv_p);
 /* The port listened on. */
 uint16_t rps_server_port(const rps_server_t *srv);
@@ -96,6 +109,7 @@ void rps_server_stop(rps_server_t *srv);
 void rps_server_destroy(rps_server_t *srv);
 
 typedef struct rps_server_worker_stats {
+	size_t size; /* bytes the library filled (the caller's sizeof) */
 	bool connected;
 	bool joined;		  /* has connected at least once */
 	uint64_t pushes;	  /* pushes fully applied by this server
@@ -108,9 +122,17 @@ typedef struct rps_server_worker_stats {
 	uint64_t staleness_max;
 } rps_server_worker_stats_t;
 
-/* Copies the counters of worker id (< num_workers). */
-int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
-			    rps_server_worker_stats_t *stats_p);
+/* Copies the counters of worker id (< num_workers) into the first size
+ * bytes of *stats_p (the struct may grow: see librdmaps(3)).  Call it
+ * through rps_server_worker_stats(), which passes the size you compiled
+ * with. */
+int rps_server_worker_stats_size(const rps_server_t *srv, uint32_t id,
+				 rps_server_worker_stats_t *stats_p, size_t size);
+static inline int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
+					  rps_server_worker_stats_t *stats_p)
+{
+	return rps_server_worker_stats_size(srv, id, stats_p, sizeof(*stats_p));
+}
 /* Writes the server's state (weights, optimizer state, update and push
  * counts) to path atomically (path.tmp, fsync, rename, fsync of the
  * directory).  A running server's engines pause only while the state is
@@ -133,6 +155,10 @@ int rps_shard_range(uint64_t n, uint32_t k, uint32_t i, uint64_t *offset_p, uint
 typedef struct rps_worker rps_worker_t;
 
 typedef struct rps_worker_config {
+	/* the struct's size as the caller was compiled, so that it can grow:
+	 * rps_worker_config_init() sets it; 0 = the librdmaps 1.0 layout
+	 * (see "Extensible structs" in librdmaps(3)) */
+	size_t size;
 	const char *server; /* address of the server */
 	uint16_t port;
 	uint32_t worker_id;		       /* rank: which slot */
@@ -144,8 +170,21 @@ typedef struct rps_worker_config {
 	size_t auth_token_len;
 } rps_worker_config_t;
 
+/* Fills the first size bytes of cfg (its size member = size) with the
+ * defaults: no server, port 0 (both must be set), worker 0 of an unknown
+ * world, the server's model size, default transport, timeout 60 s, no
+ * token.  Call it through rps_worker_config_init(), which passes the size
+ * you compiled with. */
+void rps_worker_config_init_size(rps_worker_config_t *cfg, size_t size);
+static inline void rps_worker_config_init(rps_worker_config_t *cfg)
+{
+	rps_worker_config_init_size(cfg, sizeof(*cfg));
+}
+
 /* Connects every lane (one per engine thread) and checks the layout the
- * server sent.  The initial weights are pulled before it returns. */
+ * server sent.  The initial weights are pulled before it returns.  A cfg
+ * smaller than this library's is read up to its size (it must reach
+ * port); -E2BIG when it sets a field this librdmaps does not know. */
 int rps_worker_connect(const rps_worker_config_t *cfg, rps_worker_t **w_p);
 /* Sends BYE, disconnects, frees. */
 void rps_worker_close(rps_worker_t *w);

@@ -13,6 +13,7 @@
 #include "ps/server.h"
 #include "util/clock.h"
 #include "util/compiler.h"
+#include "util/ext_struct.h"
 #include "util/log.h"
 
 #define DEFAULT_CHUNK_BYTES  (256u << 10)
@@ -40,14 +41,46 @@ RPS_EXPORT void rps_hparams_default(rps_algo_t algo, rps_hparams_t *hp)
 	hp->lambda = algo == RPS_ALGO_DCASGD_A ? 2.0f : 0.04f;
 }
 
-RPS_EXPORT void rps_server_config_init(rps_server_config_t *cfg)
+static void config_defaults(rps_server_config_t *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
 	cfg->algo = RPS_ALGO_DCASGD_A;
 	rps_hparams_default(cfg->algo, &cfg->hp);
 	cfg->chunk_bytes = DEFAULT_CHUNK_BYTES;
 	cfg->threads = 1;
 	cfg->numa_node = -1;
+}
+
+RPS_EXPORT void rps_server_config_init_size(rps_server_config_t *cfg, size_t size)
+{
+	rps_server_config_t full;
+
+	config_defaults(&full);
+	rps_ext_struct_out(cfg, size, &full, sizeof(full));
+}
+
+/* The caller's configuration over the defaults, whatever its size. */
+int ps_config_in(rps_server_config_t *dst, const rps_server_config_t *cfg)
+{
+	int ret;
+
+	config_defaults(dst);
+	ret = rps_ext_struct_in(
+		dst, sizeof(*dst), cfg, RPS_EXT_END(rps_server_config_t, resume_path),
+		RPS_EXT_END(rps_server_config_t, num_params), "rps_server_config_t");
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < sizeof(dst->hp.reserved) / sizeof(dst->hp.reserved[0]); i++) {
+		if (dst->hp.reserved[i]) {
+			rps_err("server config: hyper-parameter slot reserved[%zu] is set, which "
+				"this "
+				"librdmaps does not know: built against a newer librdmaps?",
+				i);
+			return -E2BIG;
+		}
+	}
+	return 0;
 }
 
 /* One reason per refusal, naming the field. */
@@ -113,8 +146,10 @@ RPS_EXPORT int rps_server_create(const rps_server_config_t *cfg, rps_server_t **
 
 	if (!cfg || !srv_p)
 		return -EINVAL;
+	/* the caller's struct may be smaller or larger than ours */
+	if ((ret = ps_config_in(&norm, cfg)))
+		return ret;
 	/* 0 means "the default" where ps.h says so */
-	norm = *cfg;
 	if (!norm.chunk_bytes)
 		norm.chunk_bytes = DEFAULT_CHUNK_BYTES;
 	if (!norm.threads)
@@ -307,13 +342,14 @@ RPS_EXPORT void rps_server_destroy(rps_server_t *srv)
 	free(srv);
 }
 
-RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
-				       rps_server_worker_stats_t *st)
+RPS_EXPORT int rps_server_worker_stats_size(const rps_server_t *srv, uint32_t id,
+					    rps_server_worker_stats_t *stats_p, size_t size)
 {
+	rps_server_worker_stats_t full = { .size = sizeof(full) }, *st = &full;
 	const ps_slot_t *s;
 	ps_stats_t sum = { 0 };
 
-	if (id >= srv->cfg.num_workers)
+	if (!stats_p || id >= srv->cfg.num_workers)
 		return -EINVAL;
 	s = &srv->slots[id];
 	/* each engine thread counts what it did itself: add them up */
@@ -339,6 +375,8 @@ RPS_EXPORT int rps_server_worker_stats(const rps_server_t *srv, uint32_t id,
 	st->protocol_errors = sum.proto;
 	st->staleness_sum = sum.tau_sum;
 	st->staleness_max = sum.tau_max;
+	/* no more than the caller's struct holds */
+	rps_ext_struct_out(stats_p, size, &full, sizeof(full));
 	return 0;
 }
 

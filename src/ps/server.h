@@ -325,4 +325,8 @@ static inline float *ps_grad_chunk(const struct rps_server *srv, const ps_slot_t
 	return s->grad + (uint64_t)parity * srv->n + off;
 }
 
+/* server.c: the caller's configuration (of any size: util/ext_struct.h)
+ * over the defaults; 0, -EINVAL or -E2BIG (logged). */
+int ps_config_in(rps_server_config_t *dst, const rps_server_config_t *cfg);
+
 #endif /* RPS_PS_SERVER_H */

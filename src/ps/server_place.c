@@ -22,11 +22,14 @@ static hwloc_cpuset_t nic_cpuset(struct rps_server *srv)
 
 RPS_EXPORT_PRIVATE int rps_server_describe_placement(const rps_server_config_t *cfg, FILE *out)
 {
-	struct rps_server srv = { .cfg = *cfg, .threads = cfg->threads ? cfg->threads : 1 };
+	struct rps_server srv = { 0 };
 	hwloc_cpuset_t nic;
 	int ret;
 
-	if ((ret = rps_transport_open(cfg->transport, &srv.tp)))
+	if ((ret = ps_config_in(&srv.cfg, cfg)))
+		return ret;
+	srv.threads = srv.cfg.threads ? srv.cfg.threads : 1;
+	if ((ret = rps_transport_open(srv.cfg.transport, &srv.tp)))
 		return ret;
 	if (!(ret = ps_place(&srv))) {
 		nic = nic_cpuset(&srv);

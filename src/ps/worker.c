@@ -19,6 +19,7 @@
 #include "proto/wire.h"
 #include "util/clock.h"
 #include "util/compiler.h"
+#include "util/ext_struct.h"
 #include "util/log.h"
 #include "util/spin.h"
 
@@ -407,12 +408,36 @@ static int worker_open(rps_worker_t *w, const rps_worker_config_t *cfg)
 	return poll_until(w, all_ready, 0, w->timeout_ms, "waiting for the server to adopt lanes");
 }
 
-RPS_EXPORT int rps_worker_connect(const rps_worker_config_t *cfg, rps_worker_t **w_p)
+static void worker_config_defaults(rps_worker_config_t *cfg)
 {
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
+	cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
+}
+
+RPS_EXPORT void rps_worker_config_init_size(rps_worker_config_t *cfg, size_t size)
+{
+	rps_worker_config_t full;
+
+	worker_config_defaults(&full);
+	rps_ext_struct_out(cfg, size, &full, sizeof(full));
+}
+
+RPS_EXPORT int rps_worker_connect(const rps_worker_config_t *cfg_in, rps_worker_t **w_p)
+{
+	rps_worker_config_t full, *cfg = &full;
 	rps_worker_t *w;
 	int ret;
 
-	if (!cfg || !cfg->server || !cfg->port || !w_p ||
+	if (!cfg_in || !w_p)
+		return -EINVAL;
+	/* the caller's struct may be smaller or larger than ours */
+	worker_config_defaults(&full);
+	if ((ret = rps_ext_struct_in(
+		     &full, sizeof(full), cfg_in, RPS_EXT_END(rps_worker_config_t, auth_token_len),
+		     RPS_EXT_END(rps_worker_config_t, port), "rps_worker_config_t")))
+		return ret;
+	if (!cfg->server || !cfg->port ||
 	    (cfg->auth_token && (!cfg->auth_token_len || cfg->auth_token_len > RPS_AUTH_MAX_TOKEN)))
 		return -EINVAL;
 	/* the server could only call such a HELLO malformed */

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The parameter server's extensible structs (util/ext_struct.h), as
+ * programs built against other headers see them: a server configuration,
+ * a worker configuration and a statistics struct that end earlier than
+ * this library's (an older header) train as before, with the defaults for
+ * what they lack, and the library writes nothing past their end; larger
+ * ones (a newer header) are fine while what the library does not know is
+ * zero, and refused with -E2BIG otherwise.  Over RPS_TEST_PROVIDER; exits
+ * 77 (SKIP) when it has no device or address here.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "test_addr.h"
+
+#include <rdmaps/rdmaps.h>
+
+#define N 3000
+
+static const char *addr;
+
+/* rps_server_config_t as a header that ended at `transport` had it: the
+ * same members at the same places (checked below), fewer of them. */
+struct server_config_old {
+	size_t size;
+	rps_algo_t algo;
+	rps_hparams_t hp;
+	uint32_t num_workers;
+	uint64_t num_params;
+	const float *init_weights;
+	uint64_t shard_offset;
+	uint32_t chunk_bytes;
+	uint32_t threads;
+	const char *cpus;
+	int numa_node;
+	bool no_pin;
+	uint32_t max_staleness;
+	uint32_t ssgd_timeout_ms;
+	const char *addr;
+	uint16_t port;
+	const rps_transport_attr_t *transport;
+};
+_Static_assert(offsetof(struct server_config_old, transport) ==
+		       offsetof(rps_server_config_t, transport),
+	       "the old struct is a prefix of the current one");
+
+/* the same for the worker: a header that ended at timeout_ms */
+struct worker_config_old {
+	size_t size;
+	const char *server;
+	uint16_t port;
+	uint32_t worker_id;
+	uint32_t num_workers;
+	uint64_t num_params;
+	const rps_transport_attr_t *transport;
+	int timeout_ms;
+};
+_Static_assert(offsetof(struct worker_config_old, timeout_ms) ==
+		       offsetof(rps_worker_config_t, timeout_ms),
+	       "the old struct is a prefix of the current one");
+
+/* and the statistics of a header that ended at pushes */
+struct stats_old {
+	size_t size;
+	bool connected;
+	bool joined;
+	uint64_t pushes;
+};
+_Static_assert(offsetof(struct stats_old, pushes) == offsetof(rps_server_worker_stats_t, pushes),
+	       "the old struct is a prefix of the current one");
+
+/* the structs of a newer header: this library's, then one more member */
+struct server_config_new {
+	rps_server_config_t cfg;
+	uint64_t later_field;
+};
+struct worker_config_new {
+	rps_worker_config_t cfg;
+	uint64_t later_field;
+};
+
+static rps_transport_attr_t attr;
+
+/* An older program's server: its init writes no further than its
+ * struct, and the server runs with the defaults of the fields it lacks
+ * (here: no auth token, a fresh start). */
+static rps_server_t *old_server(void)
+{
+	struct {
+		struct server_config_old cfg;
+		unsigned char canary[64];
+	} mem;
+	rps_server_t *srv;
+
+	memset(&mem, 0xa5, sizeof(mem));
+	rps_server_config_init_size((rps_server_config_t *)&mem.cfg, sizeof(mem.cfg));
+	for (size_t i = 0; i < sizeof(mem.canary); i++)
+		assert_int_equal(mem.canary[i], 0xa5);
+	assert_int_equal(mem.cfg.size, sizeof(mem.cfg));
+	assert_int_equal(mem.cfg.numa_node, -1); /* a default, written */
+	mem.cfg.algo = RPS_ALGO_ASGD;
+	rps_hparams_default(mem.cfg.algo, &mem.cfg.hp);
+	mem.cfg.num_workers = 1;
+	mem.cfg.num_params = N;
+	mem.cfg.addr = addr;
+	mem.cfg.transport = &attr;
+	/* the canary stands where auth_token and resume_path would be */
+	assert_int_equal(rps_server_create((rps_server_config_t *)&mem.cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+	return srv;
+}
+
+static void push_pull(rps_worker_t *w)
+{
+	for (unsigned i = 0; i < N; i++)
+		rps_worker_grad(w)[i] = 1.0f;
+	assert_int_equal(rps_push(w), 0);
+	assert_int_equal(rps_pull(w), 0);
+}
+
+static void test_older_structs_train(void **state)
+{
+	rps_server_t *srv = old_server();
+	struct {
+		struct worker_config_old cfg;
+		unsigned char canary[64];
+	} wmem;
+	struct {
+		struct stats_old st;
+		unsigned char canary[64];
+	} smem;
+	rps_worker_t *w;
+
+	(void)state;
+	memset(&wmem, 0xa5, sizeof(wmem));
+	rps_worker_config_init_size((rps_worker_config_t *)&wmem.cfg, sizeof(wmem.cfg));
+	assert_int_equal(wmem.canary[0], 0xa5);
+	assert_int_equal(wmem.cfg.timeout_ms, 60000);
+	wmem.cfg.server = addr;
+	wmem.cfg.port = rps_server_port(srv);
+	wmem.cfg.num_workers = 1;
+	wmem.cfg.transport = &attr;
+	assert_int_equal(rps_worker_connect((rps_worker_config_t *)&wmem.cfg, &w), 0);
+	push_pull(w);
+	push_pull(w);
+	/* the stats of an older program: its prefix, nothing further */
+	memset(&smem, 0xa5, sizeof(smem));
+	assert_int_equal(rps_server_worker_stats_size(srv, 0, (rps_server_worker_stats_t *)&smem.st,
+						      sizeof(smem.st)),
+			 0);
+	assert_int_equal(smem.st.size, sizeof(smem.st));
+	assert_true(smem.st.connected && smem.st.joined);
+	assert_int_equal(smem.st.pushes, 2);
+	for (size_t i = 0; i < sizeof(smem.canary); i++)
+		assert_int_equal(smem.canary[i], 0xa5);
+	rps_worker_close(w);
+	rps_server_destroy(srv);
+}
+
+static void test_newer_structs(void **state)
+{
+	struct server_config_new s;
+	struct worker_config_new wc;
+	rps_server_t *srv = NULL;
+	rps_worker_t *w;
+
+	(void)state;
+	rps_server_config_init_size(&s.cfg, sizeof(s));
+	assert_int_equal(s.cfg.size, sizeof(s));
+	assert_int_equal(s.later_field, 0); /* zeroed, not left */
+	s.cfg.algo = RPS_ALGO_ASGD;
+	rps_hparams_default(s.cfg.algo, &s.cfg.hp);
+	s.cfg.num_workers = 1;
+	s.cfg.num_params = N;
+	s.cfg.addr = addr;
+	s.cfg.transport = &attr;
+	/* asks for a later feature: refused, nothing made */
+	s.later_field = 1;
+	assert_int_equal(rps_server_create(&s.cfg, &srv), -E2BIG);
+	assert_null(srv);
+	/* a reserved hyper-parameter slot is a later feature too */
+	s.later_field = 0;
+	s.cfg.hp.reserved[2] = 1;
+	assert_int_equal(rps_server_create(&s.cfg, &srv), -E2BIG);
+	s.cfg.hp.reserved[2] = 0;
+	/* all zero: it runs */
+	assert_int_equal(rps_server_create(&s.cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+
+	rps_worker_config_init_size(&wc.cfg, sizeof(wc));
+	wc.cfg.server = addr;
+	wc.cfg.port = rps_server_port(srv);
+	wc.cfg.transport = &attr;
+	wc.later_field = 5;
+	assert_int_equal(rps_worker_connect(&wc.cfg, &w), -E2BIG);
+	wc.later_field = 0;
+	assert_int_equal(rps_worker_connect(&wc.cfg, &w), 0);
+	push_pull(w);
+	rps_worker_close(w);
+	rps_server_destroy(srv);
+}
+
+/* Designated initializers, no init call: size 0, the 1.0 layout; a size
+ * that stops before the required members is refused. */
+static void test_size_zero_and_too_small(void **state)
+{
+	rps_server_config_t cfg;
+	rps_server_t *srv = NULL;
+	rps_worker_t *w;
+
+	(void)state;
+	rps_server_config_init(&cfg);
+	cfg.algo = RPS_ALGO_ASGD;
+	rps_hparams_default(cfg.algo, &cfg.hp);
+	cfg.num_workers = 1;
+	cfg.num_params = N;
+	cfg.addr = addr;
+	cfg.transport = &attr;
+	cfg.size = offsetof(rps_server_config_t, num_params);
+	assert_int_equal(rps_server_create(&cfg, &srv), -EINVAL);
+	cfg.size = 0;
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+	rps_worker_config_t wc = { .server = addr,
+				   .port = rps_server_port(srv),
+				   .transport = &attr,
+				   .timeout_ms = 20000 };
+	assert_int_equal(rps_worker_connect(&wc, &w), 0);
+	push_pull(w);
+	rps_worker_close(w);
+	rps_server_destroy(srv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_older_structs_train),
+		cmocka_unit_test(test_newer_structs),
+		cmocka_unit_test(test_size_zero_and_too_small),
+	};
+	char name[64];
+	int ret = test_addr_or_skip(RPS_TEST_PROVIDER, &addr);
+
+	if (ret)
+		return ret;
+	if (rps_transport_attr_init(&attr))
+		return 1;
+	attr.provider = RPS_TEST_PROVIDER;
+	snprintf(name, sizeof(name), "extensible configurations (%s)", RPS_TEST_PROVIDER);
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL) ? 1 : 0;
+}
