@@ -9,16 +9,15 @@
 #include <rdmaps/errno.h>
 
 #include "proto/refuse.h"
+#include "proto/wire.h"
 #include "util/le.h"
-
-#define REFUSE_VERSION 1
 
 void rps_refuse_encode(const rps_refuse_t *r, uint8_t out[RPS_REFUSE_WIRE_LEN])
 {
 	wcur_t c = { out };
 
 	put_u32(&c, RPS_REFUSE_MAGIC);
-	put_u8(&c, REFUSE_VERSION);
+	put_u8(&c, RPS_PROTO_VERSION);
 	put_u8(&c, (uint8_t)r->reason);
 	put_u16(&c, r->lane);
 	put_u32(&c, r->worker_id);
@@ -29,28 +28,14 @@ void rps_refuse_encode(const rps_refuse_t *r, uint8_t out[RPS_REFUSE_WIRE_LEN])
 
 int rps_refuse_parse(const void *buf, size_t len, rps_refuse_t *out, const char **why_p)
 {
-	const uint8_t *b = buf;
-	rcur_t c = { b };
+	rcur_t c;
 	rps_refuse_t r;
+	int ret = rps_wire_check_frame(buf, len, RPS_REFUSE_WIRE_LEN, RPS_REFUSE_MAGIC, why_p);
 
-	if (!buf || len < RPS_REFUSE_WIRE_LEN) {
-		*why_p = "message too short";
-		return -RPS_ERR_PROTO;
-	}
-	for (size_t i = RPS_REFUSE_WIRE_LEN; i < len; i++) {
-		if (b[i]) {
-			*why_p = "unknown trailing data";
-			return -RPS_ERR_PROTO;
-		}
-	}
-	if (get_u32(&c) != RPS_REFUSE_MAGIC) {
-		*why_p = "bad magic (not an rdmaps REFUSE)";
-		return -RPS_ERR_PROTO;
-	}
-	if (get_u8(&c) != REFUSE_VERSION) {
-		*why_p = "unsupported REFUSE version";
-		return -RPS_ERR_PROTO;
-	}
+	if (ret)
+		return ret;
+	/* only now: buf may be NULL (the frame check refuses it) */
+	c = (rcur_t){ (const uint8_t *)buf + 5 };
 	r.reason = (rps_refuse_reason_t)get_u8(&c);
 	if (r.reason < RPS_REFUSE_HELLO || r.reason >= RPS_REFUSE_REASON_MAX_) {
 		*why_p = "unknown REFUSE reason";

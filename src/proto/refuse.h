@@ -5,7 +5,7 @@
  * can say why in one line instead of "connection refused".  Fixed size,
  * little-endian, versioned like the other control messages (wire.h):
  *
- *   u32 magic "RPSR"  u8 version  u8 reason  u16 lane
+ *   u32 magic "RPSR"  u8 version (RPS_PROTO_VERSION)  u8 reason  u16 lane
  *   u32 worker_id     u32 reserved (0)
  *   u64 expected      u64 got        (the server's and the worker's value
  *                                     of what differs, per reason)

@@ -12,10 +12,8 @@
 #include "util/compiler.h"
 #include "util/le.h"
 
-/* Common header: magic u32, version u8, then a message-specific u8 and
- * u16.  Checks the length rule of wire.h too. */
-static int check_frame(const void *buf, size_t len, size_t wire_len, uint32_t magic,
-		       const char **why_p)
+int rps_wire_check_frame(const void *buf, size_t len, size_t wire_len, uint32_t magic,
+			 const char **why_p)
 {
 	const uint8_t *b = buf;
 	rcur_t c = { b };
@@ -99,7 +97,7 @@ int rps_hello_parse(const void *buf, size_t len, rps_hello_t *out, const char **
 {
 	rcur_t c;
 	rps_hello_t h;
-	int ret = check_frame(buf, len, RPS_HELLO_WIRE_LEN, RPS_HELLO_MAGIC, why_p);
+	int ret = rps_wire_check_frame(buf, len, RPS_HELLO_WIRE_LEN, RPS_HELLO_MAGIC, why_p);
 
 	if (ret)
 		return ret;
@@ -229,7 +227,7 @@ int rps_welcome_parse(const void *buf, size_t len, rps_welcome_t *out, const cha
 	rcur_t c;
 	rps_welcome_t w;
 	const char *why;
-	int ret = check_frame(buf, len, RPS_WELCOME_WIRE_LEN, RPS_WELCOME_MAGIC, why_p);
+	int ret = rps_wire_check_frame(buf, len, RPS_WELCOME_WIRE_LEN, RPS_WELCOME_MAGIC, why_p);
 
 	if (ret)
 		return ret;
@@ -284,7 +282,7 @@ int rps_bye_parse(const void *buf, size_t len, rps_bye_t *out, const char **why_
 {
 	rcur_t c;
 	rps_bye_t b;
-	int ret = check_frame(buf, len, RPS_BYE_WIRE_LEN, RPS_BYE_MAGIC, why_p);
+	int ret = rps_wire_check_frame(buf, len, RPS_BYE_WIRE_LEN, RPS_BYE_MAGIC, why_p);
 
 	if (ret)
 		return ret;

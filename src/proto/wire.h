@@ -97,6 +97,12 @@ typedef struct rps_bye {
 	uint32_t step; /* last step the sender saw, low 32 bits (for logs) */
 } rps_bye_t;
 
+/* The common header of every control message: magic u32, version u8
+ * (RPS_PROTO_VERSION), then a message-specific u8 and u16; and the length
+ * rule below.  0, or -RPS_ERR_PROTO with a static reason in *why_p. */
+int rps_wire_check_frame(const void *buf, size_t len, size_t wire_len, uint32_t magic,
+			 const char **why_p);
+
 /* Encoders fill exactly *_WIRE_LEN bytes of out; they assume a struct that
  * the matching parser would accept. */
 void rps_hello_encode(const rps_hello_t *h, uint8_t out[RPS_HELLO_WIRE_LEN]);

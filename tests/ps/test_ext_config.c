@@ -91,6 +91,18 @@ struct worker_config_new {
 
 static rps_transport_attr_t attr;
 
+/* The test's server: one asgd worker of N parameters.  Sets members up
+ * to transport only, so that it serves the older struct too. */
+static void server_fields(rps_server_config_t *c)
+{
+	c->algo = RPS_ALGO_ASGD;
+	rps_hparams_default(c->algo, &c->hp);
+	c->num_workers = 1;
+	c->num_params = N;
+	c->addr = addr;
+	c->transport = &attr;
+}
+
 /* An older program's server: its init writes no further than its
  * struct, and the server runs with the defaults of the fields it lacks
  * (here: no auth token, a fresh start). */
@@ -108,12 +120,7 @@ static rps_server_t *old_server(void)
 		assert_int_equal(mem.canary[i], 0xa5);
 	assert_int_equal(mem.cfg.size, sizeof(mem.cfg));
 	assert_int_equal(mem.cfg.numa_node, -1); /* a default, written */
-	mem.cfg.algo = RPS_ALGO_ASGD;
-	rps_hparams_default(mem.cfg.algo, &mem.cfg.hp);
-	mem.cfg.num_workers = 1;
-	mem.cfg.num_params = N;
-	mem.cfg.addr = addr;
-	mem.cfg.transport = &attr;
+	server_fields((rps_server_config_t *)&mem.cfg);
 	/* the canary stands where auth_token and resume_path would be */
 	assert_int_equal(rps_server_create((rps_server_config_t *)&mem.cfg, &srv), 0);
 	assert_int_equal(rps_server_start(srv), 0);
@@ -178,12 +185,7 @@ static void test_newer_structs(void **state)
 	rps_server_config_init_size(&s.cfg, sizeof(s));
 	assert_int_equal(s.cfg.size, sizeof(s));
 	assert_int_equal(s.later_field, 0); /* zeroed, not left */
-	s.cfg.algo = RPS_ALGO_ASGD;
-	rps_hparams_default(s.cfg.algo, &s.cfg.hp);
-	s.cfg.num_workers = 1;
-	s.cfg.num_params = N;
-	s.cfg.addr = addr;
-	s.cfg.transport = &attr;
+	server_fields(&s.cfg);
 	/* asks for a later feature: refused, nothing made */
 	s.later_field = 1;
 	assert_int_equal(rps_server_create(&s.cfg, &srv), -E2BIG);
@@ -220,12 +222,7 @@ static void test_size_zero_and_too_small(void **state)
 
 	(void)state;
 	rps_server_config_init(&cfg);
-	cfg.algo = RPS_ALGO_ASGD;
-	rps_hparams_default(cfg.algo, &cfg.hp);
-	cfg.num_workers = 1;
-	cfg.num_params = N;
-	cfg.addr = addr;
-	cfg.transport = &attr;
+	server_fields(&cfg);
 	cfg.size = offsetof(rps_server_config_t, num_params);
 	assert_int_equal(rps_server_create(&cfg, &srv), -EINVAL);
 	cfg.size = 0;

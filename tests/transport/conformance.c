@@ -215,32 +215,12 @@ static void test_mr_reg_dereg(void **state)
 
 /* ---- WRITE / READ ---------------------------------------------------- */
 
-struct pair {
-	rps_conn_t *s, *c;
-	th_buf_t srv, cli;
-};
-
-static void pair_open(th_fixture_t *f, struct pair *p, size_t len)
-{
-	th_connect_pair(f, NULL, 0, NULL, 0, &p->s, &p->c);
-	th_buf_alloc(f, len, rw_access, &p->srv);
-	th_buf_alloc(f, len, rw_access, &p->cli);
-}
-
-static void pair_close(struct pair *p)
-{
-	rps_conn_close(p->c);
-	rps_conn_close(p->s);
-	th_buf_free(&p->cli);
-	th_buf_free(&p->srv);
-}
-
 static void test_write_sizes(void **state)
 {
 	th_fixture_t *f = *state;
-	struct pair p;
+	th_pair_t p;
 
-	pair_open(f, &p, MAX_RW);
+	th_pair_open(f, &p, MAX_RW);
 	for (size_t i = 0; i < sizeof(rw_sizes) / sizeof(rw_sizes[0]); i++) {
 		size_t len = rw_sizes[i];
 		/* land at an odd offset when there is room, to catch address
@@ -268,15 +248,15 @@ static void test_write_sizes(void **state)
 			assert_int_equal(p.srv.buf[off + len], 0);
 		assert_true(th_guards_intact(&p.srv));
 	}
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 static void test_read_sizes(void **state)
 {
 	th_fixture_t *f = *state;
-	struct pair p;
+	th_pair_t p;
 
-	pair_open(f, &p, MAX_RW);
+	th_pair_open(f, &p, MAX_RW);
 	th_fill(p.srv.buf, MAX_RW, 42);
 	for (size_t i = 0; i < sizeof(rw_sizes) / sizeof(rw_sizes[0]); i++) {
 		size_t len = rw_sizes[i];
@@ -292,16 +272,16 @@ static void test_read_sizes(void **state)
 			assert_int_equal(p.cli.buf[len], 0);
 		assert_true(th_guards_intact(&p.cli));
 	}
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 static void test_write_imm(void **state)
 {
 	th_fixture_t *f = *state;
 	const uint32_t imms[] = { 0, 1, 0x7fffffffu, 0xdeadbeefu, 0xffffffffu };
-	struct pair p;
+	th_pair_t p;
 
-	pair_open(f, &p, 1 * MiB);
+	th_pair_open(f, &p, 1 * MiB);
 	for (size_t i = 0; i < sizeof(imms) / sizeof(imms[0]); i++) {
 		size_t len = i == 0 ? 0 : (size_t)(1 * MiB >> i) + i;
 		th_comp_t e;
@@ -318,7 +298,7 @@ static void test_write_imm(void **state)
 		assert_true(th_check(p.srv.buf, len, 200 + (uint32_t)i));
 		expect_ok(f, CLIENT, RPS_COMP_WRITE_IMM, i, NULL);
 	}
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 static void test_send_recv(void **state)
@@ -327,9 +307,9 @@ static void test_send_recv(void **state)
 	const rps_transport_attr_t *attr = rps_transport_get_attr(f->tp);
 	/* three times the receive pool: buffers must be recycled */
 	const unsigned nmsg = 3 * attr->recv_depth;
-	struct pair p;
+	th_pair_t p;
 
-	pair_open(f, &p, attr->max_msg_size * 2);
+	th_pair_open(f, &p, attr->max_msg_size * 2);
 	for (unsigned i = 0; i < nmsg; i++) {
 		size_t len = 1 + (i * 977u) % attr->max_msg_size;
 		th_comp_t e;
@@ -357,7 +337,7 @@ static void test_send_recv(void **state)
 
 	assert_int_equal(rps_post_send(p.c, p.cli.buf, attr->max_msg_size + 1, p.cli.mr, 9, 0),
 			 -EMSGSIZE);
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 static void test_queue_depth(void **state)
@@ -365,9 +345,9 @@ static void test_queue_depth(void **state)
 	th_fixture_t *f = *state;
 	const uint32_t depth = rps_transport_get_attr(f->tp)->sq_depth;
 	const size_t len = 256;
-	struct pair p;
+	th_pair_t p;
 
-	pair_open(f, &p, depth * len);
+	th_pair_open(f, &p, depth * len);
 	for (int round = 0; round < 4; round++) {
 		th_fill(p.cli.buf, depth * len, 400 + round);
 		/* fill the send queue: all unsignaled but the last, which
@@ -396,14 +376,14 @@ static void test_queue_depth(void **state)
 		th_pump(f);
 		assert_int_equal(f->side[CLIENT].n, 0);
 	}
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 /* ---- negative cases -------------------------------------------------- */
 
 /* A bad one-sided access must end in an error completion at the
  * initiator (or a refused post), and touch nothing at the target. */
-static void expect_access_error(th_fixture_t *f, struct pair *p, int ret)
+static void expect_access_error(th_fixture_t *f, th_pair_t *p, int ret)
 {
 	th_comp_t e;
 
@@ -422,63 +402,63 @@ static void expect_access_error(th_fixture_t *f, struct pair *p, int ret)
 static void test_write_bad_rkey(void **state)
 {
 	th_fixture_t *f = *state;
-	struct pair p;
+	th_pair_t p;
 	int ret;
 
-	pair_open(f, &p, 64 * 1024);
+	th_pair_open(f, &p, 64 * 1024);
 	th_fill(p.srv.buf, p.srv.len, 500);
 	th_fill(p.cli.buf, p.cli.len, 501);
 	ret = rps_post_write(p.c, p.cli.buf, 4096, p.cli.mr, p.srv.remote.addr,
 			     p.srv.remote.key ^ 0x5a5a00, 1, 0);
 	expect_access_error(f, &p, ret);
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 static void test_write_out_of_range(void **state)
 {
 	th_fixture_t *f = *state;
-	struct pair p;
+	th_pair_t p;
 	int ret;
 
-	pair_open(f, &p, 64 * 1024);
+	th_pair_open(f, &p, 64 * 1024);
 	th_fill(p.srv.buf, p.srv.len, 500);
 	th_fill(p.cli.buf, p.cli.len, 501);
 	/* starts inside the region, ends 4 KiB past it: into the guard */
 	ret = rps_post_write(p.c, p.cli.buf, 8192, p.cli.mr, p.srv.remote.addr + p.srv.len - 4096,
 			     p.srv.remote.key, 1, 0);
 	expect_access_error(f, &p, ret);
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 static void test_read_bad_rkey_and_range(void **state)
 {
 	th_fixture_t *f = *state;
-	struct pair p;
+	th_pair_t p;
 	int ret;
 
-	pair_open(f, &p, 64 * 1024);
+	th_pair_open(f, &p, 64 * 1024);
 	th_fill(p.srv.buf, p.srv.len, 500);
 	ret = rps_post_read(p.c, p.cli.buf, 4096, p.cli.mr, p.srv.remote.addr,
 			    p.srv.remote.key ^ 0x5a5a00, 1, 0);
 	expect_access_error(f, &p, ret);
-	pair_close(&p);
+	th_pair_close(&p);
 
-	pair_open(f, &p, 64 * 1024);
+	th_pair_open(f, &p, 64 * 1024);
 	th_fill(p.srv.buf, p.srv.len, 500);
 	ret = rps_post_read(p.c, p.cli.buf, 8192, p.cli.mr, p.srv.remote.addr + p.srv.len - 4096,
 			    p.srv.remote.key, 2, 0);
 	expect_access_error(f, &p, ret);
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 static void test_bad_access_spares_other_connections(void **state)
 {
 	th_fixture_t *f = *state;
-	struct pair bad, good;
+	th_pair_t bad, good;
 	int ret;
 
-	pair_open(f, &good, 4096);
-	pair_open(f, &bad, 4096);
+	th_pair_open(f, &good, 4096);
+	th_pair_open(f, &bad, 4096);
 	th_fill(bad.srv.buf, bad.srv.len, 500);
 	ret = rps_post_write(bad.c, bad.cli.buf, 64, bad.cli.mr, bad.srv.remote.addr,
 			     bad.srv.remote.key + 1, 1, 0);
@@ -490,15 +470,15 @@ static void test_bad_access_spares_other_connections(void **state)
 			 0);
 	expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, NULL);
 	assert_true(th_check(good.srv.buf, 4096, 600));
-	pair_close(&bad);
-	pair_close(&good);
+	th_pair_close(&bad);
+	th_pair_close(&good);
 }
 
 /* ---- protection domains ---------------------------------------------- */
 
 /* A pair whose server side (connection and region) lives in spd; the
  * client side stays in the default PD. */
-static void pair_open_pd(th_fixture_t *f, struct pair *p, rps_pd_t *spd, size_t len)
+static void pair_open_pd(th_fixture_t *f, th_pair_t *p, rps_pd_t *spd, size_t len)
 {
 	th_connect_pair_pd(f, spd, NULL, &p->s, &p->c);
 	th_buf_alloc_pd(f, spd, len, rw_access, &p->srv);
@@ -517,7 +497,7 @@ static void test_pd_connection_works(void **state)
 {
 	th_fixture_t *f = *state;
 	rps_pd_t *pd;
-	struct pair p;
+	th_pair_t p;
 	th_comp_t c;
 	th_buf_t other;
 
@@ -575,7 +555,7 @@ static void test_pd_connection_works(void **state)
 	expect_access_error(f, &p, ret);
 
 	th_buf_free(&other);
-	pair_close(&p);
+	th_pair_close(&p);
 	rps_pd_free(pd);
 }
 
@@ -586,7 +566,7 @@ static void test_pd_cross_access_refused(void **state)
 {
 	th_fixture_t *f = *state;
 	rps_pd_t *pd_a, *pd_b;
-	struct pair a, b;
+	th_pair_t a, b;
 	th_comp_t e;
 	bool isolated;
 
@@ -618,7 +598,7 @@ static void test_pd_cross_access_refused(void **state)
 		expect_ok(f, SERVER, RPS_COMP_REMOTE_WRITE_IMM, UINT64_MAX, NULL);
 		assert_true(th_check(b.srv.buf, 4096, 600));
 		th_drain(f);
-		pair_close(&a);
+		th_pair_close(&a);
 
 		/* and a READ of B's region from a fresh connection in A */
 		pair_open_pd(f, &a, pd_a, 4096);
@@ -628,8 +608,8 @@ static void test_pd_cross_access_refused(void **state)
 		assert_int_equal(th_wait_error(f, CLIENT, TH_TIMEOUT_MS, &e), 0);
 		assert_int_equal(e.c.status, -RPS_ERR_REMOTE_ACCESS);
 		th_drain(f);
-		pair_close(&a);
-		pair_close(&b);
+		th_pair_close(&a);
+		th_pair_close(&b);
 	}
 	rps_pd_free(pd_b);
 	rps_pd_free(pd_a);
@@ -648,12 +628,12 @@ static void test_peer_close_mid_transfer(void **state)
 {
 	th_fixture_t *f = *state;
 	const uint32_t depth = rps_transport_get_attr(f->tp)->sq_depth;
-	struct pair p;
+	th_pair_t p;
 	th_comp_t e;
 	int ret = 0;
 	uint64_t id = 0;
 
-	pair_open(f, &p, 4 * MiB);
+	th_pair_open(f, &p, 4 * MiB);
 	/* keep the pipe busy, then the server vanishes */
 	for (uint32_t i = 0; i < depth / 2; i++) {
 		ret = rps_post_write(p.c, p.cli.buf, 1 * MiB, p.cli.mr, p.srv.remote.addr,
@@ -693,9 +673,9 @@ static void test_peer_close_mid_transfer(void **state)
 static void test_post_bad_local_buffer(void **state)
 {
 	th_fixture_t *f = *state;
-	struct pair p;
+	th_pair_t p;
 
-	pair_open(f, &p, 4096);
+	th_pair_open(f, &p, 4096);
 	/* local buffer runs past its registration */
 	assert_int_equal(rps_post_write(p.c, p.cli.buf + 1, 4096, p.cli.mr, p.srv.remote.addr,
 					p.srv.remote.key, 1, 0),
@@ -703,7 +683,7 @@ static void test_post_bad_local_buffer(void **state)
 	assert_int_equal(
 		rps_post_read(p.c, p.cli.buf, 16, NULL, p.srv.remote.addr, p.srv.remote.key, 1, 0),
 		-EINVAL);
-	pair_close(&p);
+	th_pair_close(&p);
 }
 
 int main(void)

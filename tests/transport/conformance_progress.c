@@ -98,17 +98,14 @@ static void test_progress_recovers_full_sq(void **state)
 	th_fixture_t *f = *state;
 	const uint32_t depth = rps_transport_get_attr(f->tp)->sq_depth;
 	const uint64_t total = 3 * (uint64_t)depth;
-	rps_conn_t *s, *c;
-	th_buf_t srv, cli;
 	uint64_t posted = 0, fulls = 0;
 	int waiting = 0;
+	th_pair_t p;
 
-	th_connect_pair(f, NULL, 0, NULL, 0, &s, &c);
-	th_buf_alloc(f, depth * 8, rw_access, &srv);
-	th_buf_alloc(f, depth * 8, rw_access, &cli);
-	th_fill(cli.buf, depth * 8, 31);
+	th_pair_open(f, &p, depth * 8);
+	th_fill(p.cli.buf, depth * 8, 31);
 	while (posted < total) {
-		int ret = post_seq(c, &cli, &srv, posted, depth);
+		int ret = post_seq(p.c, &p.cli, &p.srv, posted, depth);
 
 		if (ret == 0) {
 			posted++;
@@ -126,11 +123,8 @@ static void test_progress_recovers_full_sq(void **state)
 		      (unsigned long long)total, depth, (unsigned long long)fulls);
 	assert_true(waiting > 0);
 	expect_writes_in_order(f, 0, total);
-	assert_true(th_check(srv.buf, depth * 8, 31));
-	rps_conn_close(c);
-	rps_conn_close(s);
-	th_buf_free(&cli);
-	th_buf_free(&srv);
+	assert_true(th_check(p.srv.buf, depth * 8, 31));
+	th_pair_close(&p);
 }
 
 /* rps_cq_progress keeps at most the CQ's depth: with the client never
@@ -139,17 +133,14 @@ static void test_progress_fills_pending(void **state)
 {
 	th_fixture_t *f = *state;
 	const uint32_t depth = rps_transport_get_attr(f->tp)->sq_depth;
-	rps_conn_t *s, *c;
-	th_buf_t srv, cli;
 	uint64_t posted = 0;
 	int waiting = 0, stuck = 0;
+	th_pair_t p;
 
-	th_connect_pair(f, NULL, 0, NULL, 0, &s, &c);
-	th_buf_alloc(f, depth * 8, rw_access, &srv);
-	th_buf_alloc(f, depth * 8, rw_access, &cli);
+	th_pair_open(f, &p, depth * 8);
 	/* post until the queue stays full however often progress is called */
 	while (stuck < 2000 && posted < 4 * (uint64_t)TH_CQ_DEPTH) {
-		int ret = post_seq(c, &cli, &srv, posted, depth);
+		int ret = post_seq(p.c, &p.cli, &p.srv, posted, depth);
 
 		if (ret == 0) {
 			posted++;
@@ -172,10 +163,7 @@ static void test_progress_fills_pending(void **state)
 	assert_true(posted >= (uint64_t)waiting);
 	assert_true(posted - (uint64_t)waiting <= 2 * (uint64_t)depth);
 	expect_writes_in_order(f, 0, posted);
-	rps_conn_close(c);
-	rps_conn_close(s);
-	th_buf_free(&cli);
-	th_buf_free(&srv);
+	th_pair_close(&p);
 }
 
 /* The server sends n 64-byte messages, pattern seed + i. */
@@ -260,35 +248,28 @@ static void test_close_keeps_other_completions(void **state)
 {
 	th_fixture_t *f = *state;
 	const uint32_t depth = rps_transport_get_attr(f->tp)->sq_depth;
-	rps_conn_t *s1, *c1, *s2, *c2;
-	th_buf_t srv, cli;
 	uint64_t posted = 0;
+	th_pair_t p1, p2;
 
-	th_connect_pair(f, NULL, 0, NULL, 0, &s1, &c1);
-	th_connect_pair(f, NULL, 0, NULL, 0, &s2, &c2);
-	th_buf_alloc(f, depth * 8, rw_access, &srv);
-	th_buf_alloc(f, depth * 8, rw_access, &cli);
+	th_pair_open(f, &p1, depth * 8);
+	th_pair_open(f, &p2, 8);
 	/* pair 1's completions: some held by progress, some not yet taken */
 	for (int round = 0; round < 4; round++) {
 		for (uint32_t i = 0; i < depth / 2; i++, posted++)
-			post_retry(f, c1, &cli, &srv, posted, depth);
+			post_retry(f, p1.c, &p1.cli, &p1.srv, posted, depth);
 		for (int i = 0; round < 3 && i < 2000; i++) {
 			assert_true(rps_cq_progress(f->side[CLIENT].cq) >= 0);
 			th_pump_side(f, SERVER);
 		}
 	}
 	/* pair 2 on the same CQs, with a write of its own in flight */
-	assert_int_equal(rps_post_write(c2, cli.buf, 8, cli.mr, srv.remote.addr, srv.remote.key,
-					UINT64_MAX - 1, 0),
+	assert_int_equal(rps_post_write(p2.c, p2.cli.buf, 8, p2.cli.mr, p2.srv.remote.addr,
+					p2.srv.remote.key, UINT64_MAX - 1, 0),
 			 0);
-	rps_conn_close(c2);
-	rps_conn_close(s2);
+	th_pair_close(&p2);
 	/* pair 1's, all of them, and nothing of the closed pair */
 	expect_writes_in_order(f, 0, posted);
-	rps_conn_close(c1);
-	rps_conn_close(s1);
-	th_buf_free(&cli);
-	th_buf_free(&srv);
+	th_pair_close(&p1);
 }
 
 /* rps_conn_req_reject's data reaches the connector: none, one byte, the

@@ -415,6 +415,24 @@ void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len, unsigned access,
 	assert_true(b->remote.len == len);
 }
 
+void th_pair_open(th_fixture_t *f, th_pair_t *p, size_t len)
+{
+	const unsigned rw =
+		RPS_ACCESS_LOCAL_WRITE | RPS_ACCESS_REMOTE_WRITE | RPS_ACCESS_REMOTE_READ;
+
+	th_connect_pair(f, NULL, 0, NULL, 0, &p->s, &p->c);
+	th_buf_alloc(f, len, rw, &p->srv);
+	th_buf_alloc(f, len, rw, &p->cli);
+}
+
+void th_pair_close(th_pair_t *p)
+{
+	rps_conn_close(p->c);
+	rps_conn_close(p->s);
+	th_buf_free(&p->cli);
+	th_buf_free(&p->srv);
+}
+
 void th_buf_free(th_buf_t *b)
 {
 	rps_mr_dereg(b->mr);

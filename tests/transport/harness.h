@@ -105,6 +105,16 @@ typedef struct th_buf {
 #define TH_GUARD 4096
 
 void th_buf_alloc(th_fixture_t *f, size_t len, unsigned access, th_buf_t *b);
+
+/* A connected pair (th_connect_pair, no private data) with a buffer of
+ * len bytes on each side, readable and writable by the peer. */
+typedef struct th_pair {
+	rps_conn_t *s, *c;
+	th_buf_t srv, cli;
+} th_pair_t;
+
+void th_pair_open(th_fixture_t *f, th_pair_t *p, size_t len);
+void th_pair_close(th_pair_t *p);
 /* th_buf_alloc, registered in pd (NULL = the default PD). */
 void th_buf_alloc_pd(th_fixture_t *f, rps_pd_t *pd, size_t len, unsigned access, th_buf_t *b);
 void th_buf_free(th_buf_t *b);
