@@ -465,8 +465,11 @@ int rps_ofi_cq_progress(rps_cq_t *bcq)
 	int ret;
 
 	if (cq->parked_count >= limit) {
-		/* no room to keep more: only move data (manual progress) */
-		(void)fi_cq_read(cq->cq, NULL, 0);
+		struct fi_cq_data_entry none;
+
+		/* no room to keep more: only move data (manual progress; a
+		 * read of 0 entries takes none) */
+		(void)fi_cq_read(cq->cq, &none, 0);
 		return (int)cq->parked_count;
 	}
 	ret = ofi_cq_park(cq, limit - cq->parked_count, NULL);
