@@ -14,8 +14,10 @@ worker=./rdma-worker
 run_setup
 
 # 40000 samples a worker (1250 steps an epoch): a few epoch-end lines, and
-# several seconds of training, so the kill lands in the middle of it
-steps=4000
+# several seconds of training, so the kill lands in the middle of it (4000
+# steps were done within the first status second of an optimized build
+# under make distcheck's load)
+steps=20000
 wargs=(--provider ofi --dataset synthetic:120000,16,4 --world 3 --epochs 100 --steps $steps
 	--status-interval 1 --timeout 20)
 # the server learns of the kill from the closed connection, not a timeout
