@@ -91,15 +91,37 @@ static const char *vrb_reject_reason(int status)
 	}
 }
 
-/* The errno for an event other than the one a step waited for; logs it. */
+/* A refusal by the peer's rps_conn_req_reject: what it said goes to
+ * reject_p, and the caller, who knows what it means, reports it (logged
+ * here at the info level only).  0 when ev is no such refusal. */
+static int vrb_cm_rejected_with_data(const struct vrb_transport *tp, const char *what,
+				     const char *peer, const struct rdma_cm_event *ev,
+				     rps_reject_t *reject_p)
+{
+	int len;
+
+	if (!reject_p || ev->status != VRB_REJ_CONSUMER_DEFINED || !ev->param.conn.private_data_len)
+		return 0;
+	len = rps_priv_unpack(ev->param.conn.private_data, ev->param.conn.private_data_len,
+			      reject_p->data, sizeof(reject_p->data));
+	reject_p->len = len > 0 ? (size_t)len : 0;
+	rps_info("%s: %s %s: the peer refused (%zu bytes of reject data)", tp->base.device_name,
+		 what, peer, reject_p->len);
+	return -ECONNREFUSED;
+}
+
+/* The errno for an event other than the one a step waited for; logs it.
+ * reject_p (connect only, else NULL) takes a refusal's private data. */
 static int vrb_cm_unexpected(const struct vrb_transport *tp, const char *what, const char *peer,
-			     const struct rdma_cm_event *ev)
+			     const struct rdma_cm_event *ev, rps_reject_t *reject_p)
 {
 	const char *dev = tp->base.device_name;
 	int ret;
 
 	switch (ev->event) {
 	case RDMA_CM_EVENT_REJECTED:
+		if ((ret = vrb_cm_rejected_with_data(tp, what, peer, ev, reject_p)))
+			return ret;
 		rps_err("%s: %s %s: %s (reject reason %d)", dev, what, peer,
 			vrb_reject_reason(ev->status), ev->status);
 		return -ECONNREFUSED;
@@ -123,10 +145,11 @@ static int vrb_cm_unexpected(const struct vrb_transport *tp, const char *what, c
 }
 
 /* Waits for event `want` on ch; anything else (or the deadline) fails.
- * On success *ev_p holds the event, unacked, when ev_p is not NULL. */
+ * On success *ev_p holds the event, unacked, when ev_p is not NULL; a
+ * refusal's private data goes to reject_p when that is not NULL. */
 static int vrb_cm_expect(const struct vrb_transport *tp, const char *what, const char *peer,
 			 struct rdma_event_channel *ch, enum rdma_cm_event_type want,
-			 uint64_t deadline, struct rdma_cm_event **ev_p)
+			 uint64_t deadline, rps_reject_t *reject_p, struct rdma_cm_event **ev_p)
 {
 	struct rdma_cm_event *ev;
 	int ret;
@@ -138,7 +161,7 @@ static int vrb_cm_expect(const struct vrb_transport *tp, const char *what, const
 		return ret;
 	}
 	if (ev->event != want) {
-		ret = vrb_cm_unexpected(tp, what, peer, ev);
+		ret = vrb_cm_unexpected(tp, what, peer, ev, reject_p);
 		rdma_ack_cm_event(ev);
 		return ret;
 	}
@@ -384,7 +407,7 @@ static int vrb_accept_finish(struct vrb_conn *conn, struct vrb_conn_req *req, co
 	}
 	return vrb_cm_expect(conn->tp, "accept", conn->base.peer, conn->ch,
 			     RDMA_CM_EVENT_ESTABLISHED,
-			     rps_deadline_ns(conn->tp->base.attr.timeout_ms), NULL);
+			     rps_deadline_ns(conn->tp->base.attr.timeout_ms), NULL, NULL);
 }
 
 int rps_vrb_accept(rps_conn_req_t *base, rps_pd_t *pd, rps_cq_t *cq, const void *data, size_t len,
@@ -477,7 +500,8 @@ static int vrb_connect_resolve(struct vrb_transport *tp, struct rdma_event_chann
 		rps_err("%s: connect %s: rdma_resolve_addr: %s", dev, peer, strerror(-ret));
 		return ret;
 	}
-	ret = vrb_cm_expect(tp, "connect", peer, ch, RDMA_CM_EVENT_ADDR_RESOLVED, deadline, NULL);
+	ret = vrb_cm_expect(tp, "connect", peer, ch, RDMA_CM_EVENT_ADDR_RESOLVED, deadline, NULL,
+			    NULL);
 	if (ret)
 		return ret;
 	ret = vrb_check_device(tp, id, peer);
@@ -488,29 +512,12 @@ static int vrb_connect_resolve(struct vrb_transport *tp, struct rdma_event_chann
 		rps_err("%s: connect %s: rdma_resolve_route: %s", dev, peer, strerror(-ret));
 		return ret;
 	}
-	ret = vrb_cm_expect(tp, "connect", peer, ch, RDMA_CM_EVENT_ROUTE_RESOLVED, deadline, NULL);
+	ret = vrb_cm_expect(tp, "connect", peer, ch, RDMA_CM_EVENT_ROUTE_RESOLVED, deadline, NULL,
+			    NULL);
 	if (ret)
 		return ret;
 	vrb_check_gid(tp, id, peer);
 	return 0;
-}
-
-/* A refusal by the peer's rps_conn_req_reject: what it said goes to
- * reject_p, and the caller, who knows what it means, reports it.  Other
- * rejections (nobody listens, the CM's own) are logged here. */
-static int vrb_connect_rejected(struct vrb_conn *conn, const struct rdma_cm_event *ev,
-				rps_reject_t *reject_p)
-{
-	int len;
-
-	if (ev->status != VRB_REJ_CONSUMER_DEFINED || !ev->param.conn.private_data_len)
-		return vrb_cm_unexpected(conn->tp, "connect", conn->base.peer, ev);
-	len = rps_priv_unpack(ev->param.conn.private_data, ev->param.conn.private_data_len,
-			      reject_p->data, sizeof(reject_p->data));
-	reject_p->len = len > 0 ? (size_t)len : 0;
-	rps_info("%s: connect %s: the peer refused (%zu bytes of reject data)",
-		 conn->tp->base.device_name, conn->base.peer, reject_p->len);
-	return -ECONNREFUSED;
 }
 
 /* Sends the request and waits for ESTABLISHED; keeps the peer's data. */
@@ -536,20 +543,10 @@ static int vrb_connect_finish(struct vrb_conn *conn, const void *data, size_t le
 			conn->base.peer, strerror(-ret));
 		return ret;
 	}
-	ret = vrb_cm_wait(conn->ch, deadline, &ev);
-	if (ret) {
-		rps_err("%s: connect %s: %s waiting for %s", conn->tp->base.device_name,
-			conn->base.peer, ret == -ETIMEDOUT ? "timed out" : strerror(-ret),
-			rdma_event_str(RDMA_CM_EVENT_ESTABLISHED));
+	ret = vrb_cm_expect(conn->tp, "connect", conn->base.peer, conn->ch,
+			    RDMA_CM_EVENT_ESTABLISHED, deadline, reject_p, &ev);
+	if (ret)
 		return ret;
-	}
-	if (ev->event != RDMA_CM_EVENT_ESTABLISHED) {
-		ret = ev->event == RDMA_CM_EVENT_REJECTED
-			      ? vrb_connect_rejected(conn, ev, reject_p)
-			      : vrb_cm_unexpected(conn->tp, "connect", conn->base.peer, ev);
-		rdma_ack_cm_event(ev);
-		return ret;
-	}
 	ret = rps_priv_unpack(ev->param.conn.private_data, ev->param.conn.private_data_len,
 			      conn->base.peer_data, sizeof(conn->base.peer_data));
 	if (ret < 0)
