@@ -358,10 +358,10 @@ class Worker:
     def _step_cuda(self, w):
         s = self._stream
         gv = self._gviews
+        # the gradients were computed on the caller's current stream (taken
+        # before ours becomes current): the copies wait for it
+        s.wait_stream(torch.cuda.current_stream(self._device))
         with torch.cuda.stream(s):
-            # the gradients were computed on the stream current at
-            # backward; the copies wait for it
-            s.wait_stream(torch.cuda.current_stream(self._device))
             for i in self._cuda:
                 g = self._params[i].grad
                 if g is None:
