@@ -39,6 +39,7 @@ are freed.  While the worker is open, do not move or cast the model
 """
 
 import bisect
+import contextlib
 import errno
 
 import numpy as np
@@ -176,6 +177,11 @@ class Worker:
     close() restores the parameters to tensors of their own.
     """
 
+    # Tests only: CPU parameters take the copying path of CUDA ones (own
+    # memory, gradient copied in, pulled chunks copied back), so that its
+    # logic is tested where there is no GPU.
+    _COPY_CPU = False
+
     def __init__(self, model, servers, rank, world, **kwargs):
         for k in kwargs:
             if k not in _WORKER_KWARGS:
@@ -225,19 +231,26 @@ class Worker:
         self._gbuf.zero_()
         self._wviews = []
         self._gviews = []
-        self._cuda = []  # indices of CUDA parameters
+        # parameters that keep their own memory and are copied to and from
+        # the buffers: the CUDA ones (and CPU ones under _COPY_CPU)
+        self._copied = []
+        self._is_copied = []
         for i, p in enumerate(self._params):
             off, k = self._offsets[i], p.numel()
             self._wviews.append(self._wbuf[off:off + k].view(p.shape))
             self._gviews.append(self._gbuf[off:off + k].view(p.shape))
-            if p.device.type == "cuda":
-                self._cuda.append(i)
+            copied = p.device.type == "cuda" or self._COPY_CPU
+            self._is_copied.append(copied)
+            if copied:
+                self._copied.append(i)
         self._device = cuda_device
+        self._stream = None
         if cuda_device is not None:
             self._setup_cuda(cuda_device)
+        self._setup_chunks()
         with torch.no_grad():
             for i, p in enumerate(self._params):
-                if p.device.type == "cuda":
+                if self._is_copied[i]:
                     p.data.copy_(self._wviews[i])
                     p.grad = None
                 else:
@@ -256,16 +269,18 @@ class Worker:
                              % (buf.numel() * buf.element_size(), rc), code=-errno.ENOMEM)
             self._cuda_registered.append(buf.data_ptr())
         self._stream = torch.cuda.Stream(device=device)
-        # per pull chunk, the (parameter, start, stop) pieces of CUDA
+
+    def _setup_chunks(self):
+        # per pull chunk, the (parameter, start, stop) pieces of copied
         # parameters inside it, in flat indices
-        starts = [self._offsets[i] for i in self._cuda]
+        starts = [self._offsets[i] for i in self._copied]
         self._chunk_pieces = []
-        for c in range(self._w.num_chunks):
+        for c in range(self._w.num_chunks if self._copied else 0):
             a, b = self._w.chunk_range(c)
             pieces = []
             j = max(bisect.bisect_right(starts, a) - 1, 0)
-            while j < len(self._cuda) and starts[j] < b:
-                i = self._cuda[j]
+            while j < len(self._copied) and starts[j] < b:
+                i = self._copied[j]
                 lo = max(a, self._offsets[i])
                 hi = min(b, self._offsets[i] + self._params[i].numel())
                 if lo < hi:
@@ -313,7 +328,7 @@ class Worker:
         self._open()
         self._gbuf.zero_()
         for i, p in enumerate(self._params):
-            if p.device.type == "cuda":
+            if self._is_copied[i]:
                 if p.grad is not None:
                     p.grad.zero_()
             elif p.grad is None or p.grad.data_ptr() != self._gviews[i].data_ptr():
@@ -328,7 +343,7 @@ class Worker:
         # fresh tensor as .grad (test_grad_set_to_none): copy it in, and
         # point .grad back at the buffer for the next step.
         for i, p in enumerate(self._params):
-            if p.device.type == "cuda":
+            if self._is_copied[i]:
                 continue
             view, g = self._gviews[i], p.grad
             if g is None:
@@ -349,42 +364,57 @@ class Worker:
         NaN/Inf chunks of the gradient)."""
         w = self._open()
         self._gather_cpu_grads()
-        if not self._cuda:
+        if not self._copied:
             w.push()
             w.pull()
             return
-        self._step_cuda(w)
+        self._step_copied(w)
 
-    def _step_cuda(self, w):
+    def _step_copied(self, w):
+        # Parameters with memory of their own (CUDA): the gradient is
+        # copied into the host buffer before the push, and each pulled
+        # chunk is copied back as soon as it is in, while the next chunks
+        # are still being read.  On CUDA the copies are asynchronous on
+        # one stream of ours (the buffers are page-locked by
+        # cudaHostRegister); without a stream (CPU, _COPY_CPU) they are
+        # plain copies, which is how the CPU-only tests cover this logic.
         s = self._stream
         gv = self._gviews
-        # the gradients were computed on the caller's current stream (taken
-        # before ours becomes current): the copies wait for it
-        s.wait_stream(torch.cuda.current_stream(self._device))
-        with torch.cuda.stream(s):
-            for i in self._cuda:
+        if s is not None:
+            # the gradients were computed on the caller's current stream
+            # (taken before ours becomes current): the copies wait for it
+            s.wait_stream(torch.cuda.current_stream(self._device))
+        with self._on_stream(), torch.no_grad():
+            for i in self._copied:
                 g = self._params[i].grad
                 if g is None:
                     gv[i].zero_()
                 else:
                     if g.is_sparse:
                         g = g.to_dense()
-                    gv[i].copy_(g.detach(), non_blocking=True)
-        s.synchronize()
+                    gv[i].copy_(g, non_blocking=s is not None)
+        if s is not None:
+            s.synchronize()  # the gradient is in host memory: push it
         w.push()
         w.pull_start()
         wbuf = self._wbuf
-        with torch.cuda.stream(s), torch.no_grad():
+        with self._on_stream(), torch.no_grad():
             for c, pieces in enumerate(self._chunk_pieces):
                 w.pull_wait_chunk(c)
                 # chunk c is in host memory: copy it while c+1 is read
                 for i, lo, hi in pieces:
                     off = self._offsets[i]
                     dst = self._params[i].data.view(-1)[lo - off:hi - off]
-                    dst.copy_(wbuf[lo:hi], non_blocking=True)
-        # the next forward (on the default stream) must see the weights,
-        # and the next pull must not overwrite a buffer still being copied
-        s.synchronize()
+                    dst.copy_(wbuf[lo:hi], non_blocking=s is not None)
+        if s is not None:
+            # the next forward (on the caller's stream) must see the
+            # weights, and the next pull must not overwrite the buffer
+            # while a copy still reads it
+            s.synchronize()
+
+    def _on_stream(self):
+        return torch.cuda.stream(self._stream) if self._stream is not None \
+            else contextlib.nullcontext()
 
     # ---- close ----------------------------------------------------------
 
@@ -399,7 +429,7 @@ class Worker:
             with torch.no_grad():
                 for i, wv in enumerate(getattr(self, "_wviews", [])):
                     p, gv = self._params[i], self._gviews[i]
-                    if p.device.type == "cuda":
+                    if self._is_copied[i]:
                         continue
                     if p.data_ptr() == wv.data_ptr():
                         p.data = wv.clone()

@@ -366,6 +366,41 @@ class TorchTest(unittest.TestCase):
             self.assertGreaterEqual(r["accuracy"], CNN_TARGET, r)
         self.assertGreaterEqual(max(r["server_version"] for r in results), CNN_STEPS)
 
+    def test_copied_path_on_cpu(self):
+        """The CUDA path's logic (parameters with memory of their own, the
+        gradient copied in, each pulled chunk copied back as it arrives)
+        run on the CPU: bit for bit as the zero-copy path."""
+        model = make_cnn()
+        w0 = rt.flat_parameters(model)
+        rt.Worker._COPY_CPU = True
+        try:
+            with self.sgd_server(model) as ps:
+                with rt.Worker(model, ps.address, 0, 1, provider="ofi", timeout=20) as w:
+                    self.assertEqual(w.worker.num_chunks, 21)  # 20522 floats, 1024 a chunk
+                    weights = w.worker.weights
+                    for p in model.parameters():
+                        self.assertFalse(in_buffer(p, weights))
+                        self.assertIsNone(p.grad)
+                    np.testing.assert_array_equal(bits(rt.flat_parameters(model)), bits(w0))
+                    expect = w0.copy()
+                    for s in range(4):
+                        w.zero_grad()
+                        loss_of(model, *batch(s)).backward()
+                        g = np.concatenate([p.grad.numpy().reshape(-1)
+                                            for p in model.parameters()])
+                        w.step()
+                        np.testing.assert_array_equal(bits(w.worker.grad), bits(g))
+                        expect = expect - np.float32(LR) * g
+                        np.testing.assert_array_equal(bits(rt.flat_parameters(model)),
+                                                      bits(expect))
+                    model.zero_grad(set_to_none=True)
+                    w.step()  # no gradients: zeros pushed, weights unchanged
+                    self.assertFalse(w.worker.grad.any())
+                    np.testing.assert_array_equal(bits(rt.flat_parameters(model)), bits(expect))
+                np.testing.assert_array_equal(bits(rt.flat_parameters(model)), bits(expect))
+        finally:
+            rt.Worker._COPY_CPU = False
+
     @unittest.skipUnless(torch.cuda.is_available(),
                          "torch.cuda.is_available() is False: no CUDA device or a CPU-only torch")
     def test_cuda(self):
