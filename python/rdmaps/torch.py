@@ -21,7 +21,10 @@ straight into the model), and its ``.grad`` a view of its slice of the
 registered gradient buffer (backward accumulates into the buffer the push
 sends).  CUDA parameters keep their device memory; step() copies the
 gradient to the registered host buffer, and copies each pulled chunk back
-to the device while later chunks are still being read.
+to the device while later chunks are still being read.  A parameter whose
+.grad is None at step() (frozen, or unused by the loss) pushes zeros: it
+changes only by what the server's algorithm does with a zero gradient
+(nothing for sgd without weight decay and momentum, nor for dc-asgd).
 
 Buffers that are not parameters (BatchNorm's running_mean, running_var
 and num_batches_tracked) stay local to each worker and are never sent to
