@@ -24,7 +24,8 @@ gradient to the registered host buffer, and copies each pulled chunk back
 to the device while later chunks are still being read.  A parameter whose
 .grad is None at step() (frozen, or unused by the loss) pushes zeros: it
 changes only by what the server's algorithm does with a zero gradient
-(nothing for sgd without weight decay and momentum, nor for dc-asgd).
+(nothing for sgd or asgd without momentum and weight decay; dude-asgd
+still steps with the other workers' stored gradients).
 
 Buffers that are not parameters (BatchNorm's running_mean, running_var
 and num_batches_tracked) stay local to each worker and are never sent to
