@@ -37,8 +37,8 @@ so for evaluation any worker's model will do; to make them equal, call
 ``rdmaps.torch.average_buffers(model, ring)`` over an ``rdmaps.Ring``.
 
 close() (or leaving the ``with`` block) gives every parameter its own copy
-of its final value, so the model stays usable once the worker's buffers
-are freed.  While the worker is open, do not move or cast the model
+of its final value, so the model stays usable and shares no memory with
+the closed worker.  While the worker is open, do not move or cast the model
 (``model.to()``, ``.half()``): that replaces the views.
 """
 
