@@ -7,7 +7,9 @@
 # naming the file and the problem; a valid file's weights are exactly what
 # a worker pulls, whole and as --shard 1/2 of the same file; a resume
 # checkpoint wins over the file.  The files are written with python3's
-# standard library only (struct, zlib).
+# standard library only (struct, zlib); where python3 has numpy,
+# python/rdmaps/initfile.py must write the same bytes and refuse the same
+# files with the same reasons.
 set -uo pipefail
 ps=./rdma-ps
 client=./tests/cmd/ps_client
@@ -55,6 +57,9 @@ refused() { # FILE EXPECTED-WORDS [ARGS...]
 	grep -qF -- "$f" <<<"$err" || fail "$f: the error does not name the file: $err"
 	grep -qF -- "$want" <<<"$err" || fail "$f: the error does not say '$want': $err"
 	echo "refused as expected: $err"
+	case $err in # the file's own problems, for initfile.py below
+	"rdma-ps: --init-weights: $f: "*) printf '%s\n' "${err#rdma-ps: --init-weights: }" >> "$tmp/refusals" ;;
+	esac
 }
 b=$tmp/bad
 refused "$b-none" "cannot open"
@@ -157,4 +162,29 @@ rm -f "$tmp/ck/rdma-ps.ckpt"
 pull fresh --init-weights "$tmp/w2.bin" --checkpoint-dir "$tmp/ck" --resume-auto
 payload "$tmp/w2.bin" 0 5001 > "$tmp/want"
 cmp "$tmp/want" "$tmp/fresh.pulled" || fail "resume-auto without a checkpoint: not the file's weights"
+
+# ---- python/rdmaps/initfile.py, where python3 has numpy -------------------
+# its writer gives the same bytes, and its reader the same refusals
+if "$py" -c 'import numpy' 2>/dev/null; then
+	PYTHONPATH="$(cd "$(dirname "$0")/../../python" && pwd)" "$py" - "$w" "$tmp/w-py.bin" \
+		"$tmp/refusals" <<'EOF' || fail "python/rdmaps/initfile.py"
+import sys
+from rdmaps.errors import Error
+from rdmaps.initfile import read_init_weights, write_init_weights
+w = read_init_weights(sys.argv[1])
+write_init_weights(sys.argv[2], w)
+assert open(sys.argv[1], "rb").read() == open(sys.argv[2], "rb").read(), "not the same bytes"
+for line in open(sys.argv[3]):
+    want = line.rstrip("\n")
+    path = want.split(": ", 1)[0]
+    try:
+        read_init_weights(path)
+        raise SystemExit("read_init_weights accepted " + path)
+    except Error as e:
+        assert str(e) == want, "%r, rdma-ps said %r" % (str(e), want)
+print("initfile.py: same bytes, same %d refusals" % len(open(sys.argv[3]).readlines()))
+EOF
+else
+	echo "note: $py has no numpy: python/rdmaps/initfile.py not checked"
+fi
 echo "PASS: refused files, whole model, shard 1/2, resume"
