@@ -18,10 +18,12 @@ in, then where ``make install`` put it, then on the loader's path.
 
 from ._lib import library_path
 from .errors import Error
+from .initfile import read_init_weights, write_init_weights
 from .ring import Ring
 from .worker import Worker
 
-__all__ = ["Error", "Worker", "Ring", "library_path", "version"]
+__all__ = ["Error", "Worker", "Ring", "library_path", "version",
+           "read_init_weights", "write_init_weights"]
 
 
 def version():

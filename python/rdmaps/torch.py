@@ -50,6 +50,7 @@ import numpy as np
 import torch
 
 from .errors import Error
+from .initfile import write_init_weights
 from .worker import Worker as _RpsWorker
 
 __all__ = ["Worker", "save_init", "flat_parameters", "average_buffers", "buffer_count"]
@@ -91,37 +92,13 @@ def flat_parameters(model):
         return torch.cat([p.detach().reshape(-1).cpu() for _, p in named]).numpy().copy()
 
 
-def _write_init_weights(path, array):
-    try:
-        from .initfile import write_init_weights
-    except ImportError:
-        write_init_weights = _fallback_write_init_weights
-    write_init_weights(path, array)
-
-
-def _fallback_write_init_weights(path, array):
-    # Used only until rdmaps.initfile is merged: the weights-file format of
-    # rdma-ps --init-weights (pyapi-spec.md), little-endian.
-    import struct
-    import zlib
-
-    a = np.ascontiguousarray(array, dtype="<f4").reshape(-1)
-    if a.size < 1 or not np.all(np.isfinite(a)):
-        raise _error("rdmaps.torch: init weights must be at least one finite float")
-    payload = a.tobytes()
-    header = b"RDMAPSWT" + struct.pack("<IIQII", 1, 32, a.size, zlib.crc32(payload) & 0xFFFFFFFF, 0)
-    with open(path, "wb") as f:
-        f.write(header)
-        f.write(payload)
-
-
 def save_init(model, path):
     """Writes the model's parameters, flat in model.parameters() order, to
     path in the weights-file format of rdma-ps --init-weights, so that the
     server starts from the model's own initialisation.  Raises rdmaps.Error
     if a parameter is not float32 and contiguous, or if one is not
     finite."""
-    _write_init_weights(path, flat_parameters(model))
+    write_init_weights(path, flat_parameters(model))
 
 
 def _float_buffers(model):
