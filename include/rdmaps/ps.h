@@ -168,6 +168,15 @@ typedef struct rps_worker_config {
 	int timeout_ms;			       /* connect and each wait; 0 = 60000 */
 	const void *auth_token;		       /* the server's shared secret, NULL = none */
 	size_t auth_token_len;
+	/* librdmaps 1.1: the caller's memory for the gradient and the weights
+	 * buffers (num_params floats each, which must then be set), used and
+	 * registered instead of buffers the library allocates, so that a
+	 * model's own arrays (a framework's tensors, one flat array over
+	 * several sharded servers) are what RDMA reads and writes.  They must
+	 * stay valid until rps_worker_close(), which does not free them.
+	 * NULL = the library allocates (page-aligned, zeroed). */
+	float *grad_buf;
+	float *weights_buf;
 } rps_worker_config_t;
 
 /* Fills the first size bytes of cfg (its size member = size) with the
@@ -189,7 +198,8 @@ int rps_worker_connect(const rps_worker_config_t *cfg, rps_worker_t **w_p);
 /* Sends BYE, disconnects, frees. */
 void rps_worker_close(rps_worker_t *w);
 /* Registered buffers of num_params floats: write the gradient into the
- * first, read the weights from the second. */
+ * first, read the weights from the second (cfg.grad_buf and
+ * cfg.weights_buf when the caller gave them). */
 float *rps_worker_grad(rps_worker_t *w);
 float *rps_worker_weights(rps_worker_t *w);
 uint64_t rps_worker_num_params(const rps_worker_t *w);

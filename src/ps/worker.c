@@ -38,6 +38,7 @@ struct rps_worker {
 	uint64_t n, chunk_params;
 	uint32_t num_chunks;
 	float *grad, *weights;
+	bool own_grad, own_weights; /* allocated here (not cfg's buffers) */
 	rps_mr_t *grad_mr, *weights_mr;
 	uint64_t *ctl; /* [0]: doorbell the server writes; [1]: the server's
 			* keepalive word (never read); [2..]: BYE */
@@ -350,13 +351,17 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	return 0;
 }
 
-static int setup_buffers(rps_worker_t *w)
+static int setup_buffers(rps_worker_t *w, const rps_worker_config_t *cfg)
 {
 	uint64_t bytes = w->n * sizeof(float);
 	int ret;
 
-	w->grad = alloc_buf(bytes);
-	w->weights = alloc_buf(bytes);
+	/* the caller's buffers hold cfg->num_params floats, and the server
+	 * accepted the HELLO only when that is its n */
+	w->own_grad = !cfg->grad_buf;
+	w->own_weights = !cfg->weights_buf;
+	w->grad = w->own_grad ? alloc_buf(bytes) : cfg->grad_buf;
+	w->weights = w->own_weights ? alloc_buf(bytes) : cfg->weights_buf;
 	w->pulled = calloc(w->num_chunks, 1);
 	if (!w->grad || !w->weights || !w->pulled)
 		return -ENOMEM;
@@ -403,7 +408,7 @@ static int worker_open(rps_worker_t *w, const rps_worker_config_t *cfg)
 	w->num_chunks = first.num_chunks;
 	w->pushes = first.worker_pushes;
 	w->server_version = first.step; /* the weights pulled at connect */
-	if ((ret = setup_buffers(w)))
+	if ((ret = setup_buffers(w, cfg)))
 		return ret;
 	return poll_until(w, all_ready, 0, w->timeout_ms, "waiting for the server to adopt lanes");
 }
@@ -440,6 +445,16 @@ RPS_EXPORT int rps_worker_connect(const rps_worker_config_t *cfg_in, rps_worker_
 	if (!cfg->server || !cfg->port ||
 	    (cfg->auth_token && (!cfg->auth_token_len || cfg->auth_token_len > RPS_AUTH_MAX_TOKEN)))
 		return -EINVAL;
+	if ((cfg->grad_buf || cfg->weights_buf) && !cfg->num_params) {
+		rps_err("worker %u: grad_buf and weights_buf need num_params, the floats they hold",
+			cfg->worker_id);
+		return -EINVAL;
+	}
+	if (((uintptr_t)cfg->grad_buf | (uintptr_t)cfg->weights_buf) % _Alignof(float)) {
+		rps_err("worker %u: grad_buf and weights_buf must be aligned for float",
+			cfg->worker_id);
+		return -EINVAL;
+	}
 	/* the server could only call such a HELLO malformed */
 	if (cfg->num_workers && cfg->worker_id >= cfg->num_workers) {
 		rps_err("worker %u: the rank is not below the world size %u", cfg->worker_id,
@@ -488,8 +503,10 @@ RPS_EXPORT void rps_worker_close(rps_worker_t *w)
 	rps_mr_dereg(w->grad_mr);
 	rps_mr_dereg(w->ctl_mr);
 	free(w->pulled);
-	free(w->weights);
-	free(w->grad);
+	if (w->own_weights)
+		free(w->weights);
+	if (w->own_grad)
+		free(w->grad);
 	free(w->ctl);
 	rps_cq_destroy(w->cq);
 	rps_transport_close(w->tp);

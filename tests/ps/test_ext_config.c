@@ -6,7 +6,8 @@
  * this library's (an older header) train as before, with the defaults for
  * what they lack, and the library writes nothing past their end; larger
  * ones (a newer header) are fine while what the library does not know is
- * zero, and refused with -E2BIG otherwise.  Over RPS_TEST_PROVIDER; exits
+ * zero, and refused with -E2BIG otherwise; the 1.1 worker members (the
+ * caller's buffers) are used.  Over RPS_TEST_PROVIDER; exits
  * 77 (SKIP) when it has no device or address here.
  */
 #include "config.h"
@@ -238,12 +239,65 @@ static void test_size_zero_and_too_small(void **state)
 	rps_server_destroy(srv);
 }
 
+/* librdmaps 1.1: the caller's buffers are the ones registered and used
+ * (the initial pull lands in them, the push reads them), and close leaves
+ * them to the caller (ASan reports a free of memory it did not allocate) */
+static void test_caller_buffers(void **state)
+{
+	rps_server_config_t cfg;
+	rps_worker_config_t wc;
+	rps_server_t *srv;
+	rps_worker_t *w = NULL;
+	float *grad = calloc(N, sizeof(float)), *weights = malloc(N * sizeof(float));
+
+	(void)state;
+	assert_non_null(grad);
+	assert_non_null(weights);
+	for (unsigned i = 0; i < N; i++)
+		weights[i] = 7.0f; /* overwritten by the initial pull */
+	rps_server_config_init(&cfg);
+	server_fields(&cfg);
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+
+	rps_worker_config_init(&wc);
+	wc.server = addr;
+	wc.port = rps_server_port(srv);
+	wc.transport = &attr;
+	wc.grad_buf = grad;
+	wc.weights_buf = weights;
+	/* their size must be given */
+	assert_int_equal(rps_worker_connect(&wc, &w), -EINVAL);
+	assert_null(w);
+	/* and be the server's */
+	wc.num_params = N - 1;
+	assert_int_not_equal(rps_worker_connect(&wc, &w), 0);
+	assert_null(w);
+	wc.num_params = N;
+	assert_int_equal(rps_worker_connect(&wc, &w), 0);
+	assert_ptr_equal(rps_worker_grad(w), grad);
+	assert_ptr_equal(rps_worker_weights(w), weights);
+	for (unsigned i = 0; i < N; i++)
+		assert_true(weights[i] == 0.0f);
+	for (unsigned i = 0; i < N; i++)
+		grad[i] = (float)(i % 5);
+	assert_int_equal(rps_push(w), 0);
+	assert_int_equal(rps_pull(w), 0);
+	for (unsigned i = 0; i < N; i++)
+		assert_true(weights[i] == 0.0f - cfg.hp.lr * (float)(i % 5));
+	rps_worker_close(w);
+	rps_server_destroy(srv);
+	free(grad);
+	free(weights);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_older_structs_train),
 		cmocka_unit_test(test_newer_structs),
 		cmocka_unit_test(test_size_zero_and_too_small),
+		cmocka_unit_test(test_caller_buffers),
 	};
 	char name[64];
 	int ret = test_addr_or_skip(RPS_TEST_PROVIDER, &addr);
