@@ -65,7 +65,7 @@ _ALONE_REPS = 5
 def _einval(message):
     """An rdmaps.Error for a bad argument (code -EINVAL), as the core
     binding raises them."""
-    return Error(-errno.EINVAL, message)
+    return Error(message, -errno.EINVAL)
 
 
 def adaptive_lambda(w, wbar, g, lambda0):
@@ -319,8 +319,8 @@ class Worker:
         try:
             ring.allreduce_wait()
         except Error as e:
-            raise type(e)(e.code, "dcs3gd: allreduce %d: %s (a peer stopped or the network "
-                          "failed)" % (self.applied, e.message)) from e
+            raise Error("dcs3gd: allreduce %d: %s (a peer stopped or the network failed)"
+                        % (self.applied, e.message), e.code) from e
         finally:
             self.wait_s += time.perf_counter() - t0
             self.waits += 1
@@ -372,8 +372,8 @@ class Worker:
         try:
             self._rings[k].allreduce_start()
         except Error as e:
-            raise type(e)(e.code, "dcs3gd: starting allreduce %d: %s"
-                          % (self.started, e.message)) from e
+            raise Error("dcs3gd: starting allreduce %d: %s" % (self.started, e.message),
+                        e.code) from e
         self.started += 1
         return ok
 

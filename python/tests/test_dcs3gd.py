@@ -285,7 +285,7 @@ class TestThreeWorkers(unittest.TestCase):
         # and it is the algorithm: the float64 simulation of the same run
         ref = reference_run()
         err = np.max(np.abs(wbar[0] - ref))
-        self.assertLess(err, 1e-4 * max(1.0, np.max(np.abs(ref))),
+        self.assertLess(err, 1e-5 * max(1.0, np.max(np.abs(ref))),
                         "wbar differs from the float64 simulation by %g" % err)
 
 
