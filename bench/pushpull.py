@@ -18,7 +18,12 @@ median over the rounds of each median.  ratio = Python step / C step.
 Both sides move the same bytes in the same chunks over the same
 transport; the differences are the Python loop and ctypes calls around
 rps_push()/rps_pull(), and rdma-ps being a separate process where the C
-bench's server shares the worker's process.
+bench's server shares the worker's process.  Both are placed alike: the
+engine threads on --cpus (default: the first PU this process may use),
+the workers (the C bench's threads, this process) on the other PUs;
+--no-pin leaves everything to the scheduler, and then a worker that
+shares the busy-polling engine's core can take 5x longer at small sizes,
+on either side, from run to run.
 
 Exit status: 0 every point measured, 1 a point failed (the reason on
 standard error), 2 bad usage or a missing program.
@@ -100,9 +105,13 @@ def parse_args(argv):
                     help="the build tree with rdma-ps, bench/rps_pushpull_bench and "
                     ".libs/librdmaps.so.1 (default: this source tree if built in place, else "
                     "PATH and the installed library)")
-    ap.add_argument("--no-py-pin", action="store_true",
-                    help="leave this process to the scheduler instead of pinning it to the "
-                    "CPUs rdma-ps's engine threads are not on")
+    ap.add_argument("--cpus", default=None, metavar="LIST",
+                    help="the PUs of the servers' engine threads (rdma-ps --cpus; default: the "
+                    "first PU this process may use); the workers, C and Python, run on the "
+                    "others")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="pin nothing: engines and workers left to the scheduler (each "
+                    "program's default placement)")
     ap.add_argument("--csv", action="store_true", help="print CSV instead of the table")
     a = ap.parse_args(argv)
     if not 1 <= a.steps <= 100000:
@@ -135,8 +144,12 @@ def c_bench(a, prog):
     cmd = [prog, "-P", a.provider, "-a", a.addr, "-s", ",".join(str(s) for s in a.sizes),
            "-c", str(a.chunk), "-w", "1", "-n", str(a.steps), "-t", str(a.threads),
            "--algo", a.algo, "--csv"]
+    engine, workers = a.placement
+    if engine is not None:
+        cmd += ["--cpus", engine]
+    pin = (lambda: os.sched_setaffinity(0, workers)) if workers else None
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=600)
+                       timeout=600, preexec_fn=pin)
     out = {}
     for row in csv.DictReader(io.StringIO(p.stdout)):
         out[int(row["bytes"])] = (float(row["push_us"]), float(row["pull_us"]),
@@ -156,25 +169,28 @@ def cpu_list(text):
     return cpus
 
 
-def pin_off_engine(log_text):
-    """Pin this process to the CPUs that rdma-ps's placement line says its
-    engine threads are not on; returns the affinity to restore, or None
-    when there is nothing to do (unpinned engine, no other CPU).
+def placement(a):
+    """(engine CPU list for --cpus, the set of CPUs of the workers), or
+    (None, None) with --no-pin or on a single CPU.
 
-    The C bench's worker threads are not pinned either, but the scheduler
-    puts them next to the busy-polling engine thread, in the same process;
-    a separate process can land on the engine's core, where each push and
-    pull then waits for the engine to yield (about 170 us here, where the
-    transfer of 64K takes 30)."""
-    m = re.search(r"placement: nic=\S+ numa=\S+ cpus=([0-9,-]+)", log_text)
-    if not m or not hasattr(os, "sched_setaffinity"):
-        return None
-    old = os.sched_getaffinity(0)
-    others = old - cpu_list(m.group(1))
-    if not others or others == old:
-        return None
-    os.sched_setaffinity(0, others)
-    return old
+    The two sides must be placed alike for the ratio to mean anything:
+    the C bench's worker threads share a process with the busy-polling
+    engine thread, the Python worker is a process of its own, and a
+    worker that the scheduler puts on the engine's core waits for the
+    engine to yield at every push and pull (about 170 us on a 2-CPU
+    machine, where the transfer of 64K takes 30).  So the engine threads
+    get --cpus and every worker the other CPUs, on both sides."""
+    if a.no_pin or not hasattr(os, "sched_getaffinity"):
+        return None, None
+    mine = os.sched_getaffinity(0)
+    engine = a.cpus if a.cpus is not None else str(min(mine))
+    try:
+        others = mine - cpu_list(engine)
+    except ValueError:
+        raise Usage("--cpus %s: not a list of PUs such as 0-3,8" % engine)
+    if not others:
+        return (engine, None) if a.cpus is not None else (None, None)
+    return engine, others
 
 
 def start_ps(a, prog, size, log):
@@ -183,6 +199,8 @@ def start_ps(a, prog, size, log):
            "--status-interval", "0", "--workers", "1", "--params", str(size // 4),
            "--algo", a.algo, "--lr", "0.001", "--threads", str(a.threads),
            "--chunk", str(a.chunk)]
+    if a.placement[0] is not None:
+        cmd += ["--cpus", a.placement[0]]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -203,16 +221,7 @@ def py_point(a, rdmaps, prog, size, logpath):
     """(push, pull, step) medians of the Python loop at size bytes."""
     with open(logpath, "w") as log:
         ps, port = start_ps(a, prog, size, log)
-        restore = None
         try:
-            if not a.no_py_pin:
-                # the placement line follows the one that gives the port
-                deadline, text = time.monotonic() + 5, ""
-                while "placement:" not in text and time.monotonic() < deadline:
-                    with open(logpath) as f:
-                        text = f.read()
-                    time.sleep(0.01)
-                restore = pin_off_engine(text)
             host = "[%s]" % a.addr if ":" in a.addr else a.addr
             push, pull, step = [], [], []
             # num_params given: a probe for the size would count as the
@@ -235,12 +244,19 @@ def py_point(a, rdmaps, prog, size, logpath):
         except rdmaps.Error as e:
             raise Failed("Python, %d bytes: %s" % (size, e))
         finally:
-            if restore is not None:
-                os.sched_setaffinity(0, restore)
             if ps.poll() is None:
                 ps.kill()
                 ps.wait()
     return statistics.median(push), statistics.median(pull), statistics.median(step)
+
+
+def placement_text(a):
+    engine, workers = a.placement
+    if engine is None:
+        return ", unpinned"
+    if not workers:
+        return ", engine on PUs %s" % engine
+    return ", engine on PU(s) %s, workers on %s" % (engine, ",".join(map(str, sorted(workers))))
 
 
 def emit(a, rows, out=sys.stdout):
@@ -254,7 +270,7 @@ def emit(a, rows, out=sys.stdout):
     print("# %s, %d engine thread(s), algorithm %s, one worker, medians of %d steps, median of "
           "%d round(s)%s; ratio = Python step / C step"
           % (a.provider, a.threads, a.algo, a.steps, a.rounds,
-             "" if a.no_py_pin else ", Python off the engine's CPUs"), file=out)
+             placement_text(a)), file=out)
     print(" #bytes      chunk      C push[us]  C pull[us]  C step[us]  Py push[us]  Py pull[us]"
           "  Py step[us]   ratio", file=out)
     for r in rows:
@@ -281,14 +297,22 @@ def main(argv):
                     "its python/ directory" % e)
     c_prog = find_program(a.build_dir, "bench/rps_pushpull_bench", "rps_pushpull_bench")
     ps_prog = find_program(a.build_dir, "rdma-ps", "rdma-ps")
+    a.placement = placement(a)
     c_runs, py_runs = [], {s: [] for s in a.sizes}
     logpath = os.path.join(os.environ.get("TMPDIR", "/tmp"), "pushpull-py.%d.log" % os.getpid())
+    restore = os.sched_getaffinity(0) if a.placement[1] else None
     try:
         for _ in range(a.rounds):
             c_runs.append(c_bench(a, c_prog))
+            if restore:
+                os.sched_setaffinity(0, a.placement[1])
             for size in a.sizes:
                 py_runs[size].append(py_point(a, rdmaps, ps_prog, size, logpath))
+            if restore:
+                os.sched_setaffinity(0, restore)
     finally:
+        if restore:
+            os.sched_setaffinity(0, restore)
         if os.path.exists(logpath):
             os.unlink(logpath)
     rows = []

@@ -40,7 +40,8 @@ class TestPushPullPy(unittest.TestCase):
         lines = p.stdout.splitlines()
         self.assertEqual(len(lines), 2 + len(SIZES), p.stdout)
         self.assertRegex(lines[0], r"^# ofi, 1 engine thread\(s\), algorithm asgd, one worker, "
-                         r"medians of 2 steps, median of 1 round\(s\)(, Python off the engine's CPUs)?; "
+                         r"medians of 2 steps, median of 1 round\(s\), (unpinned|engine on PU\(s\) [0-9,-]+"
+                         r"(, workers on [0-9,]+)?); "
                          r"ratio = Python step / C step$")
         self.assertEqual(lines[1].split(), ["#bytes", "chunk", "C", "push[us]", "C", "pull[us]",
                                             "C", "step[us]", "Py", "push[us]", "Py", "pull[us]",
@@ -59,8 +60,14 @@ class TestPushPullPy(unittest.TestCase):
         for size, line in zip(SIZES, lines[1:]):
             self.check_row(size, line.split(","))
 
+    def test_unpinned(self):
+        p = run("-P", "ofi", "-s", "4K", "-c", "4K", "-n", "2", "-r", "1", "--no-pin")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(", unpinned; ratio", p.stdout.splitlines()[0])
+        self.assertEqual(len(p.stdout.splitlines()), 3, p.stdout)
+
     def test_usage(self):
-        for args in (["-s", "3"], ["-n", "0"], ["--bogus"], ["-c", "100"]):
+        for args in (["-s", "3"], ["-n", "0"], ["--bogus"], ["-c", "100"], ["--cpus", "x"]):
             p = run(*args)
             self.assertEqual(p.returncode, 2, args)
             self.assertTrue(p.stderr.strip(), args)
