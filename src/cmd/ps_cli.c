@@ -15,6 +15,7 @@
 
 #include "cmd/cmd_place.h"
 #include "cmd/ps_cli.h"
+#include "cmd/weights_file.h"
 #include "ml/model.h"
 #include "topo/topo.h"
 #include "util/log.h"
@@ -56,6 +57,17 @@ static int o_model(void *c, const char *a)
 {
 	CLI(c)->model_spec = a;
 	return cmd_check_model_spec(PROG, a);
+}
+
+/* read after parsing (ps_cli_parse): a --config file may name it too */
+static int o_init_weights(void *c, const char *a)
+{
+	if (!*a) {
+		fprintf(stderr, PROG ": --init-weights: empty path\n");
+		return -EINVAL;
+	}
+	CLI(c)->init_weights_path = a;
+	return 0;
 }
 
 static int o_features(void *c, const char *a)
@@ -297,6 +309,9 @@ static const rps_opt_t ps_opts[] = {
 	{ "classes", 0, "C", "--model classes (default 10)", o_classes },
 	{ "seed", 0, "N", "--model initialisation seed (default 1)", o_seed },
 	{ "params", 'n', "N", "model size in floats (zeros; or give --model)", o_params },
+	{ "init-weights", 0, "FILE",
+	  "initial weights and size of the whole model (WEIGHTS FILE in the man page)",
+	  o_init_weights },
 	{ "shard", 0, "I/K", "hold shard I (from 0) of a model split over K servers", o_shard },
 	{ "algo", 'a', "NAME",
 	  "sgd|asgd|ssgd|dc-asgd-c|dc-asgd-a|pc-asgd|dude-asgd (default dc-asgd-a)", o_algo },
@@ -337,7 +352,7 @@ static const rps_opt_t ps_opts[] = {
 
 const rps_opt_cmd_t ps_cli_cmd = {
 	.prog = PROG,
-	.synopsis = "--workers M (--model SPEC | --params N) [OPTIONS]",
+	.synopsis = "--workers M (--model SPEC | --params N | --init-weights FILE) [OPTIONS]",
 	.summary = "rdmaps parameter server: workers push gradients with RDMA WRITEs, pull\n"
 		   "weights with RDMA READs; engine threads apply the chosen algorithm.",
 	.opts = ps_opts,
@@ -396,6 +411,35 @@ static int checkpoint_dir_problem(const char *dir)
 	return 0;
 }
 
+/* --init-weights gives the size and the weights; --params, if also
+ * given, must agree with it; --model would be a second source. */
+static int init_weights_size(struct ps_cli *cli)
+{
+	char why[CMD_WEIGHTS_WHY_LEN];
+	uint64_t n = 0;
+
+	if (cli->model_spec) {
+		fprintf(stderr, PROG ": --init-weights and --model both give the initial weights: "
+				     "choose one\n");
+		return -EINVAL;
+	}
+	if (cmd_weights_read(cli->init_weights_path, &cli->init_weights, &n, why, sizeof(why))) {
+		fprintf(stderr, PROG ": --init-weights: %s\n", why);
+		return -EINVAL;
+	}
+	if (cli->model_params && cli->model_params != n) {
+		fprintf(stderr,
+			PROG ": --params %llu does not match --init-weights %s (%llu params)\n",
+			(unsigned long long)cli->model_params, cli->init_weights_path,
+			(unsigned long long)n);
+		free(cli->init_weights);
+		cli->init_weights = NULL;
+		return -EINVAL;
+	}
+	cli->model_params = n;
+	return 0;
+}
+
 /* --model gives the size (and later the initial weights); --params, if
  * also given, must agree with it. */
 static int model_size(struct ps_cli *cli)
@@ -404,6 +448,8 @@ static int model_size(struct ps_cli *cli)
 	uint64_t n;
 	int ret;
 
+	if (cli->init_weights_path)
+		return init_weights_size(cli);
 	if (!cli->model_spec)
 		return 0;
 	if ((ret = rps_model_create(cli->model_spec, cli->features, cli->classes, 1, &m))) {
@@ -438,9 +484,10 @@ int ps_cli_parse(struct ps_cli *cli, int argc, char **argv)
 		cli->srv.transport = &cli->common.attr;
 		return 1;
 	}
-	if (!cli->srv.num_workers || !(cli->model_params || cli->model_spec)) {
-		fprintf(stderr, PROG ": --workers and --model or --params are required "
-				     "(try --help)\n");
+	if (!cli->srv.num_workers ||
+	    !(cli->model_params || cli->model_spec || cli->init_weights_path)) {
+		fprintf(stderr, PROG ": --workers and --model, --params or --init-weights are "
+				     "required (try --help)\n");
 		return -EINVAL;
 	}
 	if (model_size(cli))

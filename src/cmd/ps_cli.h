@@ -28,10 +28,14 @@ struct ps_cli {
 	rps_hparams_t hp; /* values given on the command line / file */
 	unsigned given;	  /* enum ps_hp_given */
 	bool algo_set;
-	const char *model_spec; /* --model: size and initial weights */
+	const char *model_spec;	       /* --model: size and initial weights */
+	const char *init_weights_path; /* --init-weights: size and weights */
+	/* the whole model's weights read from init_weights_path (malloc'ed;
+	 * run() frees them once the server has its copy) */
+	float *init_weights;
 	uint32_t features, classes;
 	uint64_t seed;
-	uint64_t model_params; /* whole model (--params or --model) */
+	uint64_t model_params; /* whole model (--params, --model or --init-weights) */
 	uint32_t shard_index, shard_count;
 	bool once; /* exit when every worker joined and left */
 	const char *checkpoint_dir;
@@ -48,9 +52,10 @@ extern const rps_opt_cmd_t ps_cli_cmd;
  * seeded with 1, then the RPS_*
  * environment.  Returns 0 or -EINVAL (logged) for a bad RPS_* value. */
 int ps_cli_init(struct ps_cli *cli);
-/* Applies --config FILE (if any), then argv, then works out the shard.
- * Returns 1 to go on, 0 when --help was printed, or -EINVAL after a
- * one-line error (exit 2). */
+/* Applies --config FILE (if any), then argv, reads --init-weights FILE
+ * (into cli->init_weights: free it), then works out the shard.  Returns 1
+ * to go on, 0 when --help was printed, or -EINVAL after a one-line error
+ * (exit 2; a refused weights file too). */
 int ps_cli_parse(struct ps_cli *cli, int argc, char **argv);
 
 #endif /* RPS_CMD_PS_CLI_H */

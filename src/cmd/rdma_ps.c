@@ -118,6 +118,12 @@ static void banner(const struct ps_cli *cli, const rps_server_t *srv)
 			printf("; no checkpoint yet: a fresh start");
 		printf("\n");
 	}
+	if (cli->init_weights_path && cli->srv.resume_path)
+		printf("rdma-ps: --init-weights %s not used: the checkpoint's weights win\n",
+		       cli->init_weights_path);
+	else if (cli->init_weights_path)
+		printf("rdma-ps: initial weights from %s (%llu params)\n", cli->init_weights_path,
+		       (unsigned long long)cli->model_params);
 	if (cli->model_spec && !cli->srv.resume_path)
 		printf("rdma-ps: model %s, %u features, %u classes, initialised with seed %llu\n",
 		       cli->model_spec, cli->features, cli->classes, (unsigned long long)cli->seed);
@@ -156,15 +162,21 @@ static void status(const struct ps_cli *cli, const rps_server_t *srv, double ela
 	*last = t;
 }
 
-/* The whole model's initial weights from --model and --seed (workers
- * never send weights: the server is the one source of truth).  NULL and
- * 0 without --model (zeros), or a negative errno. */
-static int initial_weights(const struct ps_cli *cli, float **w_p)
+/* The whole model's initial weights from --init-weights (read when the
+ * options were parsed: handed over here), or from --model and --seed
+ * (workers never send weights: the server is the one source of truth).
+ * NULL and 0 without either (zeros), or a negative errno. */
+static int initial_weights(struct ps_cli *cli, float **w_p)
 {
 	rps_model_t *m;
 	int ret;
 
 	*w_p = NULL;
+	if (cli->init_weights) {
+		*w_p = cli->init_weights;
+		cli->init_weights = NULL;
+		return 0;
+	}
 	if (!cli->model_spec)
 		return 0;
 	if ((ret = rps_model_create(cli->model_spec, cli->features, cli->classes, 1, &m)))
@@ -258,7 +270,12 @@ static int run(struct ps_cli *cli)
 		ret = -ENOENT;
 		goto out_metrics;
 	}
-	/* a resumed server takes its weights from the checkpoint */
+	/* a resumed server takes its weights from the checkpoint, whatever
+	 * --init-weights or --model say */
+	if (cli->srv.resume_path) {
+		free(cli->init_weights);
+		cli->init_weights = NULL;
+	}
 	if ((ret = cli->srv.resume_path ? (init = NULL, 0) : initial_weights(cli, &init))) {
 		fprintf(stderr, "rdma-ps: --model: %s\n", rps_strerror(ret));
 		goto out_metrics;
@@ -332,10 +349,10 @@ int main(int argc, char **argv)
 	if (ps_cli_init(&cli))
 		return RPS_EXIT_USAGE; /* a bad RPS_* variable, already named */
 	first = ps_cli_parse(&cli, argc, argv);
-	if (first == 0)
-		return 0;
-	if (first < 0)
-		return RPS_EXIT_USAGE;
+	if (first <= 0) {
+		free(cli.init_weights);
+		return first ? RPS_EXIT_USAGE : 0;
+	}
 	if (cli.common.show_version) {
 		printf("rdma-ps %s\n", rps_version());
 		return 0;
@@ -348,6 +365,7 @@ int main(int argc, char **argv)
 		return ret ? RPS_EXIT_RUNTIME : 0;
 	}
 	ret = run(&cli);
+	free(cli.init_weights); /* when run() stopped before taking them */
 	rps_opt_release_values();
 	return ret;
 }
