@@ -177,6 +177,15 @@ typedef struct rps_worker_config {
 	 * NULL = the library allocates (page-aligned, zeroed). */
 	float *grad_buf;
 	float *weights_buf;
+	/* librdmaps 1.1: for a buffer not given above, the caller's allocator:
+	 * called once the server told the model size (so num_params may be
+	 * 0), for the gradient (which 0) then the weights (which 1), it
+	 * returns n floats aligned for float that stay valid until
+	 * rps_worker_close(), which does not free them; NULL fails the
+	 * connect with -ENOMEM.  A language binding's arrays are made this
+	 * way.  NULL = the library allocates. */
+	float *(*buf_alloc)(uint64_t n, int which, void *arg);
+	void *buf_alloc_arg;
 } rps_worker_config_t;
 
 /* Fills the first size bytes of cfg (its size member = size) with the

@@ -44,8 +44,13 @@ class TransportAttr(Structure):
     ]
 
 
+# float *(*buf_alloc)(uint64_t n, int which, void *arg): the address as an int
+BUF_ALLOC = CFUNCTYPE(c_void_p, c_uint64, c_int, c_void_p)
+
+
 class WorkerConfig(Structure):
-    """rps_worker_config_t (librdmaps 1.1: with grad_buf, weights_buf)"""
+    """rps_worker_config_t (librdmaps 1.1: with grad_buf, weights_buf,
+    buf_alloc, buf_alloc_arg)"""
     _fields_ = [
         ("size", c_size_t),
         ("server", c_char_p),
@@ -59,6 +64,8 @@ class WorkerConfig(Structure):
         ("auth_token_len", c_size_t),
         ("grad_buf", c_void_p),
         ("weights_buf", c_void_p),
+        ("buf_alloc", BUF_ALLOC),
+        ("buf_alloc_arg", c_void_p),
     ]
 
 

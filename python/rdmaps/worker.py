@@ -134,21 +134,22 @@ class Worker:
         self._lib = lib
         self._attr = _lib.transport_attr(provider, device, timeout)
         self._token = ctypes.create_string_buffer(token, len(token)) if token else None
-        if not n:
-            if len(addrs) > 1:
-                raise Error("with %d servers (a sharded model) num_params, the whole "
-                            "model's size, is required" % len(addrs))
-            n = self._probe_size(*addrs[0])
-        if len(addrs) > n:
+        if not n and len(addrs) > 1:
+            raise Error("with %d servers (a sharded model) num_params, the whole "
+                        "model's size, is required" % len(addrs))
+        if len(addrs) > max(n, 1):
             raise Error("a model of %d parameters cannot be split over %d servers"
                         % (n, len(addrs)))
+        # without num_params (one server) the arrays are made once the
+        # server told the size, by the library calling _alloc
         self.num_params = n
-        self.grad = aligned_floats(n)
-        self.weights = aligned_floats(n)
+        self.grad = aligned_floats(n) if n else None
+        self.weights = aligned_floats(n) if n else None
         for i, (host, port) in enumerate(addrs):
             off, cnt = ctypes.c_uint64(), ctypes.c_uint64()
-            _lib.call("sharding", lib.rps_shard_range, n, len(addrs), i,
-                      ctypes.byref(off), ctypes.byref(cnt))
+            if n:
+                _lib.call("sharding", lib.rps_shard_range, n, len(addrs), i,
+                          ctypes.byref(off), ctypes.byref(cnt))
             self._shards.append(_Shard(host, port, off.value, cnt.value))
         self._closed = False
         try:
@@ -201,21 +202,26 @@ class Worker:
                     raise
             time.sleep(0.05)
 
-    def _probe_size(self, host, port):
-        """The server's model size, from a connection with the library's
-        buffers (closed at once): the worker's own buffers need it first."""
-        cfg = self._config(host, port, 0, None, None)
-        h = ctypes.c_void_p()
-        self._connect_retry("%s:%d" % (host, port), cfg, h)
-        n = self._lib.rps_worker_num_params(h)
-        self._lib.rps_worker_close(h)
-        return n
+    def _alloc(self, n, which, arg):
+        """buf_alloc of rps_worker_config_t: the arrays, numpy's memory,
+        made when the server told the size n."""
+        a = aligned_floats(n)
+        if which == 0:
+            self.grad = a
+        else:
+            self.weights = a
+        return a.ctypes.data
 
     def _connect(self, s, i, k):
-        ptr = self.grad.ctypes.data + s.offset * 4
-        wptr = self.weights.ctypes.data + s.offset * 4
-        cfg = self._config(s.host, s.port, s.count, ptr, wptr)
+        if self.num_params:
+            cfg = self._config(s.host, s.port, s.count, self.grad.ctypes.data + s.offset * 4,
+                               self.weights.ctypes.data + s.offset * 4)
+        else:
+            cfg = self._config(s.host, s.port, 0, None, None)
+            cfg.buf_alloc = _lib.BUF_ALLOC(self._alloc)  # called within connect
         self._connect_retry(s.name, cfg, s.handle)
+        if not self.num_params:
+            self.num_params = s.count = self._lib.rps_worker_num_params(s.handle)
         got = self._lib.rps_worker_shard_offset(s.handle)
         if got != s.offset:
             raise Error("%s holds the shard from parameter %d, but as server %d of %d it "

@@ -97,6 +97,20 @@ class Buffers(unittest.TestCase):
                 rdmaps.Worker("%s,%s" % (b.address, a.address), 0, 1, num_params=n, **OFI)
             self.assertIn("--shard", str(e.exception))
 
+    def test_size_from_the_server_one_connection(self):
+        # without num_params the arrays are made when the server told the
+        # size (buf_alloc), on the one connection: rdma-ps --once sees one
+        # worker join and leave, and exits 0 after it
+        with rpstest.rdma_ps(params=300, algo="sgd", lr=1.0, extra=["--once"]) as srv:
+            with rdmaps.Worker(srv.address, 0, 1, **OFI) as w:
+                self.assertEqual(w.num_params, 300)
+                w.grad[:] = 3.0
+                w.push()
+                w.pull()
+                self.assertTrue(np.all(w.weights == -3.0))
+            self.assertEqual(srv.proc.wait(20), 0)
+            self.assertIn("worker 0: pushes 1 ", srv.output())
+
     def test_nan_gradient_rejected_weights_kept(self):
         with rpstest.rdma_ps(params=100, algo="sgd", lr=1.0) as srv, \
                 rdmaps.Worker(srv.address, 0, 1, **OFI) as w:

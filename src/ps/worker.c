@@ -351,6 +351,31 @@ static int connect_lane(rps_worker_t *w, const rps_worker_config_t *cfg, uint16_
 	return 0;
 }
 
+/* One of the two buffers: the caller's (given, or from its allocator,
+ * now that n is known), else one of ours. */
+static int take_buffer(rps_worker_t *w, const rps_worker_config_t *cfg, float *given, int which,
+		       float **buf_p, bool *own_p)
+{
+	float *buf = given;
+
+	if (!buf && cfg->buf_alloc) {
+		buf = cfg->buf_alloc(w->n, which, cfg->buf_alloc_arg);
+		if (!buf) {
+			rps_err("worker %u: buf_alloc gave no buffer of %" PRIu64 " floats",
+				cfg->worker_id, w->n);
+			return -ENOMEM;
+		}
+		if ((uintptr_t)buf % _Alignof(float)) {
+			rps_err("worker %u: buf_alloc gave a buffer not aligned for float",
+				cfg->worker_id);
+			return -EINVAL;
+		}
+	}
+	*own_p = !buf;
+	*buf_p = buf ? buf : alloc_buf(w->n * sizeof(float));
+	return *buf_p ? 0 : -ENOMEM;
+}
+
 static int setup_buffers(rps_worker_t *w, const rps_worker_config_t *cfg)
 {
 	uint64_t bytes = w->n * sizeof(float);
@@ -358,12 +383,11 @@ static int setup_buffers(rps_worker_t *w, const rps_worker_config_t *cfg)
 
 	/* the caller's buffers hold cfg->num_params floats, and the server
 	 * accepted the HELLO only when that is its n */
-	w->own_grad = !cfg->grad_buf;
-	w->own_weights = !cfg->weights_buf;
-	w->grad = w->own_grad ? alloc_buf(bytes) : cfg->grad_buf;
-	w->weights = w->own_weights ? alloc_buf(bytes) : cfg->weights_buf;
+	if ((ret = take_buffer(w, cfg, cfg->grad_buf, 0, &w->grad, &w->own_grad)) ||
+	    (ret = take_buffer(w, cfg, cfg->weights_buf, 1, &w->weights, &w->own_weights)))
+		return ret;
 	w->pulled = calloc(w->num_chunks, 1);
-	if (!w->grad || !w->weights || !w->pulled)
+	if (!w->pulled)
 		return -ENOMEM;
 	if ((ret = rps_mr_reg(rps_transport_pd(w->tp), w->grad, bytes, RPS_ACCESS_LOCAL_WRITE,
 			      &w->grad_mr)))

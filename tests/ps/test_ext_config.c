@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -291,6 +292,76 @@ static void test_caller_buffers(void **state)
 	free(weights);
 }
 
+/* the allocator of test_caller_allocator: hands out arg's two arrays
+ * after checking the size the library asks for */
+struct alloc_arg {
+	float *bufs[2];
+	uint64_t asked[2];
+	int calls;
+};
+
+static float *give(uint64_t n, int which, void *arg)
+{
+	struct alloc_arg *a = arg;
+
+	a->calls++;
+	a->asked[which] = n;
+	return a->bufs[which];
+}
+
+/* the allocator is asked, once the server told the size, for what the
+ * caller did not give; its memory is used and left to the caller */
+static void test_caller_allocator(void **state)
+{
+	rps_server_config_t cfg;
+	rps_worker_config_t wc;
+	rps_server_t *srv;
+	rps_worker_t *w = NULL;
+	float *given = calloc(N, sizeof(float));
+	struct alloc_arg a = { { calloc(N, sizeof(float)), calloc(N, sizeof(float)) },
+			       { 0, 0 },
+			       0 };
+	int ret;
+
+	(void)state;
+	rps_server_config_init(&cfg);
+	server_fields(&cfg);
+	assert_int_equal(rps_server_create(&cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+	rps_worker_config_init(&wc);
+	wc.server = addr;
+	wc.port = rps_server_port(srv);
+	wc.transport = &attr;
+	wc.buf_alloc = give;
+	wc.buf_alloc_arg = &a;
+	/* num_params 0: the server's size */
+	assert_int_equal(rps_worker_connect(&wc, &w), 0);
+	assert_int_equal(a.calls, 2);
+	assert_int_equal(a.asked[0], N);
+	assert_int_equal(a.asked[1], N);
+	assert_ptr_equal(rps_worker_grad(w), a.bufs[0]);
+	assert_ptr_equal(rps_worker_weights(w), a.bufs[1]);
+	push_pull(w);
+	assert_true(a.bufs[1][0] == 0.0f - cfg.hp.lr);
+	rps_worker_close(w);
+	/* a given buffer wins over the allocator; one it fails to give fails
+	 * the connect */
+	a.calls = 0;
+	a.bufs[1] = NULL;
+	wc.grad_buf = given;
+	wc.num_params = N;
+	/* (the server refuses the rank with -EBUSY until it reaped the
+	 * previous connection) */
+	for (int tries = 0; (ret = rps_worker_connect(&wc, &w)) == -EBUSY && tries < 400; tries++)
+		usleep(50000);
+	assert_int_equal(ret, -ENOMEM);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.asked[1], N);
+	rps_server_destroy(srv);
+	free(a.bufs[0]);
+	free(given);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_newer_structs),
 		cmocka_unit_test(test_size_zero_and_too_small),
 		cmocka_unit_test(test_caller_buffers),
+		cmocka_unit_test(test_caller_allocator),
 	};
 	char name[64];
 	int ret = test_addr_or_skip(RPS_TEST_PROVIDER, &addr);

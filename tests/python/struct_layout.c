@@ -39,6 +39,8 @@ int main(void)
 	F(rps_worker_config_t, auth_token_len);
 	F(rps_worker_config_t, grad_buf);
 	F(rps_worker_config_t, weights_buf);
+	F(rps_worker_config_t, buf_alloc);
+	F(rps_worker_config_t, buf_alloc_arg);
 	S(rps_ring_attr_t);
 	F(rps_ring_attr_t, size);
 	F(rps_ring_attr_t, tp);
