@@ -256,6 +256,7 @@ class Worker:
 
     @property
     def closed(self):
+        """True once close() ran (or the constructor failed)."""
         return self._closed
 
     # ---- push and pull --------------------------------------------------------
