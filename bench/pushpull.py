@@ -1,29 +1,29 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
 """bench/pushpull.py: what a push, a pull and a step cost from Python
-(rdmaps.Worker over ctypes) next to C (rps_pushpull_bench), in one run.
+(rdmaps.Worker over ctypes) next to C (rps_pushpull_bench), in one run,
+against the same server.
 
-For each model size, a round runs rps_pushpull_bench for one worker (its
-own server in its process: rps_server_create() with --threads engine
-threads, --algo with its default hyper-parameters but lr 0.001, zero
-weights, --chunk), then, for each size, an rdma-ps started with the same
-settings (--params SIZE/4 --algo ALGO --lr 0.001 --threads T --chunk C
---workers 1 --once) and one rdmaps.Worker in this process whose gradient
-is 1e-6 everywhere, as the C bench's: 2 untimed warm-up steps, then
---steps timed ones, each a push() (timed until the server's notification
-that it is applied) then a pull() (the weights read back).  Times are
-medians in microseconds over the steps; with several --rounds, the
-median over the rounds of each median.  ratio = Python step / C step.
+For each model size and round, one rdma-ps is started (--params SIZE/4
+--algo ALGO --lr 0.001 --threads T --chunk C --workers 1, zero weights),
+and two workers take turns on it as rank 0: the C one
+(rps_pushpull_bench --server, rps_push()/rps_pull() in a C loop) and
+one rdmaps.Worker in this process, whose gradient is 1e-6 everywhere as
+the C one's; which goes first alternates from round to round.  Each
+does 2 untimed warm-up steps, then --steps timed ones, each a push()
+(timed until the server's notification that it is applied) then a
+pull() (the weights read back).  Times are medians in microseconds over
+the steps; with several --rounds, the median over the rounds of each
+median.  ratio = Python step / C step.
 
 Both sides move the same bytes in the same chunks over the same
-transport; the differences are the Python loop and ctypes calls around
-rps_push()/rps_pull(), and rdma-ps being a separate process where the C
-bench's server shares the worker's process.  Both are placed alike: the
-engine threads on --cpus (default: the first PU this process may use),
-the workers (the C bench's threads, this process) on the other PUs;
---no-pin leaves everything to the scheduler, and then a worker that
-shares the busy-polling engine's core can take 5x longer at small sizes,
-on either side, from run to run.
+transport to the same server process, so the ratio is what the Python
+loop and the ctypes calls around rps_push()/rps_pull() add.  Both are
+placed alike: the engine threads on --cpus (default: the first PU this
+process may use), the workers on the other PUs; --no-pin leaves
+everything to the scheduler, and then a worker that shares the
+busy-polling engine's core can take 5x longer at small sizes, on either
+side, from run to run.
 
 Exit status: 0 every point measured, 1 a point failed (the reason on
 standard error), 2 bad usage or a missing program.
@@ -90,7 +90,7 @@ def parse_args(argv):
     ap.add_argument("-n", "--steps", type=int, default=20,
                     help="timed steps per size and round (default 20; 2 warm-up steps more)")
     ap.add_argument("-r", "--rounds", type=int, default=3,
-                    help="rounds of C then Python; each figure is the median over the rounds "
+                    help="rounds (C and Python in turn, the first alternating); each figure is the median over the rounds "
                     "(default 3)")
     ap.add_argument("-t", "--threads", type=int, default=1,
                     help="the server's engine threads (default 1)")
@@ -138,26 +138,22 @@ def find_program(build_dir, rel, name):
     return path
 
 
-def c_bench(a, prog):
-    """{size: (push, pull, step)} from one rps_pushpull_bench run over
-    every size, one worker."""
-    cmd = [prog, "-P", a.provider, "-a", a.addr, "-s", ",".join(str(s) for s in a.sizes),
-           "-c", str(a.chunk), "-w", "1", "-n", str(a.steps), "-t", str(a.threads),
-           "--algo", a.algo, "--csv"]
-    engine, workers = a.placement
-    if engine is not None:
-        cmd += ["--cpus", engine]
+def c_point(a, prog, port):
+    """(push, pull, step) medians of rps_pushpull_bench --server, one C
+    worker of rank 0 against the rdma-ps at port."""
+    host = "[%s]" % a.addr if ":" in a.addr else a.addr
+    cmd = [prog, "-P", a.provider, "--server", "%s:%d" % (host, port), "-n", str(a.steps),
+           "--csv"]
+    workers = a.placement[1]
     pin = (lambda: os.sched_setaffinity(0, workers)) if workers else None
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=600, preexec_fn=pin)
-    out = {}
-    for row in csv.DictReader(io.StringIO(p.stdout)):
-        out[int(row["bytes"])] = (float(row["push_us"]), float(row["pull_us"]),
-                                  float(row["step_us"]))
-    if p.returncode or len(out) != len(a.sizes):
-        raise Failed("rps_pushpull_bench exited with status %d: %s"
-                     % (p.returncode, p.stderr.strip() or "rows missing"))
-    return out
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    if p.returncode or len(rows) != 1:
+        raise Failed("rps_pushpull_bench --server exited with status %d: %s"
+                     % (p.returncode, p.stderr.strip() or "no row"))
+    r = rows[0]
+    return float(r["push_us"]), float(r["pull_us"]), float(r["step_us"])
 
 
 def cpu_list(text):
@@ -195,7 +191,7 @@ def placement(a):
 
 def start_ps(a, prog, size, log):
     """rdma-ps for one worker and a zero model of size bytes; (Popen, port)."""
-    cmd = [prog, "--provider", a.provider, "--listen", a.addr, "--port", "0", "--once",
+    cmd = [prog, "--provider", a.provider, "--listen", a.addr, "--port", "0",
            "--status-interval", "0", "--workers", "1", "--params", str(size // 4),
            "--algo", a.algo, "--lr", "0.001", "--threads", str(a.threads),
            "--chunk", str(a.chunk)]
@@ -217,37 +213,59 @@ def start_ps(a, prog, size, log):
         raise Failed("rdma-ps did not start for %d bytes: %s" % (size, f.read().strip()))
 
 
-def py_point(a, rdmaps, prog, size, logpath):
-    """(push, pull, step) medians of the Python loop at size bytes."""
+def py_point(a, rdmaps, port, size):
+    """(push, pull, step) medians of the Python loop, rank 0 against the
+    rdma-ps at port."""
+    host = "[%s]" % a.addr if ":" in a.addr else a.addr
+    push, pull, step = [], [], []
+    restore = os.sched_getaffinity(0) if a.placement[1] else None
+    try:
+        if restore:
+            os.sched_setaffinity(0, a.placement[1])
+        # (rdmaps.Worker waits while the server still reaps the C
+        # worker's connection of the same rank)
+        with rdmaps.Worker("%s:%d" % (host, port), 0, 1, provider=a.provider,
+                           timeout=120, num_params=size // 4) as w:
+            w.grad[:] = 1e-6  # the weights stay finite over any number of steps
+            clock = time.perf_counter_ns
+            for s in range(WARMUP_STEPS + a.steps):
+                t0 = clock()
+                w.push()
+                t1 = clock()
+                w.pull()
+                t2 = clock()
+                if s >= WARMUP_STEPS:
+                    push.append((t1 - t0) / 1e3)
+                    pull.append((t2 - t1) / 1e3)
+                    step.append((t2 - t0) / 1e3)
+    except rdmaps.Error as e:
+        raise Failed("Python, %d bytes: %s" % (size, e))
+    finally:
+        if restore:
+            os.sched_setaffinity(0, restore)
+    return statistics.median(push), statistics.median(pull), statistics.median(step)
+
+
+def one_round(a, rdmaps, c_prog, ps_prog, size, logpath, python_first):
+    """((C push, pull, step), (Python push, pull, step)) at size bytes,
+    both against one rdma-ps."""
     with open(logpath, "w") as log:
-        ps, port = start_ps(a, prog, size, log)
+        ps, port = start_ps(a, ps_prog, size, log)
         try:
-            host = "[%s]" % a.addr if ":" in a.addr else a.addr
-            push, pull, step = [], [], []
-            # num_params given: a probe for the size would count as the
-            # worker of rdma-ps --once, which then exits
-            with rdmaps.Worker("%s:%d" % (host, port), 0, 1, provider=a.provider,
-                               timeout=120, num_params=size // 4) as w:
-                w.grad[:] = 1e-6  # the weights stay finite over any number of steps
-                clock = time.perf_counter_ns
-                for s in range(WARMUP_STEPS + a.steps):
-                    t0 = clock()
-                    w.push()
-                    t1 = clock()
-                    w.pull()
-                    t2 = clock()
-                    if s >= WARMUP_STEPS:
-                        push.append((t1 - t0) / 1e3)
-                        pull.append((t2 - t1) / 1e3)
-                        step.append((t2 - t0) / 1e3)
-            ps.wait(30)
-        except rdmaps.Error as e:
-            raise Failed("Python, %d bytes: %s" % (size, e))
+            if python_first:
+                py = py_point(a, rdmaps, port, size)
+                c = c_point(a, c_prog, port)
+            else:
+                c = c_point(a, c_prog, port)
+                py = py_point(a, rdmaps, port, size)
         finally:
-            if ps.poll() is None:
+            ps.terminate()
+            try:
+                ps.wait(30)
+            except subprocess.TimeoutExpired:
                 ps.kill()
                 ps.wait()
-    return statistics.median(push), statistics.median(pull), statistics.median(step)
+    return c, py
 
 
 def placement_text(a):
@@ -268,7 +286,7 @@ def emit(a, rows, out=sys.stdout):
                   file=out)
         return
     print("# %s, %d engine thread(s), algorithm %s, one worker, medians of %d steps, median of "
-          "%d round(s)%s; ratio = Python step / C step"
+          "%d round(s)%s, C and Python against the same rdma-ps; ratio = Python step / C step"
           % (a.provider, a.threads, a.algo, a.steps, a.rounds,
              placement_text(a)), file=out)
     print(" #bytes      chunk      C push[us]  C pull[us]  C step[us]  Py push[us]  Py pull[us]"
@@ -298,27 +316,21 @@ def main(argv):
     c_prog = find_program(a.build_dir, "bench/rps_pushpull_bench", "rps_pushpull_bench")
     ps_prog = find_program(a.build_dir, "rdma-ps", "rdma-ps")
     a.placement = placement(a)
-    c_runs, py_runs = [], {s: [] for s in a.sizes}
+    runs = {size: ([], []) for size in a.sizes}
     logpath = os.path.join(os.environ.get("TMPDIR", "/tmp"), "pushpull-py.%d.log" % os.getpid())
-    restore = os.sched_getaffinity(0) if a.placement[1] else None
     try:
-        for _ in range(a.rounds):
-            c_runs.append(c_bench(a, c_prog))
-            if restore:
-                os.sched_setaffinity(0, a.placement[1])
+        for r in range(a.rounds):
             for size in a.sizes:
-                py_runs[size].append(py_point(a, rdmaps, ps_prog, size, logpath))
-            if restore:
-                os.sched_setaffinity(0, restore)
+                c, py = one_round(a, rdmaps, c_prog, ps_prog, size, logpath, r % 2 == 1)
+                runs[size][0].append(c)
+                runs[size][1].append(py)
     finally:
-        if restore:
-            os.sched_setaffinity(0, restore)
         if os.path.exists(logpath):
             os.unlink(logpath)
     rows = []
     for size in a.sizes:
-        c = [statistics.median(run[size][i] for run in c_runs) for i in range(3)]
-        py = [statistics.median(run[i] for run in py_runs[size]) for i in range(3)]
+        c = [statistics.median(run[i] for run in runs[size][0]) for i in range(3)]
+        py = [statistics.median(run[i] for run in runs[size][1]) for i in range(3)]
         rows.append(dict(zip(COLUMNS, [size, a.chunk] + c + py + [py[2] / c[2]])))
     emit(a, rows)
     return 0

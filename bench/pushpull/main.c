@@ -169,6 +169,38 @@ static int o_csv(void *c, const char *a)
 	return 0;
 }
 
+/* HOST:PORT or [V6]:PORT */
+static int o_server(void *c, const char *a)
+{
+	const char *colon = strrchr(a, ':'), *host = a;
+	size_t len = colon ? (size_t)(colon - a) : 0;
+	uint64_t port;
+
+	if (len >= 2 && a[0] == '[' && a[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	if (!colon || !len || len >= sizeof(CFG(c)->server_host)) {
+		fprintf(stderr, PROG ": --server: '%s' is not HOST:PORT\n", a);
+		return -EINVAL;
+	}
+	if (rps_opt_u64(PROG, "server", colon + 1, 1, 65535, &port))
+		return -EINVAL;
+	memcpy(CFG(c)->server_host, host, len);
+	CFG(c)->server_host[len] = '\0';
+	CFG(c)->server_port = (uint16_t)port;
+	return 0;
+}
+
+static int o_rank(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "rank", a, 0, 4095, &v);
+
+	CFG(c)->rank = (uint32_t)v;
+	return ret;
+}
+
 static const rps_opt_t opts[] = {
 	{ "provider", 'P', "NAME", "transport: auto (default), verbs or ofi", o_provider },
 	{ "device", 'd', "DEV", "verbs device or ofi domain", o_device },
@@ -183,6 +215,10 @@ static const rps_opt_t opts[] = {
 	{ "numa", 0, "N", "engine threads and server buffers on NUMA node N", o_numa },
 	{ "no-pin", 0, NULL, "do not pin engine threads nor bind server buffers", o_no_pin },
 	{ "csv", 0, NULL, "print CSV instead of the table", o_csv },
+	{ "server", 0, "HOST:PORT",
+	  "time one worker against this running rdma-ps (its size, algorithm, placement)",
+	  o_server },
+	{ "rank", 0, "N", "--server: the worker's rank (default 0)", o_rank },
 };
 
 static const rps_opt_cmd_t cmd = {
@@ -210,6 +246,35 @@ static void print_row(const struct pp_cfg *cfg, uint64_t size, uint64_t chunk, u
 	fflush(stdout);
 }
 
+/* --server: one row, the push, pull and step of one worker against a
+ * running rdma-ps (no bare-transport reference: its other end would have
+ * to be that server's) */
+static int run_remote(const struct pp_cfg *cfg)
+{
+	struct pp_result r = { 0 };
+	uint64_t bytes = 0;
+
+	if (cfg->nsizes || cfg->nchunks || cfg->nworkers) {
+		fprintf(stderr, PROG ": --server: the model size, chunk and workers are the "
+				     "server's (drop --sizes, --chunks and --workers)\n");
+		return RPS_EXIT_USAGE;
+	}
+	if (pp_ps_time_remote(cfg, &bytes, &r))
+		return 1;
+	if (cfg->csv)
+		printf("bytes,chunk,workers,push_us,apply_us,pull_us,step_us,raw_write_us,"
+		       "raw_read_us,efficiency\n%llu,,1,%.1f,,%.1f,%.1f,,,\n",
+		       (unsigned long long)bytes, r.push_us, r.pull_us, r.step_us);
+	else
+		printf("# %s, one worker (rank %u) against rdma-ps at %s:%u, medians of %u steps\n"
+		       " #bytes      push[us]    pull[us]    step[us]\n"
+		       " %-11llu %8.1f %11.1f %11.1f\n",
+		       cfg->attr.provider ? cfg->attr.provider : "auto", cfg->rank,
+		       cfg->server_host, cfg->server_port, cfg->steps, (unsigned long long)bytes,
+		       r.push_us, r.pull_us, r.step_us);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint64_t def_sizes[] = { 1 << 10, 16 << 10, 256 << 10,
@@ -231,6 +296,8 @@ int main(int argc, char **argv)
 	/* a bad --cpus / --numa is a usage error, before any point runs */
 	if (rps_topo_check_opts(&(rps_topo_opts_t){ cfg.cpus, cfg.numa, cfg.no_pin }, cfg.threads))
 		return RPS_EXIT_USAGE;
+	if (cfg.server_port)
+		return run_remote(&cfg);
 	if (!cfg.nsizes) {
 		memcpy(cfg.sizes, def_sizes, sizeof(def_sizes));
 		cfg.nsizes = sizeof(def_sizes) / sizeof(def_sizes[0]);

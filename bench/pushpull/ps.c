@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/pushpull/pushpull.h"
 #include "optim/kernels.h"
@@ -21,9 +22,11 @@
 
 struct job {
 	const struct pp_cfg *cfg;
-	rps_server_t *srv;
+	const char *host; /* the server */
+	uint16_t port;
 	uint32_t id, workers;
 	double *push, *pull; /* [steps] microseconds */
+	uint64_t params;     /* the model size, once connected */
 	int ret;
 };
 
@@ -33,14 +36,20 @@ static void *worker_main(void *arg)
 	rps_worker_config_t wc = { 0 };
 	rps_worker_t *w;
 
-	wc.server = j->cfg->addr;
-	wc.port = rps_server_port(j->srv);
+	wc.server = j->host;
+	wc.port = j->port;
 	wc.worker_id = j->id;
 	wc.num_workers = j->workers;
 	wc.transport = &j->cfg->attr;
 	wc.timeout_ms = 120000;
-	if ((j->ret = rps_worker_connect(&wc, &w)))
+	/* a running rdma-ps refuses a rank (-EBUSY) until it reaped the
+	 * rank's previous connection, e.g. an earlier round's */
+	for (int tries = 0; (j->ret = rps_worker_connect(&wc, &w)) == -EBUSY && tries < 400;
+	     tries++)
+		usleep(50000);
+	if (j->ret)
 		return NULL;
+	j->params = rps_worker_num_params(w);
 	/* a small gradient: the weights stay finite over any number of steps */
 	for (uint64_t i = 0; i < rps_worker_num_params(w); i++)
 		rps_worker_grad(w)[i] = 1e-6f;
@@ -127,9 +136,15 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 	if ((ret = rps_server_start(srv)))
 		goto out_srv;
 	for (uint32_t m = 0; m < workers; m++) {
-		jobs[m] = (struct job){
-			cfg, srv, m, workers, push + (size_t)m * steps, pull + (size_t)m * steps, 0
-		};
+		jobs[m] = (struct job){ cfg,
+					cfg->addr,
+					rps_server_port(srv),
+					m,
+					workers,
+					push + (size_t)m * steps,
+					pull + (size_t)m * steps,
+					0,
+					0 };
 		if ((ret = -pthread_create(&thr[m], NULL, worker_main, &jobs[m])))
 			break;
 		started++;
@@ -161,4 +176,33 @@ out:
 	free(pull);
 	free(step);
 	return ret;
+}
+
+int pp_ps_time_remote(const struct pp_cfg *cfg, uint64_t *bytes_p, struct pp_result *r)
+{
+	uint32_t steps = cfg->steps;
+	double *push = calloc(steps, sizeof(double)), *pull = calloc(steps, sizeof(double));
+	double *step = calloc(steps, sizeof(double));
+	struct job j = { cfg, cfg->server_host, cfg->server_port, cfg->rank, 0, push, pull, 0, 0 };
+
+	if (!push || !pull || !step) {
+		j.ret = -ENOMEM;
+	} else {
+		worker_main(&j); /* on this thread: nothing else runs here */
+	}
+	if (!j.ret) {
+		for (uint32_t i = 0; i < steps; i++)
+			step[i] = push[i] + pull[i];
+		r->push_us = pp_median(push, steps);
+		r->pull_us = pp_median(pull, steps);
+		r->step_us = pp_median(step, steps);
+		*bytes_p = j.params * sizeof(float);
+	} else {
+		fprintf(stderr, "rps_pushpull_bench: --server %s:%u: %s\n", cfg->server_host,
+			cfg->server_port, rps_strerror(j.ret));
+	}
+	free(push);
+	free(pull);
+	free(step);
+	return j.ret;
 }

@@ -27,6 +27,11 @@ struct pp_cfg {
 	bool no_pin;
 	rps_algo_t algo;
 	bool csv;
+	/* --server: time a worker against this running rdma-ps instead of
+	 * one in this process (host without brackets, port), as --rank */
+	char server_host[256];
+	uint16_t server_port;
+	uint32_t rank;
 };
 
 /* The medians of one (size, chunk, workers) point, in microseconds. */
@@ -46,6 +51,10 @@ int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int re
 /* One rdma-ps engine and `workers` worker threads: push, pull per step. */
 int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_t workers,
 	       struct pp_result *r);
+
+/* One worker thread (cfg->rank) against the running rdma-ps at
+ * cfg->server_host:server_port, whose model size it takes (*bytes_p). */
+int pp_ps_time_remote(const struct pp_cfg *cfg, uint64_t *bytes_p, struct pp_result *r);
 
 double pp_median(double *v, uint32_t n);
 

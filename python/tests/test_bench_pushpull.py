@@ -41,7 +41,7 @@ class TestPushPullPy(unittest.TestCase):
         self.assertEqual(len(lines), 2 + len(SIZES), p.stdout)
         self.assertRegex(lines[0], r"^# ofi, 1 engine thread\(s\), algorithm asgd, one worker, "
                          r"medians of 2 steps, median of 1 round\(s\), (unpinned|engine on PU\(s\) [0-9,-]+"
-                         r"(, workers on [0-9,]+)?); "
+                         r"(, workers on [0-9,]+)?), C and Python against the same rdma-ps; "
                          r"ratio = Python step / C step$")
         self.assertEqual(lines[1].split(), ["#bytes", "chunk", "C", "push[us]", "C", "pull[us]",
                                             "C", "step[us]", "Py", "push[us]", "Py", "pull[us]",
@@ -63,8 +63,24 @@ class TestPushPullPy(unittest.TestCase):
     def test_unpinned(self):
         p = run("-P", "ofi", "-s", "4K", "-c", "4K", "-n", "2", "-r", "1", "--no-pin")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn(", unpinned; ratio", p.stdout.splitlines()[0])
+        self.assertIn(", unpinned, C and Python", p.stdout.splitlines()[0])
         self.assertEqual(len(p.stdout.splitlines()), 3, p.stdout)
+
+    def test_c_server_mode_usage(self):
+        # the C side's --server mode takes the server's size: --sizes with
+        # it is a usage error, as is a malformed address
+        prog = os.path.join(BUILDDIR, "bench", "rps_pushpull_bench")
+        for args in (["--server", "127.0.0.1:1", "--sizes", "4K"], ["--server", "nohost"],
+                     ["--server", "127.0.0.1:0"]):
+            p = subprocess.run([prog] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn("--server", p.stderr, args)
+        # nobody there: a run failure (1), saying so
+        p = subprocess.run([prog, "-P", "ofi", "--server", "127.0.0.1:1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("127.0.0.1:1", p.stderr)
 
     def test_usage(self):
         for args in (["-s", "3"], ["-n", "0"], ["--bogus"], ["-c", "100"], ["--cpus", "x"]):
