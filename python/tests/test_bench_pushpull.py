@@ -9,7 +9,6 @@ Run by make check through tests/python/run-py (RPS_SRCDIR, RPS_BUILDDIR).
 """
 
 import os
-import re
 import subprocess
 import sys
 import unittest

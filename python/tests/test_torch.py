@@ -67,20 +67,6 @@ def read_idx(name):
     return None
 
 
-_init_weights = None
-
-
-def need_init_weights(test):
-    """Skips test unless the build tree's rdma-ps has --init-weights."""
-    global _init_weights
-    if _init_weights is None:
-        out = subprocess.run([rpstest.RDMA_PS, "--help"], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT).stdout
-        _init_weights = b"--init-weights" in out
-    if not _init_weights:
-        test.skipTest("%s has no --init-weights" % rpstest.RDMA_PS)
-
-
 def batch(rng_seed=0, n=16):
     g = torch.Generator().manual_seed(rng_seed)
     return torch.rand(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
@@ -101,7 +87,6 @@ class TorchTest(unittest.TestCase):
         self.tmp.cleanup()
 
     def sgd_server(self, model, workers=1):
-        need_init_weights(self)
         rt.save_init(model, self.init)
         return rpstest.rdma_ps(workers=workers, init_weights=self.init, algo="sgd", lr=LR,
                                extra=["--chunk", str(CHUNK)])
@@ -345,7 +330,6 @@ class TorchTest(unittest.TestCase):
         and both reach CNN_TARGET on 1000 test images in CNN_STEPS steps."""
         if read_idx("t10k-labels-idx1-ubyte") is None:
             self.skipTest("no Fashion-MNIST under %s (Debian: dataset-fashion-mnist)" % DATASET)
-        need_init_weights(self)
         model = make_cnn()
         rt.save_init(model, self.init)
         t0 = time.monotonic()
