@@ -74,6 +74,11 @@ class Ring:
         self.buffer = np.ctypeslib.as_array(ptr, shape=(self.count,))
         self._out = None  # the array an allreduce in flight copies back to
 
+    @property
+    def closed(self):
+        """True once close() ran (or the constructor failed)."""
+        return self._closed
+
     def _check_open(self):
         if self._closed:
             raise Error("the ring is closed", -errno.ENOTCONN)

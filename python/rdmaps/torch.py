@@ -51,6 +51,7 @@ import torch
 
 from .errors import Error
 from .initfile import write_init_weights
+from .ring import Ring
 from .worker import Worker as _RpsWorker
 
 __all__ = ["Worker", "save_init", "flat_parameters", "average_buffers", "buffer_count"]
@@ -63,12 +64,16 @@ def _error(message, code=-errno.EINVAL):
     return Error(message, code)
 
 
+def _check_module(model):
+    if not isinstance(model, torch.nn.Module):
+        raise _error("rdmaps.torch: model must be a torch.nn.Module, not %s" % type(model).__name__)
+
+
 def _checked_parameters(model):
     """(name, parameter) pairs in model.parameters() order, each checked to
     be a float32 contiguous tensor; rdmaps.Error naming the first that is
     not."""
-    if not isinstance(model, torch.nn.Module):
-        raise _error("rdmaps.torch: model must be a torch.nn.Module, not %s" % type(model).__name__)
+    _check_module(model)
     named = list(model.named_parameters())
     if not named:
         raise _error("rdmaps.torch: the model has no parameters")
@@ -102,6 +107,7 @@ def save_init(model, path):
 
 
 def _float_buffers(model):
+    _check_module(model)
     return [b for b in model.buffers() if b.is_floating_point()]
 
 
@@ -120,6 +126,11 @@ def average_buffers(model, ring):
     averaged over."""
     bufs = _float_buffers(model)
     n = sum(b.numel() for b in bufs)
+    if not isinstance(ring, Ring):
+        raise _error("rdmaps.torch: average_buffers takes an rdmaps.Ring, not %s"
+                     % type(ring).__name__)
+    if ring.closed:
+        raise _error("rdmaps.torch: average_buffers: the ring is closed", code=-errno.ENOTCONN)
     buf = ring.buffer
     if buf.size < n + 1:
         raise _error("rdmaps.torch: the ring has %d floats, average_buffers needs %d "

@@ -115,6 +115,21 @@ class TorchTest(unittest.TestCase):
             rt.Worker(torch.nn.Linear(2, 2), "127.0.0.1:1", 0, 1, num_params=6)
         self.assertEqual(cm.exception.code, -22)
 
+    def test_bad_arguments(self):
+        # anything that is not a module or a ring, and a bad rank: rdmaps.Error
+        bn = torch.nn.BatchNorm1d(3)
+        for call in (lambda: rt.Worker("model", "127.0.0.1:1", 0, 1),
+                     lambda: rt.Worker(torch.nn.Linear(2, 2), "127.0.0.1:1", 1, 1),
+                     lambda: rt.save_init(None, self.init),
+                     lambda: rt.flat_parameters(3),
+                     lambda: rt.buffer_count("x"),
+                     lambda: rt.average_buffers("x", None),
+                     lambda: rt.average_buffers(bn, "ring")):
+            with self.assertRaises(rdmaps.Error) as cm:
+                call()
+            self.assertEqual(cm.exception.code, -22)
+            self.assertTrue(str(cm.exception))
+
     def test_save_init_layout(self):
         model = make_cnn()
         flat = rt.flat_parameters(model)
