@@ -16,6 +16,7 @@
 
 #include "cmd/weights_file.h"
 #include "util/crc32.h"
+#include "util/read_full.h"
 #include "util/le.h"
 
 static_assert(sizeof(float) == sizeof(uint32_t), "weights are stored as their IEEE-754 bits");
@@ -172,28 +173,6 @@ int cmd_weights_parse(const void *buf, size_t len, float **w_p, uint64_t *count_
 
 /* ---- file --------------------------------------------------------------- */
 
-/* read() until len bytes or end of file; *got_p says how many came */
-static int wt_read_full(int fd, void *buf, uint64_t len, uint64_t *got_p)
-{
-	uint8_t *p = buf;
-	uint64_t got = 0;
-
-	while (got < len) {
-		uint64_t want = len - got;
-		ssize_t n = read(fd, p + got, want < WT_PIECE ? (size_t)want : WT_PIECE);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (uint64_t)n;
-	}
-	*got_p = got;
-	return 0;
-}
-
 /* Opens path, checks it is a regular file and reads the header (all of it
  * that is there: *avail_p bytes).  The fd, or a negative errno. */
 static int wt_open(const char *path, uint8_t *hdr, size_t *avail_p, uint64_t *size_p, char *why,
@@ -220,7 +199,7 @@ static int wt_open(const char *path, uint8_t *hdr, size_t *avail_p, uint64_t *si
 		wt_why(why, why_len, "not a regular file");
 		goto close_fd;
 	}
-	if ((ret = wt_read_full(fd, hdr, CMD_WEIGHTS_HEADER_LEN, &got))) {
+	if ((ret = rps_read_full(fd, hdr, CMD_WEIGHTS_HEADER_LEN, &got))) {
 		wt_why(why, why_len, "cannot read: %s", strerror(-ret));
 		goto close_fd;
 	}
@@ -251,7 +230,7 @@ static int wt_read(const char *path, float **w_p, uint64_t *count_p, char *why, 
 		ret = -ENOMEM;
 		goto close_fd;
 	}
-	if ((ret = wt_read_full(fd, w, 4 * count, &got))) {
+	if ((ret = rps_read_full(fd, w, 4 * count, &got))) {
 		wt_why(why, why_len, "cannot read: %s", strerror(-ret));
 		goto free_w;
 	}

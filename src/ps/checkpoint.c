@@ -18,6 +18,7 @@
 
 #include "ps/checkpoint.h"
 #include "util/crc32.h"
+#include "util/read_full.h"
 #include "util/le.h"
 #include "util/log.h"
 
@@ -298,28 +299,6 @@ int ps_ckpt_write(const char *path, const ps_ckpt_meta_t *meta, const ps_ckpt_se
 
 /* ---- read --------------------------------------------------------------------- */
 
-/* read() until len bytes or end of file; *got_p says how many came */
-static int ckpt_read_full(int fd, void *buf, uint64_t len, uint64_t *got_p)
-{
-	uint8_t *p = buf;
-	uint64_t got = 0;
-
-	while (got < len) {
-		uint64_t want = len - got;
-		ssize_t n = read(fd, p + got, want < CKPT_PIECE ? (size_t)want : CKPT_PIECE);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (uint64_t)n;
-	}
-	*got_p = got;
-	return 0;
-}
-
 /* Checks in the order that gives the most useful reason: a file that is
  * not a checkpoint at all is "bad magic", one from a newer build is
  * "format N" (its header may not even have the same length), and only
@@ -486,7 +465,7 @@ close_fd:
 static int ckpt_read_part(const char *path, int fd, void *buf, uint64_t len, const char *what)
 {
 	uint64_t got = 0;
-	int ret = ckpt_read_full(fd, buf, len, &got);
+	int ret = rps_read_full(fd, buf, len, &got);
 
 	if (ret) {
 		ckpt_log(path, "cannot read the %s: %s", what, rps_strerror(ret));
