@@ -49,6 +49,7 @@ import time
 import numpy as np
 import torch
 
+from ._closing import Closing
 from .errors import Error
 from .ring import Ring
 
@@ -168,7 +169,7 @@ def ring_peers(peers, world, staleness):
     return rings
 
 
-class Worker:
+class Worker(Closing):
     """A DC-S3GD worker bound to a torch.nn.Module.
 
     Worker(model, peers, rank, world, lr, staleness=1, lam=None,
@@ -396,8 +397,6 @@ class Worker:
         for r in rings:
             r.close()
 
-    def __enter__(self):
-        return self
 
     def __exit__(self, exc_type, exc, tb):
         """finish() when the block ended normally, then close()."""

@@ -7,6 +7,7 @@ import errno
 
 import numpy as np
 
+from ._closing import Closing
 from . import _lib
 from .errors import Error
 from .worker import _check_int
@@ -14,7 +15,7 @@ from .worker import _check_int
 __all__ = ["Ring"]
 
 
-class Ring:
+class Ring(Closing):
     """Rank ``rank`` of a ring of ``world`` processes that allreduce (SUM)
     ``count`` float32 values.
 
@@ -149,15 +150,4 @@ class Ring:
         self._handle = ctypes.c_void_p()
         self.buffer = None
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass

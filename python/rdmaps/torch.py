@@ -49,6 +49,7 @@ import errno
 import numpy as np
 import torch
 
+from ._closing import Closing
 from .errors import Error
 from .initfile import write_init_weights
 from .ring import Ring
@@ -154,7 +155,7 @@ def average_buffers(model, ring):
     return int(round(world))
 
 
-class Worker:
+class Worker(Closing):
     """A parameter-server worker bound to a torch.nn.Module.
 
     Worker(model, servers, rank, world, provider="auto", device=None,
@@ -437,20 +438,6 @@ class Worker:
         finally:
             self._w.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        # the parameters must not outlive the buffers they view
-        try:
-            if not getattr(self, "_closed", True):
-                self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         state = "closed" if self._closed else "open"

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from ._closing import Closing
 from . import _lib
 from .errors import Error
 
@@ -92,7 +93,7 @@ class _Shard:
         return "%s:%d" % (self.host, self.port)
 
 
-class Worker:
+class Worker(Closing):
     """A worker of rdma-ps: rank ``rank`` of ``world``.
 
     ``servers`` is "host:port" (port 18515 when omitted), a
@@ -356,18 +357,6 @@ class Worker:
                 self._lib.rps_worker_close(s.handle)
                 s.handle = ctypes.c_void_p()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "<rdmaps.Worker rank %d/%d, %d params, %s on %s%s>" % (

@@ -25,22 +25,22 @@
 #include <zlib.h>
 
 #include "cmd/weights_file.h"
+#include "util/le.h"
 
 #include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* little-endian stores at p, through util/le.h's cursors */
 static void set_le32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	put_u32(&(wcur_t){ p }, v);
 }
 
 static void set_le64(uint8_t *p, uint64_t v)
 {
-	set_le32(p, (uint32_t)v);
-	set_le32(p + 4, (uint32_t)(v >> 32));
+	put_u64(&(wcur_t){ p }, v);
 }
 
 /* The one encoding of count weights: a malloc'ed buffer of 32 + 4 * count
