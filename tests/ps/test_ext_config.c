@@ -137,6 +137,23 @@ static void push_pull(rps_worker_t *w)
 	assert_int_equal(rps_pull(w), 0);
 }
 
+/* A running server of this header's config (cfg, for its hp) and a
+ * worker config of this header aimed at it. */
+static rps_server_t *current_server(rps_server_config_t *cfg, rps_worker_config_t *wc)
+{
+	rps_server_t *srv;
+
+	rps_server_config_init(cfg);
+	server_fields(cfg);
+	assert_int_equal(rps_server_create(cfg, &srv), 0);
+	assert_int_equal(rps_server_start(srv), 0);
+	rps_worker_config_init(wc);
+	wc->server = addr;
+	wc->port = rps_server_port(srv);
+	wc->transport = &attr;
+	return srv;
+}
+
 static void test_older_structs_train(void **state)
 {
 	rps_server_t *srv = old_server();
@@ -256,15 +273,7 @@ static void test_caller_buffers(void **state)
 	assert_non_null(weights);
 	for (unsigned i = 0; i < N; i++)
 		weights[i] = 7.0f; /* overwritten by the initial pull */
-	rps_server_config_init(&cfg);
-	server_fields(&cfg);
-	assert_int_equal(rps_server_create(&cfg, &srv), 0);
-	assert_int_equal(rps_server_start(srv), 0);
-
-	rps_worker_config_init(&wc);
-	wc.server = addr;
-	wc.port = rps_server_port(srv);
-	wc.transport = &attr;
+	srv = current_server(&cfg, &wc);
 	wc.grad_buf = grad;
 	wc.weights_buf = weights;
 	/* their size must be given */
@@ -324,14 +333,7 @@ static void test_caller_allocator(void **state)
 	int ret;
 
 	(void)state;
-	rps_server_config_init(&cfg);
-	server_fields(&cfg);
-	assert_int_equal(rps_server_create(&cfg, &srv), 0);
-	assert_int_equal(rps_server_start(srv), 0);
-	rps_worker_config_init(&wc);
-	wc.server = addr;
-	wc.port = rps_server_port(srv);
-	wc.transport = &attr;
+	srv = current_server(&cfg, &wc);
 	wc.buf_alloc = give;
 	wc.buf_alloc_arg = &a;
 	/* num_params 0: the server's size */
