@@ -349,6 +349,7 @@ static void test_caller_allocator(void **state)
 	/* a given buffer wins over the allocator; one it fails to give fails
 	 * the connect */
 	a.calls = 0;
+	free(a.bufs[1]);
 	a.bufs[1] = NULL;
 	wc.grad_buf = given;
 	wc.num_params = N;
