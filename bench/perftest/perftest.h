@@ -40,6 +40,7 @@
 #define PT_ALL_MIN_LOG		1   /* -a: 2 bytes ... */
 #define PT_ALL_MAX_LOG		23  /* ... to 8 MiB, as perftest */
 #define PT_MAX_SIZE		(1ull << 30)
+#define PT_MAX_SIZE_LOG		30
 #define PT_MIN_ITERS		5 /* perftest's MIN_ITER */
 #define PT_MAX_ITERS		100000000ull
 #define PT_MAX_QPS		256
@@ -156,8 +157,15 @@ int pt_msg_parse(const void *raw, size_t len, pt_msg_t *m_p);
 
 /* ---- pt_ep.c: the endpoint -------------------------------------------- */
 
-#define PT_INBOX      8
+/* Control messages parsed but not yet waited for.  The client of a
+ * one-way bandwidth test sends a REPORT per size without waiting for an
+ * answer, and a server slower than it (seen in the emulated soft-RoCE VM:
+ * 9 REPORTs of rps_write_bw -a -n 10 taken in one poll) may find them all
+ * at once: room for one per size of -a up to PT_MAX_SIZE (2^1..2^30),
+ * DONE and a STOP. */
+#define PT_INBOX      32
 #define PT_POLL_BATCH 16
+_Static_assert(PT_INBOX >= PT_MAX_SIZE_LOG + 2, "a REPORT per size, DONE and STOP fit");
 
 /* One connection (one QP) and its share of the buffers. */
 typedef struct pt_qp {
