@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd_place.h"
@@ -148,6 +149,14 @@ static int train_step(struct trainer *t, uint64_t b)
 	if (ret) {
 		fprintf(stderr, PROG ": gradient: %s\n", rps_strerror(ret));
 		return ret;
+	}
+	if (t->cli->delay_ms) {
+		/* a slower worker (--delay-ms): its gradient arrives later, so
+		 * the others' pushes make it staler; a signal ends the nap */
+		struct timespec ts = { t->cli->delay_ms / 1000,
+				       (long)(t->cli->delay_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
 	}
 	ret = t->cli->s3gd ? worker_s3gd_step(&t->s3gd) : worker_shards_step(&t->shards);
 	if (ret == -EDOM) {
@@ -290,6 +299,11 @@ static int train(struct trainer *t)
 			if (status_ns && rps_now_ns() - t->p.t_window >= status_ns)
 				report(t, e + 1, NULL);
 		}
+		/* going round the share for --steps: the passes are not
+		 * epochs of the run, so no evaluation or line until the end
+		 * (--eval-interval gives the curve) */
+		if (cli->steps_wrap && !done(t))
+			continue;
 		/* dc-s3gd: the last epoch ends with the allreduces in flight
 		 * applied, so every worker evaluates the same model */
 		if (cli->s3gd && (e + 1 == cli->epochs || done(t)) &&
@@ -298,7 +312,10 @@ static int train(struct trainer *t)
 		if ((ret = evaluate(t)))
 			return ret;
 		/* a stop by --steps or a signal is mid-epoch: say so */
-		report(t, e + 1, done(t) && (t->p.step % nb) ? "(stopped)" : "(epoch end)");
+		report(t, e + 1,
+		       cli->steps_wrap		     ? "(steps done)"
+		       : done(t) && (t->p.step % nb) ? "(stopped)"
+						     : "(epoch end)");
 	}
 	if (cli->s3gd && (ret = worker_s3gd_finish(&t->s3gd)))
 		return ret;
@@ -327,6 +344,7 @@ static int setup(struct trainer *t)
 {
 	const struct worker_cli *cli = t->cli;
 	const rps_dataset_t *ds;
+	char length[48];
 	int ret;
 
 	if ((ret = worker_data_load(cli, &t->data)))
@@ -337,6 +355,11 @@ static int setup(struct trainer *t)
 		fprintf(stderr, PROG ": --model %s: %s\n", cli->model_spec, rps_strerror(ret));
 		return ret;
 	}
+	/* how long it trains: "3 epoch(s)", or "500 steps" going round */
+	if (cli->steps_wrap)
+		snprintf(length, sizeof(length), "%llu steps", (unsigned long long)cli->max_steps);
+	else
+		snprintf(length, sizeof(length), "%u epoch(s)", cli->epochs);
 	if (cli->s3gd) {
 		if ((ret = worker_s3gd_init(cli, t->model, t->place.extra_cpu[0], &t->s3gd)))
 			return ret;
@@ -346,23 +369,23 @@ static int setup(struct trainer *t)
 		printf(PROG
 		       " %u/%u: %s, %llu params, algorithm dc-s3gd (no server) with %u "
 		       "peer(s), staleness %u, lr %g, lambda %s %g; %llu of %llu training samples "
-		       "(%s), batch %u, %llu steps per epoch, %u epoch(s)\n",
+		       "(%s), batch %u, %llu steps per epoch, %s\n",
 		       cli->rank, cli->world, cli->model_spec, (unsigned long long)t->s3gd.n,
 		       cli->world, cli->staleness, cli->lr,
 		       cli->lambda_set ? "constant" : "lambda0",
 		       cli->lambda_set ? cli->lambda : cli->lambda0, (unsigned long long)ds->n,
 		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
-		       (unsigned long long)epoch_batches(t), cli->epochs);
+		       (unsigned long long)epoch_batches(t), length);
 	} else {
 		if ((ret = connect_with_retry(t, false)))
 			return ret;
 		printf(PROG " %u/%u: %s, %llu params on %u server(s) (first %s:%u), algorithm %s; "
-			    "%llu of %llu training samples (%s), batch %u, %u epoch(s)\n",
+			    "%llu of %llu training samples (%s), batch %u, %s\n",
 		       cli->rank, cli->world, cli->model_spec, (unsigned long long)t->shards.n,
 		       t->shards.k, cli->servers[0].host, cli->servers[0].port,
 		       rps_algo_name(rps_worker_algo(t->shards.w[0])), (unsigned long long)ds->n,
 		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
-		       cli->epochs);
+		       length);
 	}
 	printf(PROG " %u/%u: placement %s (as local rank %u: %s)\n", cli->rank, cli->world,
 	       t->place.line, local_rank(cli), t->place.why);

@@ -251,6 +251,16 @@ static int o_epochs(void *c, const char *a)
 	int ret = rps_opt_u64(PROG, "epochs", a, 1, 1000000, &v);
 
 	CLI(c)->epochs = (uint32_t)v;
+	CLI(c)->epochs_set = true;
+	return ret;
+}
+
+static int o_delay_ms(void *c, const char *a)
+{
+	uint64_t v;
+	int ret = rps_opt_u64(PROG, "delay-ms", a, 0, 600000, &v);
+
+	CLI(c)->delay_ms = (uint32_t)v;
 	return ret;
 }
 
@@ -331,7 +341,11 @@ static const rps_opt_t worker_opts[] = {
 	{ "partition", 0, "SPEC", "iid (default) or label-skew:ALPHA (Dirichlet)", o_partition },
 	{ "batch", 'b', "N", "mini-batch size (default 32)", o_batch },
 	{ "epochs", 'e', "N", "passes over this worker's share of the data (default 1)", o_epochs },
-	{ "steps", 0, "N", "stop after N steps, 0 = when the epochs are done (default)", o_steps },
+	{ "steps", 0, "N",
+	  "stop after N steps (without --epochs: exactly N, going round the share), "
+	  "0 = when the epochs are done (default)",
+	  o_steps },
+	{ "delay-ms", 0, "MS", "sleep MS ms per step, a straggler (default 0)", o_delay_ms },
 	{ "train-samples", 0, "N", "use only the first N training samples, 0 = all",
 	  o_train_samples },
 	{ "seed", 0, "N", "partition and shuffling seed, the same on every worker (default 1)",
@@ -461,5 +475,10 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 		return -EINVAL;
 	if (cmd_place_check(PROG, &cli->place, 1))
 		return -EINVAL;
+	/* --steps alone: as many passes over the share as N steps take */
+	if (cli->max_steps && !cli->epochs_set) {
+		cli->steps_wrap = true;
+		cli->epochs = UINT32_MAX;
+	}
 	return 1;
 }

@@ -34,7 +34,13 @@ struct worker_cli {
 	const char *partition;	/* iid | label-skew:ALPHA */
 	uint32_t batch;
 	uint32_t epochs;
-	uint64_t max_steps;	     /* 0 = the epochs decide */
+	bool epochs_set;    /* --epochs given (else --steps may wrap) */
+	uint64_t max_steps; /* 0 = the epochs decide */
+	/* --steps without --epochs: every worker makes exactly max_steps
+	 * steps, going round its share as often as that takes, so that
+	 * workers with unequal shares (label skew) push until the end */
+	bool steps_wrap;
+	uint32_t delay_ms;	     /* sleep per step: a straggler (0 = none) */
 	uint64_t train_samples;	     /* use the first N training samples, 0 = all */
 	uint64_t seed;		     /* data partition and shuffling */
 	uint64_t eval_interval;	     /* steps between evaluations, 0 = per epoch */

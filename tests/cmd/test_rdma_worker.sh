@@ -49,6 +49,8 @@ err_is 2 "--partition" "${s[@]}" --partition shards
 err_is 2 "--batch" "${s[@]}" --batch 0
 err_is 2 "--epochs" "${s[@]}" --epochs 0
 err_is 2 "--steps" "${s[@]}" --steps many
+err_is 2 "--delay-ms" "${s[@]}" --delay-ms -5
+err_is 2 "--delay-ms" "${s[@]}" --delay-ms 600001
 err_is 2 "--train-samples" "${s[@]}" --train-samples -5
 err_is 2 "--seed" "${s[@]}" --seed 1.5
 err_is 2 "--eval-interval" "${s[@]}" --eval-interval x

@@ -3,8 +3,9 @@
 # End to end training over PROVIDER: rdma-ps + 2 rdma-worker processes on
 # small synthetic data.  Asserts that the loss goes down, the model
 # learns, the server saw every worker (its per-worker push counts equal
-# the steps each worker made) and rdma-ps --once exits 0; then the same
-# model sharded over two servers, and a wrong shard order refused.
+# the steps each worker made) and rdma-ps --once exits 0; then --steps
+# with unequal shares and a --delay-ms straggler; then the same model
+# sharded over two servers, and a wrong shard order refused.
 # Exit 77 (SKIP) when the provider has no device here.
 #   train-run.sh PROVIDER      (run from the build directory)
 set -uo pipefail
@@ -82,6 +83,38 @@ for r in 0 1; do
 		fail "server did not apply worker $r's $steps pushes"
 done
 grep -q "every worker has left" "$tmp/ps.log" || fail "rdma-ps did not stop by --once"
+
+# ---- equal work on unequal shares, and a straggler ---------------------------
+# --steps without --epochs: both workers make exactly 60 steps although
+# label skew gives them shares of different sizes (they go round theirs);
+# rank 1 sleeps 20 ms a step (--delay-ms), so it takes at least 1.2 s and
+# rank 0's pushes land between its own: its staleness rises above 1
+start_ps "$tmp/eq.log" --once --workers 2 --algo asgd --lr 0.05
+eq_pid=${pids[-1]}
+eq=(--server "$addr:$port" --world 2 --partition label-skew:0.1 --steps 60)
+"$worker" "${common[@]}" "${eq[@]}" --rank 1 --delay-ms 20 > "$tmp/eq1.log" 2>&1 &
+eq1=$!
+# rank 0 once the straggler trains, so that their steps overlap
+wait_log "$tmp/eq1.log" "placement" 30 || { cat "$tmp/eq1.log"; fail "straggler did not start"; }
+"$worker" "${common[@]}" "${eq[@]}" --rank 0 > "$tmp/eq0.log" 2>&1 ||
+	{ cat "$tmp/eq0.log"; fail "--steps worker 0 failed"; }
+wait "$eq1" || { cat "$tmp/eq1.log"; fail "straggler exited $?"; }
+rc=0; wait "$eq_pid" || rc=$?
+cat "$tmp/eq0.log" "$tmp/eq1.log" "$tmp/eq.log"
+[ "$rc" = 0 ] || fail "rdma-ps --once exited $rc"
+shares=
+for r in 0 1; do
+	grep -q "done after 60 steps" "$tmp/eq$r.log" || fail "worker $r did not make 60 steps"
+	grep -q "(steps done)" "$tmp/eq$r.log" || fail "worker $r: no final '(steps done)' line"
+	grep -q "worker $r: pushes 60 " "$tmp/eq.log" || fail "server did not apply 60 pushes of $r"
+	shares+=" $(sed -n 's/.*; \([0-9]*\) of [0-9]* training samples.*/\1/p' "$tmp/eq$r.log")"
+done
+set -- $shares
+[ "$1" != "$2" ] || fail "label skew gave equal shares ($shares): the test shows nothing"
+t1=$(sed -n 's/.*done after 60 steps in \([0-9.]*\) s.*/\1/p' "$tmp/eq1.log")
+awk -v t="$t1" 'BEGIN { exit !(t >= 1.2) }' || fail "straggler took $t1 s, under 60 x 20 ms"
+smax=$(sed -n 's/.*worker 1: pushes 60 .*max \([0-9]*\).*/\1/p' "$tmp/eq.log")
+[ "${smax:-0}" -gt 1 ] || fail "straggler's staleness max is ${smax:-none}, not above 1"
 
 # ---- one worker, the model sharded over two servers ------------------------
 # (no --once: the refused attempt below also joins and leaves)
