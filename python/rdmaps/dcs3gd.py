@@ -52,11 +52,9 @@ import torch
 from ._closing import Closing
 from .errors import Error
 from .ring import Ring
+from .worker import DEFAULT_PORT, parse_addresses
 
 __all__ = ["Worker", "adaptive_lambda", "tensor_step", "DEFAULT_PORT"]
-
-#: The port of a peer given without one (rdma-worker's default --port).
-DEFAULT_PORT = 18515
 
 # allreduces timed alone before training, for the overlap figure: the
 # fastest is the one no late peer held up
@@ -113,35 +111,6 @@ def tensor_step(w, dw, wbar, g, lr, lam, scratch=None):
     return True
 
 
-def _parse_peer(peer):
-    """("host", port) of "host:port", "[v6]:port", "host" or "[v6]"."""
-    if not isinstance(peer, str) or not peer:
-        raise _einval("dcs3gd: a peer must be a non-empty 'host:port' string, not %r" % (peer,))
-    if peer.startswith("["):
-        end = peer.find("]")
-        if end < 0:
-            raise _einval("dcs3gd: peer %r: no ']' after the IPv6 address" % peer)
-        host, rest = peer[: end + 1], peer[end + 1:]
-        if not rest:
-            return host, DEFAULT_PORT
-        if not rest.startswith(":"):
-            raise _einval("dcs3gd: peer %r: expected ':PORT' after ']'" % peer)
-        port = rest[1:]
-    elif peer.count(":") == 1:
-        host, port = peer.split(":")
-    elif ":" in peer:
-        raise _einval("dcs3gd: peer %r: put an IPv6 address in brackets, [addr]:port" % peer)
-    else:
-        return peer, DEFAULT_PORT
-    try:
-        port = int(port, 10)
-    except ValueError:
-        port = -1
-    if not host or not 1 <= port <= 65535:
-        raise _einval("dcs3gd: peer %r: bad host or port (1 to 65535)" % peer)
-    return host, port
-
-
 def ring_peers(peers, world, staleness):
     """The peer lists of the staleness rings: ring k's rank r listens on
     peers[r]'s port + k, as rdma-worker --peers with --staleness.
@@ -149,22 +118,19 @@ def ring_peers(peers, world, staleness):
     peers: a list of "host:port" (or one comma-separated string), one per
     rank, in rank order.  Returns a list of staleness lists of strings.
     """
-    if isinstance(peers, str):
-        peers = [p.strip() for p in peers.split(",")]
-    try:
-        peers = list(peers)
-    except TypeError:
-        raise _einval("dcs3gd: peers must be a list of 'host:port' or a comma-separated string")
-    if len(peers) != world:
-        raise _einval("dcs3gd: %d peers for a world of %d: give one per rank" % (len(peers), world))
-    parsed = [_parse_peer(p) for p in peers]
+    parsed = parse_addresses(list(peers) if isinstance(peers, (list, tuple)) else peers,
+                             "dcs3gd: peers")
+    if len(parsed) != world:
+        raise _einval("dcs3gd: %d peers for a world of %d: give one per rank" % (len(parsed), world))
     rings = []
     for k in range(staleness):
         ring = []
-        for (host, port), given in zip(parsed, peers):
+        for host, port in parsed:
             if port + k > 65535:
-                raise _einval("dcs3gd: peer %s: ring %d would need port %d" % (given, k, port + k))
-            ring.append("%s:%d" % (host, port + k))
+                raise _einval("dcs3gd: peer %s:%d: ring %d would need port %d"
+                              % (host, port, k, port + k))
+            # an IPv6 literal goes back in its brackets
+            ring.append(("[%s]:%d" if ":" in host else "%s:%d") % (host, port + k))
         rings.append(ring)
     return rings
 

@@ -13,9 +13,11 @@ from ._closing import Closing
 from . import _lib
 from .errors import Error
 
-__all__ = ["Worker", "parse_servers", "aligned_floats"]
+__all__ = ["Worker", "parse_servers", "parse_addresses", "parse_host_port", "aligned_floats"]
 
-DEFAULT_PORT = 18515  # rdma-ps --port's default
+#: The port of a server or peer given without one (rdma-ps and rdma-worker's
+#: default --port).
+DEFAULT_PORT = 18515
 _PAGE = 4096
 
 
@@ -37,41 +39,48 @@ def _check_int(name, value, low, high=None):
     return value
 
 
+def parse_host_port(item, what):
+    """("host", port) of "host:port", "host" (DEFAULT_PORT) or
+    "[IPv6]:port" / "[IPv6]", with rdma-worker's rules: an IPv6 literal
+    goes in brackets, the port is 1..65535 in digits.  The host comes
+    without brackets.  what names the argument in the error."""
+    if not isinstance(item, str) or not item:
+        raise Error("%s: %r is not a 'host:port' string" % (what, item))
+    if item.startswith("["):
+        host, bracket, rest = item[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise Error("%s: %r: expected [IPv6] or [IPv6]:port" % (what, item))
+        port = rest[1:] if rest else None
+    else:
+        host, colon, port = item.partition(":")
+        port = port if colon else None
+    if not host:
+        raise Error("%s: %r has no host" % (what, item))
+    if port is None:
+        return host, DEFAULT_PORT
+    if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise Error("%s: %r: the port must be a number in 1..65535 (an IPv6 address goes "
+                    "in brackets: [addr]:port)" % (what, item))
+    return host, int(port)
+
+
+def parse_addresses(addrs, what):
+    """[(host, port)] of a list of "host:port" (see parse_host_port) or a
+    comma-separated string of them."""
+    if isinstance(addrs, str):
+        items = [s.strip() for s in addrs.split(",")]
+    elif isinstance(addrs, (list, tuple)):
+        items = list(addrs)
+    else:
+        raise Error("%s must be 'host:port', a comma-separated string or a list, not %r"
+                    % (what, addrs))
+    return [parse_host_port(s, what) for s in items]
+
+
 def parse_servers(servers):
     """"host:port", "host", "[v6addr]:port", a comma-separated string of
     those or a list -> [(host, port)]."""
-    if isinstance(servers, str):
-        items = [s.strip() for s in servers.split(",")]
-    elif isinstance(servers, (list, tuple)):
-        items = list(servers)
-    else:
-        raise Error("servers must be 'host:port', a comma-separated string or a list, not %r"
-                    % (servers,))
-    out = []
-    for s in items:
-        if not isinstance(s, str) or not s:
-            raise Error("servers: %r is not a 'host:port' string" % (s,))
-        if s.startswith("["):
-            host, _, rest = s[1:].partition("]")
-            port = rest[1:] if rest.startswith(":") else None
-            if rest and not rest.startswith(":"):
-                raise Error("servers: %r: expected [IPv6]:port" % (s,))
-        elif s.count(":") == 1:
-            host, port = s.split(":")
-        else:  # a bare host, or an IPv6 literal without brackets
-            host, port = s, None
-        if not host:
-            raise Error("servers: %r has no host" % (s,))
-        if port is None or port == "":
-            port = DEFAULT_PORT
-        else:
-            try:
-                port = int(port)
-            except ValueError:
-                raise Error("servers: %r: the port is not a number" % (s,)) from None
-            if not 0 < port < 65536:
-                raise Error("servers: %r: the port must be in 1..65535" % (s,))
-        out.append((host, port))
+    out = parse_addresses(servers, "servers")
     if not out:
         raise Error("servers: no server given")
     return out

@@ -192,7 +192,8 @@ class Errors(unittest.TestCase):
     def test_bad_arguments(self):
         bad = [
             dict(servers=123), dict(servers=[]), dict(servers="host:port"),
-            dict(servers="h:70000"), dict(servers=":1"), dict(rank=1, world=1),
+            dict(servers="h:70000"), dict(servers=":1"), dict(servers="[::1"),
+            dict(servers="h:"), dict(servers="fe80::1"), dict(rank=1, world=1),
             dict(rank=-1), dict(world=0), dict(rank="0"), dict(world=1.5),
             dict(provider="ib"), dict(device=""), dict(timeout=-1), dict(timeout="x"),
             dict(timeout=0), dict(num_params=-1), dict(num_params=2.0),
