@@ -22,8 +22,6 @@
 static_assert(sizeof(float) == sizeof(uint32_t), "weights are stored as their IEEE-754 bits");
 static_assert(sizeof(CMD_WEIGHTS_MAGIC) == 8 + 1, "the magic is 8 bytes");
 
-/* read() moves at most ~2 GiB per call on Linux: pieces of 1 GiB */
-#define WT_PIECE      (1u << 30)
 /* one reason, before the path is put in front of it */
 #define WT_REASON_LEN 256
 
@@ -109,11 +107,9 @@ static int wt_header_parse(const uint8_t *hdr, size_t avail, uint64_t total, uin
 static int wt_payload_check(float *w, uint64_t count, uint32_t crc, char *why, size_t why_len)
 {
 	const uint8_t *b = (const uint8_t *)w;
-	uint32_t got = 0;
+	/* rps_crc32 takes any length; count * 4 fits size_t (wt_alloc) */
+	uint32_t got = rps_crc32(0, b, (size_t)count * 4);
 
-	for (uint64_t off = 0, len = 4 * count; off < len; off += WT_PIECE)
-		got = rps_crc32(got, b + off,
-				len - off < WT_PIECE ? (size_t)(len - off) : WT_PIECE);
 	if (got != crc) {
 		wt_why(why, why_len,
 		       "CRC mismatch: the header says 0x%08x, the weights give 0x%08x", crc, got);

@@ -38,8 +38,8 @@ static const char ckpt_magic[8] = "RPSCKPT";
 /* the part of a section header its CRC covers (id, reserved, bytes): the
  * CRC of the data alone would let a flipped id bit pass unnoticed */
 #define CKPT_SECTION_CRC_HDR 16
-/* write()/read() move at most ~2 GiB per call on Linux: files are
- * written and read in pieces of at most 1 GiB */
+/* write() moves at most ~2 GiB per call on Linux: files are written in
+ * pieces of at most 1 GiB (reads: rps_read_full) */
 #define CKPT_PIECE	     (1u << 30)
 
 /* ---- shared helpers --------------------------------------------------------- */
