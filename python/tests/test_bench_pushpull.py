@@ -13,8 +13,8 @@ import subprocess
 import sys
 import unittest
 
-SRCDIR = os.environ.get("RPS_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILDDIR = os.environ.get("RPS_BUILDDIR", SRCDIR)
+from rpstest import BUILDDIR, SRCDIR
+
 SCRIPT = os.path.join(SRCDIR, "bench", "pushpull.py")
 SIZES = (4096, 65536)
 
