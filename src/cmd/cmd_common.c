@@ -41,6 +41,30 @@ int cmd_parse_float(const char *prog, const char *name, const char *arg, float l
 	return 0;
 }
 
+int cmd_parse_lr_schedule(const char *prog, const char *arg, uint64_t *every_p, float *gamma_p)
+{
+	unsigned long long every;
+	double gamma;
+	int end = 0;
+
+	if (!strcmp(arg, "constant")) {
+		*every_p = 0;
+		*gamma_p = 1;
+		return 0;
+	}
+	if (sscanf(arg, "step:%llu,%lf%n", &every, &gamma, &end) == 2 && !arg[end] && every >= 1 &&
+	    gamma > 0 && gamma <= 1 && arg[5] != '-') {
+		*every_p = every;
+		*gamma_p = (float)gamma;
+		return 0;
+	}
+	fprintf(stderr,
+		"%s: --lr-schedule: '%s' is not constant or step:N,GAMMA "
+		"(N >= 1 updates, 0 < GAMMA <= 1)\n",
+		prog, arg);
+	return -EINVAL;
+}
+
 int cmd_o_provider(void *c, const char *a)
 {
 	return rps_opt_provider(CMD_COMMON(c)->prog, a, &CMD_COMMON(c)->attr.provider);

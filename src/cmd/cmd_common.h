@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <rdmaps/rdmaps.h>
@@ -42,6 +43,12 @@ int cmd_common_init(struct cmd_common *c, const char *prog, unsigned status_inte
 /* "PROG: --NAME: 'ARG' is not a number in [lo, hi]" on a bad value */
 int cmd_parse_float(const char *prog, const char *name, const char *arg, float lo, float hi,
 		    float *v_p);
+
+/* --lr-schedule: constant (*every_p 0, *gamma_p 1) or step:N,GAMMA, the
+ * learning rate times GAMMA every N updates (rps_hparams_t's
+ * lr_decay_every, lr_decay; N >= 1, 0 < GAMMA <= 1): 0, or -EINVAL after
+ * one line.  rdma-ps and rdma-worker take the same strings. */
+int cmd_parse_lr_schedule(const char *prog, const char *arg, uint64_t *every_p, float *gamma_p);
 
 int cmd_o_provider(void *c, const char *a);
 int cmd_o_device(void *c, const char *a);

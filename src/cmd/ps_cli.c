@@ -206,27 +206,8 @@ static int o_lr(void *c, const char *a)
 /* constant, or step:N,GAMMA (lr *= GAMMA every N server updates) */
 static int o_lr_schedule(void *c, const char *a)
 {
-	unsigned long long every;
-	double gamma;
-	int end = 0;
-
 	CLI(c)->given |= PS_HP_LR_SCHEDULE;
-	if (!strcmp(a, "constant")) {
-		CLI(c)->hp.lr_decay_every = 0;
-		CLI(c)->hp.lr_decay = 1;
-		return 0;
-	}
-	if (sscanf(a, "step:%llu,%lf%n", &every, &gamma, &end) == 2 && !a[end] && every >= 1 &&
-	    gamma > 0 && gamma <= 1 && a[5] != '-') {
-		CLI(c)->hp.lr_decay_every = every;
-		CLI(c)->hp.lr_decay = (float)gamma;
-		return 0;
-	}
-	fprintf(stderr,
-		PROG ": --lr-schedule: '%s' is not constant or step:N,GAMMA "
-		     "(N >= 1 updates, 0 < GAMMA <= 1)\n",
-		a);
-	return -EINVAL;
+	return cmd_parse_lr_schedule(PROG, a, &CLI(c)->hp.lr_decay_every, &CLI(c)->hp.lr_decay);
 }
 
 static int o_lambda(void *c, const char *a)

@@ -361,17 +361,21 @@ static int setup(struct trainer *t)
 	else
 		snprintf(length, sizeof(length), "%u epoch(s)", cli->epochs);
 	if (cli->s3gd) {
+		char sched[64] = ""; /* --lr-schedule step:N,GAMMA */
+
 		if ((ret = worker_s3gd_init(cli, t->model, t->place.extra_cpu[0], &t->s3gd)))
 			return ret;
+		if (cli->lr_decay_every)
+			snprintf(sched, sizeof(sched), " x %g every %llu steps",
+				 (double)cli->lr_decay, (unsigned long long)cli->lr_decay_every);
 		t->params = t->s3gd.params;
 		t->grad = t->s3gd.grad;
 		t->eval_params = t->s3gd.wbar;
-		printf(PROG
-		       " %u/%u: %s, %llu params, algorithm dc-s3gd (no server) with %u "
-		       "peer(s), staleness %u, lr %g, lambda %s %g; %llu of %llu training samples "
-		       "(%s), batch %u, %llu steps per epoch, %s\n",
+		printf(PROG " %u/%u: %s, %llu params, algorithm dc-s3gd (no server) with %u "
+			    "peer(s), staleness %u, lr %g%s, lambda %s %g; %llu of %llu "
+			    "training samples (%s), batch %u, %llu steps per epoch, %s\n",
 		       cli->rank, cli->world, cli->model_spec, (unsigned long long)t->s3gd.n,
-		       cli->world, cli->staleness, cli->lr,
+		       cli->world, cli->staleness, cli->lr, sched,
 		       cli->lambda_set ? "constant" : "lambda0",
 		       cli->lambda_set ? cli->lambda : cli->lambda0, (unsigned long long)ds->n,
 		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,

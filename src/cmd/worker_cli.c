@@ -147,6 +147,14 @@ static int o_lr(void *c, const char *a)
 	return cmd_parse_float(PROG, "lr", a, 1e-12f, 1e6f, &CLI(c)->lr);
 }
 
+/* rdma-ps's --lr-schedule, counted in this worker's steps */
+static int o_lr_schedule(void *c, const char *a)
+{
+	CLI(c)->s3gd_opt_given = true;
+	CLI(c)->lr_schedule_set = true;
+	return cmd_parse_lr_schedule(PROG, a, &CLI(c)->lr_decay_every, &CLI(c)->lr_decay);
+}
+
 static int o_lambda(void *c, const char *a)
 {
 	CLI(c)->s3gd_opt_given = true;
@@ -359,6 +367,8 @@ static const rps_opt_t worker_opts[] = {
 	  o_peers },
 	{ "staleness", 0, "S", "dc-s3gd: allreduces in flight (default 1)", o_staleness },
 	{ "lr", 0, "LR", "dc-s3gd: learning rate (default 0.05)", o_lr },
+	{ "lr-schedule", 0, "SPEC",
+	  "dc-s3gd: constant (default) or step:N,GAMMA: lr *= GAMMA every N steps", o_lr_schedule },
 	{ "lambda", 0, "L", "dc-s3gd: constant delay-compensation lambda (0 = none)", o_lambda },
 	{ "lambda0", 0, "L0", "dc-s3gd: adaptive lambda per layer, L0*|g|/|g*g*D| (default 0.2)",
 	  o_lambda0 },
@@ -399,6 +409,7 @@ int worker_cli_init(struct worker_cli *cli)
 	cli->place = (struct cmd_place_opts)CMD_PLACE_OPTS_INIT;
 	cli->staleness = 1;
 	cli->lr = 0.05f;
+	cli->lr_decay = 1;
 	cli->lambda0 = 0.2f;
 	return cmd_common_init(&cli->common, PROG, 5);
 }
@@ -447,6 +458,11 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 	}
 	if (cli->nservers && cli->s3gd) {
 		fprintf(stderr, PROG ": --server: dc-s3gd has no server (use --peers)\n");
+		return -EINVAL;
+	}
+	if (cli->lr_schedule_set && !cli->s3gd) {
+		fprintf(stderr, PROG ": --lr-schedule is an option of --algo dc-s3gd (with a "
+				     "server, the schedule is rdma-ps's: rdma-ps --lr-schedule)\n");
 		return -EINVAL;
 	}
 	if (cli->s3gd_opt_given && !cli->s3gd) {

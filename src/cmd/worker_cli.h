@@ -53,8 +53,13 @@ struct worker_cli {
 	const char *peers;  /* --peers HOST[:PORT],... one per rank, in rank order */
 	uint32_t staleness; /* allreduces in flight */
 	float lr, lambda, lambda0;
-	bool lambda_set;     /* --lambda given: constant, else adaptive lambda0 */
-	bool s3gd_opt_given; /* one of the dc-s3gd options, to refuse it without */
+	/* --lr-schedule step:N,GAMMA: lr * GAMMA^floor(t / N) at this
+	 * worker's step t; lr_decay_every 0 = constant */
+	uint64_t lr_decay_every;
+	float lr_decay;
+	bool lr_schedule_set; /* to name rdma-ps's when given with a server */
+	bool lambda_set;      /* --lambda given: constant, else adaptive lambda0 */
+	bool s3gd_opt_given;  /* one of the dc-s3gd options, to refuse it without */
 };
 
 extern const rps_opt_cmd_t worker_cli_cmd;

@@ -116,7 +116,9 @@ int worker_s3gd_init(const struct worker_cli *cli, const rps_model_t *model, int
 	s->model = model;
 	s->n = rps_model_num_params(model);
 	s->world = cli->world;
-	s->lr = cli->lr;
+	s->sched.lr = cli->lr;
+	s->sched.lr_decay_every = cli->lr_decay_every;
+	s->sched.lr_decay = cli->lr_decay;
 	s->lambda = cli->lambda;
 	s->lambda0 = cli->lambda0;
 	s->adaptive = !cli->lambda_set;
@@ -170,9 +172,9 @@ static int apply_allreduce(struct worker_s3gd *s, uint32_t k)
 }
 
 /* the delay-compensated step of one tensor (a layer's W or b) into dw */
-static int tensor_step(struct worker_s3gd *s, float *dw, uint64_t off, uint64_t len)
+static int tensor_step(struct worker_s3gd *s, float lr, float *dw, uint64_t off, uint64_t len)
 {
-	rps_dcs3gd_params_t p = { .lr = s->lr, .lambda = s->lambda };
+	rps_dcs3gd_params_t p = { .lr = lr, .lambda = s->lambda };
 
 	if (s->adaptive)
 		p.lambda = rps_optim_dcs3gd_lambda(s->params + off, s->wbar + off, s->grad + off,
@@ -185,6 +187,8 @@ int worker_s3gd_step(struct worker_s3gd *s)
 	uint32_t k = s->nrings ? (uint32_t)(s->started % s->nrings) : 0;
 	float *dw = s->nrings ? rps_ring_buffer(s->ring[k]) : s->dw1;
 	uint32_t layers = rps_model_num_layers(s->model);
+	/* each step is one update, as a server's version counts them */
+	float lr = rps_hparams_lr_at(&s->sched, s->steps++);
 	int ret = 0, bad = 0;
 
 	/* ring k still carries the allreduce of step started - S */
@@ -193,8 +197,8 @@ int worker_s3gd_step(struct worker_s3gd *s)
 	for (uint32_t l = 0; l < layers && !bad; l++) {
 		rps_model_layer_t ly = rps_model_layer(s->model, l);
 
-		bad = tensor_step(s, dw, ly.w_off, (uint64_t)ly.in * ly.out) ||
-		      tensor_step(s, dw, ly.b_off, ly.out);
+		bad = tensor_step(s, lr, dw, ly.w_off, (uint64_t)ly.in * ly.out) ||
+		      tensor_step(s, lr, dw, ly.b_off, ly.out);
 	}
 	if (bad) {
 		/* every worker must still take part in this allreduce: a zero

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include <rdmaps/algo.h>
 #include <rdmaps/ring.h>
 
 #include "cmd/worker_cli.h"
@@ -28,7 +29,10 @@ struct worker_s3gd {
 	float *params; /* local weights: the gradient is computed here */
 	float *grad;   /* the model writes the gradient here */
 	float *dw1;    /* world 1: the step, applied at once */
-	float lr, lambda, lambda0;
+	/* lr and its --lr-schedule: step t's is rps_hparams_lr_at(&sched, t) */
+	rps_hparams_t sched;
+	uint64_t steps; /* taken so far: t of the next step */
+	float lambda, lambda0;
 	bool adaptive; /* lambda0 per tensor, else the constant lambda */
 	int timeout_ms;
 	uint64_t started, applied; /* allreduces */

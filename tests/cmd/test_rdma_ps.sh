@@ -35,6 +35,11 @@ usage_err "--features" --workers 1 --model softmax --features 0
 usage_err "--cpus" --workers 1 --params 10 --cpus 100000
 usage_err "--cpus" --workers 1 --params 10 --cpus 0-x
 usage_err "--numa" --workers 1 --params 10 --numa 4000
+# the strings test_rdma_worker.sh gives rdma-worker --lr-schedule: one parser
+for spec in step:0,0.5 step:10 bogus step:10,0 step:10,1.5 step:-1,0.5; do
+	usage_err "--lr-schedule: '$spec' is not constant or step:N,GAMMA" \
+		--workers 1 --params 10 --lr-schedule "$spec"
+done
 out=$("$ps" --show-topology --provider ofi) || fail "--show-topology exited $?"
 grep -q "^placement: 1 thread(s): nic=" <<<"$out" || fail "--show-topology: $out"
 printf 'tok\n' > "$tmp/token"; chmod 644 "$tmp/token"

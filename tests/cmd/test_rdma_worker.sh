@@ -4,7 +4,8 @@
 # option value is exit 2 with one line naming the option; the config file
 # and Slurm's variables are read (the command line wins); a missing,
 # truncated or foreign dataset is exit 1 with one line naming the file;
-# --cpus pins the worker's thread and --no-pin leaves it alone.
+# --cpus pins the worker's thread and --no-pin leaves it alone; dc-s3gd
+# alone follows --lr-schedule step by step.
 set -uo pipefail
 worker=./rdma-worker
 tmp=$(mktemp -d)
@@ -115,6 +116,45 @@ err_is 2 "--lambda" --algo dc-s3gd --lambda -1
 err_is 2 "--lambda0" --algo dc-s3gd --lambda0 y
 err_is 2 "options of --algo dc-s3gd" "${s[@]}" --peers a
 err_is 2 "options of --algo dc-s3gd" "${s[@]}" --lr 0.1
+# --lr-schedule: rdma-ps's parser and wording; with a server it is rdma-ps's
+for spec in step:0,0.5 step:10 bogus step:10,0 step:10,1.5 step:-1,0.5; do
+	err_is 2 "--lr-schedule: '$spec' is not constant or step:N,GAMMA" \
+		--algo dc-s3gd --lr-schedule "$spec"
+done
+err_is 2 "rdma-ps --lr-schedule" "${s[@]}" --lr-schedule step:10,0.5
+err_is 2 "rdma-ps --lr-schedule" "${s[@]}" --lr-schedule constant
+printf 'algo = dc-s3gd\nlr-schedule = step:10\n' > "$tmp/sched.conf"
+err_is 2 "--lr-schedule: 'step:10'" --config "$tmp/sched.conf"
+# ... and it is applied, lr * GAMMA^floor(t / N) at this worker's step t
+# from 0: with step:N,1e-9 the steps from N on have lr ~0, so 200 steps
+# end where N steps do, while constant lr goes on learning; GAMMA 1 is
+# constant, bit for bit.  One worker alone: no peers, no transport, the
+# same result every run.
+# s3gd_final ARGS...: "test accuracy A, test loss L" of a dc-s3gd run alone
+s3gd_final() {
+	"$worker" --algo dc-s3gd --dataset synthetic:2000,8,4 --status-interval 0 "$@" |
+		sed -n 's/.*: \(test accuracy [0-9.]*, test loss [0-9.]*\),.*/\1/p'
+}
+one=$(s3gd_final --steps 1)
+hundred=$(s3gd_final --steps 100)
+const=$(s3gd_final --steps 200)
+gamma1=$(s3gd_final --steps 200 --lr-schedule step:1,1)
+frozen=$(s3gd_final --steps 200 --lr-schedule step:1,1e-9)
+frozen100=$(s3gd_final --steps 200 --lr-schedule step:100,1e-9)
+printf 'algo = dc-s3gd\nlr-schedule = step:1,1e-9\n' > "$tmp/sched.conf"
+fromfile=$(s3gd_final --steps 200 --config "$tmp/sched.conf")
+echo "dc-s3gd alone: 1 step: $one; 100 steps: $hundred; 200 steps: constant: $const;" \
+	"step:1,1: $gamma1; step:1,1e-9: $frozen; step:100,1e-9: $frozen100; file: $fromfile"
+[ -n "$one" ] && [ -n "$hundred" ] && [ -n "$const" ] || fail "dc-s3gd alone: no final line"
+[ "$gamma1" = "$const" ] || fail "--lr-schedule step:1,1 ($gamma1) is not constant ($const)"
+[ "$frozen" = "$one" ] || fail "--lr-schedule step:1,1e-9 after 200 steps ($frozen) is not 1 step ($one)"
+[ "$frozen100" = "$hundred" ] ||
+	fail "--lr-schedule step:100,1e-9 after 200 steps ($frozen100) is not 100 steps ($hundred)"
+[ "$fromfile" = "$frozen" ] || fail "lr-schedule in --config ($fromfile) is not --lr-schedule ($frozen)"
+acc() { sed 's/test accuracy \([0-9.]*\),.*/\1/' <<<"$1"; }
+awk -v a="$(acc "$const")" -v b="$(acc "$one")" 'BEGIN { exit !(a >= b + 0.2) }' ||
+	fail "constant lr did not learn: $const after 200 steps, $one after 1"
+echo "ok: --lr-schedule is applied per dc-s3gd step"
 
 # ---- placement: bad lists, nodes and combinations -> exit 2, one line --
 err_is 2 "--cpus" "${s[@]}" --cpus 1-x
