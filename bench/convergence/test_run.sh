@@ -1,24 +1,28 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# Self-check of bench/convergence/run: a tiny sweep on synthetic blobs
-# (sgd with one worker, asgd and dc-asgd-a with two, iid and label skew)
-# and assertions on results.csv, curves.csv and results.md.
+# Self-check of bench/convergence/run: the --quick preset (synthetic
+# blobs, an MLP, every algorithm, M=1 and 2, iid and label skew, 2 seeds),
+# then a straggler part, a third seed and a rerun merged into the same
+# --out, and (with PyTorch) two CNN runs; assertions on results.csv,
+# curves.csv, results.md and the plots; bad usage exits 2.
 #   test_run.sh [BINDIR]
 # BINDIR (or $BINDIR): the directory with rdma-ps and rdma-worker; without
 # it the current directory, then PATH.  Exit 0 pass, 1 fail, 77 skip (no
-# rdma-ps found when none was named).
+# rdma-ps found when none was named, or no python3).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 run=$here/run
 
 fail() { echo "FAIL: $*"; exit 1; }
 
+command -v python3 >/dev/null || { echo "SKIP: no python3 for bench/convergence/run"; exit 77; }
 bindir=${1:-${BINDIR:-}}
 bindir_args=()
 if [ -n "$bindir" ]; then
 	# named explicitly: a wrong one is a failure, not a skip
 	bindir_args=(--bindir "$bindir")
 elif [ -x ./rdma-ps ] && [ -x ./rdma-worker ]; then
+	bindir=$PWD
 	bindir_args=(--bindir "$PWD")
 elif ! command -v rdma-ps >/dev/null || ! command -v rdma-worker >/dev/null; then
 	echo "SKIP: rdma-ps/rdma-worker not found (run from the build directory or give BINDIR)"
@@ -28,65 +32,131 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out
-
-rc=0
-"$run" "${bindir_args[@]}" --dataset synthetic:2000,16,4 --epochs 2 --workers 1,2 \
-	--algos sgd,asgd,dc-asgd-a,dc-s3gd --partitions iid,label-skew:0.5 --timeout 120 \
-	--out "$out" > "$tmp/run.log" 2>&1 || rc=$?
-cat "$tmp/run.log"
-[ "$rc" = 0 ] || fail "run exited $rc"
-
 res=$out/results.csv
 cur=$out/curves.csv
-[ -s "$res" ] || fail "no results.csv"
-[ -s "$cur" ] || fail "no curves.csv"
-[ "$(head -1 "$res")" = "algo,workers,partition,epochs,lr,final_test_acc,final_test_loss,wall_s,steps_total,staleness_mean,status" ] ||
-	fail "results.csv header: $(head -1 "$res")"
-[ "$(head -1 "$cur")" = "algo,workers,partition,epoch,test_acc,test_loss,time_s" ] ||
-	fail "curves.csv header: $(head -1 "$cur")"
+md=$out/results.md
 
-# sgd M=1 for both partitions + {asgd, dc-asgd-a, dc-s3gd (no server)} x
-# M=2 x both partitions
-expected=(
-	"sgd 1 iid" "sgd 1 label-skew:0.5"
-	"asgd 2 iid" "dc-asgd-a 2 iid" "asgd 2 label-skew:0.5" "dc-asgd-a 2 label-skew:0.5"
-	"dc-s3gd 2 iid" "dc-s3gd 2 label-skew:0.5"
-)
-rows=$(($(wc -l < "$res") - 1))
-[ "$rows" = ${#expected[@]} ] || fail "results.csv has $rows rows, expected ${#expected[@]}"
+# rows MODEL ALGO M PARTITION DELAY: the results.csv rows of a cell
+rows() {
+	python3 - "$res" "$@" <<-'EOF'
+	import csv, sys
+	path, model, algo, m, part, delay = sys.argv[1:]
+	for r in csv.DictReader(open(path)):
+	    if (r["model"], r["algo"], r["workers"], r["partition"], r["delay"]) == (model, algo, m, part, delay):
+	        print(r["seed"], r["status"], r["final_test_acc"], r["staleness_mean"], r["staleness_max"],
+	              r["steps_total"], r["overlap_pct"] or "-")
+	EOF
+}
 
-for e in "${expected[@]}"; do
-	read -r a m p <<< "$e"
-	line=$(awk -F, -v a="$a" -v m="$m" -v p="$p" '$1 == a && $2 == m && $3 == p' "$res")
-	[ -n "$line" ] || fail "no results.csv row for $a M=$m $p"
-	IFS=, read -r _ _ _ ep _ acc loss wall steps stale status <<< "$line"
-	[ "$status" = ok ] || fail "$a M=$m $p: status '$status'"
-	[ "$ep" = 2 ] || fail "$a M=$m $p: epochs '$ep'"
-	awk -v x="$acc" 'BEGIN { exit !(x ~ /^[0-9]*\.?[0-9]+$/ && x + 0 > 0.5 && x + 0 <= 1) }' ||
-		fail "$a M=$m $p: final_test_acc '$acc' is not a number in (0.5, 1]"
-	awk -v x="$loss" 'BEGIN { exit !(x ~ /^[0-9]*\.?[0-9]+$/ && x + 0 > 0) }' ||
-		fail "$a M=$m $p: final_test_loss '$loss' is not a positive number"
-	[[ $steps =~ ^[0-9]+$ ]] && [ "$steps" -gt 0 ] || fail "$a M=$m $p: steps_total '$steps'"
-	[[ $wall =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$a M=$m $p: wall_s '$wall'"
-	[[ $stale =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$a M=$m $p: staleness_mean '$stale'"
-	for epoch in 1 2; do
-		awk -F, -v a="$a" -v m="$m" -v p="$p" -v e="$epoch" '
-			$1 == a && $2 == m && $3 == p && $4 == e && $5 + 0 > 0 { n++ }
-			END { exit n != 1 }' "$cur" ||
-			fail "curves.csv: not exactly one epoch $epoch row for $a M=$m $p"
-	done
+# ---- bad usage: one line, exit 2 ----
+for bad in "--models foo" "--delay-ms 0:10" "--delay-ms 1:0" "--lr-decay 0,0.5" \
+	"--partitions label-skew:0" "--algos sgd,bogus" "--seeds 0" "--workers 0"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$run" "${bindir_args[@]}" --quick $bad --out "$tmp/bad" > "$tmp/bad.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || fail "run $bad exited $rc, expected 2: $(cat "$tmp/bad.log")"
+	grep -q "^run: " "$tmp/bad.log" || grep -q "error:" "$tmp/bad.log" ||
+		fail "run $bad: no message: $(cat "$tmp/bad.log")"
 done
 
-md=$out/results.md
-[ -s "$md" ] || fail "no results.md"
-grep -q '^| algo | M=1 iid | M=1 label-skew:0.5 | M=2 iid | M=2 label-skew:0.5 |$' "$md" ||
-	fail "results.md has no table header"
-grep -q '^|------|' "$md" || fail "results.md has no table separator"
-grep -q '^| dc-asgd-a | - | - | 0\.[0-9]* (' "$md" || fail "results.md has no dc-asgd-a row"
+# ---- the quick preset ----
+rc=0
+"$run" "${bindir_args[@]}" --quick --out "$out" > "$tmp/run.log" 2>&1 || rc=$?
+cat "$tmp/run.log"
+[ "$rc" = 0 ] || fail "run --quick exited $rc"
+[ -s "$res" ] && [ -s "$cur" ] && [ -s "$md" ] || fail "no results.csv, curves.csv or results.md"
+[ "$(head -1 "$res")" = "model,algo,workers,partition,delay,seed,steps_per_worker,batch,lr,lr_schedule,epochs,final_test_acc,final_test_loss,wall_s,steps_total,staleness_mean,staleness_max,overlap_pct,status" ] ||
+	fail "results.csv header: $(head -1 "$res")"
+# 2 partitions x (sgd M=1 + 7 algorithms M=2) x 2 seeds
+[ "$(($(wc -l < "$res") - 1))" = 32 ] || fail "results.csv has $(($(wc -l < "$res") - 1)) rows, expected 32"
+for p in iid label-skew:0.5; do
+	for a in sgd asgd dc-asgd-a pc-asgd dude-asgd ssgd dc-s3gd s3gd; do
+		m=2; [ "$a" = sgd ] && m=1
+		out_rows=$(rows mlp:16 "$a" "$m" "$p" none)
+		[ "$(wc -l <<< "$out_rows")" = 2 ] || fail "$a M=$m $p: not 2 seeds: $out_rows"
+		while read -r seed status acc _ _ steps overlap; do
+			[ "$status" = ok ] || fail "$a M=$m $p seed $seed: status $status"
+			awk -v x="$acc" 'BEGIN { exit !(x + 0 > 0.5 && x + 0 <= 1) }' ||
+				fail "$a M=$m $p seed $seed: accuracy '$acc'"
+			# 2 epochs of 1200 samples at batch 32: 75 steps in all
+			[ "$steps" -ge 75 ] || fail "$a M=$m $p seed $seed: $steps steps"
+			if [ "$a" = dc-s3gd ] || [ "$a" = s3gd ]; then
+				[[ $overlap =~ ^[0-9]+$ ]] || fail "$a seed $seed: no overlap figure"
+			fi
+		done <<< "$out_rows"
+	done
+done
+# 4 evaluations per run (--points 4), every one in curves.csv
+[ "$(($(wc -l < "$cur") - 1))" -ge 128 ] || fail "curves.csv has $(($(wc -l < "$cur") - 1)) rows, expected >= 128"
+grep -q '^| claim | setting | comparison |' "$md" || fail "results.md has no claims table"
+for c in "1 DC-ASGD" "2 DuDe-ASGD" "3 DC-S3GD" "4 PC-ASGD"; do
+	grep -q "^| $c.* | \(agrees\|does not\|cannot tell\)[^|]* |\$" "$md" || fail "results.md: no verdict row for claim $c"
+done
+grep -q '^| dc-asgd-a | - | [01]\.[0-9]* ± 0\.[0-9]* (2)<br>τ [0-9.]*, max [0-9]* |$' "$md" ||
+	fail "results.md: no dc-asgd-a row with mean ± std (2) and staleness"
+grep -q 'lr schedule x0.5 every 1 epochs' "$md" || fail "results.md does not list the schedule"
 if command -v gnuplot >/dev/null; then
-	for png in acc-M2-iid.png acc-M2-label-skew-0.5.png; do
+	for png in acc-mlp16-iid-none-M2.png acc-mlp16-label-skew0.5-none-M2.png; do
 		[ -s "$out/$png" ] || fail "no $png although gnuplot is installed"
 	done
 fi
-echo "PASS: ${#expected[@]} runs, results.csv, curves.csv and results.md as expected"
+
+# ---- parts accumulate: a straggler part, a third seed, a rerun ----
+rc=0
+"$run" "${bindir_args[@]}" --quick --algos asgd,dude-asgd --partitions label-skew:0.5 \
+	--delay-ms 1:30 --out "$out" > "$tmp/run2.log" 2>&1 || rc=$?
+cat "$tmp/run2.log"
+[ "$rc" = 0 ] || fail "the straggler part exited $rc"
+while read -r seed status acc smean smax steps _; do
+	[ "$status" = ok ] || fail "straggler asgd seed $seed: $status"
+	# rank 1 sleeps 30 ms a step: rank 0's pushes pile up between its own
+	[ "$smax" -gt 1 ] || fail "straggler asgd seed $seed: staleness max $smax"
+	# and it was stopped once rank 0 was done, before its 38 steps
+	[ "$steps" -lt 76 ] || fail "straggler asgd seed $seed: $steps steps, the straggler was not stopped"
+done <<< "$(rows mlp:16 asgd 2 label-skew:0.5 1:30)"
+[ "$(rows mlp:16 asgd 2 label-skew:0.5 1:30 | wc -l)" = 2 ] || fail "no straggler rows"
+grep -q '^### mlp:16, label-skew:0.5, stragglers 1:30$' "$md" || fail "no straggler table"
+grep -q '^| 2 DuDe-ASGD | mlp:16, M=2, label-skew:0.5, stragglers 1:30 |' "$md" ||
+	fail "no claim 2 row for the straggler part"
+# the straggler table has the sequential SGD reference of its partition
+sed -n '/^### mlp:16, label-skew:0.5, stragglers 1:30$/,/^###/p' "$md" | grep -q '^| sgd | [01]\.' ||
+	fail "the straggler table has no sgd reference"
+
+for i in 1 2; do # seed 3 twice: the second replaces the first
+	"$run" "${bindir_args[@]}" --quick --algos asgd --workers 2 --partitions iid --seeds 1 \
+		--seed-base 3 --out "$out" > "$tmp/run3.log" 2>&1 || fail "seed 3 run $i: $(cat "$tmp/run3.log")"
+done
+[ "$(rows mlp:16 asgd 2 iid none | wc -l)" = 3 ] || fail "asgd M=2 iid: not 3 seeds after the rerun"
+grep -q '^| asgd | - | [01]\.[0-9]* ± 0\.[0-9]* (3)' "$md" || fail "results.md: asgd not over 3 runs"
+[ "$(($(wc -l < "$out/parts.csv") - 1))" = 4 ] || fail "parts.csv: not 4 parts"
+grep -c '^| 20.*`bench/convergence/run ' "$md" | grep -qx 4 || fail "results.md does not list the 4 parts"
+
+# ---- the report alone ----
+rm "$md"
+"$run" --report-only --out "$out" > "$tmp/rep.log" 2>&1 || fail "--report-only: $(cat "$tmp/rep.log")"
+[ -s "$md" ] || fail "--report-only wrote no results.md"
+
+# ---- the PyTorch CNN (torch_worker.py), server and ring ----
+# make check passes configure's interpreter (empty: --without-python)
+py=${RPS_PYTHON-/usr/bin/python3}
+lib=${bindir:+$bindir/.libs/librdmaps.so.1}
+if [ -z "$py" ] || ! "$py" -c 'import numpy, torch' 2>/dev/null; then
+	echo "note: ${py:-no python} cannot import numpy and torch: the cnn part is left out"
+elif ${OBJDUMP:-objdump} -p "$lib" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+	# python is not built with the ASan runtime the library needs first
+	echo "note: sanitizer build: the cnn part is left out (python/tests cover rdmaps.torch)"
+else
+	rc=0
+	"$run" "${bindir_args[@]}" --python "$py" --models cnn --algos asgd,dc-s3gd --workers 2 \
+		--partitions iid --seeds 1 --epochs 1 --dataset synthetic:640,784,4 --points 2 \
+		--timeout 300 --out "$out" > "$tmp/cnn.log" 2>&1 || rc=$?
+	cat "$tmp/cnn.log"
+	[ "$rc" = 0 ] || fail "the cnn part exited $rc"
+	for a in asgd dc-s3gd; do
+		read -r _ status acc _ <<< "$(rows cnn "$a" 2 iid none)"
+		[ "$status" = ok ] || fail "cnn $a: status '$status'"
+		awk -v x="$acc" 'BEGIN { exit !(x + 0 > 0.4 && x + 0 <= 1) }' || fail "cnn $a: accuracy '$acc'"
+	done
+fi
+echo "PASS: bench/convergence/run: quick preset, stragglers, seeds merged, rerun replaced, report"
 exit 0

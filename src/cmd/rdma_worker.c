@@ -293,15 +293,19 @@ static int train(struct trainer *t)
 					(unsigned long long)t->p.step, rps_strerror(ret));
 				return ret;
 			}
-			if (cli->eval_interval && t->p.step % cli->eval_interval == 0 &&
-			    (ret = evaluate(t)))
-				return ret;
-			if (status_ns && rps_now_ns() - t->p.t_window >= status_ns)
+			/* every evaluation is a line and a --metrics row: the
+			 * curve of a --steps run, which has no epoch ends */
+			if (cli->eval_interval && t->p.step % cli->eval_interval == 0) {
+				if ((ret = evaluate(t)))
+					return ret;
 				report(t, e + 1, NULL);
+			} else if (status_ns && rps_now_ns() - t->p.t_window >= status_ns) {
+				report(t, e + 1, NULL);
+			}
 		}
 		/* going round the share for --steps: the passes are not
 		 * epochs of the run, so no evaluation or line until the end
-		 * (--eval-interval gives the curve) */
+		 * (--eval-interval's rows give the curve) */
 		if (cli->steps_wrap && !done(t))
 			continue;
 		/* dc-s3gd: the last epoch ends with the allreduces in flight
