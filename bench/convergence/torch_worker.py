@@ -285,24 +285,47 @@ def parse_args(argv):
 
 # ---- imports ---------------------------------------------------------------
 
-def import_modules():
+def import_modules(a):
     """(numpy, torch, rdmaps) with rdmaps.torch and rdmaps.dcs3gd loaded;
-    Usage naming what to install when one is missing."""
+    Usage naming what to install when one is missing.  Unless --save-init,
+    check_setup runs before torch's import (seconds)."""
     tfc.setup_imports(None)  # this source tree's python/ unless PYTHONPATH says
     try:
         import numpy as np
-        import torch
-    except ImportError as e:
-        raise Usage("%s cannot import %s: install the Debian packages python3-numpy and "
-                    "python3-torch" % (sys.executable, e.name)) from None
-    try:
         import rdmaps
+        if not a.save_init:
+            check_setup(a, rdmaps)
+        import torch
         import rdmaps.dcs3gd
         import rdmaps.torch
     except ImportError as e:
-        raise Usage("cannot import rdmaps (%s): set PYTHONPATH to the rdmaps source tree's "
-                    "python/ directory" % e) from None
+        if e.name and e.name.split(".")[0] == "rdmaps":
+            raise Usage("cannot import rdmaps (%s): set PYTHONPATH to the rdmaps source "
+                        "tree's python/ directory" % e) from None
+        raise Usage("%s cannot import %s: install the Debian packages python3-numpy and "
+                    "python3-torch" % (sys.executable, e.name)) from None
     return np, torch, rdmaps
+
+
+def check_setup(a, rdmaps):
+    """Usage for a librdmaps that does not load, or a bad --server or
+    --peers."""
+    try:
+        rdmaps.library_path()  # load it now: a missing library is a setup problem
+        if a.server:
+            rdmaps.worker.parse_servers(a.server)
+            return
+        if a.world == 1:
+            return  # dc-s3gd alone: no ring
+        peers = rdmaps.worker.parse_addresses(a.peers, "--peers")
+    except rdmaps.Error as e:
+        raise Usage(e.message) from None
+    if len(peers) != a.world:
+        raise Usage("--peers lists %d workers, --world is %d" % (len(peers), a.world))
+    for host, port in peers:
+        if port + a.staleness - 1 > 65535:
+            raise Usage("--peers: %s:%d: --staleness %d takes the ports up to %d"
+                        % (host, port, a.staleness, port + a.staleness - 1))
 
 
 # ---- data ------------------------------------------------------------------
@@ -584,20 +607,12 @@ def train(a, steps, prog, data, np, torch):
 def run(a):
     if not a.save_init:
         check_dataset(a)
-    np, torch, rdmaps = import_modules()
+    np, torch, rdmaps = import_modules(a)
     torch.set_num_threads(1)
     if a.save_init:
         rdmaps.torch.save_init(tfc.build_model(a.seed, torch), a.save_init)
         print("%s: the initial weights of seed %d written to %s" % (PROG, a.seed, a.save_init))
         return 0
-    try:
-        rdmaps.library_path()  # load it now: a missing library is a setup problem
-        if a.server:
-            rdmaps.worker.parse_servers(a.server)
-        elif a.world > 1:
-            rdmaps.dcs3gd.ring_peers(a.peers, a.world, a.staleness)
-    except rdmaps.Error as e:
-        raise Usage(e.message) from None
     data = load_data(a, np, torch)
     metrics = None
     if a.metrics:
