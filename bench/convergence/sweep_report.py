@@ -114,6 +114,10 @@ class Groups:
             ref = refs.get(tuple(list(k[:2]) + list(k[3:])), [])
             if k[2] != "none":
                 self.tables[k] = self.tables[k] + ref
+        # a table of sgd alone is the reference of a straggler table
+        for k, rows in list(self.tables.items()):
+            if len(self.tables) > 1 and all(r["algo"] == "sgd" for r in rows):
+                del self.tables[k]
 
     def cell(self, table, algo, m):
         return [r for r in self.tables.get(table, ()) if r["algo"] == algo and
@@ -298,14 +302,16 @@ def _plots(out, g, curves):
         rows = g.tables[k]
         for m in sorted({int(r["workers"]) for r in rows} - {1}):
             lines = []
-            for i, a in enumerate(a for a in ORDER if g.cell(k, a, m)):
+            for a in (a for a in ORDER if g.cell(k, a, m)):
                 st = _curve_stats(curves, g.cell(k, a, m))
                 if not st:
                     continue
-                dat = os.path.join(datdir, _slug(k[0], k[1], k[2], "M%d" % m, a) + ".dat")
-                with open(dat, "w") as f:
+                # paths relative to out, where gnuplot runs: plotdata/ moves with it
+                dat = os.path.join("plotdata", _slug(k[0], k[1], k[2], "M%d" % m, a) + ".dat")
+                with open(os.path.join(out, dat), "w") as f:
                     f.writelines("%s %.5f %.5f %.5f\n" % (ep, *v) for ep, v in st.items())
-                lc = "lc rgb 'black'" if a == "sgd" else "lc %d" % (i + 1)
+                # one colour per algorithm in every plot
+                lc = "lc rgb 'black'" if a == "sgd" else "lc %d" % ORDER.index(a)
                 dash = " dashtype 2" if a == "sgd" else ""
                 title = "sequential SGD (M=1)" if a == "sgd" else a
                 if cairo:
@@ -317,18 +323,19 @@ def _plots(out, g, curves):
                              % (dat, dash, lc, title))
             if not lines:
                 continue
-            png = os.path.join(out, "acc-%s.png" % _slug(k[0], k[1], k[2], "M%d" % m))
-            script = os.path.join(datdir, os.path.basename(png)[:-4] + ".gp")
+            png = "acc-%s.png" % _slug(k[0], k[1], k[2], "M%d" % m)
+            script = os.path.join(datdir, png[:-4] + ".gp")
             with open(script, "w") as f:
                 f.write("set terminal %s size 900,520%s\n" % (
                     "pngcairo" if cairo else "png", " font 'sans,10'" if cairo else ""))
                 f.write("set output '%s'\n" % png)
-                f.write("set title 'Test accuracy (mean and ±1 std over seeds), %s, M=%d, %s, "
-                        "stragglers %s, lr %s, %s'\n" % (k[0], m, k[1], k[2], k[4], k[5]))
+                f.write("set title \"%s, M=%d, %s, stragglers %s\\nlr %s, %s, batch %s: "
+                        "mean of the seeds, band ±1 std\" noenhanced\n"
+                        % (k[0], m, k[1], k[2], k[4], k[5], k[3]))
                 f.write("set xlabel 'epochs (samples seen by all workers / training set)'\n")
                 f.write("set ylabel 'test accuracy (rank 0)'\nset grid\nset key outside right top\n")
                 f.write("plot " + ", \\\n     ".join(lines) + "\n")
-            r = subprocess.run([gp, script], capture_output=True, text=True)
+            r = subprocess.run([gp, script], capture_output=True, text=True, cwd=out)
             if r.returncode:
                 with open(script + ".err", "w") as f:
                     f.write(r.stderr)

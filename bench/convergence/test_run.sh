@@ -148,7 +148,7 @@ elif ${OBJDUMP:-objdump} -p "$lib" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
 else
 	rc=0
 	"$run" "${bindir_args[@]}" --python "$py" --models cnn --algos asgd,dc-s3gd --workers 2 \
-		--partitions iid --seeds 1 --epochs 1 --dataset synthetic:640,784,4 --points 2 \
+		--partitions iid --seeds 1 --epochs 4 --dataset synthetic:640,784,4 --points 2 \
 		--timeout 300 --out "$out" > "$tmp/cnn.log" 2>&1 || rc=$?
 	cat "$tmp/cnn.log"
 	[ "$rc" = 0 ] || fail "the cnn part exited $rc"
