@@ -147,7 +147,7 @@ def _table_md(g, k, rows):
     ms = sorted({int(r["workers"]) for r in rows if r["algo"] != "sgd"} | (
         {1} if any(r["algo"] == "sgd" for r in rows) else set()))
     algos = [a for a in ORDER if any(r["algo"] == a for r in rows)]
-    out = ["### %s, %s, stragglers %s" % (model, part, delay), "",
+    out = ["### %s, %s, stragglers %s, lr %s" % (model, part, delay, lr), "",
            "Hyper-parameters of every row: %s epochs of samples, batch %s, lr %s, lr schedule "
            "%s; %s." % (epochs, batch, lr, sched, DAEMON_DEFAULTS), "",
            "Final test accuracy of rank 0, mean ± standard deviation (runs); below it the "
@@ -190,10 +190,10 @@ def claims(g):
     holds the cells a claim compares."""
     out = []
 
-    def add(claim, k, m, what, a_rows, b_rows, verdict):
+    def add(claim, k, m, what, a_rows, b_rows, verdict, extra=""):
         if a_rows and b_rows:
-            setting = "%s, M=%d, %s, stragglers %s" % (k[0], m, k[1], k[2])
-            out.append((claim, setting, what, _cmp_numbers(a_rows, b_rows),
+            setting = "%s, M=%d, %s, stragglers %s, lr %s" % (k[0], m, k[1], k[2], k[4])
+            out.append((claim, setting, what, _cmp_numbers(a_rows, b_rows) + extra,
                         verdict(_accs(a_rows), _accs(b_rows))))
 
     for k in sorted(g.tables):
@@ -212,8 +212,10 @@ def claims(g):
                     add("2 DuDe-ASGD", k, m, "dude-asgd beats %s" % x, dude, g.cell(k, x, m),
                         verdict_beats)
             s3 = g.cell(k, "dc-s3gd", m)
+            ov = _mean(s3, "overlap_pct")
             add("3 DC-S3GD", k, m, "dc-s3gd within 0.5 pt of ssgd (same global batch)", s3,
-                g.cell(k, "ssgd", m), verdict_within)
+                g.cell(k, "ssgd", m), verdict_within,
+                "; dc-s3gd's allreduce %.0f %% hidden" % ov if ov is not None else "")
             add("3 DC-S3GD", k, m, "dc-s3gd beats s3gd (no correction)", s3, g.cell(k, "s3gd", m),
                 verdict_beats)
             pc = g.cell(k, "pc-asgd", m)

@@ -48,6 +48,29 @@ rows() {
 	EOF
 }
 
+# ---- the statistics behind the verdicts ----
+python3 - "$here" <<-'EOF' || fail "sweep_stats"
+	import sys
+	sys.dont_write_bytecode = True
+	sys.path.insert(0, sys.argv[1])
+	from sweep_stats import diff_ci, mean_std, verdict_beats, verdict_within
+	m, s, n = mean_std([1, 2, 3])
+	assert (m, s, n) == (2.0, 1.0, 3), (m, s, n)
+	# Welch: var 1/3 and 0, 2 degrees of freedom, t = 4.303
+	lo, hi = diff_ci([1, 2, 3], [0, 0, 0])
+	assert abs(lo - (2 - 4.303 * 3 ** -0.5)) < 1e-9 and abs(hi - (2 + 4.303 * 3 ** -0.5)) < 1e-9, (lo, hi)
+	a, b = [0.90, 0.91, 0.905], [0.80, 0.81, 0.805]
+	assert verdict_beats(a, b) == "agrees"
+	assert verdict_beats(b, a) == "does not"
+	assert verdict_beats([0.8, 0.8001, 0.8002], [0.8001, 0.8, 0.8002]).startswith("does not (equal")
+	assert verdict_beats([0.7, 0.9, 0.8], [0.75, 0.85, 0.8]) == "cannot tell at K=3"
+	assert verdict_beats([0.9], [0.8]).startswith("cannot tell (needs 2+")
+	assert verdict_within([0.878, 0.879, 0.8785], [0.880, 0.881, 0.8805]) == "agrees"
+	assert verdict_within([0.86, 0.861, 0.8605], [0.88, 0.881, 0.8805]) == "does not"
+	assert verdict_within([0.87, 0.88, 0.89], [0.88, 0.881, 0.8805]).startswith("cannot tell")
+	print("sweep_stats: ok")
+	EOF
+
 # ---- bad usage: one line, exit 2 ----
 for bad in "--models foo" "--delay-ms 0:10" "--delay-ms 1:0" "--lr-decay 0,0.5" \
 	"--partitions label-skew:0" "--algos sgd,bogus" "--seeds 0" "--workers 0"; do
@@ -115,11 +138,11 @@ while read -r seed status acc smean smax steps _; do
 	[ "$steps" -lt 76 ] || fail "straggler asgd seed $seed: $steps steps, the straggler was not stopped"
 done <<< "$(rows mlp:16 asgd 2 label-skew:0.5 1:30)"
 [ "$(rows mlp:16 asgd 2 label-skew:0.5 1:30 | wc -l)" = 2 ] || fail "no straggler rows"
-grep -q '^### mlp:16, label-skew:0.5, stragglers 1:30$' "$md" || fail "no straggler table"
-grep -q '^| 2 DuDe-ASGD | mlp:16, M=2, label-skew:0.5, stragglers 1:30 |' "$md" ||
+grep -q '^### mlp:16, label-skew:0.5, stragglers 1:30, lr 0.02$' "$md" || fail "no straggler table"
+grep -q '^| 2 DuDe-ASGD | mlp:16, M=2, label-skew:0.5, stragglers 1:30, lr 0.02 |' "$md" ||
 	fail "no claim 2 row for the straggler part"
 # the straggler table has the sequential SGD reference of its partition
-sed -n '/^### mlp:16, label-skew:0.5, stragglers 1:30$/,/^###/p' "$md" | grep -q '^| sgd | [01]\.' ||
+sed -n '/^### mlp:16, label-skew:0.5, stragglers 1:30, lr 0.02$/,/^###/p' "$md" | grep -q '^| sgd | [01]\.' ||
 	fail "the straggler table has no sgd reference"
 
 for i in 1 2; do # seed 3 twice: the second replaces the first

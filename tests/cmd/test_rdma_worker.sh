@@ -156,6 +156,16 @@ awk -v a="$(acc "$const")" -v b="$(acc "$one")" 'BEGIN { exit !(a >= b + 0.2) }'
 	fail "constant lr did not learn: $const after 200 steps, $one after 1"
 echo "ok: --lr-schedule is applied per dc-s3gd step"
 
+# --eval-interval: a progress line and a --metrics row per evaluation, the
+# curve of a --steps run (no epoch ends), then the final row
+"$worker" --algo dc-s3gd --dataset synthetic:2000,8,4 --status-interval 0 --steps 40 \
+	--eval-interval 10 --metrics "$tmp/eval.csv" > "$tmp/eval.log" ||
+	fail "--eval-interval run: $(cat "$tmp/eval.log")"
+steps=$(awk -F, 'NR > 1 && $8 >= 0 { printf "%s ", $5 }' "$tmp/eval.csv")
+[ "$steps" = "10 20 30 40 40 " ] || fail "--eval-interval 10 over 40 steps: evaluated rows at steps '$steps'"
+[ "$(grep -c 'test-acc' "$tmp/eval.log")" = 5 ] || fail "--eval-interval: not 5 progress lines: $(cat "$tmp/eval.log")"
+echo "ok: --eval-interval writes a row per evaluation"
+
 # ---- placement: bad lists, nodes and combinations -> exit 2, one line --
 err_is 2 "--cpus" "${s[@]}" --cpus 1-x
 err_is 2 "--cpus 4096" "${s[@]}" --cpus 4096
