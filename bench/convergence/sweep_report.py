@@ -125,7 +125,8 @@ class Groups:
 
 
 def _accs(rows):
-    return [float(r["final_test_acc"]) for r in rows]
+    """seed -> final accuracy: runs of two cells pair up by seed."""
+    return {int(r["seed"]): float(r["final_test_acc"]) for r in rows}
 
 
 def _fmt(rows, field="final_test_acc", digits=4):
@@ -176,12 +177,19 @@ def _table_md(g, k, rows):
 
 
 def _cmp_numbers(a_rows, b_rows):
-    ci = diff_ci(_accs(a_rows), _accs(b_rows))
+    a, b = _accs(a_rows), _accs(b_rows)
+    ci = diff_ci(a, b)
     s = "%s vs %s" % (_fmt(a_rows), _fmt(b_rows))
     if ci:
-        s += "; difference %+.2f pt, 95%% CI [%+.2f, %+.2f]" % (
-            (mean_std(_accs(a_rows))[0] - mean_std(_accs(b_rows))[0]) * 100, ci[0] * 100,
-            ci[1] * 100)
+        paired = sorted(set(a) & set(b))
+        if len(paired) >= 2:
+            d = mean_std([a[k] - b[k] for k in paired])[0]
+            how = " paired over %d seeds" % len(paired)
+        else:
+            d = mean_std(list(a.values()))[0] - mean_std(list(b.values()))[0]
+            how = ""
+        s += "; difference %+.2f pt, 95%% CI [%+.2f, %+.2f]%s" % (
+            d * 100, ci[0] * 100, ci[1] * 100, how)
     return s
 
 
@@ -239,8 +247,9 @@ def rebuild(out):
               len(rows), sum(r["status"] == "ok" for r in rows)), ""]
     cl = claims(g)
     md += ["## The papers' claims", "",
-           "Verdicts compare the means of K runs by Welch's t (95 % interval of the "
-           "difference): *agrees* when the whole interval is on the claim's side, *does not* "
+           "Verdicts compare K runs per cell, paired by seed (the same partition, initial "
+           "weights and shuffling; Welch's t where the seeds differ), by the 95 % interval "
+           "of the difference: *agrees* when the whole interval is on the claim's side, *does not* "
            "when it is all on the other side (or, for \"beats\", inside ±0.3 points), "
            "*cannot tell* otherwise.", "",
            "| claim | setting | comparison | accuracy (mean ± std (runs)) | verdict |",

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Statistics of the convergence sweep: mean, sample standard deviation,
-and Welch's two-sample comparison that turns K runs per cell into a
-verdict (agrees / does not / cannot tell).  Standard library only: the
+and the comparison (paired by seed, else Welch's) that turns K runs per
+cell into a verdict (agrees / does not / cannot tell).  Standard library only: the
 sweep must run where numpy is not importable."""
 
 import math
@@ -31,9 +31,34 @@ def mean_std(xs):
     return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0), len(xs)
 
 
+def _paired(a, b):
+    """The per-seed differences a[s] - b[s] over the seeds both dicts
+    have, or None when a or b is not a dict or they share fewer than 2."""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return None
+    common = sorted(set(a) & set(b))
+    return [a[s] - b[s] for s in common] if len(common) >= 2 else None
+
+
 def diff_ci(a, b):
-    """95 % confidence interval (lo, hi) of mean(a) - mean(b) by Welch's
-    t; None when either side has fewer than 2 values."""
+    """95 % confidence interval (lo, hi) of mean(a) - mean(b); None when
+    either side has fewer than 2 values.
+
+    a, b: lists of values (Welch's t), or dicts seed -> value: then the
+    runs with the same seed (the same partition, initial weights and
+    shuffling) are paired and the interval is the paired t's, over the
+    seeds both have.  Pairing removes the spread that comes from the seed
+    (under label skew mostly the Dirichlet partition, worth several
+    points) and leaves the algorithms' difference."""
+    d = _paired(a, b)
+    if d is not None:
+        m, s, n = mean_std(d)
+        h = t975(n - 1) * s / math.sqrt(n)
+        return m - h, m + h
+    if isinstance(a, dict):
+        a = list(a.values())
+    if isinstance(b, dict):
+        b = list(b.values())
     ma, sa, na = mean_std(a)
     mb, sb, nb = mean_std(b)
     if na < 2 or nb < 2:
@@ -62,7 +87,12 @@ def verdict_beats(a, b):
         return "does not"
     if -0.003 <= lo and hi <= 0.003:
         return "does not (equal within 0.3 pt)"
-    return "cannot tell at K=%d" % min(len(a), len(b))
+    return "cannot tell at K=%d" % _k(a, b)
+
+
+def _k(a, b):
+    d = _paired(a, b)
+    return len(d) if d is not None else min(len(a), len(b))
 
 
 def verdict_within(a, b, margin=0.005):
@@ -77,4 +107,4 @@ def verdict_within(a, b, margin=0.005):
         return "agrees"
     if hi < -margin:
         return "does not"
-    return "cannot tell at K=%d" % min(len(a), len(b))
+    return "cannot tell at K=%d" % _k(a, b)

@@ -68,6 +68,16 @@ python3 - "$here" <<-'EOF' || fail "sweep_stats"
 	assert verdict_within([0.878, 0.879, 0.8785], [0.880, 0.881, 0.8805]) == "agrees"
 	assert verdict_within([0.86, 0.861, 0.8605], [0.88, 0.881, 0.8805]) == "does not"
 	assert verdict_within([0.87, 0.88, 0.89], [0.88, 0.881, 0.8805]).startswith("cannot tell")
+	# paired by seed: the seed's spread (0.70..0.90) cancels, a +1 pt
+	# difference every seed is clear; unpaired it is not
+	a, b = {1: 0.71, 2: 0.81, 3: 0.91}, {1: 0.70, 2: 0.80, 3: 0.90}
+	lo, hi = diff_ci(a, b)
+	assert abs(lo - 0.01) < 1e-9 and abs(hi - 0.01) < 1e-9, (lo, hi)
+	a[3] = 0.915
+	assert verdict_beats(a, b) == "agrees", verdict_beats(a, b)
+	assert verdict_beats(list(a.values()), list(b.values())) == "cannot tell at K=3"
+	# only the seeds both have are paired; fewer than 2 -> Welch
+	assert diff_ci({1: 0.9, 2: 0.8}, {2: 0.7, 3: 0.6}) == diff_ci([0.9, 0.8], [0.7, 0.6])
 	print("sweep_stats: ok")
 	EOF
 
