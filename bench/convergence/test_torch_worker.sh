@@ -37,6 +37,14 @@ fi
 bindir=$(cd "$bindir" && pwd)
 export PYTHONPATH=$srcdir/python${PYTHONPATH:+:$PYTHONPATH}
 [ -e "$bindir/.libs/librdmaps.so.1" ] && export RDMAPS_LIBRARY=$bindir/.libs/librdmaps.so.1
+# a sanitizer build's library needs the ASan runtime loaded first, which
+# python is not built with: preload it, leak checks off (the interpreter's
+# allocations at exit are not ours), as tests/python/run-py does
+if ${OBJDUMP:-objdump} -p "${RDMAPS_LIBRARY:-/nonexistent}" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+	LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)${LD_PRELOAD:+ $LD_PRELOAD}"
+	ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	export LD_PRELOAD ASAN_OPTIONS
+fi
 export PYTHONDONTWRITEBYTECODE=1
 run_setup
 t_start=$SECONDS
