@@ -649,13 +649,8 @@ def run(a):
 
 
 def main(argv=None):
-    # libfabric's psm provider loads libinfinipath, whose constructor
-    # catches SIGTERM and SIGINT to print a backtrace and exit(1): a
-    # SIGTERM during fi_getinfo then hangs in exit() on a lock that
-    # fi_getinfo holds.  Without it SIGTERM ends this process at once, as
-    # the sweep expects (Open MPI sets these for the same reason).
-    for var in ("IPATH_NO_BACKTRACE", "HFI_NO_BACKTRACE"):
-        os.environ.setdefault(var, "1")
+    # (rdmaps sets IPATH_NO_BACKTRACE before it loads the library, so that
+    # SIGTERM ends this process at once, as the sweep expects)
     a = parse_args(sys.argv[1:] if argv is None else argv)
     who = "%s %d/%d" % (PROG, a.rank, a.world)
     try:

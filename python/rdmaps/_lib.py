@@ -166,7 +166,17 @@ def lib():
     return _lib
 
 
+# libfabric's psm provider loads libinfinipath, whose constructor catches
+# SIGTERM and SIGINT to print a backtrace and exit(1): a SIGTERM (Slurm's
+# scancel, a sweep stopping a worker) that lands in fi_getinfo then hangs
+# in exit() on a lock fi_getinfo holds.  These turn its handler off, as
+# Open MPI does; a value the user set is kept.
+_NO_BACKTRACE = ("IPATH_NO_BACKTRACE", "HFI_NO_BACKTRACE")
+
+
 def _load():
+    for var in _NO_BACKTRACE:
+        os.environ.setdefault(var, "1")
     tried = []
     for path in _candidates():
         if os.sep in path and not os.path.exists(path):

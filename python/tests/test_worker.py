@@ -7,6 +7,8 @@ path raising rdmaps.Error with the library's message."""
 import ctypes
 import errno
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -140,6 +142,22 @@ class Buffers(unittest.TestCase):
             with self.assertRaises(rdmaps.Error) as e:
                 w.push()
             self.assertEqual(e.exception.code, -errno.ENOTCONN)
+
+
+class Loading(unittest.TestCase):
+    def test_no_backtrace_handler(self):
+        # libinfinipath's SIGTERM handler is off once the library loads,
+        # unless the user chose otherwise
+        code = ("import os, rdmaps; rdmaps.library_path(); "
+                "print(os.environ['IPATH_NO_BACKTRACE'], os.environ['HFI_NO_BACKTRACE'])")
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_NO_BACKTRACE")}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        self.assertEqual(out, ["1", "1"])
+        env["IPATH_NO_BACKTRACE"] = "0"
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        self.assertEqual(out, ["0", "1"])
 
 
 class Errors(unittest.TestCase):
