@@ -173,6 +173,9 @@ def _table_md(g, k, rows):
                 extra = "<br>τ %.1f, max %d" % (st, mx)
             cells.append(_fmt(c) + extra)
         out.append("| %s | %s |" % (a, " | ".join(cells)))
+    curves = ["[M=%d](%s)" % (m, "acc-%s.png" % _plot_name(k, m)) for m in ms if m > 1]
+    if curves:
+        out += ["", "Curves: " + ", ".join(curves) + "."]
     return out
 
 
@@ -295,8 +298,11 @@ def _curve_stats(curves, runs):
     return out
 
 
-def _slug(*parts):
-    return "-".join(str(p).replace(":", "").replace(",", "_") for p in parts)
+def _plot_name(k, m):
+    """model-partition-stragglers-lrLR-MM of table k: the stragglers'
+    'R:MS' as 'RdMS', so that the names stay apart."""
+    parts = (k[0], k[1], k[2].replace(":", "d"), "lr" + k[4], "M%d" % m)
+    return "-".join(p.replace(":", "").replace(",", "_") for p in parts)
 
 
 def _plots(out, g, curves):
@@ -318,7 +324,7 @@ def _plots(out, g, curves):
                 if not st:
                     continue
                 # paths relative to out, where gnuplot runs: plotdata/ moves with it
-                dat = os.path.join("plotdata", _slug(k[0], k[1], k[2], "M%d" % m, a) + ".dat")
+                dat = os.path.join("plotdata", _plot_name(k, m) + "-" + a + ".dat")
                 with open(os.path.join(out, dat), "w") as f:
                     f.writelines("%s %.5f %.5f %.5f\n" % (ep, *v) for ep, v in st.items())
                 # one colour per algorithm in every plot
@@ -334,7 +340,7 @@ def _plots(out, g, curves):
                              % (dat, dash, lc, title))
             if not lines:
                 continue
-            png = "acc-%s.png" % _slug(k[0], k[1], k[2], "M%d" % m)
+            png = "acc-%s.png" % _plot_name(k, m)
             script = os.path.join(datdir, png[:-4] + ".gp")
             with open(script, "w") as f:
                 f.write("set terminal %s size 900,520%s\n" % (

@@ -129,7 +129,7 @@ grep -q '^| dc-asgd-a | - | [01]\.[0-9]* ± 0\.[0-9]* (2)<br>τ [0-9.]*, max [0-
 	fail "results.md: no dc-asgd-a row with mean ± std (2) and staleness"
 grep -q 'lr schedule x0.5 every 1 epochs' "$md" || fail "results.md does not list the schedule"
 if command -v gnuplot >/dev/null; then
-	for png in acc-mlp16-iid-none-M2.png acc-mlp16-label-skew0.5-none-M2.png; do
+	for png in acc-mlp16-iid-none-lr0.02-M2.png acc-mlp16-label-skew0.5-none-lr0.02-M2.png; do
 		[ -s "$out/$png" ] || fail "no $png although gnuplot is installed"
 	done
 fi
