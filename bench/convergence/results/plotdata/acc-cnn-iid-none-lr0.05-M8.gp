@@ -1,0 +1,17 @@
+set terminal pngcairo size 900,520 font 'sans,10'
+set output 'acc-cnn-iid-none-lr0.05-M8.png'
+set title "cnn, M=8, iid, stragglers none\nlr 0.05, x0.1 every 2 epochs, batch 32: mean of the seeds, band ±1 std" noenhanced
+set xlabel 'epochs (samples seen by all workers / training set)'
+set ylabel 'test accuracy (rank 0)'
+set grid
+set key outside right top
+plot 'plotdata/cnn-iid-none-lr0.05-M8-sgd.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb 'black' notitle, \
+     'plotdata/cnn-iid-none-lr0.05-M8-sgd.dat' using 1:2 with linespoints lw 2 dashtype 2 pt 7 ps 0.6 lc rgb 'black' title 'sequential SGD (M=1)', \
+     'plotdata/cnn-iid-none-lr0.05-M8-asgd.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 1 notitle, \
+     'plotdata/cnn-iid-none-lr0.05-M8-asgd.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 1 title 'asgd', \
+     'plotdata/cnn-iid-none-lr0.05-M8-dc-asgd-c.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 3 notitle, \
+     'plotdata/cnn-iid-none-lr0.05-M8-dc-asgd-c.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 3 title 'dc-asgd-c', \
+     'plotdata/cnn-iid-none-lr0.05-M8-dc-asgd-a.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 4 notitle, \
+     'plotdata/cnn-iid-none-lr0.05-M8-dc-asgd-a.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 4 title 'dc-asgd-a', \
+     'plotdata/cnn-iid-none-lr0.05-M8-pc-asgd.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 5 notitle, \
+     'plotdata/cnn-iid-none-lr0.05-M8-pc-asgd.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 5 title 'pc-asgd'
