@@ -41,11 +41,7 @@ static int o_port(void *c, const char *a)
 
 static int o_workers(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "workers", a, 1, RPS_MAX_WORKERS_CLI, &v);
-
-	CLI(c)->srv.num_workers = (uint32_t)v;
-	return ret;
+	return rps_opt_u32(PROG, "workers", a, 1, RPS_MAX_WORKERS_CLI, &CLI(c)->srv.num_workers);
 }
 
 static int o_params(void *c, const char *a)
@@ -72,20 +68,12 @@ static int o_init_weights(void *c, const char *a)
 
 static int o_features(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "features", a, 1, RPS_MODEL_MAX_WIDTH, &v);
-
-	CLI(c)->features = (uint32_t)v;
-	return ret;
+	return rps_opt_u32(PROG, "features", a, 1, RPS_MODEL_MAX_WIDTH, &CLI(c)->features);
 }
 
 static int o_classes(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "classes", a, 2, RPS_MODEL_MAX_WIDTH, &v);
-
-	CLI(c)->classes = (uint32_t)v;
-	return ret;
+	return rps_opt_u32(PROG, "classes", a, 2, RPS_MODEL_MAX_WIDTH, &CLI(c)->classes);
 }
 
 static int o_seed(void *c, const char *a)
@@ -242,11 +230,7 @@ static int o_theta(void *c, const char *a)
 
 static int o_max_staleness(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "max-staleness", a, 0, 1u << 30, &v);
-
-	CLI(c)->srv.max_staleness = (uint32_t)v;
-	return ret;
+	return rps_opt_u32(PROG, "max-staleness", a, 0, 1u << 30, &CLI(c)->srv.max_staleness);
 }
 
 static int o_ssgd_timeout(void *c, const char *a)
@@ -260,11 +244,7 @@ static int o_ssgd_timeout(void *c, const char *a)
 
 static int o_threads(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "threads", a, 1, 256, &v);
-
-	CLI(c)->srv.threads = (uint32_t)v;
-	return ret;
+	return rps_opt_u32(PROG, "threads", a, 1, 256, &CLI(c)->srv.threads);
 }
 
 static int o_chunk(void *c, const char *a)

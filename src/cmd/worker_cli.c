@@ -133,10 +133,8 @@ static int o_peers(void *c, const char *a)
 
 static int o_staleness(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "staleness", a, 1, WORKER_MAX_STALENESS, &v);
+	int ret = rps_opt_u32(PROG, "staleness", a, 1, WORKER_MAX_STALENESS, &CLI(c)->staleness);
 
-	CLI(c)->staleness = (uint32_t)v;
 	CLI(c)->s3gd_opt_given = true;
 	return ret;
 }
@@ -180,20 +178,16 @@ static int o_port(void *c, const char *a)
 
 static int o_rank(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "rank", a, 0, 4095, &v);
+	int ret = rps_opt_u32(PROG, "rank", a, 0, 4095, &CLI(c)->rank);
 
-	CLI(c)->rank = (uint32_t)v;
 	CLI(c)->rank_set = true;
 	return ret;
 }
 
 static int o_world(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "world", a, 1, 4096, &v);
+	int ret = rps_opt_u32(PROG, "world", a, 1, 4096, &CLI(c)->world);
 
-	CLI(c)->world = (uint32_t)v;
 	CLI(c)->world_set = true;
 	return ret;
 }
@@ -246,30 +240,20 @@ static int o_partition(void *c, const char *a)
 
 static int o_batch(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "batch", a, 1, 65536, &v);
-
-	CLI(c)->batch = (uint32_t)v;
-	return ret;
+	return rps_opt_u32(PROG, "batch", a, 1, 65536, &CLI(c)->batch);
 }
 
 static int o_epochs(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "epochs", a, 1, 1000000, &v);
+	int ret = rps_opt_u32(PROG, "epochs", a, 1, 1000000, &CLI(c)->epochs);
 
-	CLI(c)->epochs = (uint32_t)v;
 	CLI(c)->epochs_set = true;
 	return ret;
 }
 
 static int o_delay_ms(void *c, const char *a)
 {
-	uint64_t v;
-	int ret = rps_opt_u64(PROG, "delay-ms", a, 0, 600000, &v);
-
-	CLI(c)->delay_ms = (uint32_t)v;
-	return ret;
+	return rps_opt_u32(PROG, "delay-ms", a, 0, 600000, &CLI(c)->delay_ms);
 }
 
 static int o_steps(void *c, const char *a)

@@ -163,6 +163,17 @@ int rps_opt_size(const char *prog, const char *name, const char *arg, uint64_t m
 	return parse_ranged(prog, name, arg, min, max, v_p, true);
 }
 
+int rps_opt_u32(const char *prog, const char *name, const char *arg, uint32_t min, uint32_t max,
+		uint32_t *v_p)
+{
+	uint64_t v;
+	int ret = parse_ranged(prog, name, arg, min, max, &v, false);
+
+	if (!ret)
+		*v_p = (uint32_t)v;
+	return ret;
+}
+
 int rps_opt_provider(const char *prog, const char *arg, const char **provider_p)
 {
 	if (strcmp(arg, "auto") && strcmp(arg, "verbs") && strcmp(arg, "ofi")) {

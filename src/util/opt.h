@@ -46,6 +46,10 @@ int rps_opt_u64(const char *prog, const char *name, const char *arg, uint64_t mi
 		uint64_t *v_p);
 int rps_opt_size(const char *prog, const char *name, const char *arg, uint64_t min, uint64_t max,
 		 uint64_t *v_p);
+/* rps_opt_u64 into a uint32_t field; max must fit one.  *v_p is set only
+ * when the value is good. */
+int rps_opt_u32(const char *prog, const char *name, const char *arg, uint32_t min, uint32_t max,
+		uint32_t *v_p);
 /* An environment variable as the default of an option (SLURM_PROCID,
  * SLURM_NTASKS): unset or empty leaves *v_p and *set_p alone; else a
  * number in [min, max] sets both, and anything else prints "PROG: NAME:

@@ -112,6 +112,24 @@ static void test_bad_values_rejected(void **state)
 		assert_int_equal(parse(&c, 3, bad[i]), -EINVAL);
 }
 
+/* rps_opt_u32: the range of rps_opt_u64, stored only when good */
+static void test_u32(void **state)
+{
+	uint32_t v = 7;
+
+	(void)state;
+	assert_int_equal(rps_opt_u32("t", "n", "600000", 0, 600000, &v), 0);
+	assert_int_equal(v, 600000);
+	assert_int_equal(rps_opt_u32("t", "n", "4294967295", 0, UINT32_MAX, &v), 0);
+	assert_int_equal(v, UINT32_MAX);
+	v = 7;
+	assert_int_equal(rps_opt_u32("t", "n", "600001", 0, 600000, &v), -EINVAL);
+	assert_int_equal(rps_opt_u32("t", "n", "0", 1, 10, &v), -EINVAL);
+	assert_int_equal(rps_opt_u32("t", "n", "4294967296", 0, UINT32_MAX, &v), -EINVAL);
+	assert_int_equal(rps_opt_u32("t", "n", "-1", 0, 10, &v), -EINVAL);
+	assert_int_equal(v, 7);
+}
+
 static void test_help(void **state)
 {
 	struct cfg c;
@@ -232,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_parse_long_short_and_operands),
 		cmocka_unit_test(test_size_suffixes),
 		cmocka_unit_test(test_bad_values_rejected),
+		cmocka_unit_test(test_u32),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_provider_names),
 		cmocka_unit_test(test_config_file_applies_like_argv),
