@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* floats of undo scratch per parameter of a chunk */
 #define RPS_OPTIM_UNDO_ARRAYS 3
@@ -146,5 +147,69 @@ int rps_optim_dcs3gd(float *restrict w, float *restrict dw, const float *restric
  * correction term is 0 (or not finite). */
 float rps_optim_dcs3gd_lambda(const float *restrict w, const float *restrict wbar,
 			      const float *restrict g, size_t n, float lambda0);
+
+/*
+ * PC-ASGD, agent-side (decentralized) form: one agent's step on one
+ * tensor, from its weights x (at which its gradient g was computed), its
+ * momentum v, and each neighbour k's last received copy nb_x[k] and
+ * gradient nb_g[k].  P = the present neighbours (state != ABSENT), T =
+ * those ON_TIME, D = those DELAYED; pi_self and pi[k] the mixing weights:
+ *   v' = momentum * v - lr * g
+ *   W_all = pi_self + sum_{k in P} pi[k];  W_on = pi_self + sum_{k in T} pi[k]
+ *   c = (pi_self * x + sum_{k in P} pi[k] * nb_x[k]) / W_all
+ *   x_pred = c + sum_{k in D} pi[k] / W_all * (-lr * nb_g[k]^2 * (x - nb_x[k])) + v'
+ *   x_clip = (pi_self * x + sum_{k in T} pi[k] * nb_x[k]) / W_on + v'
+ *   x = theta * x_pred + (1 - theta) * x_clip;  v = v'
+ * (elementwise; an absent neighbour is left out and the weights
+ * renormalised, k == 0 gives x + v').  theta_auto takes, per tensor, the
+ * candidate with the larger ||(cand - x) * g|| / ||cand - x|| (0 when
+ * cand == x; a tie takes x_clip), summed in double; its first pass only
+ * reads.  *choice (when not NULL) reports the step taken: PREDICTED
+ * (theta == 1 or auto), CLIPPED (theta == 0 or auto), MIXED (0 < theta <
+ * 1) or NONE_DELAYED when D is empty: then both candidates are the plain
+ * consensus step, which is written whatever theta is.
+ *
+ * An absent neighbour's pi[k], nb_x[k] and nb_g[k] are never read (NULL
+ * or stale is fine), nor is an on-time one's nb_g[k]; no copy may overlap
+ * x or v.  Only g is checked: the neighbours' copies were checked when
+ * they arrived.
+ * Returns 0, -EINVAL (pi_self not > 0, a present neighbour's weight
+ * negative or not finite, a state out of range, a pointer a present
+ * neighbour needs is NULL, theta outside [0,1] without theta_auto) or
+ * -EDOM (non-finite g); on either error nothing is written, *choice
+ * included.  No undo scratch: as DC-S3GD's, an agent's step is checked
+ * before anything is written.
+ */
+
+/* state of a neighbour's copy in one step */
+enum rps_pcasgd_nb {
+	RPS_PCASGD_NB_ABSENT = 0, /* no copy yet (or refused): left out, weights renormalised */
+	RPS_PCASGD_NB_ON_TIME = 1,
+	RPS_PCASGD_NB_DELAYED = 2, /* its version lags by more than the delay bound */
+};
+
+/* which candidate a step took */
+enum rps_pcasgd_choice {
+	RPS_PCASGD_MIXED = 0,
+	RPS_PCASGD_PREDICTED = 1,
+	RPS_PCASGD_CLIPPED = 2,
+	/* no delayed neighbour: both candidates are the plain consensus step */
+	RPS_PCASGD_NONE_DELAYED = 3,
+};
+
+typedef struct rps_pcasgd_dec_params {
+	float lr;
+	float momentum;	      /* heavy ball beta */
+	float theta;	      /* 0..1, used unless theta_auto */
+	bool theta_auto;      /* the practical variant: pick one candidate per tensor */
+	float pi_self;	      /* this agent's mixing weight, > 0 */
+	uint32_t k;	      /* neighbours */
+	const float *pi;      /* [k] their mixing weights, >= 0 */
+	const uint8_t *state; /* [k] enum rps_pcasgd_nb */
+} rps_pcasgd_dec_params_t;
+
+int rps_optim_pcasgd_dec(float *restrict x, float *restrict v, const float *restrict g,
+			 const float *const *nb_x, const float *const *nb_g, size_t n,
+			 const rps_pcasgd_dec_params_t *p, enum rps_pcasgd_choice *choice);
 
 #endif /* RPS_OPTIM_KERNELS_H */

@@ -626,6 +626,586 @@ static void test_dcs3gd_matches_reference(void **state)
 	assert_memory_equal(B.w, dw, 64 * sizeof(float));
 }
 
+/*
+ * PC-ASGD, agent side.  The reference is the header's equations as they
+ * are written (weighted means over the present set, then the prediction
+ * term), in double: the kernel computes the consensus as x plus weighted
+ * differences, in float, so the two share no code and no rounding.
+ */
+#define PCD_K	 3
+#define PCD_RTOL 1e-5
+#define PCD_ATOL 1e-6
+#define PCD_SEED 20240613u
+
+static float pcd_nbx[PCD_K][MAXN], pcd_nbg[PCD_K][MAXN], pcd_garbage[MAXN];
+
+static struct {
+	double x[MAXN], v[MAXN], pred[MAXN], clip[MAXN];
+	double score_pred, score_clip;
+	enum rps_pcasgd_choice choice;
+} R;
+
+/* values are O(1): 1e-5 relative, 1e-6 absolute near 0 (a few float
+ * roundings of O(1) terms that cancel) */
+static void assert_close_pcd(const float *got, const double *ref, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		double tol = PCD_ATOL + PCD_RTOL * fabs(ref[i]);
+
+		if (!(fabs((double)got[i] - ref[i]) <= tol))
+			fail_msg("%s[%zu] = %.9g, reference %.9g", what, i, got[i], ref[i]);
+	}
+}
+
+static void pcd_reference(const float *x, const float *v, const float *g, const float *const *nb_x,
+			  const float *const *nb_g, size_t n, const rps_pcasgd_dec_params_t *p)
+{
+	double lr = p->lr, w_all = p->pi_self, w_on = p->pi_self;
+	double pn = 0, pd = 0, cn = 0, cd = 0;
+	bool any_delayed = false;
+
+	for (uint32_t k = 0; k < p->k; k++) {
+		if (p->state[k] == RPS_PCASGD_NB_ON_TIME) {
+			w_all += p->pi[k];
+			w_on += p->pi[k];
+		} else if (p->state[k] == RPS_PCASGD_NB_DELAYED) {
+			w_all += p->pi[k];
+			any_delayed = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		double xi = x[i], vn = (double)p->momentum * v[i] - lr * g[i];
+		double all = p->pi_self * xi, on = p->pi_self * xi, corr = 0;
+
+		for (uint32_t k = 0; k < p->k; k++) {
+			double pk = p->pi[k];
+
+			if (p->state[k] == RPS_PCASGD_NB_ON_TIME) {
+				all += pk * nb_x[k][i];
+				on += pk * nb_x[k][i];
+			} else if (p->state[k] == RPS_PCASGD_NB_DELAYED) {
+				double h = nb_g[k][i];
+
+				all += pk * nb_x[k][i];
+				corr += pk / w_all * (-lr * h * h * (xi - nb_x[k][i]));
+			}
+		}
+		R.pred[i] = all / w_all + corr + vn;
+		R.clip[i] = on / w_on + vn;
+		R.v[i] = vn;
+		pn += (R.pred[i] - xi) * (R.pred[i] - xi) * g[i] * g[i];
+		pd += (R.pred[i] - xi) * (R.pred[i] - xi);
+		cn += (R.clip[i] - xi) * (R.clip[i] - xi) * g[i] * g[i];
+		cd += (R.clip[i] - xi) * (R.clip[i] - xi);
+	}
+	R.score_pred = pd > 0 ? sqrt(pn / pd) : 0;
+	R.score_clip = cd > 0 ? sqrt(cn / cd) : 0;
+	if (!any_delayed)
+		R.choice = RPS_PCASGD_NONE_DELAYED;
+	else if (p->theta_auto)
+		R.choice = R.score_pred > R.score_clip ? RPS_PCASGD_PREDICTED : RPS_PCASGD_CLIPPED;
+	else if (p->theta == 1.0f)
+		R.choice = RPS_PCASGD_PREDICTED;
+	else if (p->theta == 0.0f)
+		R.choice = RPS_PCASGD_CLIPPED;
+	else
+		R.choice = RPS_PCASGD_MIXED;
+	for (size_t i = 0; i < n; i++) {
+		switch (R.choice) {
+		case RPS_PCASGD_PREDICTED:
+			R.x[i] = R.pred[i];
+			break;
+		case RPS_PCASGD_MIXED:
+			R.x[i] = (double)p->theta * R.pred[i] + (1 - (double)p->theta) * R.clip[i];
+			break;
+		default:
+			R.x[i] = R.clip[i];
+		}
+	}
+}
+
+/* x, v, g in B.w, B.v, B.g; the neighbours' copies in pcd_nbx/pcd_nbg */
+static void pcd_fill(size_t n, float nbg_hi)
+{
+	fill(B.w, n, -1, 1);
+	fill(B.v, n, -0.5f, 0.5f);
+	fill(B.g, n, -2, 2);
+	for (int k = 0; k < PCD_K; k++) {
+		fill(pcd_nbx[k], n, -1, 1);
+		fill(pcd_nbg[k], n, -nbg_hi, nbg_hi);
+	}
+}
+
+static const float *const pcd_x[PCD_K] = { pcd_nbx[0], pcd_nbx[1], pcd_nbx[2] };
+static const float *const pcd_g[PCD_K] = { pcd_nbg[0], pcd_nbg[1], pcd_nbg[2] };
+
+/* runs the reference, then the kernel, and checks x, v and the choice */
+static void pcd_check(size_t n, const float *const *nb_x, const float *const *nb_g,
+		      const rps_pcasgd_dec_params_t *p, const char *what)
+{
+	enum rps_pcasgd_choice got = (enum rps_pcasgd_choice)77;
+
+	pcd_reference(B.w, B.v, B.g, nb_x, nb_g, n, p);
+	assert_int_equal(rps_optim_pcasgd_dec(B.w, B.v, B.g, nb_x, nb_g, n, p, &got), 0);
+	if (got != R.choice)
+		fail_msg("%s: choice %d, reference %d", what, got, R.choice);
+	assert_close_pcd(B.w, R.x, n, what);
+	assert_close_pcd(B.v, R.v, n, what);
+}
+
+/* fixed theta, one neighbour of each state (in each position), n = 1000
+ * and 1, with and without momentum */
+static void test_pcasgd_dec_matches_reference(void **state)
+{
+	static const size_t ns[] = { 1000, 1 };
+	static const float moms[] = { 0.9f, 0.0f }, thetas[] = { 0.0f, 0.3f, 0.5f, 1.0f };
+	static const uint8_t states[PCD_K] = { RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_DELAYED,
+					       RPS_PCASGD_NB_ABSENT };
+	const float pi[PCD_K] = { 0.2f, 0.3f, 0.25f };
+
+	(void)state;
+	rng_state = PCD_SEED;
+	for (size_t a = 0; a < 2; a++) {
+		for (size_t m = 0; m < 2; m++) {
+			for (size_t t = 0; t < 4; t++) {
+				for (int rot = 0; rot < PCD_K; rot++) {
+					uint8_t st[PCD_K];
+					rps_pcasgd_dec_params_t p = {
+						.lr = 0.1f,
+						.momentum = moms[m],
+						.theta = thetas[t],
+						.pi_self = 0.25f,
+						.k = PCD_K,
+						.pi = pi,
+						.state = st,
+					};
+					char what[96];
+
+					for (int k = 0; k < PCD_K; k++)
+						st[k] = states[(k + rot) % PCD_K];
+					snprintf(what, sizeof(what),
+						 "pcasgd_dec n=%zu momentum=%g theta=%g rot=%d",
+						 ns[a], moms[m], thetas[t], rot);
+					pcd_fill(ns[a], 3);
+					pcd_check(ns[a], pcd_x, pcd_g, &p, what);
+				}
+			}
+		}
+	}
+}
+
+/* theta_auto on random data: the kernel takes the candidate the double
+ * reference's scores pick, and writes exactly what theta = 1 or 0 would */
+static void test_pcasgd_dec_auto_matches_reference(void **state)
+{
+	static float x0[MAXN], v0[MAXN], x1[MAXN], v1[MAXN];
+	static const uint8_t st[PCD_K] = { RPS_PCASGD_NB_DELAYED, RPS_PCASGD_NB_ON_TIME,
+					   RPS_PCASGD_NB_DELAYED };
+	const float pi[PCD_K] = { 0.3f, 0.2f, 0.25f };
+	const size_t n = 1000;
+	int picked[4] = { 0 }, close = 0;
+
+	(void)state;
+	rng_state = PCD_SEED + 1;
+	for (int trial = 0; trial < 40; trial++) {
+		rps_pcasgd_dec_params_t p = {
+			.lr = 0.1f,
+			.momentum = trial & 1 ? 0.9f : 0.0f,
+			.theta_auto = true,
+			.pi_self = 0.25f,
+			.k = PCD_K,
+			.pi = pi,
+			.state = st,
+		};
+		enum rps_pcasgd_choice got = (enum rps_pcasgd_choice)77, fixed;
+
+		/* from a small prediction term to one larger than the step */
+		pcd_fill(n, 0.25f + 0.25f * (float)trial);
+		memcpy(x0, B.w, n * sizeof(float));
+		memcpy(v0, B.v, n * sizeof(float));
+		pcd_reference(B.w, B.v, B.g, pcd_x, pcd_g, n, &p);
+		if (fabs(R.score_pred - R.score_clip) <= 1e-4 * fmax(R.score_pred, R.score_clip)) {
+			close++; /* too close to call in float: skip */
+			continue;
+		}
+		assert_int_equal(rps_optim_pcasgd_dec(B.w, B.v, B.g, pcd_x, pcd_g, n, &p, &got), 0);
+		assert_int_equal(got, R.choice);
+		picked[got]++;
+		assert_close_pcd(B.w, got == RPS_PCASGD_PREDICTED ? R.pred : R.clip, n, "auto x");
+		assert_close_pcd(B.v, R.v, n, "auto v");
+
+		/* the same step with theta fixed to the chosen candidate */
+		memcpy(x1, x0, n * sizeof(float));
+		memcpy(v1, v0, n * sizeof(float));
+		p.theta_auto = false;
+		p.theta = got == RPS_PCASGD_PREDICTED ? 1.0f : 0.0f;
+		assert_int_equal(rps_optim_pcasgd_dec(x1, v1, B.g, pcd_x, pcd_g, n, &p, &fixed), 0);
+		assert_int_equal(fixed, got);
+		assert_memory_equal(x1, B.w, n * sizeof(float));
+		assert_memory_equal(v1, B.v, n * sizeof(float));
+	}
+	print_message("pcasgd_dec auto: %d predicted, %d clipped, %d too close\n",
+		      picked[RPS_PCASGD_PREDICTED], picked[RPS_PCASGD_CLIPPED], close);
+	/* the sweep exercises both outcomes (fixed seed) */
+	assert_true(picked[RPS_PCASGD_PREDICTED] > 0);
+	assert_true(picked[RPS_PCASGD_CLIPPED] > 0);
+}
+
+/*
+ * theta_auto, cases decided by construction.  |g| = G on the even
+ * coordinates (A), g = 0 on the odd ones (B), momentum 0: every
+ * displacement d = cand - x has score^2 = G^2 * |d_A|^2 / (|d_A|^2 +
+ * |d_B|^2), so the candidate moving more of its step onto A wins.
+ *
+ * Predicted wins: the on-time neighbour disagrees with x only on B; the
+ * delayed one only on A, ahead of x along -g (where g's step goes).  On
+ * A, clip moves by -lr*g and pred by that plus terms of the same sign
+ * (strictly more); on B, pred's shift is the clip's scaled by W_on/W_all
+ * < 1 (strictly less).
+ *
+ * Clipped wins: the on-time neighbour agrees with x; the delayed one
+ * disagrees only on B.  clip moves only on A (score G, the maximum);
+ * pred moves the same on A and also on B (score < G).
+ */
+static void pcd_construct(size_t n, bool pred_wins)
+{
+	float *on = pcd_nbx[0], *del = pcd_nbx[1];
+
+	fill(B.w, n, -1, 1);
+	fill(B.v, n, -1, 1); /* ignored: momentum 0 */
+	for (size_t i = 0; i < n; i++) {
+		bool a = !(i & 1);
+		float sign = frand(-1, 1) < 0 ? -1.0f : 1.0f;
+
+		B.g[i] = a ? 0.75f * sign : 0.0f;
+		pcd_nbg[0][i] = frand(-3, 3); /* on time: never read */
+		pcd_nbg[1][i] = a == pred_wins ? frand(1, 3) : 0.0f;
+		if (pred_wins) {
+			on[i] = a ? B.w[i] : B.w[i] + frand(-1, 1);
+			/* ahead along -g: nb_x - x has the sign of -g */
+			del[i] = a ? B.w[i] - sign * frand(0.1f, 1) : B.w[i];
+		} else {
+			on[i] = B.w[i];
+			del[i] = a ? B.w[i] : B.w[i] + frand(-1, 1);
+		}
+	}
+}
+
+static void test_pcasgd_dec_auto_by_construction(void **state)
+{
+	static float x0[MAXN], v0[MAXN], x1[MAXN], v1[MAXN];
+	static const uint8_t st[PCD_K] = { RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_DELAYED,
+					   RPS_PCASGD_NB_ABSENT };
+	const float *nb_x[PCD_K] = { pcd_nbx[0], pcd_nbx[1], NULL };
+	const float *nb_g[PCD_K] = { pcd_nbg[0], pcd_nbg[1], NULL };
+	const float pi[PCD_K] = { 0.3f, 0.3f, 0.2f };
+	const size_t n = 1000;
+
+	(void)state;
+	rng_state = PCD_SEED + 2;
+	for (int pred_wins = 0; pred_wins < 2; pred_wins++) {
+		rps_pcasgd_dec_params_t p = {
+			.lr = 0.1f,
+			.momentum = 0.0f,
+			.theta_auto = true,
+			.pi_self = 0.4f,
+			.k = PCD_K,
+			.pi = pi,
+			.state = st,
+		};
+		enum rps_pcasgd_choice want = pred_wins ? RPS_PCASGD_PREDICTED : RPS_PCASGD_CLIPPED;
+		enum rps_pcasgd_choice got = (enum rps_pcasgd_choice)77, fixed;
+
+		pcd_construct(n, pred_wins);
+		memcpy(x0, B.w, n * sizeof(float));
+		memcpy(v0, B.v, n * sizeof(float));
+		pcd_reference(B.w, B.v, B.g, nb_x, nb_g, n, &p);
+		print_message("pcasgd_dec constructed: score pred %.6g, clip %.6g\n", R.score_pred,
+			      R.score_clip);
+		/* the construction does what it says, by a wide margin */
+		assert_int_equal(R.choice, want);
+		assert_true(fabs(R.score_pred - R.score_clip) > 1e-2 * R.score_clip);
+		if (!pred_wins)
+			assert_true(fabs(R.score_clip - 0.75) < 1e-9);
+
+		assert_int_equal(rps_optim_pcasgd_dec(B.w, B.v, B.g, nb_x, nb_g, n, &p, &got), 0);
+		assert_int_equal(got, want);
+		assert_close_pcd(B.w, pred_wins ? R.pred : R.clip, n, "constructed x");
+		assert_close_pcd(B.v, R.v, n, "constructed v");
+		/* and the two candidates do differ: the choice mattered */
+		size_t differ = 0;
+		for (size_t i = 0; i < n; i++)
+			differ += fabs(R.pred[i] - R.clip[i]) > 1e-3;
+		assert_true(differ >= n / 2);
+
+		memcpy(x1, x0, n * sizeof(float));
+		memcpy(v1, v0, n * sizeof(float));
+		p.theta_auto = false;
+		p.theta = pred_wins ? 1.0f : 0.0f;
+		assert_int_equal(rps_optim_pcasgd_dec(x1, v1, B.g, nb_x, nb_g, n, &p, &fixed), 0);
+		assert_int_equal(fixed, want);
+		assert_memory_equal(x1, B.w, n * sizeof(float));
+		assert_memory_equal(v1, B.v, n * sizeof(float));
+	}
+}
+
+/* No delayed neighbour: x = consensus + v' whatever theta (bit for bit
+ * the same for every theta and auto), choice NONE_DELAYED, and nb_g is
+ * not needed at all. */
+static void test_pcasgd_dec_all_on_time(void **state)
+{
+	static float x0[MAXN], v0[MAXN], first_x[MAXN], first_v[MAXN];
+	static const uint8_t sts[2][PCD_K] = {
+		{ RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_ON_TIME },
+		{ RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_ABSENT, RPS_PCASGD_NB_ON_TIME },
+	};
+	static const float thetas[] = { 0.0f, 0.3f, 0.5f, 1.0f, -1.0f /* auto */ };
+	const float pi[PCD_K] = { 0.25f, 0.2f, 0.3f };
+	const size_t n = 1000;
+
+	(void)state;
+	rng_state = PCD_SEED + 3;
+	for (int s = 0; s < 2; s++) {
+		pcd_fill(n, 3);
+		memcpy(x0, B.w, n * sizeof(float));
+		memcpy(v0, B.v, n * sizeof(float));
+		for (size_t t = 0; t < sizeof(thetas) / sizeof(thetas[0]); t++) {
+			rps_pcasgd_dec_params_t p = {
+				.lr = 0.05f,
+				.momentum = 0.9f,
+				.theta = thetas[t] < 0 ? 0.5f : thetas[t],
+				.theta_auto = thetas[t] < 0,
+				.pi_self = 0.25f,
+				.k = PCD_K,
+				.pi = pi,
+				.state = sts[s],
+			};
+
+			memcpy(B.w, x0, n * sizeof(float));
+			memcpy(B.v, v0, n * sizeof(float));
+			pcd_check(n, pcd_x, NULL, &p, "all on time");
+			assert_int_equal(R.choice, RPS_PCASGD_NONE_DELAYED);
+			/* the reference's consensus + v', both ways it has it */
+			assert_close_pcd(B.w, R.pred, n, "all on time vs pred");
+			if (!t) {
+				memcpy(first_x, B.w, n * sizeof(float));
+				memcpy(first_v, B.v, n * sizeof(float));
+			} else {
+				assert_memory_equal(B.w, first_x, n * sizeof(float));
+				assert_memory_equal(B.v, first_v, n * sizeof(float));
+			}
+		}
+	}
+}
+
+/* Alone (k == 0): x + v', with no neighbour arrays at all. */
+static void test_pcasgd_dec_alone(void **state)
+{
+	static const float moms[] = { 0.0f, 0.9f };
+	const size_t n = 1000;
+
+	(void)state;
+	rng_state = PCD_SEED + 4;
+	for (int m = 0; m < 2; m++) {
+		for (int au = 0; au < 2; au++) {
+			rps_pcasgd_dec_params_t p = {
+				.lr = 0.1f,
+				.momentum = moms[m],
+				.theta = 0.3f,
+				.theta_auto = au,
+				.pi_self = 1.0f,
+			};
+			enum rps_pcasgd_choice got = (enum rps_pcasgd_choice)77;
+
+			pcd_fill(n, 1);
+			for (size_t i = 0; i < n; i++) {
+				R.v[i] = (double)moms[m] * B.v[i] - 0.1 * (double)B.g[i];
+				R.x[i] = B.w[i] + R.v[i];
+			}
+			assert_int_equal(
+				rps_optim_pcasgd_dec(B.w, B.v, B.g, NULL, NULL, n, &p, &got), 0);
+			assert_int_equal(got, RPS_PCASGD_NONE_DELAYED);
+			assert_close_pcd(B.w, R.x, n, "alone x");
+			assert_close_pcd(B.v, R.v, n, "alone v");
+		}
+	}
+}
+
+/* An absent neighbour is left out: NaN behind its pointers (and as its
+ * weight), or NULL pointers, give the same bits as not listing it. */
+static void test_pcasgd_dec_absent_renormalised(void **state)
+{
+	static float x0[MAXN], v0[MAXN], ref_x[MAXN], ref_v[MAXN];
+	static const uint8_t st3[PCD_K] = { RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_ABSENT,
+					    RPS_PCASGD_NB_DELAYED };
+	static const uint8_t st2[2] = { RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_DELAYED };
+	const float pi3[PCD_K] = { 0.3f, NAN, 0.2f }, pi2[2] = { 0.3f, 0.2f };
+	const float *nb2_x[2] = { pcd_nbx[0], pcd_nbx[2] }, *nb2_g[2] = { pcd_nbg[0], pcd_nbg[2] };
+	const float *nan_x[PCD_K] = { pcd_nbx[0], pcd_garbage, pcd_nbx[2] };
+	const float *nan_g[PCD_K] = { pcd_nbg[0], pcd_garbage, pcd_nbg[2] };
+	const float *null_x[PCD_K] = { pcd_nbx[0], NULL, pcd_nbx[2] };
+	const float *null_g[PCD_K] = { pcd_nbg[0], NULL, pcd_nbg[2] };
+	const size_t n = 1000;
+
+	(void)state;
+	rng_state = PCD_SEED + 5;
+	for (size_t i = 0; i < n; i++)
+		pcd_garbage[i] = NAN;
+	for (int au = 0; au < 2; au++) {
+		rps_pcasgd_dec_params_t p = {
+			.lr = 0.1f,
+			.momentum = 0.9f,
+			.theta = 0.5f,
+			.theta_auto = au,
+			.pi_self = 0.5f,
+			.k = 2,
+			.pi = pi2,
+			.state = st2,
+		};
+		enum rps_pcasgd_choice want, got;
+
+		pcd_fill(n, 3);
+		memcpy(x0, B.w, n * sizeof(float));
+		memcpy(v0, B.v, n * sizeof(float));
+		/* the two present neighbours only, against the reference */
+		pcd_check(n, nb2_x, nb2_g, &p, "absent: listed out");
+		want = R.choice;
+		memcpy(ref_x, B.w, n * sizeof(float));
+		memcpy(ref_v, B.v, n * sizeof(float));
+
+		p.k = PCD_K;
+		p.pi = pi3;
+		p.state = st3;
+		for (int null = 0; null < 2; null++) {
+			memcpy(B.w, x0, n * sizeof(float));
+			memcpy(B.v, v0, n * sizeof(float));
+			got = (enum rps_pcasgd_choice)77;
+			assert_int_equal(rps_optim_pcasgd_dec(B.w, B.v, B.g, null ? null_x : nan_x,
+							      null ? null_g : nan_g, n, &p, &got),
+					 0);
+			assert_int_equal(got, want);
+			assert_memory_equal(B.w, ref_x, n * sizeof(float));
+			assert_memory_equal(B.v, ref_v, n * sizeof(float));
+		}
+	}
+}
+
+/* A NaN or an Inf in g: -EDOM, x and v bit-identical, choice untouched. */
+static void test_pcasgd_dec_nonfinite(void **state)
+{
+	static float x0[MAXN], v0[MAXN];
+	static const uint8_t st[PCD_K] = { RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_DELAYED,
+					   RPS_PCASGD_NB_ABSENT };
+	const float pi[PCD_K] = { 0.2f, 0.3f, 0.25f };
+	const float bad[] = { NAN, INFINITY, -INFINITY };
+	const size_t n = 1000, pos[] = { 500, 0, n - 1 };
+
+	(void)state;
+	rng_state = PCD_SEED + 6;
+	for (int au = 0; au < 2; au++) {
+		for (int b = 0; b < 3; b++) {
+			rps_pcasgd_dec_params_t p = {
+				.lr = 0.1f,
+				.momentum = 0.9f,
+				.theta = 0.5f,
+				.theta_auto = au,
+				.pi_self = 0.25f,
+				.k = PCD_K,
+				.pi = pi,
+				.state = st,
+			};
+			enum rps_pcasgd_choice got = (enum rps_pcasgd_choice)77;
+
+			pcd_fill(n, 3);
+			memcpy(x0, B.w, n * sizeof(float));
+			memcpy(v0, B.v, n * sizeof(float));
+			B.g[pos[b]] = bad[b];
+			assert_int_equal(
+				rps_optim_pcasgd_dec(B.w, B.v, B.g, pcd_x, pcd_g, n, &p, &got),
+				-EDOM);
+			assert_memory_equal(B.w, x0, n * sizeof(float));
+			assert_memory_equal(B.v, v0, n * sizeof(float));
+			assert_int_equal(got, 77);
+			/* the same data without the bad value is applied */
+			B.g[pos[b]] = 0.5f;
+			assert_int_equal(
+				rps_optim_pcasgd_dec(B.w, B.v, B.g, pcd_x, pcd_g, n, &p, &got), 0);
+			assert_memory_not_equal(B.w, x0, n * sizeof(float));
+			assert_int_not_equal(got, 77);
+		}
+	}
+}
+
+/* Parameters no step can be taken with: -EINVAL, nothing written. */
+static void test_pcasgd_dec_invalid(void **state)
+{
+	static float x0[MAXN], v0[MAXN];
+	const size_t n = 64;
+	const float *nb_x[PCD_K] = { pcd_nbx[0], pcd_nbx[1], pcd_nbx[2] };
+	const float *nb_g[PCD_K] = { pcd_nbg[0], pcd_nbg[1], pcd_nbg[2] };
+	const float *no_x1[PCD_K] = { pcd_nbx[0], NULL, pcd_nbx[2] };
+	const float *no_g1[PCD_K] = { pcd_nbg[0], NULL, pcd_nbg[2] };
+	const uint8_t ok[PCD_K] = { RPS_PCASGD_NB_ON_TIME, RPS_PCASGD_NB_DELAYED,
+				    RPS_PCASGD_NB_ABSENT };
+	const uint8_t out_of_range[PCD_K] = { RPS_PCASGD_NB_ON_TIME, 3, RPS_PCASGD_NB_ABSENT };
+	const float pi[PCD_K] = { 0.2f, 0.3f, 0.25f }, pi_neg[PCD_K] = { 0.2f, -0.1f, 0.25f };
+	const float pi_nan[PCD_K] = { NAN, 0.3f, 0.25f };
+	const rps_pcasgd_dec_params_t good = {
+		.lr = 0.1f,
+		.momentum = 0.9f,
+		.theta = 0.5f,
+		.pi_self = 0.25f,
+		.k = PCD_K,
+		.pi = pi,
+		.state = ok,
+	};
+	struct {
+		const char *what;
+		rps_pcasgd_dec_params_t p;
+		const float *const *nb_x, *const *nb_g;
+	} cases[] = {
+		{ "pi_self 0", good, nb_x, nb_g },
+		{ "pi_self NaN", good, nb_x, nb_g },
+		{ "theta > 1", good, nb_x, nb_g },
+		{ "theta < 0", good, nb_x, nb_g },
+		{ "state out of range", good, nb_x, nb_g },
+		{ "negative weight", good, nb_x, nb_g },
+		{ "NaN weight", good, nb_x, nb_g },
+		{ "no pi", good, nb_x, nb_g },
+		{ "delayed without nb_x", good, no_x1, nb_g },
+		{ "delayed without nb_g", good, nb_x, no_g1 },
+		{ "no nb_g array", good, nb_x, NULL },
+	};
+
+	(void)state;
+	cases[0].p.pi_self = 0;
+	cases[1].p.pi_self = NAN;
+	cases[2].p.theta = 1.5f;
+	cases[3].p.theta = -0.5f;
+	cases[4].p.state = out_of_range;
+	cases[5].p.pi = pi_neg;
+	cases[6].p.pi = pi_nan;
+	cases[7].p.pi = NULL;
+	rng_state = PCD_SEED + 7;
+	pcd_fill(n, 3);
+	memcpy(x0, B.w, n * sizeof(float));
+	memcpy(v0, B.v, n * sizeof(float));
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		enum rps_pcasgd_choice got = (enum rps_pcasgd_choice)77;
+		int rc = rps_optim_pcasgd_dec(B.w, B.v, B.g, cases[c].nb_x, cases[c].nb_g, n,
+					      &cases[c].p, &got);
+
+		if (rc != -EINVAL)
+			fail_msg("%s: returned %d, not -EINVAL", cases[c].what, rc);
+		assert_memory_equal(B.w, x0, n * sizeof(float));
+		assert_memory_equal(B.v, v0, n * sizeof(float));
+		assert_int_equal(got, 77);
+	}
+	/* theta out of range does not matter with theta_auto */
+	cases[2].p.theta_auto = true;
+	assert_int_equal(rps_optim_pcasgd_dec(B.w, B.v, B.g, nb_x, nb_g, n, &cases[2].p, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +1222,14 @@ int main(void)
 		BOTH(test_dude_drift_bounded_by_refresh),
 		cmocka_unit_test(test_fused_equals_two_pass_bitwise),
 		cmocka_unit_test(test_dcs3gd_matches_reference),
+		cmocka_unit_test(test_pcasgd_dec_matches_reference),
+		cmocka_unit_test(test_pcasgd_dec_auto_matches_reference),
+		cmocka_unit_test(test_pcasgd_dec_auto_by_construction),
+		cmocka_unit_test(test_pcasgd_dec_all_on_time),
+		cmocka_unit_test(test_pcasgd_dec_alone),
+		cmocka_unit_test(test_pcasgd_dec_absent_renormalised),
+		cmocka_unit_test(test_pcasgd_dec_nonfinite),
+		cmocka_unit_test(test_pcasgd_dec_invalid),
 #undef BOTH
 	};
 	return cmocka_run_group_tests_name("update kernels", tests, NULL, NULL);
