@@ -22,9 +22,11 @@
 #include "cmd/cmd_place.h"
 #include "cmd/worker_cli.h"
 #include "cmd/worker_data.h"
+#include "cmd/worker_pcasgd.h"
 #include "cmd/worker_s3gd.h"
 #include "cmd/worker_shards.h"
 #include "ml/model.h"
+#include "optim/kernels.h"
 #include "topo/topo.h"
 #include "util/clock.h"
 
@@ -54,6 +56,7 @@ struct trainer {
 	struct worker_data data;
 	struct worker_shards shards; /* with servers */
 	struct worker_s3gd s3gd;     /* --algo dc-s3gd */
+	struct worker_pcasgd pc;     /* --algo pc-asgd */
 	float *params, *grad;	     /* the gradient is computed at params */
 	const float *eval_params;    /* the model evaluated: dc-s3gd's wbar */
 	rps_model_t *model;
@@ -96,6 +99,8 @@ static void report(struct trainer *t, uint32_t epoch, const char *what)
 		printf("  train-acc %.4f  test-acc %.4f", p->train_acc, p->test_acc);
 	printf("  %.0f steps/s  staleness mean %.2f max %llu", rate, tau,
 	       (unsigned long long)p->tau_max);
+	if (t->cli->pcasgd && worker_pcasgd_spread(&t->pc) >= 0)
+		printf("  spread %.4f", worker_pcasgd_spread(&t->pc));
 	if (p->rejected)
 		printf("  rejected %llu", (unsigned long long)p->rejected);
 	printf("%s%s\n", what ? "  " : "", what ? what : "");
@@ -158,7 +163,12 @@ static int train_step(struct trainer *t, uint64_t b)
 
 		nanosleep(&ts, NULL);
 	}
-	ret = t->cli->s3gd ? worker_s3gd_step(&t->s3gd) : worker_shards_step(&t->shards);
+	if (t->cli->s3gd)
+		ret = worker_s3gd_step(&t->s3gd);
+	else if (t->cli->pcasgd)
+		ret = worker_pcasgd_step(&t->pc);
+	else
+		ret = worker_shards_step(&t->shards);
 	if (ret == -EDOM) {
 		/* the server refused a non-finite gradient: the model is
 		 * untouched; say so once per progress line via the counter */
@@ -167,9 +177,14 @@ static int train_step(struct trainer *t, uint64_t b)
 	}
 	if (ret)
 		return ret; /* the caller reconnects or reports */
-	if (t->cli->s3gd)
+	if (t->cli->s3gd) {
 		account_stale(&t->p, t->s3gd.started - t->s3gd.applied);
-	else
+	} else if (t->cli->pcasgd) {
+		/* the neighbours' copies' lag, counted by the step */
+		t->p.tau_sum = t->pc.lag_sum;
+		t->p.tau_count = t->pc.lag_count;
+		t->p.tau_max = t->pc.lag_max;
+	} else
 		account_push(&t->p, worker_shards_version(&t->shards));
 	t->p.step++;
 	t->p.steps_in_window++;
@@ -245,8 +260,9 @@ static int connect_with_retry(struct trainer *t, bool again)
 /* train_step failed with ret: reconnect if that can help */
 static int recover(struct trainer *t, int ret)
 {
-	/* a broken ring cannot be rejoined alone: every peer must restart */
-	if (t->cli->s3gd || !t->cli->retry_s || !retryable(ret) || stop_signal)
+	/* a broken ring or graph cannot be rejoined alone: every peer must
+	 * restart */
+	if (t->cli->serverless || !t->cli->retry_s || !retryable(ret) || stop_signal)
 		return ret;
 	fprintf(stderr,
 		PROG " %u/%u: lost the server at step %llu (%s): reconnecting for up to "
@@ -260,12 +276,13 @@ static int recover(struct trainer *t, int ret)
 
 /* Steps of an epoch.  dc-s3gd: the same on every worker, or an allreduce
  * would wait for a worker that has finished; a share smaller than the
- * average is gone through more than once. */
+ * average is gone through more than once.  pc-asgd likewise, so that
+ * agents with unequal shares keep mixing until about the same time. */
 static uint64_t epoch_batches(const struct trainer *t)
 {
 	uint64_t share = t->data.train_total / t->cli->world;
 
-	if (!t->cli->s3gd)
+	if (!t->cli->serverless)
 		return worker_data_batches(&t->data);
 	return share ? (share + t->data.batch - 1) / t->data.batch : 1;
 }
@@ -323,7 +340,34 @@ static int train(struct trainer *t)
 	}
 	if (cli->s3gd && (ret = worker_s3gd_finish(&t->s3gd)))
 		return ret;
+	/* the goodbye: our final copy to the neighbours still training */
+	if (cli->pcasgd && (ret = worker_pcasgd_finish(&t->pc)))
+		return ret;
 	return 0;
+}
+
+/* pc-asgd's last line: how often neighbours were delayed, which
+ * candidate the steps took, what moved, and how close to consensus */
+static void print_pcasgd_summary(const struct trainer *t)
+{
+	const struct worker_pcasgd *pc = &t->pc;
+	struct worker_mesh_stats st = { 0 };
+	if (pc->mesh)
+		worker_mesh_stats(pc->mesh, &st);
+	printf(PROG " %u/%u: pc-asgd: %llu neighbour copies mixed, %.1f%% of them delayed (lag > "
+		    "%llu steps, mean lag %.2f); tensor steps: %llu predicted, %llu clipped, %llu "
+		    "mixed, %llu without a delayed neighbour; copies sent %llu, received %llu, "
+		    "not sent (staging busy) %llu; spread at the end %.4f\n",
+	       t->cli->rank, t->cli->world, (unsigned long long)pc->uses,
+	       pc->uses ? 100.0 * (double)pc->delayed_uses / (double)pc->uses : 0.0,
+	       (unsigned long long)pc->delay_bound,
+	       pc->lag_count ? (double)pc->lag_sum / (double)pc->lag_count : 0.0,
+	       (unsigned long long)pc->chose[RPS_PCASGD_PREDICTED],
+	       (unsigned long long)pc->chose[RPS_PCASGD_CLIPPED],
+	       (unsigned long long)pc->chose[RPS_PCASGD_MIXED],
+	       (unsigned long long)pc->chose[RPS_PCASGD_NONE_DELAYED], (unsigned long long)st.sent,
+	       (unsigned long long)st.received, (unsigned long long)st.skipped,
+	       worker_pcasgd_spread(pc));
 }
 
 /* This worker's index among the workers on its node, so that they take
@@ -384,6 +428,28 @@ static int setup(struct trainer *t)
 		       cli->lambda_set ? cli->lambda : cli->lambda0, (unsigned long long)ds->n,
 		       (unsigned long long)t->data.train_total, cli->partition, t->data.batch,
 		       (unsigned long long)epoch_batches(t), length);
+	} else if (cli->pcasgd) {
+		char sched[64] = "", theta[16] = "auto";
+
+		if ((ret = worker_pcasgd_init(cli, t->model, t->place.extra_cpu[0], &t->pc)))
+			return ret;
+		if (cli->lr_decay_every)
+			snprintf(sched, sizeof(sched), " x %g every %llu steps",
+				 (double)cli->lr_decay, (unsigned long long)cli->lr_decay_every);
+		if (!cli->theta_auto)
+			snprintf(theta, sizeof(theta), "%g", (double)cli->theta);
+		t->params = t->pc.params;
+		t->grad = t->pc.grad;
+		t->eval_params = t->pc.params;
+		printf(PROG " %u/%u: %s, %llu params, algorithm pc-asgd (no server) with %u "
+			    "neighbour(s) on a %s of %u agents, theta %s, delay bound %llu, "
+			    "momentum %g, lr %g%s; %llu of %llu training samples (%s), batch %u, "
+			    "%llu steps per epoch, %s\n",
+		       cli->rank, cli->world, cli->model_spec, (unsigned long long)t->pc.n, t->pc.k,
+		       cli->topology == WORKER_TOPO_FULL ? "full graph" : "ring", cli->world, theta,
+		       (unsigned long long)cli->delay_bound, (double)cli->momentum, cli->lr, sched,
+		       (unsigned long long)ds->n, (unsigned long long)t->data.train_total,
+		       cli->partition, t->data.batch, (unsigned long long)epoch_batches(t), length);
 	} else {
 		if ((ret = connect_with_retry(t, false)))
 			return ret;
@@ -411,8 +477,9 @@ static int run(const struct worker_cli *cli)
 	 * registered buffers then come from the NIC's NUMA node */
 	/* dc-s3gd: a CPU for the ring's progress thread too, so that the
 	 * allreduce moves while the model computes */
-	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli), cli->s3gd ? 2 : 1,
-			   &t.place))
+	/* pc-asgd: the same, for the graph's progress thread */
+	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli),
+			   cli->serverless ? 2 : 1, &t.place))
 		return RPS_EXIT_RUNTIME;
 	if (cli->common.metrics_path &&
 	    !(t.p.metrics = cmd_metrics_open(PROG, cli->common.metrics_path,
@@ -441,8 +508,11 @@ static int run(const struct worker_cli *cli)
 		       cli->rank, cli->world, t.s3gd.alone_ns / 1e6,
 		       (double)t.s3gd.wait_ns / (double)t.s3gd.waits / 1e6,
 		       100 * worker_s3gd_overlap(&t.s3gd));
+	if (!ret && cli->pcasgd)
+		print_pcasgd_summary(&t);
 	worker_shards_close(&t.shards);
 	worker_s3gd_close(&t.s3gd);
+	worker_pcasgd_close(&t.pc);
 	rps_model_destroy(t.model);
 	worker_data_free(&t.data);
 	if (t.p.metrics)

@@ -113,21 +113,28 @@ int worker_cli_peer(const struct worker_cli *cli, uint32_t i, struct worker_serv
 
 static int o_algo(void *c, const char *a)
 {
-	if (strcmp(a, "dc-s3gd")) {
+	if (!strcmp(a, "dc-s3gd")) {
+		CLI(c)->s3gd = true;
+		CLI(c)->pcasgd = false;
+	} else if (!strcmp(a, "pc-asgd")) {
+		CLI(c)->pcasgd = true;
+		CLI(c)->s3gd = false;
+	} else {
 		fprintf(stderr,
-			PROG ": --algo: '%s': only dc-s3gd is chosen on the worker (the "
-			     "other algorithms are rdma-ps --algo)\n",
+			PROG ": --algo: '%s': the worker runs dc-s3gd or pc-asgd without a "
+			     "server (the other algorithms, and pc-asgd's server form, are "
+			     "rdma-ps --algo)\n",
 			a);
 		return -EINVAL;
 	}
-	CLI(c)->s3gd = true;
+	CLI(c)->serverless = true;
 	return 0;
 }
 
 static int o_peers(void *c, const char *a)
 {
 	CLI(c)->peers = a; /* checked against --world after parsing */
-	CLI(c)->s3gd_opt_given = true;
+	CLI(c)->peer_opt_given = true;
 	return 0;
 }
 
@@ -141,14 +148,14 @@ static int o_staleness(void *c, const char *a)
 
 static int o_lr(void *c, const char *a)
 {
-	CLI(c)->s3gd_opt_given = true;
+	CLI(c)->peer_opt_given = true;
 	return cmd_parse_float(PROG, "lr", a, 1e-12f, 1e6f, &CLI(c)->lr);
 }
 
 /* rdma-ps's --lr-schedule, counted in this worker's steps */
 static int o_lr_schedule(void *c, const char *a)
 {
-	CLI(c)->s3gd_opt_given = true;
+	CLI(c)->peer_opt_given = true;
 	CLI(c)->lr_schedule_set = true;
 	return cmd_parse_lr_schedule(PROG, a, &CLI(c)->lr_decay_every, &CLI(c)->lr_decay);
 }
@@ -165,6 +172,49 @@ static int o_lambda0(void *c, const char *a)
 	CLI(c)->s3gd_opt_given = true;
 	CLI(c)->lambda_set = false;
 	return cmd_parse_float(PROG, "lambda0", a, 0, 1e6f, &CLI(c)->lambda0);
+}
+
+static int o_topology(void *c, const char *a)
+{
+	CLI(c)->pc_opt_given = true;
+	if (!strcmp(a, "ring"))
+		CLI(c)->topology = WORKER_TOPO_RING;
+	else if (!strcmp(a, "full"))
+		CLI(c)->topology = WORKER_TOPO_FULL;
+	else {
+		fprintf(stderr, PROG ": --topology: '%s': expected ring or full\n", a);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int o_theta(void *c, const char *a)
+{
+	CLI(c)->pc_opt_given = true;
+	CLI(c)->theta_auto = !strcmp(a, "auto");
+	if (CLI(c)->theta_auto)
+		return 0;
+	return cmd_parse_float(PROG, "theta", a, 0, 1, &CLI(c)->theta);
+}
+
+static int o_delay_bound(void *c, const char *a)
+{
+	CLI(c)->pc_opt_given = true;
+	return rps_opt_u64(PROG, "delay-bound", a, 0, 1000000, &CLI(c)->delay_bound);
+}
+
+static int o_momentum(void *c, const char *a)
+{
+	CLI(c)->pc_opt_given = true;
+	/* 1 would never forget a step: the buffer grows without bound */
+	return cmd_parse_float(PROG, "momentum", a, 0, 0.999f, &CLI(c)->momentum);
+}
+
+static int o_init_seed(void *c, const char *a)
+{
+	CLI(c)->pc_opt_given = true;
+	CLI(c)->init_seed_set = true;
+	return rps_opt_u64(PROG, "init-seed", a, 0, UINT64_MAX, &CLI(c)->init_seed);
 }
 
 static int o_port(void *c, const char *a)
@@ -346,16 +396,28 @@ static const rps_opt_t worker_opts[] = {
 	  o_eval_interval },
 	{ "eval-samples", 0, "N", "test samples per evaluation, 0 = all (default)",
 	  o_eval_samples },
-	{ "algo", 0, "NAME", "dc-s3gd: no server, ring allreduce among the --peers", o_algo },
-	{ "peers", 0, "HOST[:PORT],...", "dc-s3gd: every worker's address, in rank order",
+	{ "algo", 0, "NAME",
+	  "no server: dc-s3gd (ring allreduce) or pc-asgd (agents mixing their neighbours)",
+	  o_algo },
+	{ "peers", 0, "HOST[:PORT],...", "dc-s3gd, pc-asgd: every worker's address, in rank order",
 	  o_peers },
-	{ "staleness", 0, "S", "dc-s3gd: allreduces in flight (default 1)", o_staleness },
-	{ "lr", 0, "LR", "dc-s3gd: learning rate (default 0.05)", o_lr },
+	{ "lr", 0, "LR", "dc-s3gd, pc-asgd: learning rate (default 0.05)", o_lr },
 	{ "lr-schedule", 0, "SPEC",
-	  "dc-s3gd: constant (default) or step:N,GAMMA: lr *= GAMMA every N steps", o_lr_schedule },
+	  "dc-s3gd, pc-asgd: constant (default) or step:N,GAMMA: lr *= GAMMA every N steps",
+	  o_lr_schedule },
+	{ "staleness", 0, "S", "dc-s3gd: allreduces in flight (default 1)", o_staleness },
 	{ "lambda", 0, "L", "dc-s3gd: constant delay-compensation lambda (0 = none)", o_lambda },
 	{ "lambda0", 0, "L0", "dc-s3gd: adaptive lambda per layer, L0*|g|/|g*g*D| (default 0.2)",
 	  o_lambda0 },
+	{ "topology", 0, "ring|full", "pc-asgd: the agents' graph (default ring)", o_topology },
+	{ "theta", 0, "T|auto",
+	  "pc-asgd: predicted (1) to clipped (0) mix, or auto per tensor (default 0.5)", o_theta },
+	{ "delay-bound", 0, "N",
+	  "pc-asgd: a neighbour's copy lagging more than N steps is delayed (default 2)",
+	  o_delay_bound },
+	{ "momentum", 0, "B", "pc-asgd: heavy-ball momentum (default 0.9)", o_momentum },
+	{ "init-seed", 0, "N", "pc-asgd: seed of this agent's initial weights (default --seed)",
+	  o_init_seed },
 	CMD_AUTH_OPT,
 	{ "retry", 0, "SEC",
 	  "reconnect for up to SEC when a server is not there or lost (default 60, 0 = no)",
@@ -395,6 +457,10 @@ int worker_cli_init(struct worker_cli *cli)
 	cli->lr = 0.05f;
 	cli->lr_decay = 1;
 	cli->lambda0 = 0.2f;
+	cli->topology = WORKER_TOPO_RING;
+	cli->theta = 0.5f;
+	cli->delay_bound = 2;
+	cli->momentum = 0.9f;
 	return cmd_common_init(&cli->common, PROG, 5);
 }
 
@@ -407,8 +473,8 @@ static int peers_problem(const struct worker_cli *cli)
 	if (!cli->peers) {
 		if (cli->world == 1)
 			return 0; /* alone: nothing to reduce with */
-		fprintf(stderr, PROG ": --peers is required with --algo dc-s3gd and %u workers\n",
-			cli->world);
+		fprintf(stderr, PROG ": --peers is required with --algo %s and %u workers\n",
+			cli->s3gd ? "dc-s3gd" : "pc-asgd", cli->world);
 		return -EINVAL;
 	}
 	for (const char *p = cli->peers;; p++) {
@@ -436,23 +502,35 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 
 	if (ret <= 0 || cli->common.show_version)
 		return ret;
-	if (!cli->nservers && !cli->s3gd) {
+	if (!cli->nservers && !cli->serverless) {
 		fprintf(stderr, PROG ": --server is required (try --help)\n");
 		return -EINVAL;
 	}
-	if (cli->nservers && cli->s3gd) {
-		fprintf(stderr, PROG ": --server: dc-s3gd has no server (use --peers)\n");
+	if (cli->nservers && cli->serverless) {
+		fprintf(stderr, PROG ": --server: %s has no server (use --peers)\n",
+			cli->s3gd ? "dc-s3gd" : "pc-asgd");
 		return -EINVAL;
 	}
-	if (cli->lr_schedule_set && !cli->s3gd) {
-		fprintf(stderr, PROG ": --lr-schedule is an option of --algo dc-s3gd (with a "
-				     "server, the schedule is rdma-ps's: rdma-ps --lr-schedule)\n");
+	if (cli->lr_schedule_set && !cli->serverless) {
+		fprintf(stderr, PROG ": --lr-schedule is an option of --algo dc-s3gd and pc-asgd "
+				     "(with a server, the schedule is rdma-ps's: rdma-ps "
+				     "--lr-schedule)\n");
+		return -EINVAL;
+	}
+	if (cli->peer_opt_given && !cli->serverless) {
+		fprintf(stderr, PROG ": --peers and --lr are options of --algo dc-s3gd and "
+				     "pc-asgd (with a server, rdma-ps has --lr)\n");
 		return -EINVAL;
 	}
 	if (cli->s3gd_opt_given && !cli->s3gd) {
-		fprintf(stderr,
-			PROG ": --peers, --staleness, --lr, --lambda and --lambda0 are "
-			     "options of --algo dc-s3gd (with a server, rdma-ps has them)\n");
+		fprintf(stderr, PROG ": --staleness, --lambda and --lambda0 are options of --algo "
+				     "dc-s3gd (with a server, rdma-ps has them)\n");
+		return -EINVAL;
+	}
+	if (cli->pc_opt_given && !cli->pcasgd) {
+		fprintf(stderr, PROG ": --topology, --theta, --delay-bound, --momentum and "
+				     "--init-seed are options of --algo pc-asgd (rdma-ps's "
+				     "pc-asgd has its own --theta)\n");
 		return -EINVAL;
 	}
 	/* Slurm's values only where the command line (or file) said nothing */
@@ -471,7 +549,7 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 	for (uint32_t i = 0; i < cli->nservers; i++)
 		if (!cli->servers[i].port)
 			cli->servers[i].port = cli->port;
-	if (cli->s3gd && peers_problem(cli))
+	if (cli->serverless && peers_problem(cli))
 		return -EINVAL;
 	if (cmd_place_check(PROG, &cli->place, 1))
 		return -EINVAL;

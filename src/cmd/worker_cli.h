@@ -17,6 +17,12 @@
  * clean goodbye to the servers) */
 #define WORKER_EXIT_STOPPED 3
 
+/* pc-asgd's graph of agents (worker_mesh.h) */
+enum worker_topology {
+	WORKER_TOPO_RING = 0, /* ranks r-1 and r+1 (mod world) */
+	WORKER_TOPO_FULL = 1, /* every other rank */
+};
+
 struct worker_server {
 	char host[256];
 	uint16_t port; /* 0 = --port */
@@ -48,8 +54,10 @@ struct worker_cli {
 	unsigned timeout_s;	     /* connect and each wait on a server */
 	unsigned retry_s;	     /* keep reconnecting this long, 0 = never */
 	struct cmd_place_opts place; /* --cpus, --numa, --no-pin */
-	/* --algo dc-s3gd: no server, a ring allreduce among the workers */
-	bool s3gd;
+	/* --algo dc-s3gd: no server, a ring allreduce among the workers;
+	 * --algo pc-asgd: no server, agents mixing their neighbours' weights */
+	bool s3gd, pcasgd;
+	bool serverless;    /* either: --peers instead of --server */
 	const char *peers;  /* --peers HOST[:PORT],... one per rank, in rank order */
 	uint32_t staleness; /* allreduces in flight */
 	float lr, lambda, lambda0;
@@ -59,7 +67,18 @@ struct worker_cli {
 	float lr_decay;
 	bool lr_schedule_set; /* to name rdma-ps's when given with a server */
 	bool lambda_set;      /* --lambda given: constant, else adaptive lambda0 */
-	bool s3gd_opt_given;  /* one of the dc-s3gd options, to refuse it without */
+	/* options given, to refuse them without their algorithm */
+	bool peer_opt_given; /* --peers, --lr, --lr-schedule: dc-s3gd or pc-asgd */
+	bool s3gd_opt_given; /* --staleness, --lambda, --lambda0 */
+	bool pc_opt_given;   /* --topology, --theta, --delay-bound, --momentum, --init-seed */
+	/* pc-asgd */
+	uint32_t topology;    /* enum worker_topology */
+	float theta;	      /* predicted (1) .. clipped (0) */
+	bool theta_auto;      /* --theta auto: per tensor, the better candidate */
+	uint64_t delay_bound; /* a copy lagging more steps than this is delayed */
+	float momentum;
+	uint64_t init_seed; /* initial weights, when init_seed_set (else --seed) */
+	bool init_seed_set;
 };
 
 extern const rps_opt_cmd_t worker_cli_cmd;

@@ -18,28 +18,11 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "collective/ring_priv.h"
+#include "transport/connect_retry.h"
 #include "util/clock.h"
 #include "util/log.h"
-
-#define BACKOFF_MIN_MS 10
-#define BACKOFF_MAX_MS 500
-
-static bool retryable(int ret)
-{
-	/* not listening yet, or listening but busy with its own connect */
-	return ret == -ECONNREFUSED || ret == -ETIMEDOUT || ret == -ECONNRESET ||
-	       ret == -EHOSTUNREACH || ret == -ECONNABORTED;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 static int check_welcome(rps_ring_t *ring, uint32_t right)
 {
@@ -79,25 +62,18 @@ static int connect_right(rps_ring_t *ring, uint64_t deadline)
 		.count = ring->count,
 	};
 	uint8_t data[RPS_RING_HELLO_LEN];
-	int backoff = BACKOFF_MIN_MS, ret;
+	int ret;
 
 	rps_mr_remote(ring->stage_mr, &h.ack);
 	rps_ring_hello_pack(&h, data);
-	for (;;) {
-		ret = rps_connect(rps_transport_pd(ring->tp), host, port, ring->cq, data,
-				  sizeof(data), NULL, &ring->right);
-		if (ret == 0)
-			return check_welcome(ring, right);
-		int left_ms = rps_ms_left(deadline);
-		if (!retryable(ret) || left_ms == 0) {
-			rps_err("ring rank %u: connect to right neighbour rank %u at %s:%u: %s%s",
-				ring->rank, right, host, port, rps_strerror(ret),
-				retryable(ret) ? " (gave up at the ring timeout)" : "");
-			return ret;
-		}
-		sleep_ms(left_ms > 0 && left_ms < backoff ? left_ms : backoff);
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-	}
+	ret = rps_connect_retry(rps_transport_pd(ring->tp), host, port, ring->cq, data,
+				sizeof(data), NULL, deadline, &ring->right);
+	if (ret == 0)
+		return check_welcome(ring, right);
+	rps_err("ring rank %u: connect to right neighbour rank %u at %s:%u: %s%s", ring->rank,
+		right, host, port, rps_strerror(ret),
+		rps_connect_retryable(ret) ? " (gave up at the ring timeout)" : "");
+	return ret;
 }
 
 /* 0 when the request is our left neighbour running the same ring. */
@@ -160,7 +136,7 @@ static int accept_left(rps_ring_t *ring, uint64_t deadline)
 			return 0;
 		/* a connect that timed out on the left while we were busy
 		 * leaves a stale request; its retry sends a fresh one */
-		if (!retryable(ret))
+		if (!rps_connect_retryable(ret))
 			return ret;
 	}
 }
