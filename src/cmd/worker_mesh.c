@@ -109,6 +109,45 @@ static void layout(struct worker_mesh *m)
 	m->nchunks = (uint32_t)((m->buf_bytes + m->chunk_bytes - 1) / m->chunk_bytes);
 }
 
+static void sleep_us(long us)
+{
+	nanosleep(&(struct timespec){ 0, us * 1000L }, NULL);
+}
+
+/* one line naming the first lost neighbour; under the lock */
+static int report_lost(struct worker_mesh *m);
+
+/* every neighbour connected to all of its own: step counts start
+ * together (worker_mesh_priv.h) */
+static int wait_ready(struct worker_mesh *m)
+{
+	uint64_t deadline = rps_deadline_ns(m->timeout_ms);
+	int ret = 0;
+
+	for (;;) {
+		uint32_t ready = 0;
+
+		pthread_mutex_lock(&m->lock);
+		for (uint32_t i = 0; i < m->k; i++)
+			ready += m->edges[i].ready;
+		ret = report_lost(m);
+		if (!ret && ready < m->k && rps_ms_left(deadline) == 0) {
+			for (uint32_t i = 0; i < m->k; i++)
+				if (!m->edges[i].ready)
+					fprintf(stderr,
+						PROG " %u/%u: pc-asgd: neighbour %s did not get "
+						     "connected to all of its neighbours within "
+						     "--timeout (are they all running?)\n",
+						m->rank, m->world, m->edges[i].name);
+			ret = -ETIMEDOUT;
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (ret || ready == m->k)
+			return ret;
+		sleep_us(200);
+	}
+}
+
 int worker_mesh_create(const struct worker_mesh_attr *a, struct worker_mesh **m_p)
 {
 	struct worker_mesh *m = calloc(1, sizeof(*m));
@@ -146,7 +185,7 @@ int worker_mesh_create(const struct worker_mesh_attr *a, struct worker_mesh **m_
 			rps_strerror(ret));
 		goto fail;
 	}
-	if ((ret = mesh_connect_all(m, a)) || (ret = mesh_thread_start(m)))
+	if ((ret = mesh_connect_all(m, a)) || (ret = mesh_thread_start(m)) || (ret = wait_ready(m)))
 		goto fail;
 	free(nb);
 	*m_p = m;
@@ -164,7 +203,6 @@ uint32_t worker_mesh_degree(const struct worker_mesh *m)
 	return m ? m->k : 0;
 }
 
-/* one line naming the first lost neighbour; under the lock */
 static int report_lost(struct worker_mesh *m)
 {
 	for (uint32_t i = 0; i < m->k; i++) {
@@ -258,11 +296,6 @@ static bool edge_finished(const struct mesh_edge *e)
 	if (e->peer_done)
 		return e->done_ack_done || e->lost;
 	return e->done_acked;
-}
-
-static void sleep_us(long us)
-{
-	nanosleep(&(struct timespec){ 0, us * 1000L }, NULL);
 }
 
 int worker_mesh_finish(struct worker_mesh *m, const float *x, const float *g, uint64_t version)

@@ -16,6 +16,11 @@
  *   is then the one r does not read, and never two copies race.  So a
  *   fast sender skips copies instead of waiting, and a slow receiver
  *   always finds its neighbour's freshest copy that it had room for.
+ *   At the start every agent sends each neighbour READY (an ACK of copy
+ *   0) once it is connected to all of its own, and steps only when all
+ *   its neighbours said READY: their step counts then start together,
+ *   so "lags by more than --delay-bound steps" measures delay, not who
+ *   loaded its data first.
  *   At the end: s sends its final copy, then DONE; r stops writing to s,
  *   and once its own writes to s completed answers DONE_ACK; s closes
  *   only after every neighbour answered (or said DONE itself), so a
@@ -74,6 +79,7 @@ struct mesh_edge {
 	uint64_t sent_seq, acked, sent_version;
 	uint32_t inflight; /* chunks of our copy still completing */
 	int inflight_stage;
+	bool ready_posted, ready; /* the start: we are / it is connected to all */
 	/* goodbye */
 	bool done_posted, done_acked, peer_done, done_ack_posted, done_ack_done;
 	/* lost: 0, or the error; why says what happened */

@@ -74,6 +74,10 @@ static void on_remote_imm(struct worker_mesh *m, struct mesh_edge *e, uint32_t i
 		}
 		return;
 	case MESH_ACK: {
+		if (seq == 0 && e->sent_seq == 0) {
+			e->ready = true; /* copy 0: its start */
+			return;
+		}
 		/* the held copy's number, from its low 30 bits */
 		uint64_t a = e->sent_seq - ((e->sent_seq - seq) & MESH_SEQ_MASK);
 
@@ -179,9 +183,13 @@ static void post_edge(struct worker_mesh *m, struct mesh_edge *e)
 {
 	int ret = 0;
 
-	if (e->ack_due) {
-		ret = post_imm(m, e, MESH_ACK, e->held, WR_ACK);
-		if (ret == -EAGAIN)
+	if (!e->ready_posted) {
+		if ((ret = post_imm(m, e, MESH_ACK, 0, WR_ACK)) == -EAGAIN)
+			return;
+		e->ready_posted = !ret;
+	}
+	if (!ret && e->ack_due) {
+		if ((ret = post_imm(m, e, MESH_ACK, e->held, WR_ACK)) == -EAGAIN)
 			return;
 		e->ack_due = false;
 	}

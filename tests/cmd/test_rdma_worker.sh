@@ -116,6 +116,35 @@ err_is 2 "--lambda" --algo dc-s3gd --lambda -1
 err_is 2 "--lambda0" --algo dc-s3gd --lambda0 y
 err_is 2 "options of --algo dc-s3gd" "${s[@]}" --peers a
 err_is 2 "options of --algo dc-s3gd" "${s[@]}" --lr 0.1
+# ---- pc-asgd (agents): its options, and no server -------------------------
+err_is 2 "--server: pc-asgd has no server" "${s[@]}" --algo pc-asgd
+err_is 2 "--peers is required with --algo pc-asgd" --algo pc-asgd --world 2
+err_is 2 "--peers lists 2" --algo pc-asgd --world 3 --peers a,b
+err_is 2 "--topology: 'star'" --algo pc-asgd --topology star
+err_is 2 "--theta" --algo pc-asgd --theta 1.5
+err_is 2 "--theta" --algo pc-asgd --theta x
+err_is 2 "--theta" --algo pc-asgd --theta -0.1
+err_is 2 "--delay-bound" --algo pc-asgd --delay-bound -1
+err_is 2 "--delay-bound" --algo pc-asgd --delay-bound x
+err_is 2 "--momentum" --algo pc-asgd --momentum 1
+err_is 2 "--momentum" --algo pc-asgd --momentum -0.5
+err_is 2 "--init-seed" --algo pc-asgd --init-seed z
+for opt in "--topology full" "--theta 1" "--delay-bound 3" "--momentum 0" "--init-seed 7"; do
+	# shellcheck disable=SC2086
+	err_is 2 "options of --algo pc-asgd" "${s[@]}" $opt
+	# shellcheck disable=SC2086
+	err_is 2 "options of --algo pc-asgd" --algo dc-s3gd $opt
+done
+err_is 2 "options of --algo dc-s3gd" --algo pc-asgd --staleness 2
+err_is 2 "options of --algo dc-s3gd" --algo pc-asgd --lambda 0.1
+# alone (world 1): no graph, the step is x += momentum step; it trains
+"$worker" --algo pc-asgd --dataset synthetic:2000,8,4 --status-interval 0 --steps 50 \
+	> "$tmp/pc1.log" 2>&1 || { cat "$tmp/pc1.log"; fail "pc-asgd alone failed"; }
+grep -q "algorithm pc-asgd (no server) with 0 neighbour(s)" "$tmp/pc1.log" ||
+	{ cat "$tmp/pc1.log"; fail "pc-asgd alone: no banner"; }
+grep -q "done after 50 steps" "$tmp/pc1.log" || { cat "$tmp/pc1.log"; fail "pc-asgd alone: not 50 steps"; }
+echo "ok: pc-asgd alone trains"
+
 # --lr-schedule: rdma-ps's parser and wording; with a server it is rdma-ps's
 for spec in step:0,0.5 step:10 bogus step:10,0 step:10,1.5 step:-1,0.5; do
 	err_is 2 "--lr-schedule: '$spec' is not constant or step:N,GAMMA" \
