@@ -21,10 +21,12 @@ RESULT_COLS = KEY + ("epochs", "final_test_acc", "final_test_loss", "wall_s", "s
 CURVE_COLS = KEY + ("epoch", "test_acc", "test_loss", "time_s")
 PART_COLS = ("date", "command", "runs", "failed", "minutes", "host")
 ORDER = ("sgd", "asgd", "ssgd", "dc-asgd-c", "dc-asgd-a", "pc-asgd", "dude-asgd", "dc-s3gd",
-         "s3gd")
+         "s3gd", "pc-agents-pred", "pc-agents-clip", "pc-agents-mix", "pc-agents-auto")
 DAEMON_DEFAULTS = ("dc-asgd-c lambda 0.04; dc-asgd-a lambda0 2, mean-square decay 0.95; "
                    "pc-asgd theta 0.5, lambda 0.04; dc-s3gd adaptive lambda0 0.2, staleness 1; "
-                   "s3gd = dc-s3gd --lambda 0; momentum 0, weight decay 0")
+                   "s3gd = dc-s3gd --lambda 0; momentum 0, weight decay 0; pc-agents-* = "
+                   "rdma-worker --algo pc-asgd on a ring, theta 1 (pred), 0 (clip), 0.5 (mix), "
+                   "auto, delay bound 2, momentum 0.9 with lr x 0.1 (the same effective step)")
 
 
 def _read(path, cols):
@@ -90,7 +92,8 @@ def _schedule_label(r):
         return s
     n, g = s[len("step:"):].split(",")
     per_epoch_updates = int(r["steps_per_worker"]) * int(r["workers"]) / float(r["epochs"])
-    if r["algo"] in ("ssgd", "dc-s3gd", "s3gd"):
+    # one update per round (ssgd) or per local step (no server)
+    if r["algo"] in ("ssgd", "dc-s3gd", "s3gd") or r["algo"].startswith("pc-agents-"):
         per_epoch_updates /= int(r["workers"])
     return "x%s every %.2g epochs" % (g, int(n) / per_epoch_updates)
 
@@ -152,8 +155,9 @@ def _table_md(g, k, rows):
            "Hyper-parameters of every row: %s epochs of samples, batch %s, lr %s, lr schedule "
            "%s; %s." % (epochs, batch, lr, sched, DAEMON_DEFAULTS), "",
            "Final test accuracy of rank 0, mean ± standard deviation (runs); below it the "
-           "staleness rdma-ps measured (mean of the runs' means / largest max) or, for "
-           "dc-s3gd, the share of the allreduce hidden behind computation.", "",
+           "staleness rdma-ps measured (mean of the runs' means / largest max), for "
+           "dc-s3gd the share of the allreduce hidden behind computation, for pc-agents-* "
+           "the lag of rank 0's neighbours' copies in its steps.", "",
            "| algo | " + " | ".join("M=%d" % m for m in ms) + " |",
            "|------|" + "------|" * len(ms)]
     for a in algos:
@@ -232,6 +236,14 @@ def claims(g):
                 verdict_beats)
             pc = g.cell(k, "pc-asgd", m)
             add("4 PC-ASGD (server form)", k, m, "pc-asgd beats asgd", pc, asgd, verdict_beats)
+            # the paper's form: the trade-off beats either step alone, and
+            # the agents hold up against the server's ASGD
+            mix, auto = g.cell(k, "pc-agents-mix", m), g.cell(k, "pc-agents-auto", m)
+            for x, xr in (("pc-agents-mix", mix), ("pc-agents-auto", auto)):
+                for y in ("pc-agents-pred", "pc-agents-clip"):
+                    add("4 PC-ASGD (agents)", k, m, "%s beats %s" % (x, y), xr, g.cell(k, y, m),
+                        verdict_beats)
+                add("4 PC-ASGD (agents)", k, m, "%s beats asgd" % x, xr, asgd, verdict_beats)
             if k[2] == "none":
                 add("4 PC-ASGD (server form)", k, m, "pc-asgd within 0.5 pt of sequential SGD",
                     pc, sgd, verdict_within)

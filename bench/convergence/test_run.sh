@@ -83,7 +83,8 @@ python3 - "$here" <<-'EOF' || fail "sweep_stats"
 
 # ---- bad usage: one line, exit 2 ----
 for bad in "--models foo" "--delay-ms 0:10" "--delay-ms 1:0" "--lr-decay 0,0.5" \
-	"--partitions label-skew:0" "--algos sgd,bogus" "--seeds 0" "--workers 0"; do
+	"--partitions label-skew:0" "--algos sgd,bogus" "--seeds 0" "--workers 0" \
+	"--agent-momentum 1" "--models cnn --algos pc-agents-mix"; do
 	rc=0
 	# shellcheck disable=SC2086
 	"$run" "${bindir_args[@]}" --quick $bad --out "$tmp/bad" > "$tmp/bad.log" 2>&1 || rc=$?
@@ -100,10 +101,10 @@ cat "$tmp/run.log"
 [ -s "$res" ] && [ -s "$cur" ] && [ -s "$md" ] || fail "no results.csv, curves.csv or results.md"
 [ "$(head -1 "$res")" = "model,algo,workers,partition,delay,seed,steps_per_worker,batch,lr,lr_schedule,epochs,final_test_acc,final_test_loss,wall_s,steps_total,staleness_mean,staleness_max,overlap_pct,status" ] ||
 	fail "results.csv header: $(head -1 "$res")"
-# 2 partitions x (sgd M=1 + 7 algorithms M=2) x 2 seeds
-[ "$(($(wc -l < "$res") - 1))" = 32 ] || fail "results.csv has $(($(wc -l < "$res") - 1)) rows, expected 32"
+# 2 partitions x (sgd M=1 + 8 algorithms M=2) x 2 seeds
+[ "$(($(wc -l < "$res") - 1))" = 36 ] || fail "results.csv has $(($(wc -l < "$res") - 1)) rows, expected 36"
 for p in iid label-skew:0.5; do
-	for a in sgd asgd dc-asgd-a pc-asgd dude-asgd ssgd dc-s3gd s3gd; do
+	for a in sgd asgd dc-asgd-a pc-asgd dude-asgd ssgd dc-s3gd s3gd pc-agents-auto; do
 		m=2; [ "$a" = sgd ] && m=1
 		out_rows=$(rows mlp:16 "$a" "$m" "$p" none)
 		[ "$(wc -l <<< "$out_rows")" = 2 ] || fail "$a M=$m $p: not 2 seeds: $out_rows"
@@ -120,9 +121,9 @@ for p in iid label-skew:0.5; do
 	done
 done
 # 4 evaluations per run (--points 4), every one in curves.csv
-[ "$(($(wc -l < "$cur") - 1))" -ge 128 ] || fail "curves.csv has $(($(wc -l < "$cur") - 1)) rows, expected >= 128"
+[ "$(($(wc -l < "$cur") - 1))" -ge 144 ] || fail "curves.csv has $(($(wc -l < "$cur") - 1)) rows, expected >= 144"
 grep -q '^| claim | setting | comparison |' "$md" || fail "results.md has no claims table"
-for c in "1 DC-ASGD" "2 DuDe-ASGD" "3 DC-S3GD" "4 PC-ASGD"; do
+for c in "1 DC-ASGD" "2 DuDe-ASGD" "3 DC-S3GD" "4 PC-ASGD (server form)" "4 PC-ASGD (agents)"; do
 	grep -q "^| $c.* | \(agrees\|does not\|cannot tell\)[^|]* |\$" "$md" || fail "results.md: no verdict row for claim $c"
 done
 grep -q '^| dc-asgd-a | - | [01]\.[0-9]* ± 0\.[0-9]* (2)<br>τ [0-9.]*, max [0-9]* |$' "$md" ||
