@@ -21,6 +21,7 @@
 #include "cmd/worker_mesh_priv.h"
 #include "util/clock.h"
 #include "util/spin.h"
+#include "util/thread.h"
 
 #define POLL_BATCH     16
 #define NAP_AFTER      4096 /* empty polls */
@@ -262,26 +263,14 @@ static void *progress_main(void *arg)
 
 int mesh_thread_start(struct worker_mesh *m)
 {
-	pthread_attr_t pa;
 	int ret;
 
 	atomic_init(&m->stop, false);
-	if ((ret = pthread_attr_init(&pa)))
-		return -ret;
-	if (m->cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(m->cpu, &set);
-		ret = pthread_attr_setaffinity_np(&pa, sizeof(set), &set);
-	}
-	if (ret == 0)
-		ret = pthread_create(&m->thread, &pa, progress_main, m);
-	pthread_attr_destroy(&pa);
+	ret = rps_thread_start_pinned(&m->thread, m->cpu, progress_main, m);
 	if (ret) {
 		fprintf(stderr, "rdma-worker %u/%u: pc-asgd: progress thread (CPU %d): %s\n",
-			m->rank, m->world, m->cpu, strerror(ret));
-		return -ret;
+			m->rank, m->world, m->cpu, strerror(-ret));
+		return ret;
 	}
 	m->has_thread = true;
 	return 0;

@@ -24,6 +24,7 @@
 #include "collective/ring_priv.h"
 #include "util/log.h"
 #include "util/spin.h"
+#include "util/thread.h"
 
 #define IDLE_NAP_NS 50000L
 
@@ -62,30 +63,17 @@ static void *progress_main(void *arg)
 
 int rps_ring_thread_start(rps_ring_t *ring)
 {
-	pthread_attr_t pa;
 	int ret;
 
 	atomic_init(&ring->stop, false);
 	atomic_init(&ring->req_round, 0);
 	atomic_init(&ring->done_round, 0);
 	atomic_init(&ring->thread_err, 0);
-	if ((ret = pthread_attr_init(&pa)))
-		return -ret;
-	/* pinned from its first instruction: no early run on a busy core */
-	if (ring->cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(ring->cpu, &set);
-		ret = pthread_attr_setaffinity_np(&pa, sizeof(set), &set);
-	}
-	if (ret == 0)
-		ret = pthread_create(&ring->thread, &pa, progress_main, ring);
-	pthread_attr_destroy(&pa);
+	ret = rps_thread_start_pinned(&ring->thread, ring->cpu, progress_main, ring);
 	if (ret) {
 		rps_err("ring rank %u: progress thread (CPU %d): %s", ring->rank, ring->cpu,
-			strerror(ret));
-		return -ret;
+			strerror(-ret));
+		return ret;
 	}
 	ring->has_thread = true;
 	return 0;
