@@ -20,4 +20,12 @@ plot 'plotdata/mlp256_128-iid-none-lr0.05-M8-sgd.dat' using 1:3:4 with filledcur
      'plotdata/mlp256_128-iid-none-lr0.05-M8-dc-s3gd.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 7 notitle, \
      'plotdata/mlp256_128-iid-none-lr0.05-M8-dc-s3gd.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 7 title 'dc-s3gd', \
      'plotdata/mlp256_128-iid-none-lr0.05-M8-s3gd.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 8 notitle, \
-     'plotdata/mlp256_128-iid-none-lr0.05-M8-s3gd.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 8 title 's3gd'
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-s3gd.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 8 title 's3gd', \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-pred.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 9 notitle, \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-pred.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 9 title 'pc-agents-pred', \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-clip.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 10 notitle, \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-clip.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 10 title 'pc-agents-clip', \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-mix.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 11 notitle, \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-mix.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 11 title 'pc-agents-mix', \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-auto.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 12 notitle, \
+     'plotdata/mlp256_128-iid-none-lr0.05-M8-pc-agents-auto.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 12 title 'pc-agents-auto'

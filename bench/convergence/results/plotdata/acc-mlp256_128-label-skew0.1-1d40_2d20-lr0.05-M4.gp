@@ -14,4 +14,12 @@ plot 'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-sgd.dat' using 1:3:4
      'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-dc-asgd-a.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 4 notitle, \
      'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-dc-asgd-a.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 4 title 'dc-asgd-a', \
      'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-dude-asgd.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 6 notitle, \
-     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-dude-asgd.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 6 title 'dude-asgd'
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-dude-asgd.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 6 title 'dude-asgd', \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-pred.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 9 notitle, \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-pred.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 9 title 'pc-agents-pred', \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-clip.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 10 notitle, \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-clip.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 10 title 'pc-agents-clip', \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-mix.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 11 notitle, \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-mix.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 11 title 'pc-agents-mix', \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-auto.dat' using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc 12 notitle, \
+     'plotdata/mlp256_128-label-skew0.1-1d40_2d20-lr0.05-M4-pc-agents-auto.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc 12 title 'pc-agents-auto'
