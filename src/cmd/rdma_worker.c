@@ -306,8 +306,11 @@ static int train(struct trainer *t)
 		for (uint64_t b = 0; b < nb && !done(t); b++) {
 			if ((ret = train_step(t, b % worker_data_batches(&t->data))) &&
 			    (ret = recover(t, ret))) {
-				fprintf(stderr, PROG ": step %llu: %s\n",
-					(unsigned long long)t->p.step, rps_strerror(ret));
+				/* without a server the ring or the graph has said
+				 * what failed, naming the peer: one line is enough */
+				if (!cli->serverless)
+					fprintf(stderr, PROG ": step %llu: %s\n",
+						(unsigned long long)t->p.step, rps_strerror(ret));
 				return ret;
 			}
 			/* every evaluation is a line and a --metrics row: the
