@@ -11,6 +11,8 @@
 
 #include <rdmaps/rdmaps.h>
 
+#include "collective/ring_profile.h"
+
 #define AR_PROG	     "rps_allreduce_bench"
 #define AR_MAX_WORLD 1024
 
@@ -19,6 +21,7 @@ struct ar_cfg {
 	uint64_t minbytes, maxbytes, stepfactor;
 	uint64_t iters, warmup, check;
 	uint64_t chunk, window, timeout_ms;
+	bool profile; /* --profile: a breakdown line per row (rank 0) */
 	uint32_t world, rank;
 	bool world_set, rank_set;
 	const char *peers_arg; /* --peers as given */
@@ -35,7 +38,8 @@ struct ar_result {
 	size_t bytes, count;
 	double time_us; /* mean over iterations, averaged over ranks */
 	double algbw, busbw;
-	long wrong; /* -1 = not checked */
+	long wrong;		 /* -1 = not checked */
+	rps_ring_profile_t prof; /* this rank's, with --profile */
 };
 
 /* Runs every size as rank cfg->rank; rank 0 prints.  0, or 1 on a
@@ -45,5 +49,7 @@ int ar_run(const struct ar_cfg *cfg);
 void ar_emit_header(FILE *out, const struct ar_cfg *cfg, const char *provider, const char *device);
 void ar_emit_row(FILE *out, const struct ar_result *r);
 void ar_emit_footer(FILE *out, long wrong, double avg_busbw);
+/* --profile: "#  profile ..." after the row: each part's share */
+void ar_emit_profile(FILE *out, const struct ar_result *r);
 
 #endif /* RPS_BENCH_ALLREDUCE_H */

@@ -61,6 +61,13 @@ static int o_check(void *c, const char *a)
 	return rps_opt_u64(AR_PROG, "check", a, 0, 1, &CFG(c)->check);
 }
 
+static int o_profile(void *c, const char *a)
+{
+	(void)a;
+	CFG(c)->profile = true;
+	return 0;
+}
+
 static int o_world(void *c, const char *a)
 {
 	uint64_t v;
@@ -137,6 +144,8 @@ static const rps_opt_t opts[] = {
 	{ "iters", 'n', "N", "timed allreduces per size (default 20)", o_iters },
 	{ "warmup_iters", 'w', "N", "untimed allreduces first (default 5)", o_warmup },
 	{ "check", 'c', "0|1", "check the results, count them in #wrong (default 1)", o_check },
+	{ "profile", 0, NULL, "after each row, where rank 0's ring spent the timed iterations",
+	  o_profile },
 	{ "world", 0, "N", "ranks: fork N on this host (default 2; $SLURM_NTASKS with --peers)",
 	  o_world },
 	{ "rank", 0, "R", "run only rank R of a multi-node ring (default $SLURM_PROCID)", o_rank },

@@ -43,3 +43,24 @@ void ar_emit_footer(FILE *out, long wrong, double avg_busbw)
 	fprintf(out, "#\n");
 	fflush(out); /* a forked rank leaves with _exit(), which flushes nothing */
 }
+
+void ar_emit_profile(FILE *out, const struct ar_result *r)
+{
+	const rps_ring_profile_t *p = &r->prof;
+	double total = (double)p->round_ns;
+	uint64_t parts = p->transport_ns + p->reduce_ns + p->copy_ns + p->post_ns +
+			 p->wait_credit_ns + p->wait_data_ns + p->wait_wire_ns;
+
+#define PCT(x) (total > 0 ? 100.0 * (double)(x) / total : 0.0)
+	/* a comment line, as the table's others: parsers of the rows skip it */
+	fprintf(out,
+		"#  profile %zu B: %llu rounds of %.1f us: transport %.1f%%, reduce %.1f%%, "
+		"copy %.1f%%, post %.1f%%, wait for credit %.1f%%, for data %.1f%%, for the "
+		"wire %.1f%% (sum %.1f%%)\n",
+		r->bytes, (unsigned long long)p->rounds,
+		p->rounds ? total / 1e3 / (double)p->rounds : 0.0, PCT(p->transport_ns),
+		PCT(p->reduce_ns), PCT(p->copy_ns), PCT(p->post_ns), PCT(p->wait_credit_ns),
+		PCT(p->wait_data_ns), PCT(p->wait_wire_ns), PCT(parts));
+#undef PCT
+	fflush(out);
+}

@@ -100,10 +100,16 @@ static int run_size(const struct ar_cfg *cfg, rps_transport_t *tp, size_t count,
 	for (uint64_t i = 0; i < cfg->warmup && !ret; i++)
 		ret = rps_ring_allreduce(ring);
 	/* in place, as nccl-tests' in-place run: the sums just grow */
+	if (cfg->profile)
+		rps_ring_profile_enable(ring, true);
 	t0 = rps_now_ns();
 	for (uint64_t i = 0; i < cfg->iters && !ret; i++)
 		ret = rps_ring_allreduce(ring);
 	double us = (double)(rps_now_ns() - t0) / 1e3 / (double)cfg->iters;
+	if (cfg->profile) {
+		rps_ring_profile_get(ring, &res->prof);
+		rps_ring_profile_enable(ring, false);
+	}
 	if (!ret && cfg->check) {
 		for (size_t i = 0; i < count; i++)
 			buf[i] = pattern(cfg->rank, i);
@@ -149,7 +155,7 @@ int ar_run(const struct ar_cfg *cfg)
 	if (cfg->rank == 0)
 		ar_emit_header(stdout, cfg, rps_transport_provider(tp), rps_transport_device(tp));
 	for (uint64_t size = cfg->minbytes; size <= cfg->maxbytes; size *= cfg->stepfactor) {
-		struct ar_result res;
+		struct ar_result res = { 0 };
 		size_t count = size / sizeof(float) ? size / sizeof(float) : 1;
 
 		if ((ret = run_size(cfg, tp, count, &res))) {
@@ -159,6 +165,8 @@ int ar_run(const struct ar_cfg *cfg)
 		}
 		if (cfg->rank == 0)
 			ar_emit_row(stdout, &res);
+		if (cfg->rank == 0 && cfg->profile)
+			ar_emit_profile(stdout, &res);
 		wrong += res.wrong > 0 ? res.wrong : 0;
 		busbw += res.busbw;
 		rows++;

@@ -348,3 +348,14 @@ RPS_EXPORT int rps_ring_allreduce(rps_ring_t *ring)
 
 	return ret ? ret : rps_ring_allreduce_wait(ring, ring->timeout_ms);
 }
+
+RPS_EXPORT_PRIVATE void rps_ring_profile_enable(rps_ring_t *ring, bool on)
+{
+	memset(&ring->prof, 0, sizeof(ring->prof));
+	ring->prof_on = on;
+}
+
+RPS_EXPORT_PRIVATE void rps_ring_profile_get(const rps_ring_t *ring, rps_ring_profile_t *p)
+{
+	*p = ring->prof;
+}

@@ -119,10 +119,18 @@ static int consume(rps_ring_t *ring, uint32_t seq, uint32_t slot)
 		return fail(ring, -RPS_ERR_PROTO);
 	}
 	rps_ring_chunk(lo, lo->recv_seg[t], seq - lo->recv_first[t], &off, &len);
+	uint64_t t0 = ring->prof_on ? rps_now_ns() : 0;
+
 	if (t < ring->world - 1)
 		add_floats(ring->buf + off, src, len);
 	else
 		memcpy(ring->buf + off, src, len * sizeof(float));
+	if (ring->prof_on) {
+		uint64_t dt = rps_now_ns() - t0;
+
+		*(t < ring->world - 1 ? &ring->prof.reduce_ns : &ring->prof.copy_ns) += dt;
+		ring->prof_consume_ns += dt;
+	}
 	ring->recv_done[seq] = 1;
 	ring->recvs++;
 	return post_ack(ring, slot);
@@ -298,7 +306,73 @@ static bool round_done(const rps_ring_t *ring)
 	       !ring->nacks && !ring->acks_inflight;
 }
 
+/* What an idle pass waits for (ring_profile.h). */
+static uint64_t *wait_bucket(rps_ring_t *ring)
+{
+	const rps_ring_layout_t *lo = &ring->lo;
+
+	if (ring->send_step < lo->nsteps) {
+		uint32_t t = ring->send_step, c = ring->send_chunk;
+
+		if (c < rps_ring_seg_chunks(lo, lo->send_seg[t]) && t > 0 &&
+		    !ring->recv_done[lo->recv_first[t - 1] + c])
+			return &ring->prof.wait_data_ns;
+		if (!ring->nfree)
+			return &ring->prof.wait_credit_ns;
+	}
+	if (ring->sends_done < ring->send_seq)
+		return &ring->prof.wait_wire_ns;
+	if (ring->recvs < lo->recv_first[lo->nsteps])
+		return &ring->prof.wait_data_ns;
+	return &ring->prof.wait_credit_ns; /* the right neighbour's last acks */
+}
+
+static int engine_pass(rps_ring_t *ring);
+
+/* One pass, timed by what it did when profiling. */
 int rps_ring_engine_progress(rps_ring_t *ring)
+{
+	uint64_t t0, t1, t2, comps;
+	uint32_t seq;
+	int ret;
+
+	if (!ring->prof_on || !ring->active)
+		return engine_pass(ring);
+	t0 = rps_now_ns();
+	/* between passes the caller spun or yielded the core: the round
+	 * waited for what it needed then, which this pass has not changed */
+	if (ring->prof_last && t0 > ring->prof_last)
+		*wait_bucket(ring) += t0 - ring->prof_last;
+	seq = ring->send_seq;
+	comps = ring->ncomps;
+	ring->prof_consume_ns = 0;
+	/* engine_pass notes when its poll part ended (prof_t_poll) */
+	ring->prof_t_poll = 0;
+	ret = engine_pass(ring);
+	t2 = rps_now_ns();
+	t1 = ring->prof_t_poll ? ring->prof_t_poll : t2;
+	if (ring->ncomps != comps)
+		ring->prof.transport_ns += t1 - t0 - ring->prof_consume_ns;
+	else
+		*wait_bucket(ring) += t1 - t0;
+	/* posting: the time after the poll (acks posted while consuming are
+	 * in the poll part, counted as transport) */
+	if (ring->send_seq != seq)
+		ring->prof.post_ns += t2 - t1;
+	else if (ring->ncomps != comps)
+		ring->prof.transport_ns += t2 - t1;
+	else
+		*wait_bucket(ring) += t2 - t1;
+	ring->prof_last = t2;
+	if (ret == 1 && !ring->active) {
+		ring->prof.rounds++;
+		ring->prof.round_ns += t2 - ring->prof_t0;
+		ring->prof_last = 0;
+	}
+	return ret;
+}
+
+static int engine_pass(rps_ring_t *ring)
 {
 	rps_completion_t comps[POLL_BATCH];
 	int n, ret;
@@ -324,6 +398,8 @@ int rps_ring_engine_progress(rps_ring_t *ring)
 		return ret;
 	if (!ring->active)
 		return 1;
+	if (ring->prof_on)
+		ring->prof_t_poll = rps_now_ns();
 	if ((ret = flush_acks(ring)) || (ret = post_sends(ring)))
 		return ret;
 	if (round_done(ring)) {
@@ -344,6 +420,8 @@ int rps_ring_engine_start(rps_ring_t *ring)
 		return -EBUSY;
 	ring->round++;
 	ring->active = true;
+	if (ring->prof_on)
+		ring->prof_t0 = ring->prof_last = rps_now_ns();
 	ring->send_step = ring->send_chunk = ring->send_seq = 0;
 	ring->sends_done = ring->recvs = 0;
 	ring->lost_ns = 0;

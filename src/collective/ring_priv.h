@@ -19,6 +19,8 @@
 
 #include <rdmaps/ring.h>
 
+#include "collective/ring_profile.h"
+
 /* ---- layout: who sends which segment at which step -------------------------
  *
  * count floats split into world segments of nearly equal length (the first
@@ -141,6 +143,14 @@ struct rps_ring {
 	uint32_t acks_inflight;
 	uint64_t next_cm_ns; /* next rps_transport_progress() */
 	uint64_t lost_ns;    /* when a needed link was first seen down */
+
+	/* --profile: where the time goes (ring_profile.h) */
+	bool prof_on;
+	uint64_t prof_t0;	  /* this round's start */
+	uint64_t prof_consume_ns; /* reduce + copy inside this pass's poll */
+	uint64_t prof_t_poll;	  /* when this pass's poll part ended, 0 = none */
+	uint64_t prof_last;	  /* when the last pass ended, 0 = no round */
+	rps_ring_profile_t prof;
 
 	/* progress thread */
 	bool has_thread;

@@ -36,6 +36,25 @@ awk '/^ / {
      END { if (rows != 15) { print rows " rows, expected 15"; bad = 1 } exit bad }' <<<"$out" ||
 	fail "table rows"
 
+# ---- --profile: a breakdown after each row, its parts within the round --
+rc=0
+out=$(timeout 300 "$bench" --world 2 -b 64K -e 256K -f 4 -n 5 -w 1 --provider ofi --profile 2>&1) ||
+	rc=$?
+echo "$out"
+[ "$rc" = 0 ] || fail "--profile exited $rc"
+# two rows, each followed by its profile line; the parts are shares of
+# the rounds' time, so they cannot add up to more than it
+awk '/^ / { rows++; want = $1 }
+     /^#  profile / {
+	profs++
+	if ($3 != want "") { print "profile of " $3 " after the row of " want; bad = 1 }
+	if ($5 != 5) { print "not 5 rounds: " $0; bad = 1 }
+	s = $NF; gsub(/[%)]/, "", s)
+	if (s + 0 <= 0 || s + 0 > 100.5) { print "parts sum to " s "%: " $0; bad = 1 }
+     }
+     END { if (rows != 2 || profs != 2) { print rows " rows, " profs " profiles"; bad = 1 } exit bad }' \
+	<<<"$out" || fail "--profile lines"
+
 # ---- usage errors: exit 2, one line on stderr, nothing on stdout --------
 usage() {
 	local rc=0 out err
@@ -55,5 +74,6 @@ usage --peers 127.0.0.1:1,127.0.0.1:0 --rank 0
 usage --peers 127.0.0.1:1,127.0.0.1:2 --rank 2
 usage --world 0
 usage --provider nope
+usage --profile=1
 usage extra-operand
 echo "PASS"
