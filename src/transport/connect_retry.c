@@ -6,11 +6,14 @@
 #include <time.h>
 
 #include "transport/connect_retry.h"
+#include "transport/transport_priv.h"
 #include "util/clock.h"
 #include "util/compiler.h"
 
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 500
+
+_Thread_local bool rps_connect_retrying;
 
 RPS_EXPORT_PRIVATE bool rps_connect_retryable(int ret)
 {
@@ -27,9 +30,11 @@ RPS_EXPORT_PRIVATE int rps_connect_retry(rps_pd_t *pd, const char *addr, uint16_
 	int backoff = BACKOFF_MIN_MS;
 
 	for (;;) {
-		int ret = rps_connect(pd, addr, port, cq, data, len, reject_p, conn_p);
-		int left_ms;
+		int ret, left_ms;
 
+		rps_connect_retrying = true;
+		ret = rps_connect(pd, addr, port, cq, data, len, reject_p, conn_p);
+		rps_connect_retrying = false;
 		if (ret == 0 || !rps_connect_retryable(ret))
 			return ret;
 		if ((left_ms = rps_ms_left(deadline_ns)) == 0)

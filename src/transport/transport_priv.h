@@ -23,6 +23,14 @@
 
 #define RPS_PEER_NAME_MAX 64
 
+/* Set by rps_connect_retry (connect_retry.c) on its thread while it
+ * connects: a refusal is then what it expects of a peer not listening
+ * yet, and it reports the last one itself, so the providers log the
+ * refusals at debug level instead of as errors. */
+extern _Thread_local bool rps_connect_retrying;
+#define rps_log_refused(...)                                                                       \
+	rps_log_msg(rps_connect_retrying ? RPS_LOG_DEBUG : RPS_LOG_ERROR, __VA_ARGS__)
+
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif

@@ -12,6 +12,8 @@
 #     and the others train on;
 #  4. SIGKILL on one agent: the others stop with exit 1 and a line naming
 #     the lost neighbour within --timeout, no hang.
+#  (and 3b: an agent started before its neighbour retries without printing
+#  the refusals it expects)
 #   pcasgd-run.sh PROVIDER      (run from the build directory)
 set -uo pipefail
 provider=$1
@@ -115,6 +117,25 @@ for r in 0 1; do
 	[ "$rc" = 3 ] || { cat "$tmp/term.$r.log"; fail "agent $r exited $rc after SIGTERM, expected 3"; }
 done
 echo "ok: an agent stopped by SIGTERM said goodbye, the others trained on"
+
+# ---- 3b. a late neighbour: the early agent retries, quietly -----------------
+# rank 1 connects to rank 0, which starts 1.5 s later: its refused tries
+# are expected, so none is printed as an error
+base=$((20000 + RANDOM % 20000))
+late_peers="$addr:$base,$addr:$((base + 1))"
+late() {
+	./rdma-worker --provider "$provider" --algo pc-asgd --peers "$late_peers" --rank "$1" \
+		--world 2 --dataset synthetic:2000,8,4 --steps 30 --status-interval 0 --timeout 30 \
+		> "$tmp/late.$1.log" 2>&1 &
+	wp[$1]=$!
+	pids+=("${wp[$1]}")
+}
+late 1
+sleep 1.5
+late 0
+wait_all late 2 0
+grep -i "refused" "$tmp/late.1.log" && fail "the early agent printed its expected refusals"
+echo "ok: an agent started 1.5 s before its neighbour waited for it without an error line"
 
 # ---- 4. SIGKILL: the others stop, naming it, within --timeout ---------------
 start kill 4 2 --epochs 100000 --status-interval 1 --timeout 5

@@ -257,8 +257,8 @@ static int ofi_conn_wait(struct rps_ofi_conn *conn, const char *what)
 	}
 	/* a reset before the handshake ended: the listener went away */
 	if (err == ECONNREFUSED || err == ECONNRESET) {
-		rps_err("%s: %s %s: connection refused%s", tp->base.device_name, what,
-			conn->base.peer, err == ECONNRESET ? " (reset)" : "");
+		rps_log_refused("%s: %s %s: connection refused%s", tp->base.device_name, what,
+				conn->base.peer, err == ECONNRESET ? " (reset)" : "");
 		return -ECONNREFUSED;
 	}
 	rps_err("%s: %s %s: %s", tp->base.device_name, what, conn->base.peer,

@@ -122,8 +122,8 @@ static int vrb_cm_unexpected(const struct vrb_transport *tp, const char *what, c
 	case RDMA_CM_EVENT_REJECTED:
 		if ((ret = vrb_cm_rejected_with_data(tp, what, peer, ev, reject_p)))
 			return ret;
-		rps_err("%s: %s %s: %s (reject reason %d)", dev, what, peer,
-			vrb_reject_reason(ev->status), ev->status);
+		rps_log_refused("%s: %s %s: %s (reject reason %d)", dev, what, peer,
+				vrb_reject_reason(ev->status), ev->status);
 		return -ECONNREFUSED;
 	case RDMA_CM_EVENT_UNREACHABLE:
 		ret = ev->status == -ETIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
