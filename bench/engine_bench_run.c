@@ -83,9 +83,37 @@ EB_REF_LOOP static void ref_5s_loop(float *restrict a, const float *restrict b, 
 	}
 }
 
+/* 7 streams in place, the shape of dc-asgd-a: read a, b, c, d; write a,
+ * c, d (b is read only, as g is) */
+EB_REF_LOOP static void ref_7s_loop(float *restrict a, const float *restrict b, float *restrict c,
+				    float *restrict d, float s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float x = a[i] + s * b[i] * c[i], y = d[i] + s * b[i];
+
+		a[i] = x;
+		c[i] = x;
+		d[i] = y;
+	}
+}
+
+/* 8 streams in place, the shape of dude-asgd: read a, b, c, d, e; write
+ * a, c, e (b and d are read only, as g_new and g_old are) */
+EB_REF_LOOP static void ref_8s_loop(float *restrict a, const float *restrict b, float *restrict c,
+				    const float *restrict d, float *restrict e, float s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float y = c[i] + s * (b[i] - d[i]), x = a[i] + s * (y + e[i]);
+
+		a[i] = x;
+		c[i] = y;
+		e[i] = x;
+	}
+}
+
 /* ---- the kernel table --------------------------------------------------
  * Arrays: a[0] = w, a[1] = g (g_new), a[2] = b (s for dude),
- * a[3] = ms (g_old for dude). */
+ * a[3] = ms (g_old for dude), a[4] = dude's snapshot b. */
 
 static int apply_copy(float *const *a, size_t off, size_t len)
 {
@@ -102,6 +130,18 @@ static int apply_3s(float *const *a, size_t off, size_t len)
 static int apply_5s(float *const *a, size_t off, size_t len)
 {
 	ref_5s_loop(a[0] + off, a[1] + off, a[2] + off, eb_scalar, len);
+	return 0;
+}
+
+static int apply_7s(float *const *a, size_t off, size_t len)
+{
+	ref_7s_loop(a[0] + off, a[1] + off, a[2] + off, a[3] + off, eb_scalar, len);
+	return 0;
+}
+
+static int apply_8s(float *const *a, size_t off, size_t len)
+{
+	ref_8s_loop(a[0] + off, a[1] + off, a[2] + off, a[3] + off, a[4] + off, eb_scalar, len);
 	return 0;
 }
 
@@ -183,17 +223,35 @@ static int apply_dude(float *const *a, size_t off, size_t len)
  */
 static const float start_value[EB_MAX_ARRAYS] = { 1.0f, 0.01f, 0.99f, 1e-4f, 0.99f };
 
-/* references first, so that the table lists them before the kernels
- * divided by them */
+/*
+ * references first, so that the table lists them before the kernels
+ * divided by them.  Each kernel is divided by the reference with its own
+ * DRAM streams, counted per parameter from its fused one-pass path (the
+ * one the engine and this program call: undo scratch given, b not NULL,
+ * dude with g_old).  The undo scratch it also writes is not counted: it is
+ * RPS_OPTIM_UNDO_ARRAYS x chunk floats per thread (768 KiB at the default
+ * 256 KiB chunk), written and never read back unless a chunk is refused,
+ * so it stays in the core's cache and never reaches DRAM.
+ *   sgd (momentum 0, snapshot b)  read g, w, b; write w, b     5 = 20 B
+ *     (b is read to save it for the undo; without that read its write
+ *     would read it anyway: write-allocate)
+ *   dc-asgd-c, pc-asgd            read g, w, b; write w, b     5 = 20 B
+ *   dc-asgd-a                     read g, w, b, ms; write w, b, ms
+ *                                                              7 = 28 B
+ *   dude-asgd                     read g_new, g_old, s, w, b; write s, w, b
+ *                                                              8 = 32 B
+ */
 const eb_kernel_t eb_kernels[] = {
 	{ "copy", true, 2, 8, NULL, apply_copy },
 	{ "3-stream", true, 2, 12, NULL, apply_3s },
 	{ "5-stream", true, 3, 20, NULL, apply_5s },
-	{ "sgd", false, 3, 16, "5-stream", apply_sgd },
+	{ "7-stream", true, 4, 28, NULL, apply_7s },
+	{ "8-stream", true, 5, 32, NULL, apply_8s },
+	{ "sgd", false, 3, 20, "5-stream", apply_sgd },
 	{ "dc-asgd-c", false, 3, 20, "5-stream", apply_dcasgd },
-	{ "dc-asgd-a", false, 4, 28, "5-stream", apply_dcasgd_a },
+	{ "dc-asgd-a", false, 4, 28, "7-stream", apply_dcasgd_a },
 	{ "pc-asgd", false, 3, 20, "5-stream", apply_pcasgd },
-	{ "dude-asgd", false, 5, 28, "5-stream", apply_dude },
+	{ "dude-asgd", false, 5, 32, "8-stream", apply_dude },
 };
 const size_t eb_nkernels = sizeof(eb_kernels) / sizeof(eb_kernels[0]);
 _Static_assert(sizeof(eb_kernels) / sizeof(eb_kernels[0]) <= EB_MAX_KERNELS,
@@ -237,9 +295,21 @@ struct eb_worker {
 	size_t lo, hi; /* elements [lo, hi): chunks lo/chunk .. hi/chunk */
 };
 
+/* The first EB_BASE_REFS references (copy, 3- and 5-stream) always run;
+ * the others when a selected kernel divides by them. */
+#define EB_BASE_REFS 3
+
 static bool selected(const eb_cfg_t *cfg, size_t k)
 {
-	return eb_kernels[k].is_ref || (cfg->kernel_mask & (1u << k));
+	if (!eb_kernels[k].is_ref)
+		return cfg->kernel_mask & (1u << k);
+	if (k < EB_BASE_REFS)
+		return true;
+	for (size_t j = 0; j < eb_nkernels; j++)
+		if ((cfg->kernel_mask & (1u << j)) && eb_kernels[j].ref &&
+		    !strcmp(eb_kernels[j].ref, eb_kernels[k].name))
+			return true;
+	return false;
 }
 
 /* One pass: every worker sweeps its slice reps times.  Returns the pass

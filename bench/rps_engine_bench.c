@@ -2,9 +2,11 @@
 /*
  * rps_engine_bench: GB/s of each update kernel (src/optim) over model
  * sizes and thread counts, next to reference loops measured in the same
- * run at the same points (STREAM copy, a 3-stream and a 5-stream loop),
- * with the kernel / reference ratio: on a shared machine the absolute
- * GB/s move with the neighbours' load, the ratio much less.
+ * run at the same points (STREAM copy, a 3-stream and a 5-stream loop,
+ * and the 7- and 8-stream loops the kernels with that many DRAM streams
+ * are divided by), with each kernel / its own reference's ratio: on a
+ * shared machine the absolute GB/s move with the neighbours' load, the
+ * ratio much less.
  *
  * This file: options, the machine description, the loop over points.
  * engine_bench_run.c measures, engine_bench_emit.c prints.
@@ -235,7 +237,8 @@ static const rps_opt_cmd_t bench_cmd = {
 	.prog = EB_PROG,
 	.synopsis = "[OPTIONS]",
 	.summary = "GB/s of each update kernel next to same-run memory-bandwidth references\n"
-		   "(STREAM copy, 3-stream, 5-stream), with the kernel / reference ratio.",
+		   "(STREAM copy, 3-, 5-, 7- and 8-stream), with each kernel / the reference\n"
+		   "with its own DRAM streams.",
 	.opts = bench_opts,
 	.nopts = sizeof(bench_opts) / sizeof(bench_opts[0]),
 };

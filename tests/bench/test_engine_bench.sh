@@ -6,7 +6,7 @@
 set -euo pipefail
 bench=./bench/rps_engine_bench
 kernels="sgd dc-asgd-c dc-asgd-a pc-asgd dude-asgd"
-refs="copy 3-stream 5-stream"
+refs="copy 3-stream 5-stream 7-stream 8-stream"
 tiny=(--sizes 64K --threads 1 --iters 3)
 
 fail() {
@@ -44,9 +44,16 @@ hdr=$(grep -v '^#' <<<"$out" | head -1)
 [ "$hdr" = "kernel,size,threads,active_threads,bytes_per_elem,reps,passes,gbs_median,gbs_best,ref,ref_gbs,ratio" ] ||
 	fail "csv: header is '$hdr'"
 rows=$(grep -v '^#' <<<"$out" | tail -n +2)
-[ "$(wc -l <<<"$rows")" = 8 ] || fail "csv: expected 8 rows (5 kernels + 3 references)"
+[ "$(wc -l <<<"$rows")" = 10 ] || fail "csv: expected 10 rows (5 kernels + 5 references)"
 for k in $kernels $refs; do
 	[ "$(grep -c "^$k," <<<"$rows")" = 1 ] || fail "csv: no single row for $k"
+done
+# each kernel is divided by the reference with its own DRAM streams
+for kb in sgd,20,5-stream dc-asgd-c,20,5-stream dc-asgd-a,28,7-stream pc-asgd,20,5-stream \
+	dude-asgd,32,8-stream 5-stream,20, 7-stream,28, 8-stream,32,; do
+	IFS=, read -r k b ref <<<"$kb"
+	awk -F, -v k="$k" -v b="$b" -v ref="$ref" '$1 == k && $5 == b && $10 == ref { ok = 1 }
+		END { exit !ok }' <<<"$rows" || fail "csv: $k is not $b bytes/elem divided by '$ref'"
 done
 awk -F, '{ if (NF != 12 || $2 != 65536 || $3 != 1 || !($8 > 0) || !($9 > 0) ||
 	       ($10 != "" && !($11 > 0 && $12 > 0))) { print "bad row: " $0; bad = 1 } }
@@ -75,6 +82,11 @@ for k in sgd dc-asgd-c copy 3-stream 5-stream; do
 	grep -q "\"kernel\": \"$k\"" <<<"$out" || fail "json: no $k"
 done
 grep -q '"kernel": "pc-asgd"' <<<"$out" && fail "json: pc-asgd was not asked for"
+# the 7- and 8-stream references run only for the kernels divided by them
+grep -q '"kernel": "[78]-stream"' <<<"$out" && fail "json: 7-/8-stream run for no kernel"
+out=$(run "${tiny[@]}" -o csv --kernels dude-asgd)
+grep -q '^8-stream,' <<<"$out" || fail "csv: --kernels dude-asgd without its 8-stream reference"
+grep -q '^7-stream,' <<<"$out" && fail "csv: --kernels dude-asgd ran the 7-stream reference"
 
 # ---- two threads, unpinned, a chunk smaller than the slice ------------
 out=$(run --sizes 64K --threads 2 --chunk 16K --iters 3 --kernels pc-asgd --no-pin -o csv)
