@@ -77,8 +77,11 @@ struct mesh_edge {
 	uint64_t heard_ns;     /* last immediate from it, or last credit we gave */
 	/* send side */
 	uint64_t sent_seq, acked, sent_version;
-	uint32_t inflight; /* chunks of our copy still completing */
-	int inflight_stage;
+	uint32_t inflight;  /* chunks of our copy posted, not yet completed */
+	int inflight_stage; /* the staging buffer they read */
+	bool posting;	    /* a copy is half posted (the send queue was full) */
+	size_t post_off;    /* its next chunk */
+	uint64_t post_version;
 	bool ready_posted, ready; /* the start: we are / it is connected to all */
 	/* goodbye */
 	bool done_posted, done_acked, peer_done, done_ack_posted, done_ack_done;

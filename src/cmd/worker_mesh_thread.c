@@ -102,7 +102,9 @@ static void on_local(struct worker_mesh *m, struct mesh_edge *e, int what)
 {
 	switch (what) {
 	case WR_DATA:
-		if (e->inflight && --e->inflight == 0) {
+		/* the copy is done with its staging buffer once all of its
+		 * chunks are posted and completed */
+		if (e->inflight && --e->inflight == 0 && !e->posting) {
 			m->stage_inflight[e->inflight_stage]--;
 			m->stats.sent++;
 		}
@@ -147,36 +149,41 @@ static int post_imm(struct worker_mesh *m, struct mesh_edge *e, enum mesh_imm_ty
 				  mesh_imm(t, seq), wr_id(m, e, what), 0);
 }
 
-/* our newest copy into the buffer of copy sent_seq + 1 */
+/* Our newest copy into the buffer of copy sent_seq + 1, chunk by chunk.
+ * A full send queue (-EAGAIN) pauses it: the next pass posts the rest
+ * from the same staging buffer, so the neighbour counts the chunks of
+ * one copy, never of a copy begun twice. */
 static int post_copy(struct worker_mesh *m, struct mesh_edge *e)
 {
 	uint64_t q = e->sent_seq + 1;
-	const uint8_t *src = m->stage + (size_t)m->cur * m->buf_bytes;
 	uint64_t dst = e->remote.addr + (q % 2) * m->buf_bytes;
-	uint32_t posted = 0;
-	int ret = 0;
+	const uint8_t *src;
 
-	for (size_t off = 0; off < m->buf_bytes; off += m->chunk_bytes) {
-		size_t len =
-			m->buf_bytes - off < m->chunk_bytes ? m->buf_bytes - off : m->chunk_bytes;
-
-		ret = rps_post_write_imm(e->conn, src + off, len, m->stage_mr, dst + off,
-					 e->remote.key, mesh_imm(MESH_DATA, q),
-					 wr_id(m, e, WR_DATA), 0);
-		if (ret)
-			break;
-		posted++;
-	}
-	if (posted) {
-		/* what was posted completes (or fails) and releases the stage */
-		e->inflight = posted;
+	if (!e->posting) {
+		e->posting = true;
+		e->post_off = 0;
 		e->inflight_stage = m->cur;
+		e->post_version = m->stage_version[m->cur];
+		/* held until the last chunk completes (on_local) */
 		m->stage_inflight[m->cur]++;
 	}
-	if (ret)
-		return ret; /* a copy cut short cannot land: the edge is lost */
+	src = m->stage + (size_t)e->inflight_stage * m->buf_bytes;
+	while (e->post_off < m->buf_bytes) {
+		size_t off = e->post_off;
+		size_t len =
+			m->buf_bytes - off < m->chunk_bytes ? m->buf_bytes - off : m->chunk_bytes;
+		int ret = rps_post_write_imm(e->conn, src + off, len, m->stage_mr, dst + off,
+					     e->remote.key, mesh_imm(MESH_DATA, q),
+					     wr_id(m, e, WR_DATA), 0);
+
+		if (ret)
+			return ret; /* -EAGAIN: resumed by the next pass */
+		e->inflight++;
+		e->post_off += len;
+	}
+	e->posting = false;
 	e->sent_seq = q;
-	e->sent_version = m->stage_version[m->cur];
+	e->sent_version = e->post_version;
 	return 0;
 }
 
@@ -194,17 +201,21 @@ static void post_edge(struct worker_mesh *m, struct mesh_edge *e)
 			return;
 		e->ack_due = false;
 	}
+	/* a copy half posted goes out whole first, even to a neighbour
+	 * that is leaving (it waits for our answer, which follows it) */
+	if (!ret && e->posting && (ret = post_copy(m, e)) == -EAGAIN)
+		return;
 	if (!ret && e->peer_done) {
 		/* it is leaving: no more copies; answer once ours landed */
-		if (!e->done_ack_posted && !e->inflight &&
+		if (!e->done_ack_posted && !e->inflight && !e->posting &&
 		    !(ret = post_imm(m, e, MESH_DONE_ACK, 0, WR_DONE_ACK)))
 			e->done_ack_posted = true;
 	} else if (!ret && !e->done_posted) {
 		if (m->cur >= 0 && m->stage_version[m->cur] > e->sent_version && !e->inflight &&
-		    e->sent_seq <= e->acked)
+		    !e->posting && e->sent_seq <= e->acked)
 			ret = post_copy(m, e);
 		else if (m->finishing && e->sent_version == m->final_version && !e->inflight &&
-			 !(ret = post_imm(m, e, MESH_DONE, 0, WR_DONE)))
+			 !e->posting && !(ret = post_imm(m, e, MESH_DONE, 0, WR_DONE)))
 			e->done_posted = true;
 	}
 	if (ret && ret != -EAGAIN && !gone_ok(e))
