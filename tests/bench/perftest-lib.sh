@@ -16,6 +16,20 @@ fail() {
 	fails=$((fails + 1))
 }
 
+# pt_usage_error WANT-IN-MESSAGE ARGS...: ${pt_cmd[@]} ARGS exits 2 with
+# one line on stderr that names WANT, and nothing on stdout
+pt_usage_error() {
+	local want=$1 rc lines
+	shift
+	"${pt_cmd[@]}" "$@" >"$work/out" 2>"$work/err"
+	rc=$?
+	lines=$(wc -l <"$work/err")
+	[ "$rc" = 2 ] || fail "$pt_name $*: exit $rc, expected 2"
+	[ "$lines" = 1 ] || fail "$pt_name $*: $lines lines on stderr, expected 1"
+	[ -s "$work/out" ] && fail "$pt_name $*: wrote to stdout: $(cat "$work/out")"
+	grep -qF -- "$want" "$work/err" || fail "$pt_name $*: stderr does not name '$want': $(cat "$work/err")"
+}
+
 # pt_pair TOOL ARGS...: a TOOL server on a free port and a client of it
 # at $addr, both with --provider $provider, the options in ${dev[@]} and
 # ARGS, each under `timeout $tmo`; the server must print its port within

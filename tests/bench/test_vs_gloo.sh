@@ -10,18 +10,8 @@ script=$(cd "$(dirname "$0")/../.." && pwd)/bench/vs-gloo
 . "$(dirname "$0")/perftest-lib.sh"
 pt_setup vs-gloo-test
 
-# usage_error WANT-IN-MESSAGE ARGS...: exit 2 and one stderr line naming it
-usage_error() {
-	local want=$1 rc lines
-	shift
-	"$script" "$@" >"$work/out" 2>"$work/err"
-	rc=$?
-	lines=$(wc -l <"$work/err")
-	[ "$rc" = 2 ] || fail "vs-gloo $*: exit $rc, expected 2"
-	[ "$lines" = 1 ] || fail "vs-gloo $*: $lines lines on stderr, expected 1"
-	[ -s "$work/out" ] && fail "vs-gloo $*: wrote to stdout: $(cat "$work/out")"
-	grep -qF -- "$want" "$work/err" || fail "vs-gloo $*: stderr does not name '$want': $(cat "$work/err")"
-}
+pt_cmd=("$script")
+pt_name=vs-gloo
 
 # a bindir with a stand-in rps_allreduce_bench, and an interpreter without
 # torch: these errors need neither a build nor torch
@@ -30,23 +20,23 @@ printf '#!/bin/sh\nexit 1\n' >"$work/bin/rps_allreduce_bench"
 printf '#!/bin/sh\nexit 1\n' >"$work/notorch"
 chmod +x "$work/bin/rps_allreduce_bench" "$work/notorch"
 
-usage_error --frobnicate --frobnicate
-usage_error --sizes --sizes 4k
-usage_error --sizes --sizes 256K,6
-usage_error --sizes --sizes 256K,
-usage_error --world --world 0
-usage_error --world --world x
-usage_error --world --world
-usage_error --rounds --rounds 0
-usage_error --iters --iters 0
-usage_error --warmup --warmup -1
-usage_error --provider --provider tcp
-usage_error --addr --addr nohost
-usage_error --port-base --port-base 65535
-usage_error oversubscription --world 100000
-usage_error rps_allreduce_bench --bindir "$work/nothing"
-usage_error python3-torch --bindir "$work/bin" --python "$work/notorch"
-usage_error python3-torch --bindir "$work/bin" --python "$work/no-such-python"
+pt_usage_error --frobnicate --frobnicate
+pt_usage_error --sizes --sizes 4k
+pt_usage_error --sizes --sizes 256K,6
+pt_usage_error --sizes --sizes 256K,
+pt_usage_error --world --world 0
+pt_usage_error --world --world x
+pt_usage_error --world --world
+pt_usage_error --rounds --rounds 0
+pt_usage_error --iters --iters 0
+pt_usage_error --warmup --warmup -1
+pt_usage_error --provider --provider tcp
+pt_usage_error --addr --addr nohost
+pt_usage_error --port-base --port-base 65535
+pt_usage_error oversubscription --world 100000
+pt_usage_error rps_allreduce_bench --bindir "$work/nothing"
+pt_usage_error python3-torch --bindir "$work/bin" --python "$work/notorch"
+pt_usage_error python3-torch --bindir "$work/bin" --python "$work/no-such-python"
 
 "$script" --help >"$work/out" 2>&1 || fail "vs-gloo --help: exit $?"
 for opt in --world --oversubscribe --sizes --rounds --iters --warmup --provider --bindir \

@@ -11,26 +11,17 @@ script=$(cd "$(dirname "$0")/../.." && pwd)/bench/vs-perftest
 . "$(dirname "$0")/perftest-lib.sh"
 pt_setup vs-perftest-test
 
-# usage_error WANT-IN-MESSAGE ARGS...: exit 2 and one stderr line naming it
-usage_error() {
-	local want=$1 rc lines
-	shift
-	bash "$script" "$@" >"$work/out" 2>"$work/err"
-	rc=$?
-	lines=$(wc -l <"$work/err")
-	[ "$rc" = 2 ] || fail "vs-perftest $*: exit $rc, expected 2"
-	[ "$lines" = 1 ] || fail "vs-perftest $*: $lines lines on stderr, expected 1"
-	grep -qF -- "$want" "$work/err" || fail "vs-perftest $*: stderr does not name '$want': $(cat "$work/err")"
-}
+pt_cmd=(bash "$script")
+pt_name=vs-perftest
 
-usage_error --rounds --rounds 0
-usage_error --best-of --best-of 0
-usage_error --best-of --best-of x
-usage_error --best-of --best-of
-usage_error --lat-best-of --lat-best-of -1
-usage_error --tests --tests write_bw,bogus
-usage_error --sizes --sizes 4k
-usage_error --frobnicate --frobnicate
+pt_usage_error --rounds --rounds 0
+pt_usage_error --best-of --best-of 0
+pt_usage_error --best-of --best-of x
+pt_usage_error --best-of --best-of
+pt_usage_error --lat-best-of --lat-best-of -1
+pt_usage_error --tests --tests write_bw,bogus
+pt_usage_error --sizes --sizes 4k
+pt_usage_error --frobnicate --frobnicate
 bash "$script" --help >"$work/out" 2>&1 || fail "vs-perftest --help: exit $?"
 grep -q -- '--best-of K' "$work/out" || fail "--help does not list --best-of"
 grep -q -- '--lat-best-of K' "$work/out" || fail "--help does not list --lat-best-of"
