@@ -262,7 +262,7 @@ static int recover(struct trainer *t, int ret)
 {
 	/* a broken ring or graph cannot be rejoined alone: every peer must
 	 * restart */
-	if (t->cli->serverless || !t->cli->retry_s || !retryable(ret) || stop_signal)
+	if (worker_cli_serverless(t->cli) || !t->cli->retry_s || !retryable(ret) || stop_signal)
 		return ret;
 	fprintf(stderr,
 		PROG " %u/%u: lost the server at step %llu (%s): reconnecting for up to "
@@ -282,7 +282,7 @@ static uint64_t epoch_batches(const struct trainer *t)
 {
 	uint64_t share = t->data.train_total / t->cli->world;
 
-	if (!t->cli->serverless)
+	if (!worker_cli_serverless(t->cli))
 		return worker_data_batches(&t->data);
 	return share ? (share + t->data.batch - 1) / t->data.batch : 1;
 }
@@ -308,7 +308,7 @@ static int train(struct trainer *t)
 			    (ret = recover(t, ret))) {
 				/* without a server the ring or the graph has said
 				 * what failed, naming the peer: one line is enough */
-				if (!cli->serverless)
+				if (!worker_cli_serverless(cli))
 					fprintf(stderr, PROG ": step %llu: %s\n",
 						(unsigned long long)t->p.step, rps_strerror(ret));
 				return ret;
@@ -482,7 +482,7 @@ static int run(const struct worker_cli *cli)
 	 * allreduce moves while the model computes */
 	/* pc-asgd: the same, for the graph's progress thread */
 	if (cmd_place_self(PROG, &cli->common.attr, &cli->place, local_rank(cli),
-			   cli->serverless ? 2 : 1, &t.place))
+			   worker_cli_serverless(cli) ? 2 : 1, &t.place))
 		return RPS_EXIT_RUNTIME;
 	if (cli->common.metrics_path &&
 	    !(t.p.metrics = cmd_metrics_open(PROG, cli->common.metrics_path,

@@ -127,7 +127,6 @@ static int o_algo(void *c, const char *a)
 			a);
 		return -EINVAL;
 	}
-	CLI(c)->serverless = true;
 	return 0;
 }
 
@@ -503,22 +502,22 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 
 	if (ret <= 0 || cli->common.show_version)
 		return ret;
-	if (!cli->nservers && !cli->serverless) {
+	if (!cli->nservers && !worker_cli_serverless(cli)) {
 		fprintf(stderr, PROG ": --server is required (try --help)\n");
 		return -EINVAL;
 	}
-	if (cli->nservers && cli->serverless) {
+	if (cli->nservers && worker_cli_serverless(cli)) {
 		fprintf(stderr, PROG ": --server: %s has no server (use --peers)\n",
 			cli->s3gd ? "dc-s3gd" : "pc-asgd");
 		return -EINVAL;
 	}
-	if (cli->lr_schedule_set && !cli->serverless) {
+	if (cli->lr_schedule_set && !worker_cli_serverless(cli)) {
 		fprintf(stderr, PROG ": --lr-schedule is an option of --algo dc-s3gd and pc-asgd "
 				     "(with a server, the schedule is rdma-ps's: rdma-ps "
 				     "--lr-schedule)\n");
 		return -EINVAL;
 	}
-	if (cli->peer_opt_given && !cli->serverless) {
+	if (cli->peer_opt_given && !worker_cli_serverless(cli)) {
 		fprintf(stderr, PROG ": --peers and --lr are options of --algo dc-s3gd and "
 				     "pc-asgd (with a server, rdma-ps has --lr)\n");
 		return -EINVAL;
@@ -550,7 +549,7 @@ int worker_cli_parse(struct worker_cli *cli, int argc, char **argv)
 	for (uint32_t i = 0; i < cli->nservers; i++)
 		if (!cli->servers[i].port)
 			cli->servers[i].port = cli->port;
-	if (cli->serverless && peers_problem(cli))
+	if (worker_cli_serverless(cli) && peers_problem(cli))
 		return -EINVAL;
 	if (cmd_place_check(PROG, &cli->place, 1))
 		return -EINVAL;

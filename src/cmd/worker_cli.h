@@ -57,7 +57,6 @@ struct worker_cli {
 	/* --algo dc-s3gd: no server, a ring allreduce among the workers;
 	 * --algo pc-asgd: no server, agents mixing their neighbours' weights */
 	bool s3gd, pcasgd;
-	bool serverless;    /* either: --peers instead of --server */
 	const char *peers;  /* --peers HOST[:PORT],... one per rank, in rank order */
 	uint32_t staleness; /* allreduces in flight */
 	float lr, lambda, lambda0;
@@ -82,6 +81,12 @@ struct worker_cli {
 };
 
 extern const rps_opt_cmd_t worker_cli_cmd;
+
+/* dc-s3gd or pc-asgd: --peers instead of --server */
+static inline bool worker_cli_serverless(const struct worker_cli *cli)
+{
+	return cli->s3gd || cli->pcasgd;
+}
 
 /* Entry i of --peers into *peer (the port --port when it gives none):
  * 0, or -EINVAL when there is no such entry or it is not HOST[:PORT]. */

@@ -117,35 +117,40 @@ static void sleep_us(long us)
 /* one line naming the first lost neighbour; under the lock */
 static int report_lost(struct worker_mesh *m);
 
-/* every neighbour connected to all of its own: step counts start
- * together (worker_mesh_priv.h) */
-static int wait_ready(struct worker_mesh *m)
+/* Polls, under the lock, until done(e) holds for every edge: 0; the
+ * error of a lost neighbour (after its line); or -ETIMEDOUT at deadline,
+ * after a line for each neighbour not done, saying it did not `what`. */
+static int wait_edges(struct worker_mesh *m, bool (*done)(const struct mesh_edge *),
+		      uint64_t deadline, const char *what)
 {
-	uint64_t deadline = rps_deadline_ns(m->timeout_ms);
-	int ret = 0;
-
 	for (;;) {
-		uint32_t ready = 0;
+		bool all = true;
+		int ret;
 
 		pthread_mutex_lock(&m->lock);
 		for (uint32_t i = 0; i < m->k; i++)
-			ready += m->edges[i].ready;
+			all = all && done(&m->edges[i]);
 		ret = report_lost(m);
-		if (!ret && ready < m->k && rps_ms_left(deadline) == 0) {
+		if (!all && !ret && rps_ms_left(deadline) == 0) {
 			for (uint32_t i = 0; i < m->k; i++)
-				if (!m->edges[i].ready)
+				if (!done(&m->edges[i]))
 					fprintf(stderr,
-						PROG " %u/%u: pc-asgd: neighbour %s did not get "
-						     "connected to all of its neighbours within "
-						     "--timeout (are they all running?)\n",
-						m->rank, m->world, m->edges[i].name);
+						PROG " %u/%u: pc-asgd: neighbour %s did not %s "
+						     "within --timeout\n",
+						m->rank, m->world, m->edges[i].name, what);
 			ret = -ETIMEDOUT;
 		}
 		pthread_mutex_unlock(&m->lock);
-		if (ret || ready == m->k)
+		if (ret || all)
 			return ret;
 		sleep_us(200);
 	}
+}
+
+/* it said READY: connected to all of its own neighbours */
+static bool edge_ready(const struct mesh_edge *e)
+{
+	return e->ready;
 }
 
 int worker_mesh_create(const struct worker_mesh_attr *a, struct worker_mesh **m_p)
@@ -185,7 +190,10 @@ int worker_mesh_create(const struct worker_mesh_attr *a, struct worker_mesh **m_
 			rps_strerror(ret));
 		goto fail;
 	}
-	if ((ret = mesh_connect_all(m, a)) || (ret = mesh_thread_start(m)) || (ret = wait_ready(m)))
+	/* step counts start together (worker_mesh_priv.h) */
+	if ((ret = mesh_connect_all(m, a)) || (ret = mesh_thread_start(m)) ||
+	    (ret = wait_edges(m, edge_ready, rps_deadline_ns(m->timeout_ms),
+			      "get connected to all of its neighbours (are they all running?)")))
 		goto fail;
 	free(nb);
 	*m_p = m;
@@ -236,7 +244,6 @@ int worker_mesh_acquire(struct worker_mesh *m, struct worker_mesh_view *views)
 		v->x = v->g = NULL;
 		v->version = 0;
 		v->fresh = e->landed > e->held;
-		v->finished = e->peer_done;
 		if (v->fresh) {
 			e->held = e->landed;
 			e->ack_due = true;
@@ -285,7 +292,6 @@ int worker_mesh_publish(struct worker_mesh *m, const float *x, const float *g, u
 	pthread_mutex_lock(&m->lock);
 	m->cur = next;
 	m->stage_version[next] = version;
-	m->stats.published++;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
@@ -301,8 +307,6 @@ static bool edge_finished(const struct mesh_edge *e)
 int worker_mesh_finish(struct worker_mesh *m, const float *x, const float *g, uint64_t version)
 {
 	uint64_t deadline = rps_deadline_ns(m->timeout_ms);
-	bool all = false;
-	int ret = 0;
 
 	if (!m->k)
 		return 0;
@@ -323,28 +327,7 @@ int worker_mesh_finish(struct worker_mesh *m, const float *x, const float *g, ui
 			m->edges[i].ack_due = true;
 		}
 	pthread_mutex_unlock(&m->lock);
-	while (!all && !ret) {
-		pthread_mutex_lock(&m->lock);
-		all = true;
-		for (uint32_t i = 0; i < m->k; i++)
-			all = all && edge_finished(&m->edges[i]);
-		ret = report_lost(m);
-		if (!all && !ret && rps_ms_left(deadline) == 0) {
-			for (uint32_t i = 0; i < m->k; i++)
-				if (!edge_finished(&m->edges[i])) {
-					fprintf(stderr,
-						PROG " %u/%u: pc-asgd: neighbour %s did not "
-						     "answer our goodbye within --timeout\n",
-						m->rank, m->world, m->edges[i].name);
-					ret = -ETIMEDOUT;
-					break;
-				}
-		}
-		pthread_mutex_unlock(&m->lock);
-		if (!all && !ret)
-			sleep_us(500);
-	}
-	return ret;
+	return wait_edges(m, edge_finished, deadline, "answer our goodbye");
 }
 
 void worker_mesh_stats(struct worker_mesh *m, struct worker_mesh_stats *st)

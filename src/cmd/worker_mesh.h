@@ -39,14 +39,12 @@ struct worker_mesh_view {
 	const float *x, *g; /* NULL until its first copy landed */
 	uint64_t version;   /* its step count when it sent the copy */
 	bool fresh;	    /* landed since the previous acquire */
-	bool finished;	    /* it said goodbye: this copy is its last */
 };
 
 struct worker_mesh_stats {
-	uint64_t published; /* copies handed to the progress thread */
-	uint64_t skipped;   /* steps whose copy was not published (staging busy) */
-	uint64_t sent;	    /* copies written to a neighbour */
-	uint64_t received;  /* copies landed from the neighbours */
+	uint64_t skipped;  /* steps whose copy was not published (staging busy) */
+	uint64_t sent;	   /* copies written to a neighbour */
+	uint64_t received; /* copies landed from the neighbours */
 };
 
 struct worker_mesh;
@@ -55,6 +53,7 @@ struct worker_mesh;
  * accepts the higher-ranked ones (retrying until the timeout), then
  * starts the progress thread.  0, or a negative errno after one line. */
 int worker_mesh_create(const struct worker_mesh_attr *a, struct worker_mesh **m_p);
+/* Its number of neighbours; 0 for NULL (an agent alone has no mesh). */
 uint32_t worker_mesh_degree(const struct worker_mesh *m);
 /* Moves every view to its neighbour's latest landed copy, releasing the
  * previous one to the sender; the copies stay valid and unchanged until

@@ -111,7 +111,6 @@ struct worker_mesh {
 	bool finishing;
 	uint64_t final_version;
 	struct worker_mesh_stats stats;
-	int fatal; /* the CQ failed: every edge is lost */
 	pthread_mutex_t lock;
 	pthread_t thread;
 	bool has_thread;

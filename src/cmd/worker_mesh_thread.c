@@ -9,11 +9,9 @@
  * naps after a longer run, so that agents sharing cores leave them to
  * the models' computation.
  */
-#define _GNU_SOURCE
 #include "config.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -230,7 +228,6 @@ static int progress_once(struct worker_mesh *m, uint64_t *next_cm)
 	int n = rps_cq_poll(m->cq, comps, POLL_BATCH);
 
 	if (n < 0) {
-		m->fatal = n;
 		for (uint32_t i = 0; i < m->k; i++)
 			mesh_edge_lose(&m->edges[i], n, "our completion queue failed");
 		return 0;

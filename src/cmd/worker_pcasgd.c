@@ -45,6 +45,7 @@ int worker_pcasgd_init(const struct worker_cli *cli, const rps_model_t *model, i
 		       struct worker_pcasgd *s)
 {
 	uint32_t k;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->model = model;
@@ -61,22 +62,24 @@ int worker_pcasgd_init(const struct worker_cli *cli, const rps_model_t *model, i
 	s->params = malloc(s->n * sizeof(float));
 	s->grad = malloc(s->n * sizeof(float));
 	s->mom = calloc(s->n, sizeof(float));
-	/* the graph's degree, before connecting, to size the arrays */
-	uint32_t *nb = calloc(cli->world, sizeof(*nb));
-
-	k = nb ? worker_mesh_neighbours(cli->rank, cli->world, cli->topology, nb) : 0;
-	free(nb);
-	s->k = k;
+	if (!s->params || !s->grad || !s->mom) {
+		fprintf(stderr, PROG ": cannot allocate the model (%llu params)\n",
+			(unsigned long long)s->n);
+		return -ENOMEM;
+	}
+	rps_model_init(model, s->params, cli->init_seed_set ? cli->init_seed : cli->seed);
+	/* alone there is no graph; else the mesh knows the degree */
+	if (cli->world > 1 && (ret = create_mesh(cli, s, comm_cpu)))
+		return ret;
+	s->k = k = worker_mesh_degree(s->mesh);
 	s->views = calloc(k + 1, sizeof(*s->views));
 	s->copy_ok = calloc(k + 1, sizeof(*s->copy_ok));
 	s->tx = calloc(k + 1, sizeof(*s->tx));
 	s->tg = calloc(k + 1, sizeof(*s->tg));
 	s->pi = calloc(k + 1, sizeof(*s->pi));
 	s->state = calloc(k + 1, sizeof(*s->state));
-	if (!s->params || !s->grad || !s->mom || !s->views || !s->copy_ok || !s->tx || !s->tg ||
-	    !s->pi || !s->state) {
-		fprintf(stderr, PROG ": cannot allocate the model (%llu params)\n",
-			(unsigned long long)s->n);
+	if (!s->views || !s->copy_ok || !s->tx || !s->tg || !s->pi || !s->state) {
+		fprintf(stderr, PROG ": pc-asgd: cannot allocate %u neighbours' views\n", k);
 		return -ENOMEM;
 	}
 	/* uniform over self and neighbours: every agent of a ring or a full
@@ -84,8 +87,7 @@ int worker_pcasgd_init(const struct worker_cli *cli, const rps_model_t *model, i
 	s->pi_self = 1.0f / (float)(k + 1);
 	for (uint32_t i = 0; i < k; i++)
 		s->pi[i] = s->pi_self;
-	rps_model_init(model, s->params, cli->init_seed_set ? cli->init_seed : cli->seed);
-	return k ? create_mesh(cli, s, comm_cpu) : 0;
+	return 0;
 }
 
 /* the state of each neighbour's copy for this step, and the lag counters */
