@@ -385,12 +385,22 @@ static void test_queue_depth(void **state)
  * initiator (or a refused post), and touch nothing at the target. */
 static void expect_access_error(th_fixture_t *f, th_pair_t *p, int ret)
 {
+	/* libfabric's shm (the ofi provider's RDM mode) refuses the access
+	 * at the target but tells the initiator nothing: the operation never
+	 * completes.  What still holds, and is checked: no success, and the
+	 * target's memory untouched. */
+	bool silent = strncmp(rps_transport_device(f->tp), "shm/", 4) == 0;
 	th_comp_t e;
 
 	if (ret == 0) {
-		assert_int_equal(th_wait_error(f, CLIENT, TH_TIMEOUT_MS, &e), 0);
-		assert_true(e.c.status < 0);
-		print_message("# error completion: %s\n", rps_strerror(e.c.status));
+		if (th_wait_error(f, CLIENT, silent ? 300 : TH_TIMEOUT_MS, &e) == 0) {
+			assert_true(e.c.status < 0);
+			print_message("# error completion: %s\n", rps_strerror(e.c.status));
+		} else {
+			assert_true(silent);
+			assert_int_equal(f->side[CLIENT].n, 0);
+			print_message("# refused at the target, no error completion (shm)\n");
+		}
 	} else {
 		assert_true(ret < 0);
 	}

@@ -21,6 +21,13 @@
  *
  * Threading follows the public contract: a CQ, its connections and their
  * closing belong to one thread; the EQ side (lists, tokens) is locked.
+ *
+ * A provider with no FI_EP_MSG endpoint (shm) is driven in RDM mode
+ * (tp->rdm, ofi_rdm.c): rdmaps' own TCP control socket per connection
+ * carries what the EQ carries for FI_EP_MSG (the private data, the
+ * tokens, the refusal, the disconnect), and each connection owns an
+ * FI_EP_RDM endpoint with its peer alone in an address vector of its
+ * own.  The data path is the same code: only msg.addr differs.
  */
 #ifndef RPS_OFI_H
 #define RPS_OFI_H
@@ -59,6 +66,9 @@
 #define RPS_OFI_TOKEN_CHUNK    1024
 #define RPS_OFI_TOKEN_NCHUNKS  ((1u << RPS_OFI_TOKEN_IDX_BITS) / RPS_OFI_TOKEN_CHUNK)
 
+/* the longest endpoint name RDM mode exchanges (shm's are ~30 bytes) */
+#define RPS_OFI_RDM_NAME_MAX 256
+
 /* completions read from libfabric per fi_cq_read call */
 #define RPS_OFI_CQ_BATCH 32
 
@@ -93,6 +103,7 @@ struct rps_ofi_transport {
 	uint32_t token_nfree, token_free_cap;
 	uint32_t token_next; /* first never-used index */
 	uint32_t token_gen;
+	bool rdm; /* FI_EP_RDM: connections over control sockets (ofi_rdm.c) */
 };
 
 struct rps_ofi_mr {
@@ -172,6 +183,9 @@ struct rps_ofi_conn {
 	struct rps_ofi_cq *cq;
 	struct rps_list link; /* tp->conns, while ep is open */
 	struct fid_ep *ep;
+	struct fid_av *av;	       /* RDM: the peer's address alone */
+	fi_addr_t peer_addr;	       /* RDM: its index there; MSG: unused (0) */
+	int sock;		       /* RDM: the control socket, -1 when none */
 	enum rps_ofi_conn_state state; /* under tp->lock */
 	int cm_err;		       /* positive FI_ errno */
 	bool active;		       /* we connected (vs accepted) */
@@ -200,6 +214,7 @@ struct rps_ofi_listener {
 	struct rps_ofi_transport *tp;
 	struct fid_pep *pep;
 	struct fid_eq *eq; /* the pep's own: see ofi_listen.c */
+	int sock;	   /* RDM: the listening control socket */
 	char name[RPS_PEER_NAME_MAX];
 };
 
@@ -208,6 +223,9 @@ struct rps_ofi_conn_req {
 	struct rps_ofi_listener *l;
 	struct fi_info *info; /* owns info->handle until accept/reject */
 	uint32_t peer_token;
+	int sock; /* RDM: the control socket, owned until accept/reject */
+	uint8_t peer_name[RPS_OFI_RDM_NAME_MAX]; /* RDM: its endpoint's */
+	size_t peer_name_len;
 };
 
 #define rps_ofi_tp(tp)	    container_of(tp, struct rps_ofi_transport, base)
@@ -262,6 +280,28 @@ int rps_ofi_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *cq,
 void rps_ofi_conn_close(rps_conn_t *conn);
 /* Frees a closed conn's memory (endpoint and token already gone). */
 void rps_ofi_conn_free(struct rps_ofi_conn *conn);
+/* shared with ofi_rdm.c: a new conn (token published, not listed), its
+ * rps_priv_pack() framing with our token, the receive pool, the close of
+ * its endpoint and then conn (may_forget: on the CQ's thread) */
+int rps_ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
+		       struct rps_ofi_conn **conn_p);
+size_t rps_ofi_pack(uint8_t *raw, const void *data, size_t len, uint32_t token);
+int rps_ofi_conn_post_recvs(struct rps_ofi_conn *conn);
+void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget);
+
+/* ---- ofi_rdm.c ------------------------------------------------------ */
+int rps_ofi_rdm_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t port,
+		       rps_listener_t **l_p);
+void rps_ofi_rdm_listener_close(struct rps_ofi_listener *l);
+int rps_ofi_rdm_get_request(struct rps_ofi_listener *l, int timeout_ms, rps_conn_req_t **req_p);
+int rps_ofi_rdm_accept(struct rps_ofi_conn_req *req, struct rps_ofi_cq *cq, const void *data,
+		       size_t len, rps_conn_t **conn_p);
+void rps_ofi_rdm_reject(struct rps_ofi_conn_req *req, const void *data, size_t len);
+int rps_ofi_rdm_connect(struct rps_ofi_transport *tp, const char *addr, uint16_t port,
+			struct rps_ofi_cq *cq, const void *data, size_t len, rps_reject_t *reject_p,
+			rps_conn_t **conn_p);
+/* tp->lock held: marks the connections whose control socket closed */
+void rps_ofi_rdm_watch(struct rps_ofi_transport *tp);
 
 /* ---- ofi_data.c ----------------------------------------------------- */
 int rps_ofi_post(rps_conn_t *conn, const rps_op_t *op);

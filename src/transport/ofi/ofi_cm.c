@@ -184,6 +184,8 @@ int rps_ofi_progress(rps_transport_t *btp)
 
 	pthread_mutex_lock(&tp->lock);
 	ret = rps_ofi_eq_drain(tp);
+	if (tp->rdm)
+		rps_ofi_rdm_watch(tp);
 	rps_list_foreach(pos, &tp->cqs)
 	{
 		struct rps_ofi_cq *cq = container_of(pos, struct rps_ofi_cq, link);

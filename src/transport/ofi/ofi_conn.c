@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "transport/ofi/ofi.h"
 #include "util/clock.h"
@@ -27,7 +28,7 @@ static void ofi_put_le32(uint8_t *p, uint32_t v)
 }
 
 /* rps_priv_pack() framing, then our token for the peer's imm data */
-static size_t ofi_pack(uint8_t *raw, const void *data, size_t len, uint32_t token)
+size_t rps_ofi_pack(uint8_t *raw, const void *data, size_t len, uint32_t token)
 {
 	size_t n = rps_priv_pack(raw, data, len);
 
@@ -44,6 +45,10 @@ void rps_ofi_conn_free(struct rps_ofi_conn *conn)
 		rps_ofi_token_free(tp, conn);
 		pthread_mutex_unlock(&tp->lock);
 	}
+	if (conn->sock >= 0)
+		close(conn->sock);
+	if (conn->av)
+		fi_close(&conn->av->fid);
 	if (conn->recv_mr)
 		fi_close(&conn->recv_mr->fid);
 	free(conn->recv_buf);
@@ -79,8 +84,8 @@ static int ofi_conn_alloc_recvs(struct rps_ofi_conn *conn)
 	return 0;
 }
 
-static int ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
-			  struct rps_ofi_conn **conn_p)
+int rps_ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
+		       struct rps_ofi_conn **conn_p)
 {
 	const rps_transport_attr_t *attr = &tp->base.attr;
 	struct rps_ofi_conn *conn;
@@ -91,6 +96,7 @@ static int ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
 		return -ENOMEM;
 	conn->tp = tp;
 	conn->cq = cq;
+	conn->sock = -1;
 	rps_list_init(&conn->link);
 	conn->sq_depth = attr->sq_depth;
 	conn->inline_max = attr->max_inline < tp->inject_size ? attr->max_inline : tp->inject_size;
@@ -169,7 +175,7 @@ err:
  * keeps a connection that fails to establish out of its CQ entirely, so
  * accept, often run by another thread than the CQ's, never has to clean
  * the CQ up. */
-static int ofi_conn_post_recvs(struct rps_ofi_conn *conn)
+int rps_ofi_conn_post_recvs(struct rps_ofi_conn *conn)
 {
 	int ret;
 
@@ -190,7 +196,7 @@ static int ofi_conn_post_recvs(struct rps_ofi_conn *conn)
  * setup that failed half-way, on any thread) conn is buried instead, so
  * the CQ's thread never meets freed memory and nobody else reads its
  * CQ. */
-static void ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget)
+void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget)
 {
 	struct rps_ofi_transport *tp = conn->tp;
 	int ret;
@@ -206,6 +212,10 @@ static void ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget)
 			rps_warn("%s: close endpoint to %s: %s", tp->base.device_name,
 				 conn->base.peer, fi_strerror(-ret));
 		conn->ep = NULL;
+		/* RDM: the peer sees the control socket close */
+		if (conn->sock >= 0)
+			close(conn->sock);
+		conn->sock = -1;
 		/* full ring or a failed CQ: keep conn rather than guess */
 		if (conn->nposted && (!may_forget || rps_ofi_cq_forget_conn(conn->cq, conn))) {
 			rps_ofi_cq_bury(conn->cq, conn);
@@ -217,7 +227,7 @@ static void ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget)
 
 static void ofi_conn_destroy(struct rps_ofi_conn *conn)
 {
-	ofi_conn_teardown(conn, false);
+	rps_ofi_conn_teardown(conn, false);
 }
 
 /* Waits for FI_CONNECTED (or a failure) of conn, driving the EQ. */
@@ -278,7 +288,7 @@ static int ofi_conn_establish(struct rps_ofi_conn *conn, const char *what)
 	int ret = ofi_conn_wait(conn, what);
 
 	if (!ret)
-		ret = ofi_conn_post_recvs(conn);
+		ret = rps_ofi_conn_post_recvs(conn);
 	if (!ret)
 		conn->base.connected = true;
 	return ret;
@@ -294,7 +304,9 @@ int rps_ofi_accept(rps_conn_req_t *breq, rps_pd_t *pd, rps_cq_t *bcq, const void
 	struct rps_ofi_conn *conn;
 	int ret;
 
-	ret = ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
+	if (tp->rdm)
+		return rps_ofi_rdm_accept(req, rps_ofi_cq(bcq), data, len, conn_p);
+	ret = rps_ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
 	if (ret) {
 		rps_ofi_req_free(req, true);
 		return ret;
@@ -308,7 +320,7 @@ int rps_ofi_accept(rps_conn_req_t *breq, rps_pd_t *pd, rps_cq_t *bcq, const void
 		goto err_destroy;
 	}
 	rps_ofi_req_free(req, false);
-	ret = fi_accept(conn->ep, raw, ofi_pack(raw, data, len, conn->token));
+	ret = fi_accept(conn->ep, raw, rps_ofi_pack(raw, data, len, conn->token));
 	if (ret) {
 		rps_err("%s: accept %s: fi_accept: %s", tp->base.device_name, conn->base.peer,
 			fi_strerror(-ret));
@@ -366,7 +378,7 @@ static int ofi_connect_start(struct rps_ofi_conn *conn, const struct sockaddr_st
 	fi_freeinfo(info);
 	if (ret)
 		return ret;
-	ret = fi_connect(conn->ep, ss, raw, ofi_pack(raw, data, len, conn->token));
+	ret = fi_connect(conn->ep, ss, raw, rps_ofi_pack(raw, data, len, conn->token));
 	if (ret) {
 		rps_err("%s: connect %s: fi_connect: %s", tp->base.device_name, conn->base.peer,
 			fi_strerror(-ret));
@@ -385,13 +397,16 @@ int rps_ofi_connect(rps_pd_t *pd, const char *addr, uint16_t port, rps_cq_t *bcq
 	size_t sslen;
 	int ret;
 
+	if (tp->rdm)
+		return rps_ofi_rdm_connect(tp, addr, port, rps_ofi_cq(bcq), data, len, reject_p,
+					   conn_p);
 	ret = rps_ofi_resolve(addr, port, false, &ss, &sslen);
 	if (ret) {
 		rps_err("%s: connect %s:%u: %s", btp->device_name, addr, port, gai_strerror(ret));
 		/* as verbs (rdma_cm) says it */
 		return -EADDRNOTAVAIL;
 	}
-	ret = ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
+	ret = rps_ofi_conn_alloc(tp, rps_ofi_cq(bcq), &conn);
 	if (ret)
 		return ret;
 	conn->active = true;
@@ -427,11 +442,11 @@ void rps_ofi_conn_close(rps_conn_t *bconn)
 	bconn->connected = false;
 	/* operations flushed by our own close are no news */
 	conn->err_logged = true;
-	if (up) {
+	if (up && !tp->rdm) {
 		ret = fi_shutdown(conn->ep, 0);
 		if (ret && ret != -FI_ENOTCONN)
 			rps_dbg("%s: shutdown %s: %s", tp->base.device_name, bconn->peer,
 				fi_strerror(-ret));
 	}
-	ofi_conn_teardown(conn, true);
+	rps_ofi_conn_teardown(conn, true);
 }

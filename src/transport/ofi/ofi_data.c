@@ -3,7 +3,7 @@
  * ofi provider: the data path.  Posting WRITE / WRITE_WITH_IMM / READ /
  * SEND on a connection's send ring, and polling a CQ in batches.
  *
- * Signaled WRITEs and SENDs ask for FI_DELIVERY_COMPLETE.  tcp otherwise
+ * Signaled WRITEs and SENDs ask for FI_DELIVERY_COMPLETE (FI_EP_MSG).  tcp otherwise
  * reports them done as soon as the socket took them, which breaks two
  * promises verbs keeps: a WRITE the target refuses (bad key, out of
  * range) would complete successfully while the target drops the
@@ -11,7 +11,14 @@
  * posted before it have landed.  With it, completion waits for the
  * target's ack, which the target sends after it served everything that
  * came before; the cost is one round trip per signaled op, hidden when
- * several are in flight.
+ * several are in flight.  In RDM mode (shm) a WRITE of data asks for it
+ * too: without it shm reports success for a WRITE its target refused
+ * (with it, none at all: rps_post_write(3), BUGS).  A SEND and a
+ * zero-length WRITE do not there: with delivery asked, a SEND would wait
+ * for the target's next progress, which a receiver that only polls its
+ * CQ now and then does not give, and shm reports nothing at all for a
+ * zero-length WRITE.  shm serves a target's commands in order (the
+ * msg_order asked for at open), so the order promises still hold.
  *
  * Completions read but not yet handed out (cq_progress, or a conn_close
  * emptying the CQ) wait in the CQ's parked ring; cq_poll hands them out
@@ -76,9 +83,10 @@ static ssize_t ofi_post_rma(struct rps_ofi_conn *conn, const rps_op_t *op, struc
 	struct fi_msg_rma msg = {
 		.msg_iov = &iov,
 		.desc = &desc,
-		.iov_count = op->len ? 1 : 0,
+		.iov_count = op->len || conn->tp->rdm ? 1 : 0,
 		.rma_iov = &rma,
-		.rma_iov_count = op->len ? 1 : 0,
+		.rma_iov_count = op->len || conn->tp->rdm ? 1 : 0,
+		.addr = conn->peer_addr,
 		.context = &slot->ctx.fi_ctx,
 	};
 
@@ -89,7 +97,7 @@ static ssize_t ofi_post_rma(struct rps_ofi_conn *conn, const rps_op_t *op, struc
 		msg.data = (uint64_t)conn->peer_token << 32 | op->imm;
 		flags |= FI_REMOTE_CQ_DATA;
 	}
-	if (flags & FI_COMPLETION)
+	if ((flags & FI_COMPLETION) && (op->len || !conn->tp->rdm))
 		flags |= FI_DELIVERY_COMPLETE;
 	return fi_writemsg(conn->ep, &msg, flags);
 }
@@ -103,10 +111,11 @@ static ssize_t ofi_post_send(struct rps_ofi_conn *conn, const rps_op_t *op, stru
 		.msg_iov = &iov,
 		.desc = &desc,
 		.iov_count = op->len ? 1 : 0,
+		.addr = conn->peer_addr,
 		.context = &slot->ctx.fi_ctx,
 	};
 
-	if (flags & FI_COMPLETION)
+	if ((flags & FI_COMPLETION) && !conn->tp->rdm)
 		flags |= FI_DELIVERY_COMPLETE;
 	return fi_sendmsg(conn->ep, &msg, flags);
 }
@@ -157,7 +166,7 @@ int rps_ofi_post(rps_conn_t *bconn, const rps_op_t *op)
 
 	if (!(op->flags & RPS_POST_UNSIGNALED))
 		flags |= FI_COMPLETION;
-	if (op->len <= conn->inline_max && conn->inline_max)
+	if (op->len <= conn->inline_max && conn->inline_max && (op->len || !conn->tp->rdm))
 		flags |= FI_INJECT;
 	slot->wr_id = op->wr_id;
 	slot->type = op->type;

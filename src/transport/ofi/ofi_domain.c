@@ -22,8 +22,9 @@ static const char *ofi_prov_name(const rps_transport_attr_t *attr)
 	return attr->ofi_provider ? attr->ofi_provider : OFI_DEFAULT_PROVIDER;
 }
 
-/* hints for an FI_EP_MSG endpoint with RMA and remote CQ data; ep_type
- * FI_EP_UNSPEC asks only whether the provider exists at all */
+/* hints for an endpoint (FI_EP_MSG, or FI_EP_RDM: ofi_rdm.c) with RMA and
+ * remote CQ data; ep_type FI_EP_UNSPEC asks only whether the provider
+ * exists at all */
 static struct fi_info *ofi_hints(const rps_transport_attr_t *attr, enum fi_ep_type ep_type)
 {
 	struct fi_info *hints = fi_allocinfo();
@@ -49,6 +50,14 @@ static struct fi_info *ofi_hints(const rps_transport_attr_t *attr, enum fi_ep_ty
 	/* engine threads share the domain, each with its own CQ */
 	hints->domain_attr->threading = FI_THREAD_SAFE;
 	hints->domain_attr->cq_data_size = sizeof(uint64_t);
+	/* what verbs' RC gives and the callers build on: data WRITTEN
+	 * before a WRITE_WITH_IMM or SEND is there when it is seen, a READ
+	 * after a WRITE reads it.  FI_EP_MSG on tcp keeps them anyway; shm
+	 * would otherwise let a large operation (copied at once by the
+	 * initiator) pass a small one still queued for the target. */
+	hints->tx_attr->msg_order = FI_ORDER_RAR | FI_ORDER_RAW | FI_ORDER_WAW | FI_ORDER_SAW |
+				    FI_ORDER_SAS | FI_ORDER_WAS | FI_ORDER_RAS;
+	hints->rx_attr->msg_order = hints->tx_attr->msg_order;
 	/* no queue sizes: tcp offers at most 256 and would match nothing;
 	 * open() fits what it can (see there) */
 	return hints;
@@ -67,7 +76,7 @@ static int ofi_getinfo(const rps_transport_attr_t *attr, enum fi_ep_type ep_type
 	return ret;
 }
 
-/* Says why no FI_EP_MSG info matched. */
+/* Says why no endpoint info matched. */
 static void ofi_explain_nodata(const rps_transport_attr_t *attr)
 {
 	rps_transport_attr_t any = *attr;
@@ -77,8 +86,8 @@ static void ofi_explain_nodata(const rps_transport_attr_t *attr)
 	any.device = NULL;
 	if (ofi_getinfo(&any, FI_EP_UNSPEC, &info) == 0) {
 		fi_freeinfo(info);
-		rps_err("ofi: libfabric provider '%s' has no FI_EP_MSG endpoint "
-			"with RMA (FI_EP_RDM is not supported yet; use tcp)",
+		rps_err("ofi: libfabric provider '%s' has no FI_EP_MSG or FI_EP_RDM endpoint "
+			"with ordered RMA and 8 bytes of remote CQ data (use tcp or shm)",
 			prov);
 		return;
 	}
@@ -105,12 +114,17 @@ static void ofi_explain_domain(const struct fi_info *list, const char *device)
 		names);
 }
 
-/* The info to open: the first FI_EP_MSG one, on domain attr->device when
- * set (not every provider filters on the hint).  0 or -ENODEV/-ENOMEM. */
+/* The info to open: the first FI_EP_MSG one, else (a provider without
+ * connected endpoints, as shm) the first FI_EP_RDM one, on domain
+ * attr->device when set (not every provider filters on the hint).  0 or
+ * -ENODEV/-ENOMEM. */
 static int ofi_select(const rps_transport_attr_t *attr, bool quiet, struct fi_info **info_p)
 {
 	struct fi_info *list, *cur;
 	int ret = ofi_getinfo(attr, FI_EP_MSG, &list);
+
+	if (ret == -FI_ENODATA)
+		ret = ofi_getinfo(attr, FI_EP_RDM, &list);
 
 	if (ret) {
 		if (quiet)
@@ -199,6 +213,18 @@ static void ofi_fit_queues(struct rps_ofi_transport *tp, const rps_transport_att
 	struct fi_tx_attr *tx = tp->info->tx_attr;
 	struct fi_rx_attr *rx = tp->info->rx_attr;
 
+	/* RDM (shm): the receive size is also the depth of the queue the
+	 * peers' commands of every kind (WRITEs, READs, messages not yet
+	 * matched) wait in until the endpoint's progress takes them, so it
+	 * stays as large as the provider makes it */
+	if (tp->info->ep_attr->type == FI_EP_RDM) {
+		if (rx->size < attr->recv_depth)
+			rps_warn("ofi: %s posts at most %zu receives per connection: "
+				 "recv_depth %u is cut to that",
+				 tp->base.device_name, rx->size, attr->recv_depth);
+		tp->max_recv = (uint32_t)rx->size;
+		return;
+	}
 	if (tx->size >= attr->sq_depth)
 		tx->size = attr->sq_depth;
 	else
@@ -239,6 +265,7 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 		ret = -ENODEV;
 		goto err_free;
 	}
+	tp->rdm = tp->info->ep_attr->type == FI_EP_RDM;
 	tp->mr_mode = (uint64_t)tp->info->domain_attr->mr_mode;
 	tp->key_size = tp->info->domain_attr->mr_key_size;
 	if (!tp->key_size || tp->key_size > sizeof(uint64_t))
@@ -256,8 +283,9 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 		goto err_close;
 	}
 	tp->base.pd = &tp->pd;
-	rps_dbg("ofi: opened %s (fabric %s, mr_mode 0x%llx, inject %zu)", tp->base.device_name,
-		tp->info->fabric_attr->name, (unsigned long long)tp->mr_mode, tp->inject_size);
+	rps_dbg("ofi: opened %s (fabric %s, %s, mr_mode 0x%llx, inject %zu)", tp->base.device_name,
+		tp->info->fabric_attr->name, tp->rdm ? "FI_EP_RDM" : "FI_EP_MSG",
+		(unsigned long long)tp->mr_mode, tp->inject_size);
 	*tp_p = &tp->base;
 	return 0;
 

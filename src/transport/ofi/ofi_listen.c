@@ -148,6 +148,8 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port, rps_li
 	size_t len;
 	int ret;
 
+	if (tp->rdm)
+		return rps_ofi_rdm_listen(tp, addr, port, l_p);
 	ret = rps_ofi_resolve(addr, port, true, &ss, &len);
 	if (ret) {
 		rps_err("%s: listen on %s:%u: %s", btp->device_name, addr ? addr : "*", port,
@@ -185,6 +187,10 @@ err_free:
 
 void rps_ofi_req_free(struct rps_ofi_conn_req *req, bool reject)
 {
+	if (req->l->tp->rdm) {
+		rps_ofi_rdm_reject(req, NULL, 0);
+		return;
+	}
 	if (reject)
 		fi_reject(req->l->pep, req->info->handle, NULL, 0);
 	fi_freeinfo(req->info);
@@ -274,6 +280,8 @@ int rps_ofi_get_request(rps_listener_t *bl, int timeout_ms, rps_conn_req_t **req
 	unsigned backoff_us = 20;
 	int ret;
 
+	if (l->tp->rdm)
+		return rps_ofi_rdm_get_request(l, timeout_ms, req_p);
 	for (;;) {
 		/* tcp accepts the socket on one read and reports the request
 		 * on the next, so that timeout 0 sees a request that came */
@@ -298,6 +306,10 @@ void rps_ofi_reject(rps_conn_req_t *breq, const void *data, size_t len)
 	uint8_t raw[RPS_PRIV_HDR_LEN + RPS_REJECT_DATA_MAX];
 	int ret;
 
+	if (req->l->tp->rdm) {
+		rps_ofi_rdm_reject(req, data, len);
+		return;
+	}
 	if (!len) {
 		rps_ofi_req_free(req, true);
 		return;
@@ -318,6 +330,10 @@ void rps_ofi_listener_close(rps_listener_t *bl)
 	unsigned backoff_us = 100;
 	int idle = 0, ret;
 
+	if (l->tp->rdm) {
+		rps_ofi_rdm_listener_close(l);
+		return;
+	}
 	/* Refuse what already arrived while the passive endpoint lives.  A
 	 * request takes more than one read to surface (accept the socket,
 	 * then read its message), so read until the EQ stays quiet; one
