@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The ofi provider's RDM mode on libfabric's shm (RPS_OFI_PROVIDER=shm):
 # the transport conformance suite; a ring allreduce of 3 forked ranks,
-# results checked; push/pull between two processes; a job of rdma-ps and
-# two rdma-workers that trains and ends when the workers leave.
+# results checked; a job of rdma-ps and two rdma-workers that trains and
+# ends when the workers leave.  Each side a process of its own: shm is not
+# reliable between transports of one process (rps_transport_open(3), BUGS),
+# which is why rps_pushpull_bench (server and worker threads of one
+# process) is not run here.
 # Run from the build directory.  Exit 0 pass, 1 fail, 77 skip (no shm).
 set -uo pipefail
 fail() { echo "FAIL: $*"; exit 1; }
@@ -32,11 +35,6 @@ grep -q 'shm/' <<<"$out" || fail "rps_allreduce_bench did not run on shm"
 rows=$(grep -cE '^ +[0-9]+ +[0-9]+ +float +sum ' <<<"$out")
 [ "$rows" = 5 ] || fail "expected 5 sizes, got $rows"
 awk '/^ +[0-9]+ +[0-9]+ +float +sum / && $NF != 0 { exit 1 }' <<<"$out" || fail "wrong results"
-
-# ---- push/pull between processes ----
-out=$(./bench/rps_pushpull_bench -P ofi --sizes 64K,1M --steps 3 --csv 2>&1) ||
-	fail "rps_pushpull_bench on shm exited $?: $out"
-[ "$(grep -c '^[0-9]' <<<"$out")" = 2 ] || fail "rps_pushpull_bench: $out"
 
 # ---- a job: rdma-ps, two workers; then one killed mid-run ----
 start_ps() { # $1: log

@@ -265,6 +265,9 @@ int rps_ofi_progress(rps_transport_t *tp);
  * Returns 0 or a getaddrinfo error code (gai_strerror). */
 int rps_ofi_resolve(const char *addr, uint16_t port, bool passive, struct sockaddr_storage *ss,
 		    size_t *len_p);
+/* rps_ofi_resolve for a listener, the error logged: 0 or -EADDRNOTAVAIL */
+int rps_ofi_resolve_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t port,
+			   struct sockaddr_storage *ss, size_t *len_p);
 int rps_ofi_listen(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 void rps_ofi_listener_close(rps_listener_t *l);
 int rps_ofi_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);
@@ -287,6 +290,9 @@ int rps_ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
 		       struct rps_ofi_conn **conn_p);
 size_t rps_ofi_pack(uint8_t *raw, const void *data, size_t len, uint32_t token);
 int rps_ofi_conn_post_recvs(struct rps_ofi_conn *conn);
+/* Creates conn's endpoint from info, binds it to conn's CQ and to events
+ * (the transport's EQ, or an RDM connection's AV), and enables it. */
+int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fi_info *info, struct fid *events);
 void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget);
 
 /* ---- ofi_rdm.c ------------------------------------------------------ */

@@ -129,10 +129,7 @@ err_free:
 	return ret;
 }
 
-/* Creates, binds and enables the endpoint and lists conn so the EQ
- * dispatcher finds it.  info names the peer (connect) or carries the
- * request handle (accept). */
-static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
+int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fi_info *info, struct fid *events)
 {
 	struct rps_ofi_transport *tp = conn->tp;
 	const char *step;
@@ -149,24 +146,36 @@ static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
 			 FI_TRANSMIT | FI_RECV | FI_SELECTIVE_COMPLETION);
 	if (ret)
 		goto err;
-	step = "bind EQ";
-	ret = fi_ep_bind(conn->ep, &tp->eq->fid, 0);
+	step = events->fclass == FI_CLASS_AV ? "bind AV" : "bind EQ";
+	ret = fi_ep_bind(conn->ep, events, 0);
 	if (ret)
 		goto err;
 	step = "fi_enable";
 	ret = fi_enable(conn->ep);
 	if (ret)
 		goto err;
-	pthread_mutex_lock(&tp->lock);
-	conn->state = RPS_OFI_CONN_CONNECTING;
-	rps_list_add_tail(&tp->conns, &conn->link);
-	pthread_mutex_unlock(&tp->lock);
 	return 0;
 
 err:
 	rps_err("%s: connection to %s: %s: %s", tp->base.device_name, conn->base.peer, step,
 		fi_strerror(-ret));
 	return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
+}
+
+/* Opens the endpoint and lists conn so the EQ dispatcher finds it.  info
+ * names the peer (connect) or carries the request handle (accept). */
+static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
+{
+	struct rps_ofi_transport *tp = conn->tp;
+	int ret = rps_ofi_ep_open(conn, info, &tp->eq->fid);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&tp->lock);
+	conn->state = RPS_OFI_CONN_CONNECTING;
+	rps_list_add_tail(&tp->conns, &conn->link);
+	pthread_mutex_unlock(&tp->lock);
+	return 0;
 }
 
 /* Posts the receive pool, once the connection is up but before the

@@ -72,6 +72,19 @@ int rps_ofi_resolve(const char *addr, uint16_t port, bool passive, struct sockad
 	return 0;
 }
 
+int rps_ofi_resolve_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t port,
+			   struct sockaddr_storage *ss, size_t *len_p)
+{
+	int ret = rps_ofi_resolve(addr, port, true, ss, len_p);
+
+	if (!ret)
+		return 0;
+	rps_err("%s: listen on %s:%u: %s", tp->base.device_name, addr ? addr : "*", port,
+		gai_strerror(ret));
+	/* as verbs (rdma_cm) says it */
+	return -EADDRNOTAVAIL;
+}
+
 static int ofi_listener_info(struct rps_ofi_transport *tp, const struct sockaddr_storage *ss,
 			     size_t len, struct fi_info **info_p)
 {
@@ -150,13 +163,9 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port, rps_li
 
 	if (tp->rdm)
 		return rps_ofi_rdm_listen(tp, addr, port, l_p);
-	ret = rps_ofi_resolve(addr, port, true, &ss, &len);
-	if (ret) {
-		rps_err("%s: listen on %s:%u: %s", btp->device_name, addr ? addr : "*", port,
-			gai_strerror(ret));
-		/* as verbs (rdma_cm) says it */
-		return -EADDRNOTAVAIL;
-	}
+	ret = rps_ofi_resolve_listen(tp, addr, port, &ss, &len);
+	if (ret)
+		return ret;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;

@@ -201,6 +201,16 @@ static int rdm_send_msg(int fd, const struct rdm_msg *m, uint64_t deadline)
 	return rdm_send_all(fd, buf, RDM_HDR_LEN + m->name_len + m->data_len, deadline);
 }
 
+/* HELLO or WELCOME (accepting) from conn: m holds its endpoint's name */
+static int rdm_send_own(struct rps_ofi_conn *conn, struct rdm_msg *m, uint32_t magic, uint16_t word,
+			const void *data, size_t len, uint64_t deadline)
+{
+	m->magic = magic;
+	m->word = word;
+	m->data_len = rps_ofi_pack(m->data, data, len, conn->token);
+	return rdm_send_msg(conn->sock, m, deadline);
+}
+
 /* Reads one HELLO or WELCOME (magic).  0, -RPS_ERR_PROTO when it is not
  * one (not an rdmaps peer, or one of another mode), or rdm_recv_all's. */
 static int rdm_recv_msg(int fd, uint32_t magic, struct rdm_msg *m, uint64_t deadline)
@@ -253,25 +263,9 @@ static int rdm_open_ep(struct rps_ofi_conn *conn, struct rdm_msg *m)
 		conn->av = NULL;
 		goto err;
 	}
-	step = "fi_endpoint";
-	ret = fi_endpoint(tp->domain, tp->info, &conn->ep, conn);
-	if (ret) {
-		conn->ep = NULL;
-		goto err;
-	}
-	step = "bind AV";
-	ret = fi_ep_bind(conn->ep, &conn->av->fid, 0);
+	ret = rps_ofi_ep_open(conn, tp->info, &conn->av->fid);
 	if (ret)
-		goto err;
-	step = "bind CQ";
-	ret = fi_ep_bind(conn->ep, &conn->cq->cq->fid,
-			 FI_TRANSMIT | FI_RECV | FI_SELECTIVE_COMPLETION);
-	if (ret)
-		goto err;
-	step = "fi_enable";
-	ret = fi_enable(conn->ep);
-	if (ret)
-		goto err;
+		return ret;
 	step = "fi_getname";
 	ret = fi_getname(&conn->ep->fid, m->name, &len);
 	if (ret)
@@ -377,12 +371,9 @@ int rps_ofi_rdm_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t 
 	size_t len;
 	int one = 1, ret;
 
-	ret = rps_ofi_resolve(addr, port, true, &ss, &len);
-	if (ret) {
-		rps_err("%s: listen on %s:%u: %s", tp->base.device_name, addr ? addr : "*", port,
-			gai_strerror(ret));
-		return -EADDRNOTAVAIL;
-	}
+	ret = rps_ofi_resolve_listen(tp, addr, port, &ss, &len);
+	if (ret)
+		return ret;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -555,10 +546,7 @@ int rps_ofi_rdm_accept(struct rps_ofi_conn_req *req, struct rps_ofi_cq *cq, cons
 	free(req);
 	if (ret)
 		goto err;
-	m->magic = RDM_MAGIC_WELCOME;
-	m->word = RDM_STATUS_ACCEPT;
-	m->data_len = rps_ofi_pack(m->data, data, len, conn->token);
-	ret = rdm_send_msg(conn->sock, m, deadline);
+	ret = rdm_send_own(conn, m, RDM_MAGIC_WELCOME, RDM_STATUS_ACCEPT, data, len, deadline);
 	if (!ret)
 		ret = rdm_recv_ready(conn, deadline);
 	if (!ret)
@@ -624,10 +612,7 @@ static int rdm_handshake(struct rps_ofi_conn *conn, const void *data, size_t len
 	ret = rdm_open_ep(conn, m);
 	if (ret)
 		goto out;
-	m->magic = RDM_MAGIC_HELLO;
-	m->word = RDM_VERSION;
-	m->data_len = rps_ofi_pack(m->data, data, len, conn->token);
-	ret = rdm_send_msg(conn->sock, m, deadline);
+	ret = rdm_send_own(conn, m, RDM_MAGIC_HELLO, RDM_VERSION, data, len, deadline);
 	if (!ret)
 		ret = rdm_recv_msg(conn->sock, RDM_MAGIC_WELCOME, m, deadline);
 	if (ret == -ECONNRESET || ret == -EPIPE) {
