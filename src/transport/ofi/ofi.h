@@ -268,6 +268,8 @@ int rps_ofi_resolve(const char *addr, uint16_t port, bool passive, struct sockad
 /* rps_ofi_resolve for a listener, the error logged: 0 or -EADDRNOTAVAIL */
 int rps_ofi_resolve_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t port,
 			   struct sockaddr_storage *ss, size_t *len_p);
+/* Sets l's name and port from the address it is bound to. */
+void rps_ofi_listener_named(struct rps_ofi_listener *l, const struct sockaddr_storage *ss);
 int rps_ofi_listen(rps_transport_t *tp, const char *addr, uint16_t port, rps_listener_t **l_p);
 void rps_ofi_listener_close(rps_listener_t *l);
 int rps_ofi_get_request(rps_listener_t *l, int timeout_ms, rps_conn_req_t **req_p);

@@ -85,6 +85,14 @@ int rps_ofi_resolve_listen(struct rps_ofi_transport *tp, const char *addr, uint1
 	return -EADDRNOTAVAIL;
 }
 
+void rps_ofi_listener_named(struct rps_ofi_listener *l, const struct sockaddr_storage *ss)
+{
+	rps_sockaddr_name(ss, l->name, sizeof(l->name));
+	l->base.port =
+		ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+						: ((const struct sockaddr_in *)ss)->sin_port);
+}
+
 static int ofi_listener_info(struct rps_ofi_transport *tp, const struct sockaddr_storage *ss,
 			     size_t len, struct fi_info **info_p)
 {
@@ -146,9 +154,7 @@ static int ofi_listener_open(struct rps_ofi_listener *l, struct fi_info *info)
 			fi_strerror(-ret));
 		return ret;
 	}
-	rps_sockaddr_name(&ss, l->name, sizeof(l->name));
-	l->base.port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						      : ((struct sockaddr_in *)&ss)->sin_port);
+	rps_ofi_listener_named(l, &ss);
 	return 0;
 }
 

@@ -395,9 +395,7 @@ int rps_ofi_rdm_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t 
 		ret = -errno;
 		goto err_close;
 	}
-	rps_sockaddr_name(&ss, l->name, sizeof(l->name));
-	l->base.port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						      : ((struct sockaddr_in *)&ss)->sin_port);
+	rps_ofi_listener_named(l, &ss);
 	rps_dbg("%s: listening on %s (control socket)", tp->base.device_name, l->name);
 	*l_p = &l->base;
 	return 0;
