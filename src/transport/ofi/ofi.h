@@ -298,8 +298,8 @@ int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fi_info *info, struct fid 
 void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget);
 
 /* ---- ofi_rdm.c ------------------------------------------------------ */
-int rps_ofi_rdm_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t port,
-		       rps_listener_t **l_p);
+/* Binds and listens l's control socket on ss (its name and port set). */
+int rps_ofi_rdm_listen(struct rps_ofi_listener *l, struct sockaddr_storage *ss, size_t len);
 void rps_ofi_rdm_listener_close(struct rps_ofi_listener *l);
 int rps_ofi_rdm_get_request(struct rps_ofi_listener *l, int timeout_ms, rps_conn_req_t **req_p);
 int rps_ofi_rdm_accept(struct rps_ofi_conn_req *req, struct rps_ofi_cq *cq, const void *data,

@@ -167,8 +167,6 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port, rps_li
 	size_t len;
 	int ret;
 
-	if (tp->rdm)
-		return rps_ofi_rdm_listen(tp, addr, port, l_p);
 	ret = rps_ofi_resolve_listen(tp, addr, port, &ss, &len);
 	if (ret)
 		return ret;
@@ -177,6 +175,13 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port, rps_li
 		return -ENOMEM;
 	l->tp = tp;
 	rps_sockaddr_name(&ss, l->name, sizeof(l->name));
+	if (tp->rdm) {
+		/* a control socket instead of a passive endpoint */
+		ret = rps_ofi_rdm_listen(l, &ss, len);
+		if (ret)
+			goto err_free;
+		goto out;
+	}
 	ret = ofi_listener_info(tp, &ss, len, &info);
 	if (ret)
 		goto err_free;
@@ -186,6 +191,7 @@ int rps_ofi_listen(rps_transport_t *btp, const char *addr, uint16_t port, rps_li
 		ret = ret == -FI_EADDRINUSE ? -EADDRINUSE : ret == -FI_ENOMEM ? -ENOMEM : -EINVAL;
 		goto err_close;
 	}
+out:
 	rps_dbg("%s: listening on %s", btp->device_name, l->name);
 	*l_p = &l->base;
 	return 0;

@@ -362,49 +362,24 @@ static void rdm_conn_destroy(struct rps_ofi_conn *conn)
 
 /* ---- listening ----------------------------------------------------------- */
 
-int rps_ofi_rdm_listen(struct rps_ofi_transport *tp, const char *addr, uint16_t port,
-		       rps_listener_t **l_p)
+int rps_ofi_rdm_listen(struct rps_ofi_listener *l, struct sockaddr_storage *ss, size_t len)
 {
-	struct rps_ofi_listener *l;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	size_t len;
+	socklen_t sslen = sizeof(*ss);
 	int one = 1, ret;
 
-	ret = rps_ofi_resolve_listen(tp, addr, port, &ss, &len);
-	if (ret)
-		return ret;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	l->tp = tp;
-	rps_sockaddr_name(&ss, l->name, sizeof(l->name));
-	l->sock = rdm_socket(&ss);
-	if (l->sock < 0) {
-		ret = l->sock;
-		goto err_free;
-	}
+	l->sock = rdm_socket(ss);
+	if (l->sock < 0)
+		return l->sock == -ENOMEM ? -ENOMEM : -EINVAL;
 	(void)setsockopt(l->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l->sock, (struct sockaddr *)&ss, (socklen_t)len) || listen(l->sock, SOMAXCONN)) {
+	if (bind(l->sock, (struct sockaddr *)ss, (socklen_t)len) || listen(l->sock, SOMAXCONN) ||
+	    getsockname(l->sock, (struct sockaddr *)ss, &sslen)) {
 		ret = -errno;
-		rps_err("%s: listen on %s: %s", tp->base.device_name, l->name, strerror(-ret));
-		goto err_close;
+		rps_err("%s: listen on %s: %s", l->tp->base.device_name, l->name, strerror(-ret));
+		close(l->sock);
+		return ret == -EADDRINUSE ? ret : -EINVAL;
 	}
-	sslen = sizeof(ss);
-	if (getsockname(l->sock, (struct sockaddr *)&ss, &sslen)) {
-		ret = -errno;
-		goto err_close;
-	}
-	rps_ofi_listener_named(l, &ss);
-	rps_dbg("%s: listening on %s (control socket)", tp->base.device_name, l->name);
-	*l_p = &l->base;
+	rps_ofi_listener_named(l, ss);
 	return 0;
-
-err_close:
-	close(l->sock);
-err_free:
-	free(l);
-	return ret == -EADDRINUSE ? ret : ret == -ENOMEM ? ret : -EINVAL;
 }
 
 void rps_ofi_rdm_listener_close(struct rps_ofi_listener *l)
