@@ -4,9 +4,7 @@
 # the transport conformance suite; a ring allreduce of 3 forked ranks,
 # results checked; a job of rdma-ps and two rdma-workers that trains and
 # ends when the workers leave.  Each side a process of its own: shm is not
-# reliable between transports of one process (rps_transport_open(3), BUGS),
-# which is why rps_pushpull_bench (server and worker threads of one
-# process) is not run here.
+# reliable between transports of one process (rps_transport_open(3), BUGS).
 # Run from the build directory.  Exit 0 pass, 1 fail, 77 skip (no shm).
 set -uo pipefail
 fail() { echo "FAIL: $*"; exit 1; }
@@ -58,8 +56,8 @@ start_ps "$tmp/ps.log"
 grep -q 'shm/' "$tmp/ps.log" || { cat "$tmp/ps.log"; fail "rdma-ps is not on shm"; }
 worker 0 150 0 "$tmp/w0.log" & w0=$!
 worker 1 150 0 "$tmp/w1.log" & w1=$!
-wait $w0 || { cat "$tmp/w0.log"; fail "worker 0 exited $?"; }
-wait $w1 || { cat "$tmp/w1.log"; fail "worker 1 exited $?"; }
+wait $w0 || { cat "$tmp/w0.log" "$tmp/ps.log"; fail "worker 0 failed"; }
+wait $w1 || { cat "$tmp/w1.log" "$tmp/ps.log"; fail "worker 1 failed"; }
 acc=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$tmp/w0.log")
 awk -v a="$acc" 'BEGIN { exit !(a > 0.6) }' || { cat "$tmp/w0.log"; fail "trained to '$acc'"; }
 echo "job on shm: test accuracy $acc"
@@ -67,7 +65,7 @@ echo "job on shm: test accuracy $acc"
 for _ in $(seq 100); do kill -0 $ps_pid 2>/dev/null || break; sleep 0.1; done
 wait $ps_pid || { cat "$tmp/ps.log"; fail "rdma-ps --once exited $?"; }
 
-# A worker killed (SIGKILL) mid-run is not tested here: libfabric 1.20's
-# shm then crashes the server in its progress (rps_transport_open(3),
-# BUGS); the control socket would have reported it.
+# A worker killed (SIGKILL) mid-run is not part of this test yet: before
+# the CQ lock of RDM mode rdma-ps crashed in shm's progress then (the same
+# race as a worker joining), after it 3 of 3 tries by hand survived.
 echo PASS

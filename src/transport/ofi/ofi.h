@@ -140,7 +140,26 @@ struct rps_ofi_cq {
 	 * setup failing on another thread may add one */
 	pthread_mutex_t grave_lock;
 	struct rps_list graves; /* struct rps_ofi_conn.link */
+	/* RDM mode: held around every read of the CQ and while an endpoint
+	 * bound to it is set up or closed.  shm lists an endpoint on the CQ
+	 * at bind time but creates its shared region only at fi_enable, and
+	 * a read of the CQ in between (the CQ's owner polling while another
+	 * thread accepts) progresses an endpoint with no region: a
+	 * segfault, seen in rdma-ps under load. */
+	pthread_mutex_t rdm_lock;
 };
+
+static inline void rps_ofi_cq_lock(struct rps_ofi_cq *cq)
+{
+	if (cq->tp->rdm)
+		pthread_mutex_lock(&cq->rdm_lock);
+}
+
+static inline void rps_ofi_cq_unlock(struct rps_ofi_cq *cq)
+{
+	if (cq->tp->rdm)
+		pthread_mutex_unlock(&cq->rdm_lock);
+}
 
 enum rps_ofi_ctx_kind {
 	RPS_OFI_CTX_OP = 1,

@@ -190,7 +190,9 @@ int rps_ofi_progress(rps_transport_t *btp)
 	{
 		struct rps_ofi_cq *cq = container_of(pos, struct rps_ofi_cq, link);
 
+		rps_ofi_cq_lock(cq);
 		(void)fi_cq_read(cq->cq, &unused, 0);
+		rps_ofi_cq_unlock(cq);
 	}
 	pthread_mutex_unlock(&tp->lock);
 	return ret;

@@ -216,7 +216,9 @@ void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget)
 		/* a late WRITE_WITH_IMM of this conn now maps to no one */
 		rps_ofi_token_free(tp, conn);
 		pthread_mutex_unlock(&tp->lock);
+		rps_ofi_cq_lock(conn->cq);
 		ret = fi_close(&conn->ep->fid);
+		rps_ofi_cq_unlock(conn->cq);
 		if (ret)
 			rps_warn("%s: close endpoint to %s: %s", tp->base.device_name,
 				 conn->base.peer, fi_strerror(-ret));

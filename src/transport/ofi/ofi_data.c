@@ -274,7 +274,9 @@ static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
 	ssize_t ret;
 
 	*recv_p = NULL;
+	rps_ofi_cq_lock(cq);
 	ret = fi_cq_readerr(cq->cq, &err, 0);
+	rps_ofi_cq_unlock(cq);
 	if (ret == -FI_EAGAIN)
 		return 0;
 	if (ret < 0) {
@@ -334,7 +336,9 @@ static int ofi_cq_read_batch(struct rps_ofi_cq *cq, rps_completion_t *comps,
 	ssize_t ret;
 	int n = 0;
 
+	rps_ofi_cq_lock(cq);
 	ret = fi_cq_read(cq->cq, e, (size_t)max);
+	rps_ofi_cq_unlock(cq);
 	if (ret == -FI_EAGAIN) {
 		*nraw_p = -1;
 		return 0;
@@ -478,7 +482,9 @@ int rps_ofi_cq_progress(rps_cq_t *bcq)
 
 		/* no room to keep more: only move data (manual progress; a
 		 * read of 0 entries takes none) */
+		rps_ofi_cq_lock(cq);
 		(void)fi_cq_read(cq->cq, &none, 0);
+		rps_ofi_cq_unlock(cq);
 		return (int)cq->parked_count;
 	}
 	ret = ofi_cq_park(cq, limit - cq->parked_count, NULL);

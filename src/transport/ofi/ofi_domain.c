@@ -418,6 +418,7 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth, rps_cq_t **cq
 	rps_list_init(&cq->link);
 	rps_list_init(&cq->graves);
 	pthread_mutex_init(&cq->grave_lock, NULL);
+	pthread_mutex_init(&cq->rdm_lock, NULL);
 	cq->repost_cap = depth;
 	cq->repost = calloc(depth, sizeof(*cq->repost));
 	/* see struct rps_ofi_cq for why twice the depth */
@@ -441,6 +442,7 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth, rps_cq_t **cq
 	return 0;
 
 err_free:
+	pthread_mutex_destroy(&cq->rdm_lock);
 	pthread_mutex_destroy(&cq->grave_lock);
 	free(cq->parked);
 	free(cq->repost);
@@ -468,6 +470,7 @@ static void rps_ofi_cq_destroy(rps_cq_t *bcq)
 		rps_list_del(&conn->link);
 		rps_ofi_conn_free(conn);
 	}
+	pthread_mutex_destroy(&cq->rdm_lock);
 	pthread_mutex_destroy(&cq->grave_lock);
 	free(cq->parked);
 	free(cq->repost);

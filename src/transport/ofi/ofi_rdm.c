@@ -104,7 +104,7 @@ static uint32_t get_le32(const uint8_t *p)
 /* Waits until fd is ready for events or the deadline passes, driving cq
  * (when not NULL) every millisecond meanwhile: the peer's endpoint may
  * need ours to move (rdm_warm).  1 ready, 0 timed out, -errno. */
-static int rdm_wait(int fd, short events, uint64_t deadline, struct fid_cq *cq)
+static int rdm_wait(int fd, short events, uint64_t deadline, struct rps_ofi_cq *cq)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 	struct fi_cq_data_entry unused;
@@ -120,7 +120,9 @@ static int rdm_wait(int fd, short events, uint64_t deadline, struct fid_cq *cq)
 		if (ret != 0 || !cq || rps_ms_left(deadline) == 0)
 			return ret < 0 ? -errno : ret;
 		/* count 0: moves data, takes no entry (see rps_ofi_progress) */
-		(void)fi_cq_read(cq, &unused, 0);
+		rps_ofi_cq_lock(cq);
+		(void)fi_cq_read(cq->cq, &unused, 0);
+		rps_ofi_cq_unlock(cq);
 	}
 }
 
@@ -148,7 +150,7 @@ static int rdm_send_all(int fd, const void *data, size_t len, uint64_t deadline)
 
 /* Reads exactly len bytes, driving cq meanwhile (rdm_wait).  0,
  * -ECONNRESET at EOF, -ETIMEDOUT or -errno. */
-static int rdm_recv_all(int fd, void *data, size_t len, uint64_t deadline, struct fid_cq *cq)
+static int rdm_recv_all(int fd, void *data, size_t len, uint64_t deadline, struct rps_ofi_cq *cq)
 {
 	uint8_t *buf = data;
 
@@ -183,7 +185,7 @@ static int rdm_send_ready(int fd, uint64_t deadline)
 static int rdm_recv_ready(struct rps_ofi_conn *conn, uint64_t deadline)
 {
 	uint8_t ready[4];
-	int ret = rdm_recv_all(conn->sock, ready, sizeof(ready), deadline, conn->cq->cq);
+	int ret = rdm_recv_all(conn->sock, ready, sizeof(ready), deadline, conn->cq);
 
 	return ret ? ret : get_le32(ready) == RDM_MAGIC_READY ? 0 : -RPS_ERR_PROTO;
 }
@@ -263,7 +265,10 @@ static int rdm_open_ep(struct rps_ofi_conn *conn, struct rdm_msg *m)
 		conn->av = NULL;
 		goto err;
 	}
+	/* see rps_ofi_cq.rdm_lock */
+	rps_ofi_cq_lock(conn->cq);
 	ret = rps_ofi_ep_open(conn, tp->info, &conn->av->fid);
+	rps_ofi_cq_unlock(conn->cq);
 	if (ret)
 		return ret;
 	step = "fi_getname";
@@ -318,7 +323,9 @@ static int rdm_warm(struct rps_ofi_conn *conn, uint64_t deadline)
 			break;
 		if (rps_ms_left(deadline) == 0)
 			return -ETIMEDOUT;
+		rps_ofi_cq_lock(conn->cq);
 		(void)fi_cq_read(conn->cq->cq, &unused, 0);
+		rps_ofi_cq_unlock(conn->cq);
 		rps_ofi_backoff(&backoff_us, deadline);
 	}
 	if (ret) {
@@ -345,8 +352,11 @@ static void rdm_conn_up(struct rps_ofi_conn *conn)
  * posted, may have entries in a CQ another thread polls. */
 static void rdm_conn_destroy(struct rps_ofi_conn *conn)
 {
-	if (conn->ep && conn->nposted) {
+	rps_ofi_cq_lock(conn->cq);
+	if (conn->ep)
 		fi_close(&conn->ep->fid);
+	rps_ofi_cq_unlock(conn->cq);
+	if (conn->ep && conn->nposted) {
 		conn->ep = NULL;
 		if (conn->sock >= 0)
 			close(conn->sock);
@@ -354,8 +364,6 @@ static void rdm_conn_destroy(struct rps_ofi_conn *conn)
 		rps_ofi_cq_bury(conn->cq, conn);
 		return;
 	}
-	if (conn->ep)
-		fi_close(&conn->ep->fid);
 	conn->ep = NULL;
 	rps_ofi_conn_free(conn);
 }
