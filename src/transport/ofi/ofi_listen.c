@@ -208,10 +208,6 @@ err_free:
 
 void rps_ofi_req_free(struct rps_ofi_conn_req *req, bool reject)
 {
-	if (req->l->tp->rdm) {
-		rps_ofi_rdm_reject(req, NULL, 0);
-		return;
-	}
 	if (reject)
 		fi_reject(req->l->pep, req->info->handle, NULL, 0);
 	fi_freeinfo(req->info);

@@ -348,26 +348,6 @@ static void rdm_conn_up(struct rps_ofi_conn *conn)
 	conn->base.connected = true;
 }
 
-/* A setup that failed: nothing was listed, and the receives, once
- * posted, may have entries in a CQ another thread polls. */
-static void rdm_conn_destroy(struct rps_ofi_conn *conn)
-{
-	rps_ofi_cq_lock(conn->cq);
-	if (conn->ep)
-		fi_close(&conn->ep->fid);
-	rps_ofi_cq_unlock(conn->cq);
-	if (conn->ep && conn->nposted) {
-		conn->ep = NULL;
-		if (conn->sock >= 0)
-			close(conn->sock);
-		conn->sock = -1;
-		rps_ofi_cq_bury(conn->cq, conn);
-		return;
-	}
-	conn->ep = NULL;
-	rps_ofi_conn_free(conn);
-}
-
 /* ---- listening ----------------------------------------------------------- */
 
 int rps_ofi_rdm_listen(struct rps_ofi_listener *l, struct sockaddr_storage *ss, size_t len)
@@ -554,7 +534,7 @@ int rps_ofi_rdm_accept(struct rps_ofi_conn_req *req, struct rps_ofi_cq *cq, cons
 
 err:
 	free(m);
-	rdm_conn_destroy(conn);
+	rps_ofi_conn_teardown(conn, false);
 	return ret;
 }
 
@@ -690,7 +670,7 @@ int rps_ofi_rdm_connect(struct rps_ofi_transport *tp, const char *addr, uint16_t
 	return 0;
 
 err:
-	rdm_conn_destroy(conn);
+	rps_ofi_conn_teardown(conn, false);
 	return ret;
 }
 
