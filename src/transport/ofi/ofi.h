@@ -28,6 +28,12 @@
  * tokens, the refusal, the disconnect), and each connection owns an
  * FI_EP_RDM endpoint with its peer alone in an address vector of its
  * own.  The data path is the same code: only msg.addr differs.
+ *
+ * Next to tcp, a transport also opens shm (ofi_shm.c) unless
+ * RPS_OFI_SHM=0: a connection between two processes of one host is
+ * made over tcp as always, and then moves its data over an FI_EP_RDM shm
+ * endpoint of its own (conn->shm_ep), the tcp endpoint staying for the
+ * disconnect.  Every region is registered in both domains with one key.
  */
 #ifndef RPS_OFI_H
 #define RPS_OFI_H
@@ -69,6 +75,9 @@
 /* the longest endpoint name RDM mode exchanges (shm's are ~30 bytes) */
 #define RPS_OFI_RDM_NAME_MAX 256
 
+/* what tcp carries as connection private data (TCPX_MAX_CM_DATA_SIZE) */
+#define RPS_OFI_CM_DATA_MAX 256
+
 /* completions read from libfabric per fi_cq_read call */
 #define RPS_OFI_CQ_BATCH 32
 
@@ -78,6 +87,15 @@ struct rps_ofi_conn;
 
 struct rps_ofi_token_chunk {
 	_Atomic(struct rps_ofi_conn *) conn[RPS_OFI_TOKEN_CHUNK];
+};
+
+/* shm next to an FI_EP_MSG provider (ofi_shm.c); info NULL: none */
+struct rps_ofi_shm {
+	struct fi_info *info;
+	struct fid_fabric *fabric;
+	struct fid_domain *domain;
+	size_t inject_size;
+	uint32_t max_recv;
 };
 
 struct rps_ofi_transport {
@@ -104,12 +122,15 @@ struct rps_ofi_transport {
 	uint32_t token_next; /* first never-used index */
 	uint32_t token_gen;
 	bool rdm; /* FI_EP_RDM: connections over control sockets (ofi_rdm.c) */
+	struct rps_ofi_shm shm;
 };
 
 struct rps_ofi_mr {
 	struct rps_mr base;
 	struct fid_mr *mr;
 	void *desc;
+	struct fid_mr *shm_mr; /* the same region and key in tp->shm's domain */
+	void *shm_desc;
 };
 
 /* A completion read off the libfabric CQ but not yet handed out (by
@@ -125,6 +146,9 @@ struct rps_ofi_cq {
 	struct rps_ofi_transport *tp;
 	struct rps_list link; /* tp->cqs */
 	struct fid_cq *cq;
+	struct fid_cq *shm_cq; /* in tp->shm's domain, for connections over shm */
+	atomic_uint nshm;      /* shm endpoints bound to shm_cq: read it only then */
+	bool shm_turn;	       /* shm_cq is read first this time */
 	/* receive buffers handed out by the last poll, reposted by the next */
 	struct rps_ofi_recv **repost;
 	uint32_t nrepost, repost_cap;
@@ -149,16 +173,48 @@ struct rps_ofi_cq {
 	pthread_mutex_t rdm_lock;
 };
 
+/* whether reads of fcq (one of cq's) need rdm_lock: it is an RDM one */
+static inline bool rps_ofi_cq_locked(const struct rps_ofi_cq *cq, const struct fid_cq *fcq)
+{
+	return cq->tp->rdm || (fcq && fcq == cq->shm_cq);
+}
+
+/* around an RDM endpoint's setup or close */
 static inline void rps_ofi_cq_lock(struct rps_ofi_cq *cq)
 {
-	if (cq->tp->rdm)
+	if (rps_ofi_cq_locked(cq, cq->shm_cq))
 		pthread_mutex_lock(&cq->rdm_lock);
 }
 
 static inline void rps_ofi_cq_unlock(struct rps_ofi_cq *cq)
 {
-	if (cq->tp->rdm)
+	if (rps_ofi_cq_locked(cq, cq->shm_cq))
 		pthread_mutex_unlock(&cq->rdm_lock);
+}
+
+/* fi_cq_read of fcq, one of cq's, under rdm_lock when it needs it; a
+ * count of 0 only drives its endpoints (manual progress) */
+static inline ssize_t rps_ofi_cq_read(struct rps_ofi_cq *cq, struct fid_cq *fcq, void *buf,
+				      size_t count)
+{
+	ssize_t ret;
+
+	if (!rps_ofi_cq_locked(cq, fcq))
+		return fi_cq_read(fcq, buf, count);
+	pthread_mutex_lock(&cq->rdm_lock);
+	ret = fi_cq_read(fcq, buf, count);
+	pthread_mutex_unlock(&cq->rdm_lock);
+	return ret;
+}
+
+/* Drives every endpoint of cq without taking entries. */
+static inline void rps_ofi_cq_drive(struct rps_ofi_cq *cq)
+{
+	struct fi_cq_data_entry unused;
+
+	(void)rps_ofi_cq_read(cq, cq->cq, &unused, 0);
+	if (cq->shm_cq && atomic_load_explicit(&cq->nshm, memory_order_relaxed))
+		(void)rps_ofi_cq_read(cq, cq->shm_cq, &unused, 0);
 }
 
 enum rps_ofi_ctx_kind {
@@ -200,8 +256,16 @@ struct rps_ofi_conn {
 	struct rps_conn base;
 	struct rps_ofi_transport *tp;
 	struct rps_ofi_cq *cq;
-	struct rps_list link; /* tp->conns, while ep is open */
-	struct fid_ep *ep;
+	struct rps_list link;	/* tp->conns, while ep is open */
+	struct fid_ep *ep;	/* FI_EP_MSG (connection events) or RDM */
+	struct fid_ep *shm_ep;	/* next to tcp: an shm endpoint, or NULL */
+	struct fid_ep *data_ep; /* where data moves: ep, or shm_ep */
+	struct fid_cq *data_cq; /* the fid of cq data_ep reports to */
+	bool rdm;		/* data_ep is FI_EP_RDM */
+	bool shm;		/* data_ep is shm_ep */
+	bool shm_counted;	/* in cq->nshm (until freed) */
+	uint8_t *shm_peer;	/* the peer's shm endpoint name, once told */
+	size_t shm_peer_len;
 	struct fid_av *av;	       /* RDM: the peer's address alone */
 	fi_addr_t peer_addr;	       /* RDM: its index there; MSG: unused (0) */
 	int sock;		       /* RDM: the control socket, -1 when none */
@@ -243,7 +307,9 @@ struct rps_ofi_conn_req {
 	struct fi_info *info; /* owns info->handle until accept/reject */
 	uint32_t peer_token;
 	int sock; /* RDM: the control socket, owned until accept/reject */
-	uint8_t peer_name[RPS_OFI_RDM_NAME_MAX]; /* RDM: its endpoint's */
+	/* RDM: its endpoint's name; MSG: its shm endpoint's when it offered
+	 * shm and is on this host (ofi_shm.c), else length 0 */
+	uint8_t peer_name[RPS_OFI_RDM_NAME_MAX];
 	size_t peer_name_len;
 };
 
@@ -255,9 +321,13 @@ struct rps_ofi_conn_req {
 #define rps_ofi_req(r)	    container_of(r, struct rps_ofi_conn_req, base)
 
 /* ---- ofi_domain.c --------------------------------------------------- */
+/* fi_getinfo for attr's provider and device, with the capabilities,
+ * modes and ordering rdmaps needs; ep_type FI_EP_UNSPEC: any endpoint */
+int rps_ofi_getinfo(const rps_transport_attr_t *attr, enum fi_ep_type ep_type,
+		    struct fi_info **info_p);
 int rps_ofi_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr_t **mr_p);
-int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len, uint64_t access,
-		       struct fid_mr **mr_p, uint64_t *key_p);
+int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, struct fid_domain *domain, void *addr,
+		       size_t len, uint64_t access, struct fid_mr **mr_p, uint64_t *key_p);
 int rps_ofi_token_alloc(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
 void rps_ofi_token_free(struct rps_ofi_transport *tp, struct rps_ofi_conn *conn);
 struct rps_ofi_conn *rps_ofi_token_lookup(struct rps_ofi_transport *tp, uint32_t token);
@@ -277,6 +347,8 @@ void rps_ofi_backoff(unsigned *us, uint64_t deadline_ns);
 /* Unpacks rps_priv_pack() framing followed by our token trailer.
  * Returns the payload length or -RPS_ERR_PROTO. */
 int rps_ofi_unpack(const uint8_t *raw, size_t raw_len, void *out, size_t max, uint32_t *token_p);
+/* bytes of raw an rps_ofi_unpack() of len payload bytes took */
+#define RPS_OFI_PACKED_LEN(len) (RPS_PRIV_HDR_LEN + (size_t)(len) + RPS_OFI_TOKEN_LEN)
 int rps_ofi_progress(rps_transport_t *tp);
 
 /* ---- ofi_listen.c --------------------------------------------------- */
@@ -311,9 +383,13 @@ int rps_ofi_conn_alloc(struct rps_ofi_transport *tp, struct rps_ofi_cq *cq,
 		       struct rps_ofi_conn **conn_p);
 size_t rps_ofi_pack(uint8_t *raw, const void *data, size_t len, uint32_t token);
 int rps_ofi_conn_post_recvs(struct rps_ofi_conn *conn);
-/* Creates conn's endpoint from info, binds it to conn's CQ and to events
- * (the transport's EQ, or an RDM connection's AV), and enables it. */
-int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fi_info *info, struct fid *events);
+/* Creates an endpoint of conn in domain from info, binds it to fcq (one
+ * of conn's CQ) and to events (the transport's EQ, or an RDM
+ * connection's AV), and enables it. */
+int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, struct fi_info *info,
+		    struct fid_cq *fcq, struct fid *events, struct fid_ep **ep_p);
+/* Registers conn's receive buffers in domain (replacing any earlier). */
+int rps_ofi_conn_reg_recvs(struct rps_ofi_conn *conn, struct fid_domain *domain);
 void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget);
 
 /* ---- ofi_rdm.c ------------------------------------------------------ */
@@ -329,6 +405,46 @@ int rps_ofi_rdm_connect(struct rps_ofi_transport *tp, const char *addr, uint16_t
 			rps_conn_t **conn_p);
 /* tp->lock held: marks the connections whose control socket closed */
 void rps_ofi_rdm_watch(struct rps_ofi_transport *tp);
+
+/* ---- ofi_rdm_ep.c: an RDM endpoint for one peer (RDM mode and shm) -- */
+/* Opens conn's AV and an RDM endpoint in domain bound to fcq into *ep_p;
+ * its name in name (room RPS_OFI_RDM_NAME_MAX), length *len_p. */
+int rps_ofi_rdm_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, struct fi_info *info,
+			struct fid_cq *fcq, struct fid_ep **ep_p, uint8_t *name, size_t *len_p);
+/* Puts the peer's endpoint name into conn's AV (conn->peer_addr). */
+int rps_ofi_rdm_insert(struct rps_ofi_conn *conn, const uint8_t *name, size_t len);
+/* One zero-length WRITE to the peer on ep (no completion): 0 once the
+ * pair of endpoints is set up, -EAGAIN before (drive both ends and
+ * retry), -EIO. */
+int rps_ofi_rdm_warm_once(struct rps_ofi_conn *conn, struct fid_ep *ep);
+/* rps_ofi_rdm_warm_once until it succeeds, driving conn's CQ: 0,
+ * -ETIMEDOUT at the deadline, -EIO (logged). */
+int rps_ofi_rdm_warm(struct rps_ofi_conn *conn, struct fid_ep *ep, uint64_t deadline);
+
+/* ---- ofi_shm.c: shm next to tcp ---------------------------------------- */
+/* Opens tp->shm when the main provider has FI_EP_MSG and shm is there
+ * and usable (RPS_OFI_SHM unset or not 0); quiet when it is not. */
+void rps_ofi_shm_open(struct rps_ofi_transport *tp);
+void rps_ofi_shm_close(struct rps_ofi_transport *tp);
+/* connect: when ss is an address of this host, opens conn->shm_ep and
+ * appends the offer to raw (raw_len bytes so far, room
+ * RPS_OFI_CM_DATA_MAX); returns the new length */
+size_t rps_ofi_shm_offer(struct rps_ofi_conn *conn, const struct sockaddr_storage *ss, uint8_t *raw,
+			 size_t raw_len);
+/* listener: reads an offer after the packed data into req->peer_name
+ * when it comes from another process of this host */
+void rps_ofi_shm_read_offer(struct rps_ofi_conn_req *req, const uint8_t *tail, size_t len);
+/* accept: takes req's offer up when it can (conn->shm_ep, the first
+ * warm-up sent) and appends the answer to raw; returns the new length */
+size_t rps_ofi_shm_answer(struct rps_ofi_conn *conn, const struct rps_ofi_conn_req *req,
+			  uint8_t *raw, size_t raw_len);
+/* connector, FI_CONNECTED: keeps the acceptor's shm name, if it answered */
+int rps_ofi_shm_read_answer(struct rps_ofi_conn *conn, const uint8_t *tail, size_t len);
+/* once connected: moves conn's data to shm (warm-up, receive buffers) or
+ * closes an shm endpoint the peer did not take up */
+int rps_ofi_shm_finish(struct rps_ofi_conn *conn, uint64_t deadline);
+/* closes conn->shm_ep (under the CQ lock) */
+void rps_ofi_shm_ep_close(struct rps_ofi_conn *conn);
 
 /* ---- ofi_data.c ----------------------------------------------------- */
 int rps_ofi_post(rps_conn_t *conn, const rps_op_t *op);

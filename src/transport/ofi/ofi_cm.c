@@ -78,6 +78,17 @@ static void ofi_on_connected(struct rps_ofi_transport *tp, const struct fi_eq_cm
 			return;
 		}
 		conn->base.peer_data_len = (size_t)len;
+		/* and, after it, its answer to our shm offer (ofi_shm.c) */
+		if (rps_ofi_shm_read_answer(conn,
+					    (const uint8_t *)entry->data + RPS_OFI_PACKED_LEN(len),
+					    data_len - RPS_OFI_PACKED_LEN(len))) {
+			rps_err("%s: connect to %s: malformed shm answer in the accept "
+				"private data",
+				tp->base.device_name, conn->base.peer);
+			conn->state = RPS_OFI_CONN_FAILED;
+			conn->cm_err = EPROTO;
+			return;
+		}
 	}
 	conn->state = RPS_OFI_CONN_CONNECTED;
 }
@@ -178,7 +189,6 @@ int rps_ofi_eq_drain(struct rps_ofi_transport *tp)
 int rps_ofi_progress(rps_transport_t *btp)
 {
 	struct rps_ofi_transport *tp = rps_ofi_tp(btp);
-	struct fi_cq_data_entry unused;
 	struct rps_list *pos;
 	int ret;
 
@@ -188,11 +198,7 @@ int rps_ofi_progress(rps_transport_t *btp)
 		rps_ofi_rdm_watch(tp);
 	rps_list_foreach(pos, &tp->cqs)
 	{
-		struct rps_ofi_cq *cq = container_of(pos, struct rps_ofi_cq, link);
-
-		rps_ofi_cq_lock(cq);
-		(void)fi_cq_read(cq->cq, &unused, 0);
-		rps_ofi_cq_unlock(cq);
+		rps_ofi_cq_drive(container_of(pos, struct rps_ofi_cq, link));
 	}
 	pthread_mutex_unlock(&tp->lock);
 	return ret;

@@ -49,6 +49,9 @@ void rps_ofi_conn_free(struct rps_ofi_conn *conn)
 		close(conn->sock);
 	if (conn->av)
 		fi_close(&conn->av->fid);
+	free(conn->shm_peer);
+	if (conn->shm_counted)
+		atomic_fetch_sub(&conn->cq->nshm, 1);
 	if (conn->recv_mr)
 		fi_close(&conn->recv_mr->fid);
 	free(conn->recv_buf);
@@ -57,10 +60,28 @@ void rps_ofi_conn_free(struct rps_ofi_conn *conn)
 	free(conn);
 }
 
+int rps_ofi_conn_reg_recvs(struct rps_ofi_conn *conn, struct fid_domain *domain)
+{
+	size_t len = (size_t)conn->nrecv * conn->recv_size;
+	uint64_t key;
+	int ret;
+
+	if (conn->recv_mr)
+		fi_close(&conn->recv_mr->fid);
+	conn->recv_mr = NULL;
+	ret = rps_ofi_mr_reg_raw(conn->tp, domain, conn->recv_buf, len, FI_RECV, &conn->recv_mr,
+				 &key);
+	if (ret) {
+		conn->recv_mr = NULL;
+		return ret;
+	}
+	conn->recv_desc = fi_mr_desc(conn->recv_mr);
+	return 0;
+}
+
 static int ofi_conn_alloc_recvs(struct rps_ofi_conn *conn)
 {
 	const rps_transport_attr_t *attr = &conn->tp->base.attr;
-	uint64_t key;
 	size_t len;
 	int ret;
 
@@ -70,12 +91,9 @@ static int ofi_conn_alloc_recvs(struct rps_ofi_conn *conn)
 	conn->recvs = calloc(conn->nrecv, sizeof(*conn->recvs));
 	if (!conn->recvs || posix_memalign(&conn->recv_buf, 4096, len))
 		return -ENOMEM;
-	ret = rps_ofi_mr_reg_raw(conn->tp, conn->recv_buf, len, FI_RECV, &conn->recv_mr, &key);
-	if (ret) {
-		conn->recv_mr = NULL;
+	ret = rps_ofi_conn_reg_recvs(conn, conn->tp->domain);
+	if (ret)
 		return ret;
-	}
-	conn->recv_desc = fi_mr_desc(conn->recv_mr);
 	for (uint32_t i = 0; i < conn->nrecv; i++) {
 		conn->recvs[i].ctx.conn = conn;
 		conn->recvs[i].ctx.kind = RPS_OFI_CTX_RECV;
@@ -129,29 +147,29 @@ err_free:
 	return ret;
 }
 
-int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fi_info *info, struct fid *events)
+int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, struct fi_info *info,
+		    struct fid_cq *fcq, struct fid *events, struct fid_ep **ep_p)
 {
 	struct rps_ofi_transport *tp = conn->tp;
 	const char *step;
 	int ret;
 
 	step = "fi_endpoint";
-	ret = fi_endpoint(tp->domain, info, &conn->ep, conn);
+	ret = fi_endpoint(domain, info, ep_p, conn);
 	if (ret) {
-		conn->ep = NULL;
+		*ep_p = NULL;
 		goto err;
 	}
 	step = "bind CQ";
-	ret = fi_ep_bind(conn->ep, &conn->cq->cq->fid,
-			 FI_TRANSMIT | FI_RECV | FI_SELECTIVE_COMPLETION);
+	ret = fi_ep_bind(*ep_p, &fcq->fid, FI_TRANSMIT | FI_RECV | FI_SELECTIVE_COMPLETION);
 	if (ret)
 		goto err;
 	step = events->fclass == FI_CLASS_AV ? "bind AV" : "bind EQ";
-	ret = fi_ep_bind(conn->ep, events, 0);
+	ret = fi_ep_bind(*ep_p, events, 0);
 	if (ret)
 		goto err;
 	step = "fi_enable";
-	ret = fi_enable(conn->ep);
+	ret = fi_enable(*ep_p);
 	if (ret)
 		goto err;
 	return 0;
@@ -167,10 +185,12 @@ err:
 static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
 {
 	struct rps_ofi_transport *tp = conn->tp;
-	int ret = rps_ofi_ep_open(conn, info, &tp->eq->fid);
+	int ret = rps_ofi_ep_open(conn, tp->domain, info, conn->cq->cq, &tp->eq->fid, &conn->ep);
 
 	if (ret)
 		return ret;
+	conn->data_ep = conn->ep;
+	conn->data_cq = conn->cq->cq;
 	pthread_mutex_lock(&tp->lock);
 	conn->state = RPS_OFI_CONN_CONNECTING;
 	rps_list_add_tail(&tp->conns, &conn->link);
@@ -210,6 +230,7 @@ void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget)
 	struct rps_ofi_transport *tp = conn->tp;
 	int ret;
 
+	rps_ofi_shm_ep_close(conn);
 	if (conn->ep) {
 		pthread_mutex_lock(&tp->lock);
 		rps_list_del(&conn->link);
@@ -296,8 +317,11 @@ static int ofi_conn_wait(struct rps_ofi_conn *conn, const char *what)
  * receive pool, and only then call the connection up. */
 static int ofi_conn_establish(struct rps_ofi_conn *conn, const char *what)
 {
+	uint64_t deadline = rps_deadline_ns(conn->tp->base.attr.timeout_ms);
 	int ret = ofi_conn_wait(conn, what);
 
+	if (!ret)
+		ret = rps_ofi_shm_finish(conn, deadline);
 	if (!ret)
 		ret = rps_ofi_conn_post_recvs(conn);
 	if (!ret)
@@ -311,8 +335,9 @@ int rps_ofi_accept(rps_conn_req_t *breq, rps_pd_t *pd, rps_cq_t *bcq, const void
 {
 	struct rps_ofi_conn_req *req = rps_ofi_req(breq);
 	struct rps_ofi_transport *tp = req->l->tp;
-	uint8_t raw[RPS_OFI_ACCEPT_RAW_MAX];
+	uint8_t raw[RPS_OFI_CM_DATA_MAX];
 	struct rps_ofi_conn *conn;
+	size_t raw_len;
 	int ret;
 
 	if (tp->rdm)
@@ -330,8 +355,9 @@ int rps_ofi_accept(rps_conn_req_t *breq, rps_pd_t *pd, rps_cq_t *bcq, const void
 		rps_ofi_req_free(req, conn->ep == NULL);
 		goto err_destroy;
 	}
+	raw_len = rps_ofi_shm_answer(conn, req, raw, rps_ofi_pack(raw, data, len, conn->token));
 	rps_ofi_req_free(req, false);
-	ret = fi_accept(conn->ep, raw, rps_ofi_pack(raw, data, len, conn->token));
+	ret = fi_accept(conn->ep, raw, raw_len);
 	if (ret) {
 		rps_err("%s: accept %s: fi_accept: %s", tp->base.device_name, conn->base.peer,
 			fi_strerror(-ret));
@@ -378,8 +404,9 @@ static int ofi_connect_start(struct rps_ofi_conn *conn, const struct sockaddr_st
 			     size_t sslen, const void *data, size_t len)
 {
 	struct rps_ofi_transport *tp = conn->tp;
-	uint8_t raw[RPS_OFI_CONNECT_RAW_MAX];
+	uint8_t raw[RPS_OFI_CM_DATA_MAX];
 	struct fi_info *info;
+	size_t raw_len;
 	int ret;
 
 	info = ofi_connect_info(tp, ss, sslen);
@@ -389,7 +416,8 @@ static int ofi_connect_start(struct rps_ofi_conn *conn, const struct sockaddr_st
 	fi_freeinfo(info);
 	if (ret)
 		return ret;
-	ret = fi_connect(conn->ep, ss, raw, rps_ofi_pack(raw, data, len, conn->token));
+	raw_len = rps_ofi_shm_offer(conn, ss, raw, rps_ofi_pack(raw, data, len, conn->token));
+	ret = fi_connect(conn->ep, ss, raw, raw_len);
 	if (ret) {
 		rps_err("%s: connect %s: fi_connect: %s", tp->base.device_name, conn->base.peer,
 			fi_strerror(-ret));

@@ -66,14 +66,22 @@ int rps_ofi_post_recv(struct rps_ofi_recv *recv)
 		.context = &recv->ctx.fi_ctx,
 	};
 
-	return (int)fi_recvmsg(conn->ep, &msg, FI_COMPLETION);
+	return (int)fi_recvmsg(conn->data_ep, &msg, FI_COMPLETION);
+}
+
+/* the local descriptor of op's region in the domain conn's data uses */
+static inline void *ofi_desc(const struct rps_ofi_conn *conn, const rps_op_t *op)
+{
+	if (!op->mr)
+		return NULL;
+	return conn->shm ? rps_ofi_mr(op->mr)->shm_desc : rps_ofi_mr(op->mr)->desc;
 }
 
 static ssize_t ofi_post_rma(struct rps_ofi_conn *conn, const rps_op_t *op, struct rps_ofi_op *slot,
 			    uint64_t flags)
 {
 	struct iovec iov = { .iov_base = op->buf, .iov_len = op->len };
-	void *desc = op->mr ? rps_ofi_mr(op->mr)->desc : NULL;
+	void *desc = ofi_desc(conn, op);
 	struct fi_rma_iov rma = {
 		.addr = op->remote_addr,
 		.len = op->len,
@@ -83,30 +91,30 @@ static ssize_t ofi_post_rma(struct rps_ofi_conn *conn, const rps_op_t *op, struc
 	struct fi_msg_rma msg = {
 		.msg_iov = &iov,
 		.desc = &desc,
-		.iov_count = op->len || conn->tp->rdm ? 1 : 0,
+		.iov_count = op->len || conn->rdm ? 1 : 0,
 		.rma_iov = &rma,
-		.rma_iov_count = op->len || conn->tp->rdm ? 1 : 0,
+		.rma_iov_count = op->len || conn->rdm ? 1 : 0,
 		.addr = conn->peer_addr,
 		.context = &slot->ctx.fi_ctx,
 	};
 
 	if (op->type == RPS_OP_READ)
-		return fi_readmsg(conn->ep, &msg, flags & ~FI_INJECT);
+		return fi_readmsg(conn->data_ep, &msg, flags & ~FI_INJECT);
 	if (op->type == RPS_OP_WRITE_IMM) {
 		/* the target maps the high half back to its connection */
 		msg.data = (uint64_t)conn->peer_token << 32 | op->imm;
 		flags |= FI_REMOTE_CQ_DATA;
 	}
-	if ((flags & FI_COMPLETION) && (op->len || !conn->tp->rdm))
+	if ((flags & FI_COMPLETION) && (op->len || !conn->rdm))
 		flags |= FI_DELIVERY_COMPLETE;
-	return fi_writemsg(conn->ep, &msg, flags);
+	return fi_writemsg(conn->data_ep, &msg, flags);
 }
 
 static ssize_t ofi_post_send(struct rps_ofi_conn *conn, const rps_op_t *op, struct rps_ofi_op *slot,
 			     uint64_t flags)
 {
 	struct iovec iov = { .iov_base = op->buf, .iov_len = op->len };
-	void *desc = op->mr ? rps_ofi_mr(op->mr)->desc : NULL;
+	void *desc = ofi_desc(conn, op);
 	struct fi_msg msg = {
 		.msg_iov = &iov,
 		.desc = &desc,
@@ -115,9 +123,9 @@ static ssize_t ofi_post_send(struct rps_ofi_conn *conn, const rps_op_t *op, stru
 		.context = &slot->ctx.fi_ctx,
 	};
 
-	if ((flags & FI_COMPLETION) && !conn->tp->rdm)
+	if ((flags & FI_COMPLETION) && !conn->rdm)
 		flags |= FI_DELIVERY_COMPLETE;
-	return fi_sendmsg(conn->ep, &msg, flags);
+	return fi_sendmsg(conn->data_ep, &msg, flags);
 }
 
 static int ofi_post_error(struct rps_ofi_conn *conn, const rps_op_t *op, ssize_t ret)
@@ -166,7 +174,7 @@ int rps_ofi_post(rps_conn_t *bconn, const rps_op_t *op)
 
 	if (!(op->flags & RPS_POST_UNSIGNALED))
 		flags |= FI_COMPLETION;
-	if (op->len <= conn->inline_max && conn->inline_max && (op->len || !conn->tp->rdm))
+	if (op->len <= conn->inline_max && conn->inline_max && (op->len || !conn->rdm))
 		flags |= FI_INJECT;
 	slot->wr_id = op->wr_id;
 	slot->type = op->type;
@@ -265,7 +273,7 @@ static void ofi_log_comp_error(struct rps_ofi_conn *conn, const char *what,
 
 /* Reads one error entry into comp.  Returns 1, 0 when it is for no one
  * (a provider-managed receive flushed by a disconnect), or -errno. */
-static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
+static int ofi_comp_error(struct rps_ofi_cq *cq, struct fid_cq *fcq, rps_completion_t *comp,
 			  struct rps_ofi_recv **recv_p)
 {
 	struct fi_cq_err_entry err = { 0 };
@@ -274,9 +282,11 @@ static int ofi_comp_error(struct rps_ofi_cq *cq, rps_completion_t *comp,
 	ssize_t ret;
 
 	*recv_p = NULL;
-	rps_ofi_cq_lock(cq);
-	ret = fi_cq_readerr(cq->cq, &err, 0);
-	rps_ofi_cq_unlock(cq);
+	if (rps_ofi_cq_locked(cq, fcq))
+		pthread_mutex_lock(&cq->rdm_lock);
+	ret = fi_cq_readerr(fcq, &err, 0);
+	if (rps_ofi_cq_locked(cq, fcq))
+		pthread_mutex_unlock(&cq->rdm_lock);
 	if (ret == -FI_EAGAIN)
 		return 0;
 	if (ret < 0) {
@@ -329,23 +339,21 @@ out:
 /* One fi_cq_read of up to max entries (max <= RPS_OFI_CQ_BATCH), or one
  * error entry.  Returns completions produced, or -errno; *nraw_p is the
  * number of entries consumed, -1 when the CQ was empty. */
-static int ofi_cq_read_batch(struct rps_ofi_cq *cq, rps_completion_t *comps,
-			     struct rps_ofi_recv **recvs, int max, int *nraw_p)
+static int ofi_cq_read_fid(struct rps_ofi_cq *cq, struct fid_cq *fcq, rps_completion_t *comps,
+			   struct rps_ofi_recv **recvs, int max, int *nraw_p)
 {
 	struct fi_cq_data_entry e[RPS_OFI_CQ_BATCH];
 	ssize_t ret;
 	int n = 0;
 
-	rps_ofi_cq_lock(cq);
-	ret = fi_cq_read(cq->cq, e, (size_t)max);
-	rps_ofi_cq_unlock(cq);
+	ret = rps_ofi_cq_read(cq, fcq, e, (size_t)max);
 	if (ret == -FI_EAGAIN) {
 		*nraw_p = -1;
 		return 0;
 	}
 	if (ret == -FI_EAVAIL) {
 		*nraw_p = 1;
-		return ofi_comp_error(cq, comps, recvs);
+		return ofi_comp_error(cq, fcq, comps, recvs);
 	}
 	if (rps_unlikely(ret < 0)) {
 		rps_err("%s: fi_cq_read: %s", cq->tp->base.device_name, fi_strerror((int)-ret));
@@ -355,6 +363,34 @@ static int ofi_cq_read_batch(struct rps_ofi_cq *cq, rps_completion_t *comps,
 		n += ofi_comp_success(cq, &e[i], &comps[n], &recvs[n]);
 	*nraw_p = (int)ret;
 	return n;
+}
+
+/* ofi_cq_read_fid of the tcp (or only) CQ and, while connections use
+ * it, of the shm one next to it, as if they were one: taking turns at
+ * going first, so neither starves the other. */
+static int ofi_cq_read_batch(struct rps_ofi_cq *cq, rps_completion_t *comps,
+			     struct rps_ofi_recv **recvs, int max, int *nraw_p)
+{
+	struct fid_cq *first = cq->cq, *second = NULL;
+	int n, m, nraw2;
+
+	if (cq->shm_cq && atomic_load_explicit(&cq->nshm, memory_order_relaxed)) {
+		second = cq->shm_cq;
+		cq->shm_turn = !cq->shm_turn;
+		if (cq->shm_turn) {
+			first = cq->shm_cq;
+			second = cq->cq;
+		}
+	}
+	n = ofi_cq_read_fid(cq, first, comps, recvs, max, nraw_p);
+	if (!second || n < 0 || n >= max)
+		return n;
+	m = ofi_cq_read_fid(cq, second, comps + n, recvs + n, max - n, &nraw2);
+	if (m < 0)
+		return n ? n : m;
+	if (nraw2 >= 0)
+		*nraw_p = (*nraw_p > 0 ? *nraw_p : 0) + nraw2;
+	return n + m;
 }
 
 /* Gives the buffers handed out by the last poll back to their endpoints. */
@@ -478,13 +514,10 @@ int rps_ofi_cq_progress(rps_cq_t *bcq)
 	int ret;
 
 	if (cq->parked_count >= limit) {
-		struct fi_cq_data_entry none;
 
 		/* no room to keep more: only move data (manual progress; a
 		 * read of 0 entries takes none) */
-		rps_ofi_cq_lock(cq);
-		(void)fi_cq_read(cq->cq, &none, 0);
-		rps_ofi_cq_unlock(cq);
+		rps_ofi_cq_drive(cq);
 		return (int)cq->parked_count;
 	}
 	ret = ofi_cq_park(cq, limit - cq->parked_count, NULL);

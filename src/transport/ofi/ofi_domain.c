@@ -63,8 +63,8 @@ static struct fi_info *ofi_hints(const rps_transport_attr_t *attr, enum fi_ep_ty
 	return hints;
 }
 
-static int ofi_getinfo(const rps_transport_attr_t *attr, enum fi_ep_type ep_type,
-		       struct fi_info **info_p)
+int rps_ofi_getinfo(const rps_transport_attr_t *attr, enum fi_ep_type ep_type,
+		    struct fi_info **info_p)
 {
 	struct fi_info *hints = ofi_hints(attr, ep_type);
 	int ret;
@@ -84,7 +84,7 @@ static void ofi_explain_nodata(const rps_transport_attr_t *attr)
 	struct fi_info *info;
 
 	any.device = NULL;
-	if (ofi_getinfo(&any, FI_EP_UNSPEC, &info) == 0) {
+	if (rps_ofi_getinfo(&any, FI_EP_UNSPEC, &info) == 0) {
 		fi_freeinfo(info);
 		rps_err("ofi: libfabric provider '%s' has no FI_EP_MSG or FI_EP_RDM endpoint "
 			"with ordered RMA and 8 bytes of remote CQ data (use tcp or shm)",
@@ -121,10 +121,10 @@ static void ofi_explain_domain(const struct fi_info *list, const char *device)
 static int ofi_select(const rps_transport_attr_t *attr, bool quiet, struct fi_info **info_p)
 {
 	struct fi_info *list, *cur;
-	int ret = ofi_getinfo(attr, FI_EP_MSG, &list);
+	int ret = rps_ofi_getinfo(attr, FI_EP_MSG, &list);
 
 	if (ret == -FI_ENODATA)
-		ret = ofi_getinfo(attr, FI_EP_RDM, &list);
+		ret = rps_ofi_getinfo(attr, FI_EP_RDM, &list);
 
 	if (ret) {
 		if (quiet)
@@ -282,6 +282,7 @@ static int rps_ofi_open(const rps_transport_attr_t *attr, rps_transport_t **tp_p
 		ret = -ENODEV;
 		goto err_close;
 	}
+	rps_ofi_shm_open(tp);
 	tp->base.pd = &tp->pd;
 	rps_dbg("ofi: opened %s (fabric %s, %s, mr_mode 0x%llx, inject %zu)", tp->base.device_name,
 		tp->info->fabric_attr->name, tp->rdm ? "FI_EP_RDM" : "FI_EP_MSG",
@@ -302,6 +303,7 @@ static void rps_ofi_close(rps_transport_t *btp)
 
 	if (!rps_list_empty(&tp->conns) || !rps_list_empty(&tp->cqs))
 		rps_warn("%s: closed with connections or CQs still open", btp->device_name);
+	rps_ofi_shm_close(tp);
 	ofi_close_objects(tp);
 	ofi_tp_free(tp);
 }
@@ -331,15 +333,15 @@ static uint64_t ofi_next_key(struct rps_ofi_transport *tp)
 	return key;
 }
 
-int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, void *addr, size_t len, uint64_t access,
-		       struct fid_mr **mr_p, uint64_t *key_p)
+int rps_ofi_mr_reg_raw(struct rps_ofi_transport *tp, struct fid_domain *domain, void *addr,
+		       size_t len, uint64_t access, struct fid_mr **mr_p, uint64_t *key_p)
 {
 	uint64_t key;
 	int ret, tries = 0;
 
 	do { /* a key truncated to a short mr_key_size may collide */
 		key = ofi_next_key(tp);
-		ret = fi_mr_reg(tp->domain, addr, len, access, 0, key, 0, mr_p, NULL);
+		ret = fi_mr_reg(domain, addr, len, access, 0, key, 0, mr_p, NULL);
 	} while (ret == -FI_ENOKEY && ++tries < 16);
 	if (ret) {
 		rps_err("%s: register %p+%zu: fi_mr_reg: %s", tp->base.device_name, addr, len,
@@ -370,12 +372,25 @@ int rps_ofi_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr
 	mr = calloc(1, sizeof(*mr));
 	if (!mr)
 		return -ENOMEM;
-	ret = rps_ofi_mr_reg_raw(tp, addr, len, fi_access, &mr->mr, &key);
+	ret = rps_ofi_mr_reg_raw(tp, tp->domain, addr, len, fi_access, &mr->mr, &key);
 	if (ret) {
 		free(mr);
 		return ret;
 	}
 	mr->desc = fi_mr_desc(mr->mr);
+	/* the same key in shm's domain: a peer's rkey is good on either
+	 * path (mr_mode is the same, rps_ofi_shm_open) */
+	if (tp->shm.domain) {
+		ret = fi_mr_reg(tp->shm.domain, addr, len, fi_access, 0, key, 0, &mr->shm_mr, NULL);
+		if (ret) {
+			rps_err("%s: register %p+%zu with shm: fi_mr_reg: %s", tp->base.device_name,
+				addr, len, fi_strerror(-ret));
+			fi_close(&mr->mr->fid);
+			free(mr);
+			return ret == -FI_ENOMEM ? -ENOMEM : -EINVAL;
+		}
+		mr->shm_desc = fi_mr_desc(mr->shm_mr);
+	}
 	/* tcp (mr_mode 0) addresses a region by offset; FI_MR_VIRT_ADDR and
 	 * the old FI_MR_BASIC by virtual address */
 	mr->base.remote.addr = ((tp->mr_mode & FI_MR_VIRT_ADDR) || tp->mr_mode == FI_MR_BASIC)
@@ -390,7 +405,12 @@ int rps_ofi_mr_reg(rps_pd_t *pd, void *addr, size_t len, unsigned access, rps_mr
 static void rps_ofi_mr_dereg(rps_mr_t *bmr)
 {
 	struct rps_ofi_mr *mr = rps_ofi_mr(bmr);
-	int ret = fi_close(&mr->mr->fid);
+	int ret = mr->shm_mr ? fi_close(&mr->shm_mr->fid) : 0;
+
+	if (!ret)
+		ret = fi_close(&mr->mr->fid);
+	else
+		(void)fi_close(&mr->mr->fid);
 
 	if (ret)
 		rps_warn("%s: deregister %p+%zu: %s", bmr->tp->device_name, bmr->addr, bmr->len,
@@ -429,6 +449,13 @@ static int rps_ofi_cq_create(rps_transport_t *btp, uint32_t depth, rps_cq_t **cq
 		goto err_free;
 	}
 	ret = fi_cq_open(tp->domain, &attr, &cq->cq, cq);
+	if (!ret && tp->shm.domain) {
+		ret = fi_cq_open(tp->shm.domain, &attr, &cq->shm_cq, cq);
+		if (ret) {
+			fi_close(&cq->cq->fid);
+			cq->shm_cq = NULL;
+		}
+	}
 	if (ret) {
 		rps_err("%s: fi_cq_open(%u entries): %s", btp->device_name, depth,
 			fi_strerror(-ret));
@@ -459,6 +486,8 @@ static void rps_ofi_cq_destroy(rps_cq_t *bcq)
 	rps_list_del(&cq->link);
 	pthread_mutex_unlock(&cq->tp->lock);
 	ret = fi_close(&cq->cq->fid);
+	if (!ret && cq->shm_cq)
+		ret = fi_close(&cq->shm_cq->fid);
 	if (ret)
 		rps_warn("%s: destroy CQ: %s (connections still bound?)", bcq->tp->device_name,
 			 fi_strerror(-ret));

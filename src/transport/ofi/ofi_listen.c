@@ -245,6 +245,9 @@ static struct rps_ofi_conn_req *ofi_on_connreq(struct rps_ofi_listener *l,
 	memcpy(req->base.peer, peer, sizeof(peer));
 	req->info = entry->info;
 	req->l = l;
+	/* after the data, maybe an offer of shm (ofi_shm.c) */
+	rps_ofi_shm_read_offer(req, (const uint8_t *)entry->data + RPS_OFI_PACKED_LEN(len),
+			       data_len - RPS_OFI_PACKED_LEN(len));
 	return req;
 
 err_reject:

@@ -107,7 +107,6 @@ static uint32_t get_le32(const uint8_t *p)
 static int rdm_wait(int fd, short events, uint64_t deadline, struct rps_ofi_cq *cq)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	struct fi_cq_data_entry unused;
 	int ret, ms;
 
 	for (;;) {
@@ -119,10 +118,8 @@ static int rdm_wait(int fd, short events, uint64_t deadline, struct rps_ofi_cq *
 			continue;
 		if (ret != 0 || !cq || rps_ms_left(deadline) == 0)
 			return ret < 0 ? -errno : ret;
-		/* count 0: moves data, takes no entry (see rps_ofi_progress) */
-		rps_ofi_cq_lock(cq);
-		(void)fi_cq_read(cq->cq, &unused, 0);
-		rps_ofi_cq_unlock(cq);
+		/* moves data, takes no entry (see rps_ofi_progress) */
+		rps_ofi_cq_drive(cq);
 	}
 }
 
@@ -250,90 +247,24 @@ static int rdm_socket(const struct sockaddr_storage *ss)
 /* ---- endpoints ---------------------------------------------------------- */
 
 /* The connection's endpoint and address vector, bound to its CQ, and its
- * name in *m. */
+ * name in *m.  Its data moves on that endpoint too. */
 static int rdm_open_ep(struct rps_ofi_conn *conn, struct rdm_msg *m)
 {
 	struct rps_ofi_transport *tp = conn->tp;
-	struct fi_av_attr av_attr = { .type = FI_AV_TABLE, .count = 1 };
-	const char *step;
-	size_t len = sizeof(m->name);
-	int ret;
+	int ret = rps_ofi_rdm_ep_open(conn, tp->domain, tp->info, conn->cq->cq, &conn->ep, m->name,
+				      &m->name_len);
 
-	step = "fi_av_open";
-	ret = fi_av_open(tp->domain, &av_attr, &conn->av, NULL);
-	if (ret) {
-		conn->av = NULL;
-		goto err;
-	}
-	/* see rps_ofi_cq.rdm_lock */
-	rps_ofi_cq_lock(conn->cq);
-	ret = rps_ofi_ep_open(conn, tp->info, &conn->av->fid);
-	rps_ofi_cq_unlock(conn->cq);
-	if (ret)
-		return ret;
-	step = "fi_getname";
-	ret = fi_getname(&conn->ep->fid, m->name, &len);
-	if (ret)
-		goto err;
-	m->name_len = len;
-	return 0;
-
-err:
-	rps_err("%s: connection to %s: %s: %s", tp->base.device_name, conn->base.peer, step,
-		fi_strerror(-ret));
-	return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
+	conn->data_ep = conn->ep;
+	conn->data_cq = conn->cq->cq;
+	conn->rdm = true;
+	return ret;
 }
 
-/* Puts the peer's endpoint name into the connection's address vector. */
-static int rdm_insert_peer(struct rps_ofi_conn *conn, const uint8_t *name, size_t len)
-{
-	uint8_t buf[RPS_OFI_RDM_NAME_MAX + 1];
-	int ret;
-
-	/* FI_ADDR_STR names are strings: make sure this one ends */
-	memcpy(buf, name, len);
-	buf[len] = 0;
-	ret = fi_av_insert(conn->av, buf, 1, &conn->peer_addr, 0, NULL);
-	if (ret == 1)
-		return 0;
-	rps_err("%s: connection to %s: the peer's endpoint name is not usable (%s)",
-		conn->tp->base.device_name, conn->base.peer,
-		ret < 0 ? fi_strerror(-ret) : "fi_av_insert inserted none");
-	return -RPS_ERR_PROTO;
-}
-
-/* shm sets a pair of endpoints up on the first operation between them:
- * the initiator's sends its name and answers -FI_EAGAIN until the
- * target's progress has mapped it back.  Done here, in the handshake,
- * with a zero-length WRITE that asks for no completion (nothing lands,
- * nothing is reported), so that the caller's first post on the new
- * connection does not fail with -EAGAIN.  The peer drives its endpoint
- * meanwhile (it waits for READY in rdm_recv_ready). */
+/* The peer drives its endpoint meanwhile: it waits for READY in
+ * rdm_recv_ready. */
 static int rdm_warm(struct rps_ofi_conn *conn, uint64_t deadline)
 {
-	struct fi_rma_iov rma = { 0 };
-	struct fi_msg_rma msg = { .rma_iov = &rma, .addr = conn->peer_addr };
-	struct fi_cq_data_entry unused;
-	unsigned backoff_us = 10;
-	ssize_t ret;
-
-	for (;;) {
-		ret = fi_writemsg(conn->ep, &msg, 0);
-		if (ret != -FI_EAGAIN)
-			break;
-		if (rps_ms_left(deadline) == 0)
-			return -ETIMEDOUT;
-		rps_ofi_cq_lock(conn->cq);
-		(void)fi_cq_read(conn->cq->cq, &unused, 0);
-		rps_ofi_cq_unlock(conn->cq);
-		rps_ofi_backoff(&backoff_us, deadline);
-	}
-	if (ret) {
-		rps_err("%s: connection to %s: first write: %s", conn->tp->base.device_name,
-			conn->base.peer, fi_strerror((int)-ret));
-		return -EIO;
-	}
-	return 0;
+	return rps_ofi_rdm_warm(conn, conn->ep, deadline);
 }
 
 /* Lists conn (for rps_ofi_rdm_watch) as connected and calls it up. */
@@ -503,7 +434,7 @@ int rps_ofi_rdm_accept(struct rps_ofi_conn_req *req, struct rps_ofi_cq *cq, cons
 	conn->sock = req->sock;
 	ret = rdm_open_ep(conn, m);
 	if (!ret)
-		ret = rdm_insert_peer(conn, req->peer_name, req->peer_name_len);
+		ret = rps_ofi_rdm_insert(conn, req->peer_name, req->peer_name_len);
 	free(req);
 	if (ret)
 		goto err;
@@ -603,7 +534,7 @@ static int rdm_handshake(struct rps_ofi_conn *conn, const void *data, size_t len
 		goto fail;
 	}
 	conn->base.peer_data_len = (size_t)plen;
-	ret = rdm_insert_peer(conn, m->name, m->name_len);
+	ret = rps_ofi_rdm_insert(conn, m->name, m->name_len);
 	if (!ret)
 		ret = rdm_warm(conn, deadline);
 	if (ret)
