@@ -388,6 +388,8 @@ int rps_ofi_conn_post_recvs(struct rps_ofi_conn *conn);
  * connection's AV), and enables it. */
 int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, struct fi_info *info,
 		    struct fid_cq *fcq, struct fid *events, struct fid_ep **ep_p);
+/* Logs "connection to PEER: STEP: libfabric's error"; -ENOMEM or -EIO. */
+int rps_ofi_step_error(struct rps_ofi_conn *conn, const char *step, int ret);
 /* Registers conn's receive buffers in domain (replacing any earlier). */
 int rps_ofi_conn_reg_recvs(struct rps_ofi_conn *conn, struct fid_domain *domain);
 void rps_ofi_conn_teardown(struct rps_ofi_conn *conn, bool may_forget);

@@ -150,7 +150,6 @@ err_free:
 int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, struct fi_info *info,
 		    struct fid_cq *fcq, struct fid *events, struct fid_ep **ep_p)
 {
-	struct rps_ofi_transport *tp = conn->tp;
 	const char *step;
 	int ret;
 
@@ -175,7 +174,12 @@ int rps_ofi_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, struct
 	return 0;
 
 err:
-	rps_err("%s: connection to %s: %s: %s", tp->base.device_name, conn->base.peer, step,
+	return rps_ofi_step_error(conn, step, ret);
+}
+
+int rps_ofi_step_error(struct rps_ofi_conn *conn, const char *step, int ret)
+{
+	rps_err("%s: connection to %s: %s: %s", conn->tp->base.device_name, conn->base.peer, step,
 		fi_strerror(-ret));
 	return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
 }

@@ -18,7 +18,6 @@
 int rps_ofi_rdm_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, struct fi_info *info,
 			struct fid_cq *fcq, struct fid_ep **ep_p, uint8_t *name, size_t *len_p)
 {
-	struct rps_ofi_transport *tp = conn->tp;
 	struct fi_av_attr av_attr = { .type = FI_AV_TABLE, .count = 1 };
 	const char *step;
 	size_t len = RPS_OFI_RDM_NAME_MAX;
@@ -44,9 +43,7 @@ int rps_ofi_rdm_ep_open(struct rps_ofi_conn *conn, struct fid_domain *domain, st
 	return 0;
 
 err:
-	rps_err("%s: connection to %s: %s: %s", tp->base.device_name, conn->base.peer, step,
-		fi_strerror(-ret));
-	return ret == -FI_ENOMEM ? -ENOMEM : -EIO;
+	return rps_ofi_step_error(conn, step, ret);
 }
 
 int rps_ofi_rdm_insert(struct rps_ofi_conn *conn, const uint8_t *name, size_t len)

@@ -285,6 +285,21 @@ static int shm_ep_open(struct rps_ofi_conn *conn, uint8_t *name, size_t *len_p)
 	return 0;
 }
 
+/* Opens conn->shm_ep for an offer or answer of hdr bytes plus the name
+ * after raw_len bytes of private data, when /dev/shm has room, the
+ * receive pool fits shm's queue and the whole fits the private data. */
+static int shm_ep_open_for(struct rps_ofi_conn *conn, size_t raw_len, size_t hdr, uint8_t *name,
+			   size_t *len_p)
+{
+	if (conn->nrecv > conn->tp->shm.max_recv || !shm_room() || shm_ep_open(conn, name, len_p))
+		return -1;
+	if (raw_len + hdr + *len_p > RPS_OFI_CM_DATA_MAX) {
+		rps_ofi_shm_ep_close(conn);
+		return -1;
+	}
+	return 0;
+}
+
 void rps_ofi_shm_ep_close(struct rps_ofi_conn *conn)
 {
 	int ret;
@@ -312,15 +327,9 @@ size_t rps_ofi_shm_offer(struct rps_ofi_conn *conn, const struct sockaddr_storag
 	uint8_t name[SHM_NAME_MAX];
 	size_t len;
 
-	if (!tp->shm.domain || conn->nrecv > tp->shm.max_recv || !shm_addr_is_local(ss) ||
-	    !shm_room())
+	if (!tp->shm.domain || !shm_addr_is_local(ss) ||
+	    shm_ep_open_for(conn, raw_len, SHM_OFFER_HDR, name, &len))
 		return raw_len;
-	if (shm_ep_open(conn, name, &len))
-		return raw_len;
-	if (raw_len + SHM_OFFER_HDR + len > RPS_OFI_CM_DATA_MAX) {
-		rps_ofi_shm_ep_close(conn);
-		return raw_len;
-	}
 	put_le32(raw + raw_len, SHM_MAGIC_OFFER);
 	memcpy(raw + raw_len + 4, shm_self.host, SHM_HOST_LEN);
 	memcpy(raw + raw_len + 4 + SHM_HOST_LEN, shm_self.proc, SHM_PROC_LEN);
@@ -360,14 +369,8 @@ size_t rps_ofi_shm_answer(struct rps_ofi_conn *conn, const struct rps_ofi_conn_r
 	size_t len;
 	int ret;
 
-	if (!req->peer_name_len || conn->nrecv > conn->tp->shm.max_recv || !shm_room())
+	if (!req->peer_name_len || shm_ep_open_for(conn, raw_len, SHM_ANSWER_HDR, name, &len))
 		return raw_len;
-	if (shm_ep_open(conn, name, &len))
-		return raw_len;
-	if (raw_len + SHM_ANSWER_HDR + len > RPS_OFI_CM_DATA_MAX) {
-		rps_ofi_shm_ep_close(conn);
-		return raw_len;
-	}
 	ret = rps_ofi_rdm_insert(conn, req->peer_name, req->peer_name_len);
 	/* the first write sends our name into the connector's region: it
 	 * is there before the connector hears FI_CONNECTED, so the
