@@ -119,4 +119,24 @@ wait $ps_pid || { cat "$tmp/ps3.log"; fail "rdma-ps --once (RPS_OFI_SHM=0) exite
 ! on_shm "$tmp/t0.log" || { cat "$tmp/t0.log"; fail "RPS_OFI_SHM=0: a connection moved to shm"; }
 grep -q 'connected to' "$tmp/t0.log" || { cat "$tmp/t0.log"; fail "RPS_OFI_SHM=0: no debug log to judge by"; }
 echo "RPS_OFI_SHM=0: on tcp"
+
+# ---- a worker of another user: stays on tcp (each end must open the
+# other's 0600 shm file; root could, the worker could not) ----
+if [ "$(id -u)" = 0 ] && command -v runuser > /dev/null && id nobody > /dev/null 2>&1 &&
+	runuser -u nobody -- test -x ./rdma-worker; then
+	start_ps "$tmp/ps4.log"
+	chmod 777 "$tmp"
+	runuser -u nobody -- bash -c "$(declare -f worker); port=$port; worker 0 50 0 $tmp/u0.log" &
+	u0=$!
+	worker 1 50 0 "$tmp/u1.log" & u1=$!
+	wait $u0 && wait $u1 || { cat "$tmp/u0.log" "$tmp/ps4.log"; fail "a worker of another user failed"; }
+	! on_shm "$tmp/u0.log" || { cat "$tmp/u0.log"; fail "a worker of another user moved to shm"; }
+	grep -q 'connected to' "$tmp/u0.log" || { cat "$tmp/u0.log"; fail "another user: no debug log to judge by"; }
+	on_shm "$tmp/u1.log" || { cat "$tmp/u1.log"; fail "the root worker did not move to shm"; }
+	for _ in $(seq 100); do kill -0 $ps_pid 2>/dev/null || break; sleep 0.1; done
+	wait $ps_pid || { cat "$tmp/ps4.log"; fail "rdma-ps --once (two users) exited $?"; }
+	echo "another user: on tcp, the same user's worker on shm"
+else
+	echo "# not root, or no runuser/nobody: the two-user case is not run"
+fi
 echo PASS

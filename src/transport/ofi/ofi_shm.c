@@ -9,7 +9,8 @@
  *              OFFER to its connect private data: magic, this host's
  *              identity, this process's, the endpoint's name;
  *   listener   takes it up when the identity is this host's but another
- *              process's and the endpoint's shared file is there: opens
+ *              process's, of the same user (shm's files are 0600: each end
+ *              must open the other's), and the endpoint's file is there: opens
  *              its own shm endpoint, puts the connector's name in its
  *              address vector, sends the first (warm-up) write, and
  *              appends an ANSWER with its name to the accept data;
@@ -52,8 +53,8 @@
 #define SHM_MAGIC_ANSWER 0x41485352u /* "RSHA" */
 #define SHM_HOST_LEN	 24	     /* boot id hash, /dev/shm st_dev, st_ino */
 #define SHM_PROC_LEN	 8
-/* magic, host, process, name length (u8) */
-#define SHM_OFFER_HDR	 (4 + SHM_HOST_LEN + SHM_PROC_LEN + 1)
+/* magic, host, process, effective uid, name length (u8) */
+#define SHM_OFFER_HDR	 (4 + SHM_HOST_LEN + SHM_PROC_LEN + 4 + 1)
 /* magic, name length (u8) */
 #define SHM_ANSWER_HDR	 (4 + 1)
 /* shm's endpoint names are ~20 bytes ("pid:index:n"); one byte of length */
@@ -333,6 +334,7 @@ size_t rps_ofi_shm_offer(struct rps_ofi_conn *conn, const struct sockaddr_storag
 	put_le32(raw + raw_len, SHM_MAGIC_OFFER);
 	memcpy(raw + raw_len + 4, shm_self.host, SHM_HOST_LEN);
 	memcpy(raw + raw_len + 4 + SHM_HOST_LEN, shm_self.proc, SHM_PROC_LEN);
+	put_le32(raw + raw_len + 4 + SHM_HOST_LEN + SHM_PROC_LEN, (uint32_t)geteuid());
 	raw[raw_len + SHM_OFFER_HDR - 1] = (uint8_t)len;
 	memcpy(raw + raw_len + SHM_OFFER_HDR, name, len);
 	return raw_len + SHM_OFFER_HDR + len;
@@ -353,6 +355,13 @@ void rps_ofi_shm_read_offer(struct rps_ofi_conn_req *req, const uint8_t *tail, s
 	if (memcmp(tail + 4, shm_self.host, SHM_HOST_LEN) ||
 	    (!memcmp(tail + 4 + SHM_HOST_LEN, shm_self.proc, SHM_PROC_LEN) && !shm_self.force))
 		return;
+	/* another user (root and one who is not, say): one of the two
+	 * could not open the other's file, so the answer would fail there */
+	if (get_le32(tail + 4 + SHM_HOST_LEN + SHM_PROC_LEN) != (uint32_t)geteuid()) {
+		rps_dbg("%s: %s offers shm, but runs as another user: tcp", tp->base.device_name,
+			req->base.peer);
+		return;
+	}
 	if (!shm_file_here(tail + SHM_OFFER_HDR, name_len)) {
 		rps_dbg("%s: %s offers shm, but its endpoint's file is not in /dev/shm",
 			tp->base.device_name, req->base.peer);
