@@ -422,6 +422,14 @@ int rps_ofi_rdm_warm_once(struct rps_ofi_conn *conn, struct fid_ep *ep);
 /* rps_ofi_rdm_warm_once until it succeeds, driving conn's CQ: 0,
  * -ETIMEDOUT at the deadline, -EIO (logged). */
 int rps_ofi_rdm_warm(struct rps_ofi_conn *conn, struct fid_ep *ep, uint64_t deadline);
+/* The path of the /dev/shm file behind an shm endpoint name
+ * ("fi_shm://pid:index:n"); false when name is not one, or too long. */
+bool rps_ofi_shm_path(const uint8_t *name, size_t len, char *path, size_t size);
+/* Removes the /dev/shm file of ep (an shm endpoint of conn) once the
+ * peer has mapped it, which its warm-up or ours finishing says: nothing
+ * then opens it by name again, and a process killed later (SIGKILL: shm
+ * cannot clean up) leaves nothing behind in /dev/shm. */
+void rps_ofi_rdm_unlink_own(struct rps_ofi_conn *conn, struct fid_ep *ep);
 
 /* ---- ofi_shm.c: shm next to tcp ---------------------------------------- */
 /* Opens tp->shm when the main provider has FI_EP_MSG and shm is there

@@ -443,6 +443,9 @@ int rps_ofi_rdm_accept(struct rps_ofi_conn_req *req, struct rps_ofi_cq *cq, cons
 		ret = rdm_recv_ready(conn, deadline);
 	if (!ret)
 		ret = rdm_warm(conn, deadline);
+	/* READY: the connector mapped our region (rps_ofi_rdm_unlink_own) */
+	if (!ret)
+		rps_ofi_rdm_unlink_own(conn, conn->ep);
 	if (!ret)
 		ret = rdm_send_ready(conn->sock, deadline);
 	if (ret) {
@@ -539,6 +542,8 @@ static int rdm_handshake(struct rps_ofi_conn *conn, const void *data, size_t len
 		ret = rdm_warm(conn, deadline);
 	if (ret)
 		goto out;
+	/* the listener mapped our region when it took our name in */
+	rps_ofi_rdm_unlink_own(conn, conn->ep);
 	ret = rdm_send_ready(conn->sock, deadline);
 	if (!ret)
 		ret = rdm_recv_ready(conn, deadline);

@@ -9,7 +9,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "transport/ofi/ofi.h"
 #include "util/clock.h"
@@ -61,6 +63,37 @@ int rps_ofi_rdm_insert(struct rps_ofi_conn *conn, const uint8_t *name, size_t le
 		conn->tp->base.device_name, conn->base.peer,
 		ret < 0 ? fi_strerror(-ret) : "fi_av_insert inserted none");
 	return -RPS_ERR_PROTO;
+}
+
+bool rps_ofi_shm_path(const uint8_t *name, size_t len, char *path, size_t size)
+{
+	static const char scheme[] = "fi_shm://";
+	char buf[RPS_OFI_RDM_NAME_MAX + 1];
+	const char *base;
+
+	if (len > RPS_OFI_RDM_NAME_MAX)
+		return false;
+	memcpy(buf, name, len);
+	buf[len] = 0;
+	if (strncmp(buf, scheme, sizeof(scheme) - 1))
+		return false;
+	base = buf + sizeof(scheme) - 1;
+	if (!*base || strchr(base, '/') || strstr(base, ".."))
+		return false;
+	return (size_t)snprintf(path, size, "/dev/shm/%s", base) < size;
+}
+
+void rps_ofi_rdm_unlink_own(struct rps_ofi_conn *conn, struct fid_ep *ep)
+{
+	uint8_t name[RPS_OFI_RDM_NAME_MAX];
+	char path[RPS_OFI_RDM_NAME_MAX + 16];
+	size_t len = sizeof(name);
+
+	if (fi_getname(&ep->fid, name, &len) || !rps_ofi_shm_path(name, len, path, sizeof(path)))
+		return;
+	if (unlink(path) && errno != ENOENT)
+		rps_dbg("%s: connection to %s: remove %s: %s", conn->tp->base.device_name,
+			conn->base.peer, path, strerror(errno));
 }
 
 /* shm sets a pair of endpoints up on the first operation between them:

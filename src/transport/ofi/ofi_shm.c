@@ -237,22 +237,12 @@ static bool shm_room(void)
 	       (unsigned long long)vfs.f_bavail * vfs.f_frsize >= SHM_FREE_MIN;
 }
 
-/* Whether the file behind an shm endpoint name is here ("fi_shm://" or
- * any scheme prefix off). */
+/* Whether the file behind an shm endpoint name is here. */
 static bool shm_file_here(const uint8_t *name, size_t len)
 {
-	char path[16 + SHM_NAME_MAX + 1] = "/dev/shm/";
-	char buf[SHM_NAME_MAX + 1];
-	const char *base, *scheme;
+	char path[RPS_OFI_RDM_NAME_MAX + 16];
 
-	memcpy(buf, name, len);
-	buf[len] = 0;
-	scheme = strstr(buf, "://");
-	base = scheme ? scheme + 3 : buf;
-	if (!*base || strchr(base, '/') || strstr(base, ".."))
-		return false;
-	strncat(path, base, sizeof(path) - strlen(path) - 1);
-	return access(path, F_OK) == 0;
+	return rps_ofi_shm_path(name, len, path, sizeof(path)) && access(path, F_OK) == 0;
 }
 
 /* Opens conn->shm_ep (and its AV) in the shm domain; its name in name. */
@@ -467,6 +457,8 @@ int rps_ofi_shm_finish(struct rps_ofi_conn *conn, uint64_t deadline)
 			conn->tp->base.device_name, conn->base.peer);
 	else if (ret)
 		return ret;
+	else /* the peer mapped our region (see rps_ofi_rdm_unlink_own) */
+		rps_ofi_rdm_unlink_own(conn, conn->shm_ep);
 	/* take the peer's name in if it came after our write went through */
 	rps_ofi_cq_drive(conn->cq);
 	return shm_use(conn);
