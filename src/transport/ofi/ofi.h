@@ -260,7 +260,6 @@ struct rps_ofi_conn {
 	struct fid_ep *ep;	/* FI_EP_MSG (connection events) or RDM */
 	struct fid_ep *shm_ep;	/* next to tcp: an shm endpoint, or NULL */
 	struct fid_ep *data_ep; /* where data moves: ep, or shm_ep */
-	struct fid_cq *data_cq; /* the fid of cq data_ep reports to */
 	bool rdm;		/* data_ep is FI_EP_RDM */
 	bool shm;		/* data_ep is shm_ep */
 	bool shm_counted;	/* in cq->nshm (until freed) */

@@ -194,7 +194,6 @@ static int ofi_conn_open_ep(struct rps_ofi_conn *conn, struct fi_info *info)
 	if (ret)
 		return ret;
 	conn->data_ep = conn->ep;
-	conn->data_cq = conn->cq->cq;
 	pthread_mutex_lock(&tp->lock);
 	conn->state = RPS_OFI_CONN_CONNECTING;
 	rps_list_add_tail(&tp->conns, &conn->link);

@@ -255,7 +255,6 @@ static int rdm_open_ep(struct rps_ofi_conn *conn, struct rdm_msg *m)
 				      &m->name_len);
 
 	conn->data_ep = conn->ep;
-	conn->data_cq = conn->cq->cq;
 	conn->rdm = true;
 	return ret;
 }

@@ -419,7 +419,6 @@ static int shm_use(struct rps_ofi_conn *conn)
 	if (ret)
 		return ret;
 	conn->data_ep = conn->shm_ep;
-	conn->data_cq = conn->cq->shm_cq;
 	conn->rdm = true;
 	conn->shm = true;
 	conn->inline_max = tp->base.attr.max_inline < inject ? tp->base.attr.max_inline : inject;
