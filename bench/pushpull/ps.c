@@ -25,8 +25,8 @@ struct job {
 	const char *host; /* the server */
 	uint16_t port;
 	uint32_t id, workers;
-	double *push, *pull; /* [steps] microseconds */
-	uint64_t params;     /* the model size, once connected */
+	double *push, *pull, *step; /* [steps] microseconds */
+	uint64_t params;	    /* the model size, once connected */
 	int ret;
 };
 
@@ -54,16 +54,27 @@ static void *worker_main(void *arg)
 	for (uint64_t i = 0; i < rps_worker_num_params(w); i++)
 		rps_worker_grad(w)[i] = 1e-6f;
 	for (uint32_t s = 0; s < WARMUP_STEPS + j->cfg->steps && !j->ret; s++) {
-		uint64_t t0 = rps_now_ns(), t1;
+		uint64_t t0 = rps_now_ns(), t1, t2, t3 = 0, t4 = 0;
 
+		/* push and pull apart, for their columns ... */
 		if ((j->ret = rps_push(w)))
 			break;
 		t1 = rps_now_ns();
 		if ((j->ret = rps_pull(w)))
 			break;
+		t2 = rps_now_ns();
+		/* ... and the step as rdma-worker takes it: overlapped */
+		if (!j->cfg->serial) {
+			t3 = rps_now_ns();
+			if ((j->ret = rps_step(w)))
+				break;
+			t4 = rps_now_ns();
+		}
 		if (s >= WARMUP_STEPS) {
 			j->push[s - WARMUP_STEPS] = (double)(t1 - t0) / 1e3;
-			j->pull[s - WARMUP_STEPS] = (double)(rps_now_ns() - t1) / 1e3;
+			j->pull[s - WARMUP_STEPS] = (double)(t2 - t1) / 1e3;
+			j->step[s - WARMUP_STEPS] =
+				(double)(j->cfg->serial ? t2 - t0 : t4 - t3) / 1e3;
 		}
 	}
 	rps_worker_close(w);
@@ -143,6 +154,7 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 					workers,
 					push + (size_t)m * steps,
 					pull + (size_t)m * steps,
+					step + (size_t)m * steps,
 					0,
 					0 };
 		if ((ret = -pthread_create(&thr[m], NULL, worker_main, &jobs[m])))
@@ -157,8 +169,6 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 	if (!ret) {
 		uint32_t k = workers * steps;
 
-		for (uint32_t i = 0; i < k; i++)
-			step[i] = push[i] + pull[i];
 		r->push_us = pp_median(push, k);
 		r->pull_us = pp_median(pull, k);
 		r->step_us = pp_median(step, k);
@@ -183,7 +193,8 @@ int pp_ps_time_remote(const struct pp_cfg *cfg, uint64_t *bytes_p, struct pp_res
 	uint32_t steps = cfg->steps;
 	double *push = calloc(steps, sizeof(double)), *pull = calloc(steps, sizeof(double));
 	double *step = calloc(steps, sizeof(double));
-	struct job j = { cfg, cfg->server_host, cfg->server_port, cfg->rank, 0, push, pull, 0, 0 };
+	struct job j = { cfg, cfg->server_host, cfg->server_port, cfg->rank, 0, push, pull, step, 0,
+			 0 };
 
 	if (!push || !pull || !step) {
 		j.ret = -ENOMEM;
@@ -191,8 +202,6 @@ int pp_ps_time_remote(const struct pp_cfg *cfg, uint64_t *bytes_p, struct pp_res
 		worker_main(&j); /* on this thread: nothing else runs here */
 	}
 	if (!j.ret) {
-		for (uint32_t i = 0; i < steps; i++)
-			step[i] = push[i] + pull[i];
 		r->push_us = pp_median(push, steps);
 		r->pull_us = pp_median(pull, steps);
 		r->step_us = pp_median(step, steps);

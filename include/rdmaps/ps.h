@@ -229,6 +229,15 @@ int rps_pull(rps_worker_t *w);
  * timeout 0 polls: -EAGAIN while the chunk is in flight. */
 int rps_pull_start(rps_worker_t *w);
 int rps_pull_wait_chunk(rps_worker_t *w, uint32_t chunk, int timeout_ms);
+/* A push and the pull after it, overlapped: each chunk of B[m] is read as
+ * soon as the server says it is applied, while the rest of the push is
+ * still applied.  The weights are what rps_push() then rps_pull() would
+ * give; the return is rps_push()'s.  rps_step_start, then rps_step_wait
+ * (timeout 0 polls: -EAGAIN while in flight), or rps_pull_wait_chunk
+ * chunk by chunk.  Since librdmaps 1.2. */
+int rps_step(rps_worker_t *w);
+int rps_step_start(rps_worker_t *w);
+int rps_step_wait(rps_worker_t *w, int timeout_ms);
 uint32_t rps_worker_num_chunks(const rps_worker_t *w);
 /* Floats per chunk (the last chunk may be shorter). */
 uint64_t rps_worker_chunk_params(const rps_worker_t *w);

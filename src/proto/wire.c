@@ -278,6 +278,36 @@ void rps_bye_encode(const rps_bye_t *b, uint8_t out[RPS_BYE_WIRE_LEN])
 	put_u32(&c, b->step);
 }
 
+void rps_options_encode(const rps_options_t *o, uint8_t out[RPS_OPTIONS_WIRE_LEN])
+{
+	wcur_t c = { out };
+
+	put_u32(&c, RPS_OPTIONS_MAGIC);
+	put_u8(&c, RPS_PROTO_VERSION);
+	put_u8(&c, 0);
+	put_u16(&c, 0);
+	put_u32(&c, o->flags);
+}
+
+int rps_options_parse(const void *buf, size_t len, rps_options_t *out, const char **why_p)
+{
+	rcur_t c;
+	rps_options_t o;
+	int ret = rps_wire_check_frame(buf, len, RPS_OPTIONS_WIRE_LEN, RPS_OPTIONS_MAGIC, why_p);
+
+	if (ret)
+		return ret;
+	/* only now: buf may be NULL (check_frame refuses it) */
+	c = (rcur_t){ (const uint8_t *)buf + 5 };
+	if (get_u8(&c) != 0 || get_u16(&c) != 0)
+		REFUSE("reserved OPTIONS bits set");
+	o.flags = get_u32(&c);
+	if (o.flags & ~RPS_OPT_KNOWN)
+		REFUSE("unknown OPTIONS flags");
+	*out = o;
+	return 0;
+}
+
 int rps_bye_parse(const void *buf, size_t len, rps_bye_t *out, const char **why_p)
 {
 	rcur_t c;

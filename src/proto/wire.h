@@ -32,10 +32,12 @@
 #define RPS_HELLO_MAGIC	  0x48535052u /* "RPSH" little-endian */
 #define RPS_WELCOME_MAGIC 0x57535052u /* "RPSW" */
 #define RPS_BYE_MAGIC	  0x42535052u /* "RPSB" */
+#define RPS_OPTIONS_MAGIC 0x4f535052u /* "RPSO" */
 
 #define RPS_HELLO_WIRE_LEN   52
 #define RPS_WELCOME_WIRE_LEN 128
 #define RPS_BYE_WIRE_LEN     16
+#define RPS_OPTIONS_WIRE_LEN 12
 #define RPS_AUTH_TAG_LEN     12
 
 /* Limits the parsers enforce (also what the server can lay out). */
@@ -97,6 +99,17 @@ typedef struct rps_bye {
 	uint32_t step; /* last step the sender saw, low 32 bits (for logs) */
 } rps_bye_t;
 
+/* OPTIONS (worker -> server, a SEND on lane 0 once the lanes are up):
+ * what the worker would like beyond the base protocol.  A server that
+ * does not know the message ignores it, so nothing else depends on it.
+ * Wire: magic, version, u8 0, u16 0, u32 flags. */
+#define RPS_OPT_CHUNK_NOTICES 0x1u /* chunk notices (RPS_CTL_CHUNK) */
+#define RPS_OPT_KNOWN	      RPS_OPT_CHUNK_NOTICES
+
+typedef struct rps_options {
+	uint32_t flags; /* RPS_OPT_* */
+} rps_options_t;
+
 /* The common header of every control message: magic u32, version u8
  * (RPS_PROTO_VERSION), then a message-specific u8 and u16; and the length
  * rule below.  0, or -RPS_ERR_PROTO with a static reason in *why_p. */
@@ -108,6 +121,7 @@ int rps_wire_check_frame(const void *buf, size_t len, size_t wire_len, uint32_t 
 void rps_hello_encode(const rps_hello_t *h, uint8_t out[RPS_HELLO_WIRE_LEN]);
 void rps_welcome_encode(const rps_welcome_t *w, uint8_t out[RPS_WELCOME_WIRE_LEN]);
 void rps_bye_encode(const rps_bye_t *b, uint8_t out[RPS_BYE_WIRE_LEN]);
+void rps_options_encode(const rps_options_t *o, uint8_t out[RPS_OPTIONS_WIRE_LEN]);
 
 /* Parsers: 0 and *out on success; -RPS_ERR_PROTO with a static reason in
  * *why_p (e.g. "bad magic", "worker_id 9 >= num_workers 4") otherwise.
@@ -116,6 +130,7 @@ void rps_bye_encode(const rps_bye_t *b, uint8_t out[RPS_BYE_WIRE_LEN]);
 int rps_hello_parse(const void *buf, size_t len, rps_hello_t *out, const char **why_p);
 int rps_welcome_parse(const void *buf, size_t len, rps_welcome_t *out, const char **why_p);
 int rps_bye_parse(const void *buf, size_t len, rps_bye_t *out, const char **why_p);
+int rps_options_parse(const void *buf, size_t len, rps_options_t *out, const char **why_p);
 
 /*
  * Immediate data of the data path, 32 bits:
@@ -136,6 +151,20 @@ typedef enum rps_imm_kind {
 enum {
 	RPS_CTL_READY = 1, /* server -> worker: this lane is adopted, use it */
 };
+
+/* RPS_IMM_CONTROL with RPS_CTL_CHUNK set, server -> worker, only to a
+ * worker that asked (RPS_OPT_CHUNK_NOTICES): chunk c of push p is
+ * applied, so its part of B[m] may be read.  Bits 27..20 carry p's low 8
+ * bits (with the parity bit, p's lowest, repeated), 19..0 the chunk,
+ * so a notice late by less than 256 pushes is never taken for the
+ * current one.  Chunks from RPS_CTL_CHUNK_MAX up get none. */
+#define RPS_CTL_CHUNK	  (1u << 28)
+#define RPS_CTL_CHUNK_MAX (1u << 20)
+
+static inline uint32_t rps_ctl_chunk(uint64_t push, uint32_t c)
+{
+	return RPS_CTL_CHUNK | (uint32_t)(push & 0xff) << 20 | (c & (RPS_CTL_CHUNK_MAX - 1));
+}
 
 static inline uint32_t rps_imm_encode(rps_imm_kind_t kind, unsigned parity, uint32_t value)
 {

@@ -71,6 +71,7 @@ typedef struct ps_slot {
 	_Atomic uint64_t pull_version; /* version at its last notify */
 	_Atomic bool held;	       /* SSP: notification withheld */
 	_Atomic bool last_bad;	       /* last push had rejected chunks */
+	_Atomic bool chunk_notices;    /* m asked for them (RPS_OPT_CHUNK_NOTICES) */
 
 	/* per chunk, owned by the chunk's thread: pushes applied to chunk c
 	 * (exactly-once check; also read by other threads' SSGD round checks

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ps/server.h"
@@ -73,6 +74,32 @@ void ps_notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
 	}
 	if (ret)
 		rps_warn("server: notify worker %u: %s", s->id, rps_strerror(ret));
+}
+
+/* Tells worker m that chunk c of its push is applied, so that it may
+ * read that part of B[m] while the rest of the push is still applied
+ * (rps_step(3)).  Best effort: a notice that finds the send queue full
+ * after a few retries is dropped, and the worker reads that chunk after
+ * the push's notification instead. */
+static void ps_chunk_notice(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity,
+			    uint64_t push)
+{
+	ps_lane_t *lane = &s->lanes[e->index];
+	uint32_t imm = rps_imm_encode(RPS_IMM_CONTROL, parity, rps_ctl_chunk(push, c));
+	int ret = -EAGAIN;
+
+	if (c >= RPS_CTL_CHUNK_MAX ||
+	    atomic_load_explicit(&lane->state, memory_order_acquire) != LANE_UP)
+		return;
+	for (int tries = 0; tries < 4 && ret == -EAGAIN; tries++) {
+		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
+					 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0,
+					 0);
+		if (ret == -EAGAIN)
+			rps_cq_progress(e->cq);
+	}
+	if (ret && ret != -EAGAIN)
+		rps_dbg("server: chunk notice to worker %u: %s", s->id, rps_strerror(ret));
 }
 
 /* Slowest live worker's completed pushes (SSP reference point). */
@@ -172,6 +199,9 @@ void ps_async_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity, u
 		atomic_store(&s->chunks_done, 0);
 		push_complete(e, s);
 		atomic_store(&s->chunks_bad, 0);
+	} else if (atomic_load_explicit(&s->chunk_notices, memory_order_relaxed)) {
+		/* the last chunk's notice is the push's own notification */
+		ps_chunk_notice(e, s, c, parity, push);
 	}
 }
 
@@ -193,6 +223,8 @@ void ps_async_join(struct rps_server *srv, ps_slot_t *s)
 	atomic_store(&s->chunks_bad, 0);
 	atomic_store(&s->held, false);
 	atomic_store(&s->pull_version, atomic_load(&srv->version));
+	/* a new incarnation asks again (its OPTIONS) */
+	atomic_store(&s->chunk_notices, false);
 }
 
 /* ---- one chunk notice --------------------------------------------------- */
@@ -219,6 +251,26 @@ static void on_push_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t imm)
 	srv->ops->on_chunk(e, s, c, parity, push);
 }
 
+/* A SEND from worker m: its OPTIONS; anything else (its BYE) is only
+ * logged.  Bad OPTIONS change nothing: m simply gets no chunk notices. */
+static void on_message(ps_slot_t *s, const rps_completion_t *c)
+{
+	rps_options_t o;
+	const char *why;
+
+	if (c->len < 4 || !c->data || memcmp(c->data, "RPSO", 4)) {
+		rps_dbg("server: worker %u: control message of %u bytes", s->id, c->len);
+		return;
+	}
+	if (rps_options_parse(c->data, c->len, &o, &why)) {
+		rps_warn("server: worker %u: OPTIONS ignored: %s", s->id, why);
+		return;
+	}
+	atomic_store(&s->chunk_notices, (o.flags & RPS_OPT_CHUNK_NOTICES) != 0);
+	rps_dbg("server: worker %u: chunk notices %s", s->id,
+		o.flags & RPS_OPT_CHUNK_NOTICES ? "on" : "off");
+}
+
 static void on_completion(ps_engine_t *e, const rps_completion_t *c)
 {
 	ps_slot_t *s = rps_conn_get_context(c->conn);
@@ -237,7 +289,7 @@ static void on_completion(ps_engine_t *e, const rps_completion_t *c)
 	if (c->type == RPS_COMP_REMOTE_WRITE_IMM && rps_imm_kind(c->imm) == RPS_IMM_PUSH)
 		on_push_chunk(e, s, c->imm);
 	else if (c->type == RPS_COMP_RECV)
-		rps_dbg("server: worker %u: control message of %u bytes", s->id, c->len);
+		on_message(s, c);
 	else if (c->type == RPS_COMP_REMOTE_WRITE_IMM && ps_stat_add(&e->stats[s->id].proto, 1) < 8)
 		rps_warn("server: worker %u: unexpected immediate 0x%08x", s->id, c->imm);
 }

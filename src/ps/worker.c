@@ -23,7 +23,10 @@
 #include "util/log.h"
 #include "util/spin.h"
 
-#define PUSH_WRID_FLAG	   (1ull << 63)
+#define PUSH_WRID_FLAG (1ull << 63)
+/* a chunk of an rps_step: not yet applied, applied (its notice came),
+ * read posted */
+enum { STEP_WAIT = 0, STEP_APPLIED, STEP_POSTED };
 #define CTL_BYTES	   64 /* doorbell (8 B) + room for a control message */
 #define DEFAULT_TIMEOUT_MS 60000
 
@@ -49,6 +52,10 @@ struct rps_worker {
 	int push_result;
 	uint32_t pull_left; /* READs of the current pull not yet done */
 	uint8_t *pulled;    /* per chunk: done in the current pull */
+	/* rps_step: per chunk, STEP_* below; ready counts STEP_APPLIED */
+	bool step_armed;
+	uint8_t *step_state;
+	uint32_t step_ready;
 	uint64_t server_version;
 	int fatal; /* first transport error; the worker is unusable */
 };
@@ -65,12 +72,30 @@ static void *alloc_buf(uint64_t bytes)
 
 /* ---- completions --------------------------------------------------------- */
 
+/* A chunk notice (RPS_CTL_CHUNK): counted only for the push in flight
+ * of an rps_step; a late one of an earlier push is dropped. */
+static void on_chunk_notice(rps_worker_t *w, uint32_t imm)
+{
+	uint32_t v = rps_imm_value(imm), c = v & (RPS_CTL_CHUNK_MAX - 1);
+
+	if (!w->step_armed || !w->push_inflight || rps_imm_parity(imm) != (w->pushes & 1) ||
+	    ((v >> 20) & 0xff) != (w->pushes & 0xff) || c >= w->num_chunks ||
+	    w->step_state[c] != STEP_WAIT)
+		return;
+	w->step_state[c] = STEP_APPLIED;
+	w->step_ready++;
+}
+
 static void on_notify(rps_worker_t *w, uint32_t imm)
 {
 	rps_imm_kind_t kind = rps_imm_kind(imm);
 
 	if (kind == RPS_IMM_CONTROL && rps_imm_value(imm) == RPS_CTL_READY) {
 		w->lanes_ready++;
+		return;
+	}
+	if (kind == RPS_IMM_CONTROL && (rps_imm_value(imm) & RPS_CTL_CHUNK)) {
+		on_chunk_notice(w, imm);
 		return;
 	}
 	if ((kind != RPS_IMM_NOTIFY && kind != RPS_IMM_REJECT) || !w->push_inflight ||
@@ -126,6 +151,8 @@ static int poll_once(rps_worker_t *w, unsigned *idle_p)
 	return w->fatal;
 }
 
+static int step_post_ready(rps_worker_t *w);
+
 /* Polls until done(w) or the timeout (-ETIMEDOUT). */
 static int poll_until(rps_worker_t *w, bool (*done)(const rps_worker_t *, uint32_t), uint32_t arg,
 		      int timeout_ms, const char *what)
@@ -136,6 +163,9 @@ static int poll_until(rps_worker_t *w, bool (*done)(const rps_worker_t *, uint32
 
 	while (!done(w, arg)) {
 		if ((ret = poll_once(w, &idle)))
+			return ret;
+		/* an rps_step's reads, as their chunks are applied */
+		if (w->step_armed && (ret = step_post_ready(w)))
 			return ret;
 		if ((++spins & 1023) == 0) {
 			rps_transport_progress(w->tp);
@@ -287,6 +317,95 @@ RPS_EXPORT int rps_pull(rps_worker_t *w)
 	return ret ? ret : poll_until(w, pull_done, 0, w->timeout_ms, "pulling the weights");
 }
 
+/* ---- a step: push and pull overlapped ------------------------------------ */
+
+static int post_pull_chunk(rps_worker_t *w, uint32_t c)
+{
+	uint64_t off = (uint64_t)c * w->chunk_params, len = chunk_len(w, off);
+	int ret = post_retry(w, w->lanes[c % w->nlanes], true, w->weights + off,
+			     len * sizeof(float), w->weights_mr,
+			     w->wl.snap.addr + off * sizeof(float), w->wl.snap.key, 0, c);
+
+	if (ret) {
+		rps_err("worker %u: pull chunk %u: %s", w->wl.worker_id, c, rps_strerror(ret));
+		w->fatal = ret;
+	}
+	return ret;
+}
+
+/* Posts the READ of every chunk whose notice came, and of every chunk
+ * once the push is complete (a server without notices, a dropped one,
+ * or the push's last chunk, whose notice is the notification). */
+static int step_post_ready(rps_worker_t *w)
+{
+	bool all = !w->push_inflight;
+
+	if (!all && !w->step_ready)
+		return 0;
+	for (uint32_t c = 0; c < w->num_chunks; c++) {
+		uint8_t st = w->step_state[c];
+
+		if (st == STEP_POSTED || (st == STEP_WAIT && !all))
+			continue;
+		/* post_retry may poll: mark first, so no notice counts twice */
+		if (st == STEP_APPLIED)
+			w->step_ready--;
+		w->step_state[c] = STEP_POSTED;
+		if (post_pull_chunk(w, c))
+			return w->fatal;
+	}
+	if (all)
+		w->step_armed = false;
+	return 0;
+}
+
+static bool step_done(const rps_worker_t *w, uint32_t unused)
+{
+	(void)unused;
+	return !w->push_inflight && !w->step_armed && w->pull_left == 0;
+}
+
+RPS_EXPORT int rps_step_start(rps_worker_t *w)
+{
+	int ret;
+
+	if (w->fatal)
+		return w->fatal;
+	if (w->push_inflight || w->pull_left)
+		return -EBUSY;
+	memset(w->pulled, 0, w->num_chunks);
+	memset(w->step_state, STEP_WAIT, w->num_chunks);
+	w->step_ready = 0;
+	w->pull_left = w->num_chunks;
+	w->step_armed = true;
+	ret = rps_push_start(w);
+	if (ret) {
+		w->step_armed = false;
+		w->pull_left = 0;
+	}
+	return ret;
+}
+
+RPS_EXPORT int rps_step_wait(rps_worker_t *w, int timeout_ms)
+{
+	int ret;
+
+	/* a step whose push already completed posts the rest right away */
+	if (w->step_armed && (ret = step_post_ready(w)))
+		return ret;
+	ret = poll_until(w, step_done, 0, timeout_ms, "waiting for a step");
+	if (ret == -ETIMEDOUT && timeout_ms == 0)
+		return -EAGAIN;
+	return ret ? ret : w->push_result;
+}
+
+RPS_EXPORT int rps_step(rps_worker_t *w)
+{
+	int ret = rps_step_start(w);
+
+	return ret ? ret : rps_step_wait(w, w->timeout_ms);
+}
+
 /* ---- connection ------------------------------------------------------------ */
 
 static bool all_ready(const rps_worker_t *w, uint32_t unused)
@@ -387,13 +506,34 @@ static int setup_buffers(rps_worker_t *w, const rps_worker_config_t *cfg)
 	    (ret = take_buffer(w, cfg, cfg->weights_buf, 1, &w->weights, &w->own_weights)))
 		return ret;
 	w->pulled = calloc(w->num_chunks, 1);
-	if (!w->pulled)
+	w->step_state = calloc(w->num_chunks, 1);
+	if (!w->pulled || !w->step_state)
 		return -ENOMEM;
 	if ((ret = rps_mr_reg(rps_transport_pd(w->tp), w->grad, bytes, RPS_ACCESS_LOCAL_WRITE,
 			      &w->grad_mr)))
 		return ret;
 	return rps_mr_reg(rps_transport_pd(w->tp), w->weights, bytes, RPS_ACCESS_LOCAL_WRITE,
 			  &w->weights_mr);
+}
+
+/* OPTIONS on lane 0: chunk notices, for rps_step.  A server that does
+ * not know the message ignores it, and rps_step then reads every chunk
+ * once the push is complete. */
+static int send_options(rps_worker_t *w)
+{
+	rps_options_t o = { w->num_chunks > 1 && w->num_chunks <= RPS_CTL_CHUNK_MAX
+				    ? RPS_OPT_CHUNK_NOTICES
+				    : 0 };
+	int ret;
+
+	if (!o.flags)
+		return 0;
+	/* ctl[4..5]: after the doorbell, the keepalive word and the BYE */
+	rps_options_encode(&o, (uint8_t *)&w->ctl[4]);
+	ret = rps_post_send(w->lanes[0], &w->ctl[4], RPS_OPTIONS_WIRE_LEN, w->ctl_mr, 0, 0);
+	if (ret)
+		rps_err("worker %u: OPTIONS to the server: %s", w->wl.worker_id, rps_strerror(ret));
+	return ret;
 }
 
 static int worker_open(rps_worker_t *w, const rps_worker_config_t *cfg)
@@ -434,7 +574,10 @@ static int worker_open(rps_worker_t *w, const rps_worker_config_t *cfg)
 	w->server_version = first.step; /* the weights pulled at connect */
 	if ((ret = setup_buffers(w, cfg)))
 		return ret;
-	return poll_until(w, all_ready, 0, w->timeout_ms, "waiting for the server to adopt lanes");
+	if ((ret = poll_until(w, all_ready, 0, w->timeout_ms,
+			      "waiting for the server to adopt lanes")))
+		return ret;
+	return send_options(w);
 }
 
 static void worker_config_defaults(rps_worker_config_t *cfg)
@@ -527,6 +670,7 @@ RPS_EXPORT void rps_worker_close(rps_worker_t *w)
 	rps_mr_dereg(w->grad_mr);
 	rps_mr_dereg(w->ctl_mr);
 	free(w->pulled);
+	free(w->step_state);
 	if (w->own_weights)
 		free(w->weights);
 	if (w->own_grad)

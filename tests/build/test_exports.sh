@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # The exports of librdmaps.so are the API and nothing else:
-#   - under RDMAPS_1.0, exactly the functions declared in
-#     include/rdmaps/*.h (a new public function that the map forgot is
-#     missing from the library; an internal one that leaked is extra);
+#   - under the public nodes (RDMAPS_1.0, and RDMAPS_1.2 for what 1.2
+#     added), exactly the functions declared in include/rdmaps/*.h (a new
+#     public function that the map forgot is missing from the library; an
+#     internal one that leaked is extra);
 #   - under RDMAPS_PRIVATE_1, exactly what src/librdmaps.map lists there,
 #     none of it declared in a public header;
 #   - no other version node, and every name of the map exported.
@@ -53,23 +54,24 @@ awk '/^[A-Z_0-9.]+[[:space:]]*\{/ { node = $1; next }
 	node && /^[[:space:]]*rps_[a-z0-9_]+;/ { gsub(/[[:space:];]/, ""); print node, $0 }' \
 	"$map" | sort -u >"$tmp/map"
 
-awk '$1 == "RDMAPS_1.0" { print $2 }' "$tmp/exported" >"$tmp/exp_pub"
+public_node='^RDMAPS_1\.(0|2)$'
+awk -v re="$public_node" '$1 ~ re { print $2 }' "$tmp/exported" | sort -u >"$tmp/exp_pub"
 awk '$1 == "RDMAPS_PRIVATE_1" { print $2 }' "$tmp/exported" >"$tmp/exp_priv"
-awk '$1 != "RDMAPS_1.0" && $1 != "RDMAPS_PRIVATE_1"' "$tmp/exported" >"$tmp/exp_other"
+awk -v re="$public_node" '$1 !~ re && $1 != "RDMAPS_PRIVATE_1"' "$tmp/exported" >"$tmp/exp_other"
 
-while read -r fn; do diff_line "$fn: declared in include/rdmaps but not exported under RDMAPS_1.0"
+while read -r fn; do diff_line "$fn: declared in include/rdmaps but not exported under RDMAPS_1.0 or 1.2"
 done < <(comm -23 "$tmp/public" "$tmp/exp_pub")
-while read -r fn; do diff_line "$fn: exported under RDMAPS_1.0 but declared in no public header"
+while read -r fn; do diff_line "$fn: exported under RDMAPS_1.0 or 1.2 but declared in no public header"
 done < <(comm -13 "$tmp/public" "$tmp/exp_pub")
 while read -r fn; do diff_line "$fn: exported under RDMAPS_PRIVATE_1 but declared in a public header"
 done < <(comm -12 "$tmp/public" "$tmp/exp_priv")
-while read -r v fn; do diff_line "$fn: exported under $v (only RDMAPS_1.0 and RDMAPS_PRIVATE_1 exist)"
+while read -r v fn; do diff_line "$fn: exported under $v (only RDMAPS_1.0, RDMAPS_1.2 and RDMAPS_PRIVATE_1 exist)"
 done <"$tmp/exp_other"
 while read -r v fn; do
 	grep -qx "$v $fn" "$tmp/exported" ||
 		diff_line "$fn: listed under $v in src/librdmaps.map but not exported (stale entry, or a missing RPS_EXPORT / RPS_EXPORT_PRIVATE)"
 done <"$tmp/map"
 
-echo "checked: $(wc -l <"$tmp/exp_pub") RDMAPS_1.0 and $(wc -l <"$tmp/exp_priv") RDMAPS_PRIVATE_1 exports of $so"
+echo "checked: $(wc -l <"$tmp/exp_pub") public (RDMAPS_1.0, 1.2) and $(wc -l <"$tmp/exp_priv") RDMAPS_PRIVATE_1 exports of $so"
 [ "$bad" = 0 ] || fail "$bad difference(s) between $so, src/librdmaps.map and include/rdmaps/*.h"
 echo PASS

@@ -2,10 +2,11 @@
 /*
  * libFuzzer target for the control-plane parsers (src/proto/wire.c,
  * src/proto/refuse.c): rps_hello_parse(), rps_welcome_parse(),
- * rps_bye_parse() and rps_refuse_parse(); see README.md.
+ * rps_bye_parse(), rps_refuse_parse() and rps_options_parse(); see
+ * README.md.
  *
- * The first byte picks the message (its value mod 4: HELLO, WELCOME, BYE,
- * REFUSE),
+ * The first byte picks the message (its value mod 5: HELLO, WELCOME, BYE,
+ * REFUSE, OPTIONS),
  * the rest is what arrived.  A message that parses must satisfy every
  * limit wire.h documents, and encoded again it must give back the bytes
  * it came from: each message has exactly one encoding (zero reserved
@@ -34,7 +35,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum { MSG_HELLO, MSG_WELCOME, MSG_BYE, MSG_REFUSE, MSG_KINDS };
+enum { MSG_HELLO, MSG_WELCOME, MSG_BYE, MSG_REFUSE, MSG_OPTIONS, MSG_KINDS };
 
 /* ---- seed corpus --------------------------------------------------------- */
 #ifdef FUZZ_WIRE_MAKE_CORPUS
@@ -75,7 +76,8 @@ static void welcome_layout(rps_welcome_t *w, uint64_t params, uint32_t chunk, ui
 int main(int argc, char **argv)
 {
 	uint8_t hbuf[RPS_HELLO_WIRE_LEN], wbuf[RPS_WELCOME_WIRE_LEN], bbuf[RPS_BYE_WIRE_LEN];
-	uint8_t rbuf[RPS_REFUSE_WIRE_LEN];
+	uint8_t rbuf[RPS_REFUSE_WIRE_LEN], obuf[RPS_OPTIONS_WIRE_LEN];
+	rps_options_t o = { 0 };
 	rps_refuse_t r = { RPS_REFUSE_AUTH, 0, 0, 0, 0 };
 	rps_hello_t h = { 0 };
 	rps_welcome_t w = { .algo = RPS_ALGO_SGD, .num_workers = 1, .lanes = 1, .lr = 0.1f };
@@ -133,6 +135,12 @@ int main(int argc, char **argv)
 	r = (rps_refuse_t){ RPS_REFUSE_MODEL_SIZE, 1, 3, 7850, 12730 };
 	rps_refuse_encode(&r, rbuf);
 	ret |= seed(argv[1], "refuse-model-size", MSG_REFUSE, rbuf, sizeof(rbuf), 8);
+
+	rps_options_encode(&o, obuf);
+	ret |= seed(argv[1], "options-none", MSG_OPTIONS, obuf, sizeof(obuf), 0);
+	o.flags = RPS_OPT_CHUNK_NOTICES;
+	rps_options_encode(&o, obuf);
+	ret |= seed(argv[1], "options-chunk-notices", MSG_OPTIONS, obuf, sizeof(obuf), 4);
 	return ret ? 1 : 0;
 }
 
@@ -217,6 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rps_welcome_t w;
 		rps_bye_t b;
 		rps_refuse_t r;
+		rps_options_t o;
 	} out;
 	uint8_t enc[RPS_WELCOME_WIRE_LEN];
 	int ret;
@@ -258,6 +267,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_refuse(&out.r);
 		rps_refuse_encode(&out.r, enc);
 		check_same(msg, len, enc, RPS_REFUSE_WIRE_LEN);
+		break;
+	case MSG_OPTIONS:
+		ret = rps_options_parse(msg, len, &out.o, &why);
+		if (ret) {
+			check_refused(ret, why, &out, sizeof(out));
+			break;
+		}
+		CHECK((out.o.flags & ~RPS_OPT_KNOWN) == 0);
+		rps_options_encode(&out.o, enc);
+		check_same(msg, len, enc, RPS_OPTIONS_WIRE_LEN);
 		break;
 	default:
 		ret = rps_bye_parse(msg, len, &out.b, &why);

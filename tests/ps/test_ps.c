@@ -1197,6 +1197,109 @@ static void test_staleness_bound_holds_fast_worker(void **state)
 	rps_server_destroy(srv);
 }
 
+/* ---- rps_step: push and pull overlapped ------------------------------ */
+
+/* k steps of one worker, as rps_push + rps_pull (serial) or rps_step, on
+ * a fresh server: the pulled weights and the server's model */
+static void steps_of(bool serial, unsigned k, float *pulled, float *model, uint64_t n)
+{
+	rps_server_t *srv = start_server(RPS_ALGO_DCASGD_C, 1, n, 8192, 2, 0, 0);
+	rps_worker_t *w;
+
+	assert_int_equal(worker_connect(srv, 0, 1, &w), 0);
+	for (unsigned s = 0; s < k; s++) {
+		fill_grad(rps_worker_grad(w), n, 0, s);
+		if (serial) {
+			assert_int_equal(rps_push(w), 0);
+			assert_int_equal(rps_pull(w), 0);
+		} else {
+			assert_int_equal(rps_step(w), 0);
+		}
+	}
+	memcpy(pulled, rps_worker_weights(w), n * sizeof(float));
+	rps_worker_close(w);
+	rps_server_stop(srv);
+	rps_server_read_weights(srv, model);
+	rps_server_destroy(srv);
+}
+
+static void test_step_same_weights_as_push_then_pull(void **state)
+{
+	const uint64_t n = 20000; /* 10 chunks of 8 KiB on 2 lanes */
+	float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+	float *ma = malloc(n * sizeof(float)), *mb = malloc(n * sizeof(float));
+
+	(void)state;
+	steps_of(true, 6, a, ma, n);
+	steps_of(false, 6, b, mb, n);
+	assert_memory_equal(a, b, n * sizeof(float));
+	assert_memory_equal(ma, mb, n * sizeof(float));
+	/* dc-asgd-c: what a worker pulls is B[m], the model after its own
+	 * update, which with one worker is the model */
+	assert_memory_equal(b, mb, n * sizeof(float));
+	free(a);
+	free(b);
+	free(ma);
+	free(mb);
+}
+
+/* The notices are what lets a step read a chunk before its push is
+ * complete: a worker held back by the staleness bound (no notification)
+ * still gets chunk 0, and only its wait for the whole step goes on. */
+static void test_step_reads_chunks_before_the_push_completes(void **state)
+{
+	const uint64_t n = 16384; /* 4 chunks of 16 KiB */
+	rps_server_t *srv = start_server(RPS_ALGO_ASGD, 2, n, 16384, 1, 1, 0);
+	rps_worker_t *fast, *slow;
+	float *before = malloc(n * sizeof(float));
+
+	(void)state;
+	assert_int_equal(worker_connect(srv, 0, 2, &fast), 0);
+	assert_int_equal(worker_connect(srv, 1, 2, &slow), 0);
+	fill_grad(rps_worker_grad(fast), n, 0, 0);
+	assert_int_equal(rps_step(fast), 0);
+	memcpy(before, rps_worker_weights(fast), n * sizeof(float));
+	/* two ahead: the notification is withheld, the notices are not */
+	fill_grad(rps_worker_grad(fast), n, 0, 1);
+	assert_int_equal(rps_step_start(fast), 0);
+	assert_int_equal(rps_step_start(fast), -EBUSY);
+	assert_int_equal(rps_pull_wait_chunk(fast, 0, 10000), 0);
+	assert_memory_not_equal(rps_worker_weights(fast), before, 4096 * sizeof(float));
+	assert_int_equal(rps_step_wait(fast, 300), -ETIMEDOUT);
+	assert_int_equal(rps_step_wait(fast, 0), -EAGAIN);
+	/* the slow one pushes: the fast one is released, its step ends */
+	assert_int_equal(rps_push(slow), 0);
+	assert_int_equal(rps_step_wait(fast, 10000), 0);
+	for (uint32_t c = 0; c < rps_worker_num_chunks(fast); c++)
+		assert_int_equal(rps_pull_wait_chunk(fast, c, 0), 0);
+	rps_worker_close(fast);
+	rps_worker_close(slow);
+	free(before);
+	rps_server_destroy(srv);
+}
+
+static void test_step_rejected_chunk(void **state)
+{
+	const uint64_t n = 8192; /* two chunks of 16 KiB */
+	rps_server_t *srv = start_server(RPS_ALGO_ASGD, 1, n, 16384, 1, 0, 0);
+	float *before = malloc(n * sizeof(float));
+	rps_worker_t *w;
+
+	(void)state;
+	assert_int_equal(worker_connect(srv, 0, 1, &w), 0);
+	memcpy(before, rps_worker_weights(w), n * sizeof(float));
+	fill_grad(rps_worker_grad(w), n, 0, 0);
+	rps_worker_grad(w)[4096 + 5] = NAN; /* in chunk 1, the last */
+	assert_int_equal(rps_step(w), -EDOM);
+	assert_memory_equal(rps_worker_weights(w) + 4096, before + 4096, 4096 * sizeof(float));
+	assert_memory_not_equal(rps_worker_weights(w), before, 4096 * sizeof(float));
+	fill_grad(rps_worker_grad(w), n, 0, 1);
+	assert_int_equal(rps_step(w), 0);
+	rps_worker_close(w);
+	free(before);
+	rps_server_destroy(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1217,6 +1320,9 @@ int main(void)
 		cmocka_unit_test(test_dude_leaver_gradient_removed),
 		cmocka_unit_test(test_ssgd_timeout_continues_without_absent_worker),
 		cmocka_unit_test(test_auth_token_refuses_wrong_or_missing),
+		cmocka_unit_test(test_step_same_weights_as_push_then_pull),
+		cmocka_unit_test(test_step_reads_chunks_before_the_push_completes),
+		cmocka_unit_test(test_step_rejected_chunk),
 		cmocka_unit_test(test_resume_bit_identical_asgd_momentum),
 		cmocka_unit_test(test_resume_bit_identical_dcasgd_a),
 		cmocka_unit_test(test_resume_bit_identical_dude),

@@ -261,6 +261,40 @@ static void test_bye(void **state)
 	assert_int_equal(rps_bye_parse(buf, 3, &out, &why), -RPS_ERR_PROTO);
 }
 
+/* OPTIONS: round trip with the byte layout; reserved bits, unknown
+ * flags and short messages refused; chunk notices' immediate layout. */
+static void test_options(void **state)
+{
+	uint8_t buf[RPS_OPTIONS_WIRE_LEN];
+	const uint8_t head[] = { 'R', 'P', 'S', 'O', 1, 0, 0, 0, 1, 0, 0, 0 };
+	rps_options_t o = { RPS_OPT_CHUNK_NOTICES }, out = { 0 };
+	const char *why;
+	uint32_t imm;
+
+	(void)state;
+	rps_options_encode(&o, buf);
+	assert_memory_equal(buf, head, sizeof(head));
+	assert_int_equal(rps_options_parse(buf, sizeof(buf), &out, &why), 0);
+	assert_int_equal(out.flags, RPS_OPT_CHUNK_NOTICES);
+	buf[5] = 1;
+	assert_int_equal(rps_options_parse(buf, sizeof(buf), &out, &why), -RPS_ERR_PROTO);
+	assert_non_null(strstr(why, "reserved"));
+	rps_options_encode(&o, buf);
+	buf[9] = 0x80; /* a flag this version does not know */
+	assert_int_equal(rps_options_parse(buf, sizeof(buf), &out, &why), -RPS_ERR_PROTO);
+	assert_non_null(strstr(why, "flags"));
+	rps_options_encode(&o, buf);
+	assert_int_equal(rps_options_parse(buf, 11, &out, &why), -RPS_ERR_PROTO);
+	/* chunk 5 of push 0x1203: kind CONTROL, parity 1, push's low byte */
+	imm = rps_imm_encode(RPS_IMM_CONTROL, 0x1203 & 1, rps_ctl_chunk(0x1203, 5));
+	assert_int_equal(rps_imm_kind(imm), RPS_IMM_CONTROL);
+	assert_int_equal(rps_imm_parity(imm), 1);
+	assert_true(rps_imm_value(imm) & RPS_CTL_CHUNK);
+	assert_int_equal((rps_imm_value(imm) >> 20) & 0xff, 0x03);
+	assert_int_equal(rps_imm_value(imm) & (RPS_CTL_CHUNK_MAX - 1), 5);
+	assert_int_not_equal(rps_imm_value(imm), RPS_CTL_READY);
+}
+
 /* REFUSE: round trip with the byte layout, every reason described, and
  * each malformed field refused. */
 static void test_refuse(void **state)
@@ -363,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_welcome_roundtrip),
 		cmocka_unit_test(test_welcome_rejects_each_field),
 		cmocka_unit_test(test_bye),
+		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_refuse),
 		cmocka_unit_test(test_imm_encoding),
 		cmocka_unit_test(test_algo_names),
