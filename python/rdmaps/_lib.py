@@ -122,6 +122,8 @@ _PROTOTYPES = {
     "rps_pull": (c_int, [_P]),
     "rps_pull_start": (c_int, [_P]),
     "rps_pull_wait_chunk": (c_int, [_P, c_uint32, c_int]),
+    "rps_step_start": (c_int, [_P]),
+    "rps_step_wait": (c_int, [_P, c_int]),
     "rps_ring_attr_init_size": (None, [POINTER(RingAttr), c_size_t]),
     "rps_ring_create": (c_int, [POINTER(RingAttr), POINTER(_P)]),
     "rps_ring_destroy": (None, [_P]),

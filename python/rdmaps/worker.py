@@ -353,6 +353,21 @@ class Worker(Closing):
             raise _lib.error("pull (%s)" % s.name, ret, lines)
         return True
 
+    def step(self):
+        """push() then pull(), overlapped: each chunk of ``weights`` is read
+        as soon as its server applied it (rps_step(3)), so the weights are
+        those push() and pull() would give, sooner.  Raises as push()
+        does; the weights are pulled either way."""
+        self._check_open()
+        self._each("step", self._lib.rps_step_start)
+        first = None
+        for s in self._shards:
+            ret, lines = _lib.invoke(self._lib.rps_step_wait, s.handle, self._timeout_ms)
+            if ret < 0 and first is None:
+                first = (s, ret, lines)
+        if first is not None:
+            self._push_error(*first)
+
     # ---- closing ----------------------------------------------------------------
 
     def close(self):

@@ -81,6 +81,26 @@ class Buffers(unittest.TestCase):
                 w.pull_wait_chunk(10)
             self.assertEqual(e.exception.code, -errno.EINVAL)
 
+    def test_step_is_push_then_pull(self):
+        n = 10000  # 4 KiB chunks: 10 of them, read as each is applied
+        with rpstest.rdma_ps(params=n, algo="sgd", lr=1.0, extra=["--chunk", "4K"]) as srv, \
+                rdmaps.Worker(srv.address, 0, 1, **OFI) as w:
+            expect = np.zeros(n, np.float32)
+            for k in range(3):
+                g = np.arange(n, dtype=np.float32) * (k + 1)
+                w.grad[:] = g
+                w.step()
+                expect = expect - g
+                np.testing.assert_array_equal(w.weights, expect)
+            self.assertEqual(w.server_version, 3)
+            w.grad[:] = 1.0
+            w.grad[n - 1] = np.nan  # in the last chunk
+            with self.assertRaises(rdmaps.Error) as e:
+                w.step()
+            self.assertEqual(e.exception.code, -errno.EDOM)
+            np.testing.assert_array_equal(w.weights[:9216], expect[:9216] - 1.0)
+            np.testing.assert_array_equal(w.weights[9216:], expect[9216:])
+
     def test_sharded_over_two_servers(self):
         n = 1001
         with rpstest.rdma_ps(params=n, algo="sgd", lr=1.0, extra=["--shard", "0/2"]) as a, \
