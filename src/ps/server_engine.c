@@ -80,7 +80,9 @@ void ps_notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
  * read that part of B[m] while the rest of the push is still applied
  * (rps_step(3)).  Best effort: a notice that finds the send queue full
  * after a few retries is dropped, and the worker reads that chunk after
- * the push's notification instead. */
+ * the push's notification instead.  Signaled, as the notification is:
+ * a lane's send queue is retired by its own completions.  Workers over
+ * shm do not ask for notices (send_options in worker.c). */
 static void ps_chunk_notice(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity,
 			    uint64_t push)
 {

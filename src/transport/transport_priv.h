@@ -92,6 +92,9 @@ struct rps_conn {
 	uint8_t peer_data[RPS_ACCEPT_DATA_MAX];
 	size_t peer_data_len;
 	char peer[RPS_PEER_NAME_MAX];
+	/* data moves over libfabric's shm (ofi: RDM mode, or shm next to
+	 * tcp), for what does not hold there (see rps_step's notices) */
+	bool over_shm;
 };
 
 typedef enum rps_op_type {

@@ -256,6 +256,8 @@ static int rdm_open_ep(struct rps_ofi_conn *conn, struct rdm_msg *m)
 
 	conn->data_ep = conn->ep;
 	conn->rdm = true;
+	/* RDM mode runs only on shm (rps_transport_open(3)) */
+	conn->base.over_shm = true;
 	return ret;
 }
 

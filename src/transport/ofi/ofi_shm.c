@@ -421,6 +421,7 @@ static int shm_use(struct rps_ofi_conn *conn)
 	conn->data_ep = conn->shm_ep;
 	conn->rdm = true;
 	conn->shm = true;
+	conn->base.over_shm = true;
 	conn->inline_max = tp->base.attr.max_inline < inject ? tp->base.attr.max_inline : inject;
 	rps_dbg("%s: connection to %s: data over shm", tp->base.device_name, conn->base.peer);
 	return 0;
