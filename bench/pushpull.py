@@ -142,9 +142,8 @@ def c_point(a, prog, port):
     """(push, pull, step) medians of rps_pushpull_bench --server, one C
     worker of rank 0 against the rdma-ps at port."""
     host = "[%s]" % a.addr if ":" in a.addr else a.addr
-    # --serial: a step as push then pull, as the Python worker takes it
     cmd = [prog, "-P", a.provider, "--server", "%s:%d" % (host, port), "-n", str(a.steps),
-           "--csv", "--serial"]
+           "--csv"]
     workers = a.placement[1]
     pin = (lambda: os.sched_setaffinity(0, workers)) if workers else None
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

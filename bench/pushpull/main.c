@@ -155,10 +155,10 @@ static int o_numa(void *c, const char *a)
 	return ret;
 }
 
-static int o_serial(void *c, const char *a)
+static int o_step(void *c, const char *a)
 {
 	(void)a;
-	CFG(c)->serial = true;
+	CFG(c)->step = true;
 	return 0;
 }
 
@@ -222,8 +222,8 @@ static const rps_opt_t opts[] = {
 	{ "numa", 0, "N", "engine threads and server buffers on NUMA node N", o_numa },
 	{ "no-pin", 0, NULL, "do not pin engine threads nor bind server buffers", o_no_pin },
 	{ "csv", 0, NULL, "print CSV instead of the table", o_csv },
-	{ "serial", 0, NULL,
-	  "time a step as rps_push then rps_pull (default: rps_step, overlapped)", o_serial },
+	{ "step", 0, NULL, "time a step as rps_step (push and pull overlapped), not push + pull",
+	  o_step },
 	{ "server", 0, "HOST:PORT",
 	  "time one worker against this running rdma-ps (its size, algorithm, placement)",
 	  o_server },

@@ -63,8 +63,8 @@ static void *worker_main(void *arg)
 		if ((j->ret = rps_pull(w)))
 			break;
 		t2 = rps_now_ns();
-		/* ... and the step as rdma-worker takes it: overlapped */
-		if (!j->cfg->serial) {
+		/* ... and, with --step, the step as rps_step() takes it */
+		if (j->cfg->step) {
 			t3 = rps_now_ns();
 			if ((j->ret = rps_step(w)))
 				break;
@@ -74,7 +74,7 @@ static void *worker_main(void *arg)
 			j->push[s - WARMUP_STEPS] = (double)(t1 - t0) / 1e3;
 			j->pull[s - WARMUP_STEPS] = (double)(t2 - t1) / 1e3;
 			j->step[s - WARMUP_STEPS] =
-				(double)(j->cfg->serial ? t2 - t0 : t4 - t3) / 1e3;
+				(double)(j->cfg->step ? t4 - t3 : t2 - t0) / 1e3;
 		}
 	}
 	rps_worker_close(w);

@@ -27,7 +27,7 @@ struct pp_cfg {
 	bool no_pin;
 	rps_algo_t algo;
 	bool csv;
-	bool serial; /* --serial: step = push + pull, not rps_step() */
+	bool step; /* --step: time the step as rps_step(), not push + pull */
 	/* --server: time a worker against this running rdma-ps instead of
 	 * one in this process (host without brackets, port), as --rank */
 	char server_host[256];

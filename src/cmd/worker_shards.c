@@ -114,17 +114,27 @@ int worker_shards_step(struct worker_shards *s)
 		for (uint32_t i = 0; i < s->k; i++)
 			memcpy(rps_worker_grad(s->w[i]), s->grad + s->off[i],
 			       s->cnt[i] * sizeof(float));
-	/* every shard's step in flight before waiting for any: each pulls
-	 * its chunks as the server applies them (rps_step(3)) */
+	/* every shard's push in flight before waiting for any */
 	for (uint32_t i = 0; i < s->k; i++)
-		if ((ret = rps_step_start(s->w[i])))
+		if ((ret = rps_push_start(s->w[i])))
 			return ret;
+	for (uint32_t i = 0; i < s->k; i++)
+		ret = worse(ret, rps_push_wait(s->w[i], s->timeout_ms));
+	if (ret && ret != -EDOM)
+		return ret;
 	for (uint32_t i = 0; i < s->k; i++) {
-		int r = rps_step_wait(s->w[i], s->timeout_ms);
+		int r = rps_pull_start(s->w[i]);
 
-		if (r && r != -EDOM)
+		if (r)
 			return r;
-		ret = worse(ret, r);
+	}
+	for (uint32_t i = 0; i < s->k; i++) {
+		for (uint32_t c = 0; c < rps_worker_num_chunks(s->w[i]); c++) {
+			int r = rps_pull_wait_chunk(s->w[i], c, s->timeout_ms);
+
+			if (r)
+				return r;
+		}
 		if (s->k > 1)
 			memcpy(s->params + s->off[i], rps_worker_weights(s->w[i]),
 			       s->cnt[i] * sizeof(float));
