@@ -264,28 +264,33 @@ RPS_EXPORT int rps_push(rps_worker_t *w)
 	return ret ? ret : rps_push_wait(w, w->timeout_ms);
 }
 
+/* Posts the READ of chunk c of B[m] into the weights buffer; on failure
+ * the worker is unusable (w->fatal). */
+static int post_pull_chunk(rps_worker_t *w, uint32_t c)
+{
+	uint64_t off = (uint64_t)c * w->chunk_params, len = chunk_len(w, off);
+	int ret = post_retry(w, w->lanes[c % w->nlanes], true, w->weights + off,
+			     len * sizeof(float), w->weights_mr,
+			     w->wl.snap.addr + off * sizeof(float), w->wl.snap.key, 0, c);
+
+	if (ret) {
+		rps_err("worker %u: pull chunk %u: %s", w->wl.worker_id, c, rps_strerror(ret));
+		w->fatal = ret;
+	}
+	return ret;
+}
+
 RPS_EXPORT int rps_pull_start(rps_worker_t *w)
 {
-	int ret;
-
 	if (w->fatal)
 		return w->fatal;
 	if (w->pull_left)
 		return -EBUSY;
 	memset(w->pulled, 0, w->num_chunks);
 	w->pull_left = w->num_chunks;
-	for (uint32_t c = 0; c < w->num_chunks; c++) {
-		uint64_t off = (uint64_t)c * w->chunk_params, len = chunk_len(w, off);
-
-		ret = post_retry(w, w->lanes[c % w->nlanes], true, w->weights + off,
-				 len * sizeof(float), w->weights_mr,
-				 w->wl.snap.addr + off * sizeof(float), w->wl.snap.key, 0, c);
-		if (ret) {
-			rps_err("worker %u: pull chunk %u: %s", w->wl.worker_id, c,
-				rps_strerror(ret));
-			return w->fatal = ret;
-		}
-	}
+	for (uint32_t c = 0; c < w->num_chunks; c++)
+		if (post_pull_chunk(w, c))
+			return w->fatal;
 	return 0;
 }
 
@@ -319,20 +324,6 @@ RPS_EXPORT int rps_pull(rps_worker_t *w)
 }
 
 /* ---- a step: push and pull overlapped ------------------------------------ */
-
-static int post_pull_chunk(rps_worker_t *w, uint32_t c)
-{
-	uint64_t off = (uint64_t)c * w->chunk_params, len = chunk_len(w, off);
-	int ret = post_retry(w, w->lanes[c % w->nlanes], true, w->weights + off,
-			     len * sizeof(float), w->weights_mr,
-			     w->wl.snap.addr + off * sizeof(float), w->wl.snap.key, 0, c);
-
-	if (ret) {
-		rps_err("worker %u: pull chunk %u: %s", w->wl.worker_id, c, rps_strerror(ret));
-		w->fatal = ret;
-	}
-	return ret;
-}
 
 /* Posts the READ of every chunk whose notice came, and of every chunk
  * once the push is complete (a server without notices, a dropped one,
