@@ -433,6 +433,12 @@ int rps_ring_engine_start(rps_ring_t *ring)
 	for (uint32_t i = 0; i < nstash; i++)
 		if ((ret = on_data(ring, ring->stash[i])))
 			return ret;
+	/* the stash's adds and copies are counted as such (consume): the
+	 * first pass's wait starts after them, or they would count twice
+	 * (parts summing past 100 %, seen over shm, where more chunks come
+	 * early) */
+	if (ring->prof_on)
+		ring->prof_last = rps_now_ns();
 	ret = rps_ring_engine_progress(ring);
 	return ret < 0 ? ret : 0;
 }
