@@ -26,15 +26,19 @@ wait_port "$tmp/ps.log" "$ps_pid"
 for ((r = 0; r < M; r++)); do
 	./rdma-worker --provider "$provider" --server "$addr:$port" --rank $r --world "$M" \
 		--dataset synthetic:4000,16,4 --epochs 1000 --steps "$steps" --status-interval 0 \
-		--timeout 120 --retry 0 > "$tmp/w$r.log" 2>&1 &
+		--delay-ms 5 --timeout 120 --retry 0 > "$tmp/w$r.log" 2>&1 &
 	wp[r]=$!
 	pids+=("${wp[r]}")
 done
 # resident memory once every worker is in (the layout is all allocated
-# at start; connections add their buffers as they join)
+# at start; connections add their buffers as they join).  Any status row
+# counts, not only the log's last line: join and leave lines come between
+# the rows.  The workers pause 5 ms a step (--delay-ms) so that each runs
+# at least 1.5 s, whatever the transport: over shm a worker could finish
+# before the last of the 32 had connected, and no row saw them all.
 rss0=
 for _ in $(seq 600); do
-	if tail -1 "$tmp/ps.log" | grep -q "workers $M/$M"; then rss0=$(rss_kib "$ps_pid"); break; fi
+	if grep -q "workers $M/$M" "$tmp/ps.log"; then rss0=$(rss_kib "$ps_pid"); break; fi
 	sleep 0.1
 done
 [ -n "$rss0" ] || { tail -3 "$tmp/ps.log"; fail "not all $M workers connected"; }
