@@ -207,6 +207,20 @@ static inline ssize_t rps_ofi_cq_read(struct rps_ofi_cq *cq, struct fid_cq *fcq,
 	return ret;
 }
 
+/* fi_cq_readerr of fcq, as rps_ofi_cq_read */
+static inline ssize_t rps_ofi_cq_readerr(struct rps_ofi_cq *cq, struct fid_cq *fcq,
+					 struct fi_cq_err_entry *err)
+{
+	ssize_t ret;
+
+	if (!rps_ofi_cq_locked(cq, fcq))
+		return fi_cq_readerr(fcq, err, 0);
+	pthread_mutex_lock(&cq->rdm_lock);
+	ret = fi_cq_readerr(fcq, err, 0);
+	pthread_mutex_unlock(&cq->rdm_lock);
+	return ret;
+}
+
 /* Drives every endpoint of cq without taking entries. */
 static inline void rps_ofi_cq_drive(struct rps_ofi_cq *cq)
 {

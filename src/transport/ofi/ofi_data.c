@@ -282,11 +282,7 @@ static int ofi_comp_error(struct rps_ofi_cq *cq, struct fid_cq *fcq, rps_complet
 	ssize_t ret;
 
 	*recv_p = NULL;
-	if (rps_ofi_cq_locked(cq, fcq))
-		pthread_mutex_lock(&cq->rdm_lock);
-	ret = fi_cq_readerr(fcq, &err, 0);
-	if (rps_ofi_cq_locked(cq, fcq))
-		pthread_mutex_unlock(&cq->rdm_lock);
+	ret = rps_ofi_cq_readerr(cq, fcq, &err);
 	if (ret == -FI_EAGAIN)
 		return 0;
 	if (ret < 0) {

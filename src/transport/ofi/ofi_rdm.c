@@ -256,7 +256,8 @@ static int rdm_open_ep(struct rps_ofi_conn *conn, struct rdm_msg *m)
 
 	conn->data_ep = conn->ep;
 	conn->rdm = true;
-	/* RDM mode runs only on shm (rps_transport_open(3)) */
+	/* RDM mode is how shm runs here (the provider without FI_EP_MSG that
+	 * rps_transport_open(3) names); another such provider is taken alike */
 	conn->base.over_shm = true;
 	return ret;
 }

@@ -47,6 +47,7 @@
 
 #include "transport/ofi/ofi.h"
 #include "util/clock.h"
+#include "util/le.h"
 #include "util/log.h"
 
 #define SHM_MAGIC_OFFER	 0x4f485352u /* "RSHO" */
@@ -74,27 +75,18 @@ static struct {
 	uint8_t proc[SHM_PROC_LEN];
 } shm_self = { .once = PTHREAD_ONCE_INIT };
 
-static void put_le64(uint8_t *p, uint64_t v)
+/* n raw bytes at a cursor of util/le.h */
+static void put_bytes(wcur_t *c, const void *src, size_t n)
 {
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	memcpy(c->p, src, n);
+	c->p += n;
 }
 
 static void shm_self_init(void)
 {
 	char boot[64] = "";
 	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	wcur_t host = { shm_self.host }, proc = { shm_self.proc };
 	struct stat st;
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
 
@@ -108,12 +100,12 @@ static void shm_self_init(void)
 		return;
 	for (const char *c = boot; *c && *c != '\n'; c++)
 		h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
-	put_le64(shm_self.host, h);
-	put_le64(shm_self.host + 8, (uint64_t)st.st_dev);
-	put_le64(shm_self.host + 16, (uint64_t)st.st_ino);
+	put_u64(&host, h);
+	put_u64(&host, (uint64_t)st.st_dev);
+	put_u64(&host, (uint64_t)st.st_ino);
 	if (getrandom(shm_self.proc, sizeof(shm_self.proc), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(shm_self.proc))
-		put_le64(shm_self.proc, rps_now_ns() ^ (uint64_t)getpid() << 32);
+		put_u64(&proc, rps_now_ns() ^ (uint64_t)getpid() << 32);
 	shm_self.ok = true;
 }
 
@@ -316,48 +308,56 @@ size_t rps_ofi_shm_offer(struct rps_ofi_conn *conn, const struct sockaddr_storag
 {
 	struct rps_ofi_transport *tp = conn->tp;
 	uint8_t name[SHM_NAME_MAX];
+	wcur_t c = { raw + raw_len };
 	size_t len;
 
 	if (!tp->shm.domain || !shm_addr_is_local(ss) ||
 	    shm_ep_open_for(conn, raw_len, SHM_OFFER_HDR, name, &len))
 		return raw_len;
-	put_le32(raw + raw_len, SHM_MAGIC_OFFER);
-	memcpy(raw + raw_len + 4, shm_self.host, SHM_HOST_LEN);
-	memcpy(raw + raw_len + 4 + SHM_HOST_LEN, shm_self.proc, SHM_PROC_LEN);
-	put_le32(raw + raw_len + 4 + SHM_HOST_LEN + SHM_PROC_LEN, (uint32_t)geteuid());
-	raw[raw_len + SHM_OFFER_HDR - 1] = (uint8_t)len;
-	memcpy(raw + raw_len + SHM_OFFER_HDR, name, len);
-	return raw_len + SHM_OFFER_HDR + len;
+	put_u32(&c, SHM_MAGIC_OFFER);
+	put_bytes(&c, shm_self.host, SHM_HOST_LEN);
+	put_bytes(&c, shm_self.proc, SHM_PROC_LEN);
+	put_u32(&c, (uint32_t)geteuid());
+	put_u8(&c, (uint8_t)len);
+	put_bytes(&c, name, len);
+	return (size_t)(c.p - raw);
 }
 
 void rps_ofi_shm_read_offer(struct rps_ofi_conn_req *req, const uint8_t *tail, size_t len)
 {
 	struct rps_ofi_transport *tp = req->l->tp;
+	rcur_t c = { tail };
+	const uint8_t *host, *proc;
+	uint32_t uid;
 	size_t name_len;
 
 	req->peer_name_len = 0;
-	if (!tp->shm.domain || len < SHM_OFFER_HDR || get_le32(tail) != SHM_MAGIC_OFFER)
+	if (!tp->shm.domain || len < SHM_OFFER_HDR || get_u32(&c) != SHM_MAGIC_OFFER)
 		return;
-	name_len = tail[SHM_OFFER_HDR - 1];
+	host = c.p;
+	proc = host + SHM_HOST_LEN;
+	c.p = proc + SHM_PROC_LEN;
+	uid = get_u32(&c);
+	name_len = get_u8(&c);
 	if (!name_len || len < SHM_OFFER_HDR + name_len)
 		return;
 	/* another host, or this very process (see the top of the file) */
-	if (memcmp(tail + 4, shm_self.host, SHM_HOST_LEN) ||
-	    (!memcmp(tail + 4 + SHM_HOST_LEN, shm_self.proc, SHM_PROC_LEN) && !shm_self.force))
+	if (memcmp(host, shm_self.host, SHM_HOST_LEN) ||
+	    (!memcmp(proc, shm_self.proc, SHM_PROC_LEN) && !shm_self.force))
 		return;
 	/* another user (root and one who is not, say): one of the two
 	 * could not open the other's file, so the answer would fail there */
-	if (get_le32(tail + 4 + SHM_HOST_LEN + SHM_PROC_LEN) != (uint32_t)geteuid()) {
+	if (uid != (uint32_t)geteuid()) {
 		rps_dbg("%s: %s offers shm, but runs as another user: tcp", tp->base.device_name,
 			req->base.peer);
 		return;
 	}
-	if (!shm_file_here(tail + SHM_OFFER_HDR, name_len)) {
+	if (!shm_file_here(c.p, name_len)) {
 		rps_dbg("%s: %s offers shm, but its endpoint's file is not in /dev/shm",
 			tp->base.device_name, req->base.peer);
 		return;
 	}
-	memcpy(req->peer_name, tail + SHM_OFFER_HDR, name_len);
+	memcpy(req->peer_name, c.p, name_len);
 	req->peer_name_len = name_len;
 }
 
@@ -365,6 +365,7 @@ size_t rps_ofi_shm_answer(struct rps_ofi_conn *conn, const struct rps_ofi_conn_r
 			  uint8_t *raw, size_t raw_len)
 {
 	uint8_t name[SHM_NAME_MAX];
+	wcur_t c = { raw + raw_len };
 	size_t len;
 	int ret;
 
@@ -382,27 +383,28 @@ size_t rps_ofi_shm_answer(struct rps_ofi_conn *conn, const struct rps_ofi_conn_r
 		rps_ofi_shm_ep_close(conn);
 		return raw_len;
 	}
-	put_le32(raw + raw_len, SHM_MAGIC_ANSWER);
-	raw[raw_len + 4] = (uint8_t)len;
-	memcpy(raw + raw_len + SHM_ANSWER_HDR, name, len);
+	put_u32(&c, SHM_MAGIC_ANSWER);
+	put_u8(&c, (uint8_t)len);
+	put_bytes(&c, name, len);
 	/* the acceptor's data moves over shm from now (rps_ofi_shm_finish) */
 	conn->shm_peer_len = req->peer_name_len;
-	return raw_len + SHM_ANSWER_HDR + len;
+	return (size_t)(c.p - raw);
 }
 
 int rps_ofi_shm_read_answer(struct rps_ofi_conn *conn, const uint8_t *tail, size_t len)
 {
+	rcur_t c = { tail };
 	size_t name_len;
 
-	if (!conn->shm_ep || len < SHM_ANSWER_HDR || get_le32(tail) != SHM_MAGIC_ANSWER)
+	if (!conn->shm_ep || len < SHM_ANSWER_HDR || get_u32(&c) != SHM_MAGIC_ANSWER)
 		return 0;
-	name_len = tail[4];
+	name_len = get_u8(&c);
 	if (!name_len || len < SHM_ANSWER_HDR + name_len)
 		return -RPS_ERR_PROTO;
 	conn->shm_peer = malloc(name_len);
 	if (!conn->shm_peer)
 		return -ENOMEM;
-	memcpy(conn->shm_peer, tail + SHM_ANSWER_HDR, name_len);
+	memcpy(conn->shm_peer, c.p, name_len);
 	conn->shm_peer_len = name_len;
 	return 0;
 }
