@@ -31,6 +31,8 @@ pt_usage_error --rounds --rounds 0
 pt_usage_error --iters --iters 0
 pt_usage_error --warmup --warmup -1
 pt_usage_error --provider --provider tcp
+pt_usage_error --shm --shm maybe
+pt_usage_error --shm --shm off --provider verbs
 pt_usage_error --addr --addr nohost
 pt_usage_error --port-base --port-base 65535
 pt_usage_error oversubscription --world 100000
@@ -39,7 +41,7 @@ pt_usage_error python3-torch --bindir "$work/bin" --python "$work/notorch"
 pt_usage_error python3-torch --bindir "$work/bin" --python "$work/no-such-python"
 
 "$script" --help >"$work/out" 2>&1 || fail "vs-gloo --help: exit $?"
-for opt in --world --oversubscribe --sizes --rounds --iters --warmup --provider --bindir \
+for opt in --world --oversubscribe --sizes --rounds --iters --warmup --provider --shm --bindir \
 	--python --addr --port-base --help; do
 	grep -qE -- "^ +(-h, )?$opt( |$)" "$work/out" || fail "--help does not list $opt"
 done
@@ -71,6 +73,20 @@ grep -q '^# vs-gloo: world 2, python .*torch .*provider ofi, [0-9]* CPUs' "$work
 	fail "no header line naming world, interpreter, torch, provider and CPUs"
 awk '$1 == 262144 && NF == 4 && $2 > 0 && $3 > 0 && $4 ~ /^[0-9]+\.[0-9]+$/ && $4 > 0 { f = 1 }
 	END { exit !f }' "$work/out" || fail "no table row with two busbw numbers and a ratio for 262144"
+
+# --shm both: rdmaps each way in the same rounds, two sizes in gloo's one
+# start per round: a row per size with three busbw numbers and two ratios
+timeout 600 "$script" --world 2 --sizes 256K,1M --rounds 1 --iters 3 --warmup 1 --shm both \
+	--bindir bench >"$work/out" 2>"$work/err"
+rc=$?
+cat "$work/out"
+[ "$rc" = 0 ] || { fail "vs-gloo --shm both: exit $rc"; cat "$work/err"; }
+grep -q '^# vs-gloo: .*, shm both$' "$work/out" || fail "--shm both: the header does not say it"
+grep -q 'rdmaps-tcp/gloo' "$work/out" || fail "--shm both: no rdmaps-tcp/gloo column"
+for n in 262144 1048576; do
+	awk -v n=$n '$1 == n && NF == 6 && $2 > 0 && $3 > 0 && $4 > 0 && $5 > 0 && $6 > 0 { f = 1 }
+		END { exit !f }' "$work/out" || fail "--shm both: no row of 3 busbw and 2 ratios for $n"
+done
 
 [ "$fails" = 0 ] || exit 1
 echo "vs-gloo: ok"
