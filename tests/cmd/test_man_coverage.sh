@@ -96,6 +96,7 @@ done
 # the comparison script of the source tree, in rps_perftest(1)
 check_prog "$srcdir/bench/vs-perftest" man/rps_perftest.1
 check_prog "$srcdir/bench/vs-gloo" man/rps_allreduce_bench.1
+check_prog "$srcdir/bench/node-sweep" man/rps_pushpull_bench.1
 
 # ---- functions: every public function has a page that man finds --------
 # Declarations only: comments are stripped, then identifiers rps_* directly
