@@ -313,6 +313,11 @@ int main(int argc, char **argv)
 	}
 	if (!cfg.nchunks)
 		cfg.chunks[cfg.nchunks++] = 256 << 10;
+	/* where the engines go, so this process's own threads go elsewhere */
+	if ((failed = pp_engine_cpus(&cfg))) {
+		fprintf(stderr, PROG ": a server with these options: %s\n", rps_strerror(failed));
+		return 1;
+	}
 	if (!cfg.nworkers)
 		cfg.workers[cfg.nworkers++] = 1;
 	if (cfg.csv)

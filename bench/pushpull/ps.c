@@ -81,28 +81,25 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* the update kernel alone over the model, one core: what the engine adds
- * to a push if nothing overlapped it */
-static double apply_alone_us(uint64_t n)
+/* the engine's own time in the update kernel per push, mean over every
+ * push of the point (warm-up and --step's included): what a push costs
+ * on top of its transfer where the application of a chunk overlaps
+ * nothing.  Measured in the engine (rps_server_worker_stats' apply_ns)
+ * rather than by timing a kernel apart, which missed the snapshot and
+ * the undo copy the engine's kernels also write. */
+static double engine_apply_us(const rps_server_t *srv, uint32_t workers)
 {
-	float *w = calloc(n, sizeof(float)), *g = calloc(n, sizeof(float));
-	rps_sgd_params_t p = { 1e-3f, 0, 0 };
-	double t[5];
+	uint64_t ns = 0, pushes = 0;
 
-	if (!w || !g) {
-		free(w);
-		free(g);
-		return 0;
-	}
-	for (int i = 0; i < 5; i++) {
-		uint64_t t0 = rps_now_ns();
+	for (uint32_t m = 0; m < workers; m++) {
+		rps_server_worker_stats_t st;
 
-		rps_optim_sgd(w, NULL, NULL, g, n, &p, NULL);
-		t[i] = (double)(rps_now_ns() - t0) / 1e3;
+		if (rps_server_worker_stats(srv, m, &st) == 0) {
+			ns += st.apply_ns;
+			pushes += st.pushes;
+		}
 	}
-	free(w);
-	free(g);
-	return pp_median(t, 5);
+	return pushes ? (double)ns / 1e3 / (double)pushes : 0;
 }
 
 /* the placement is the same for every point: the table shows it once */
@@ -157,7 +154,8 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 					step + (size_t)m * steps,
 					0,
 					0 };
-		if ((ret = -pthread_create(&thr[m], NULL, worker_main, &jobs[m])))
+		/* off the engines' CPUs, as rdma-worker on a host of its own */
+		if ((ret = pp_thread_start(cfg, false, &thr[m], worker_main, &jobs[m])))
 			break;
 		started++;
 	}
@@ -172,7 +170,7 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 		r->push_us = pp_median(push, k);
 		r->pull_us = pp_median(pull, k);
 		r->step_us = pp_median(step, k);
-		r->apply_us = apply_alone_us(sc.num_params);
+		r->apply_us = engine_apply_us(srv, workers);
 	}
 out_srv:
 	rps_server_destroy(srv);

@@ -3,6 +3,7 @@
 #ifndef RPS_BENCH_PUSHPULL_H
 #define RPS_BENCH_PUSHPULL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -10,6 +11,7 @@
 
 #define PP_MAX_LIST    32
 #define PP_MAX_WORKERS 64
+#define PP_MAX_CPUS    1024
 
 struct pp_cfg {
 	rps_transport_attr_t attr;
@@ -33,12 +35,16 @@ struct pp_cfg {
 	char server_host[256];
 	uint16_t server_port;
 	uint32_t rank;
+	/* the CPUs the engine threads are pinned to (none: not pinned), as
+	 * pp_engine_cpus found them */
+	unsigned engine_cpus[PP_MAX_CPUS];
+	unsigned nengine_cpus;
 };
 
 /* The medians of one (size, chunk, workers) point, in microseconds. */
 struct pp_result {
 	double push_us, pull_us, step_us; /* per worker step */
-	double apply_us;		  /* the update kernel alone, one core */
+	double apply_us;		  /* the engine's time in the kernel per push */
 	double raw_write_us, raw_read_us; /* the same bytes, bare transport */
 };
 
@@ -58,5 +64,14 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 int pp_ps_time_remote(const struct pp_cfg *cfg, uint64_t *bytes_p, struct pp_result *r);
 
 double pp_median(double *v, uint32_t n);
+
+/* Where the engine threads of this configuration go: cfg->engine_cpus,
+ * from a server created (not started) with its options.  0 or -errno. */
+int pp_engine_cpus(struct pp_cfg *cfg);
+
+/* pthread_create of fn(arg) on the engines' CPUs (on_engines) or on the
+ * others, when that leaves some; else anywhere.  0 or -errno. */
+int pp_thread_start(const struct pp_cfg *cfg, bool on_engines, pthread_t *thr, void *(*fn)(void *),
+		    void *arg);
 
 #endif /* RPS_BENCH_PUSHPULL_H */

@@ -120,13 +120,36 @@ static int transfer(struct end *e, const rps_remote_t *r, uint64_t bytes, uint64
 	return 0;
 }
 
+/* the timed side, in a thread of its own so it can be placed */
+struct initiator {
+	struct end *in;
+	const rps_remote_t *r;
+	uint64_t bytes, chunk;
+	int reps;
+	double *w, *rd; /* [reps] */
+	int ret;
+};
+
+static void *initiator_main(void *arg)
+{
+	struct initiator *a = arg;
+
+	for (int i = 0; i < a->reps + 1 && !a->ret; i++) /* the first is a warm-up */
+		if (!(a->ret = transfer(a->in, a->r, a->bytes, a->chunk, false,
+					&a->w[i ? i - 1 : 0])))
+			a->ret = transfer(a->in, a->r, a->bytes, a->chunk, true,
+					  &a->rd[i ? i - 1 : 0]);
+	return NULL;
+}
+
 int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int reps,
 		double *write_us_p, double *read_us_p)
 {
 	struct target t = { 0 };
 	struct end in = { 0 };
 	rps_remote_t r;
-	pthread_t thr;
+	pthread_t thr, ithr;
+	struct initiator ini;
 	bool started = false;
 	double w[64], rd[64];
 	int ret;
@@ -136,7 +159,9 @@ int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int re
 	if ((ret = end_open(cfg, bytes, &t.e)) || (ret = end_open(cfg, bytes, &in)) ||
 	    (ret = rps_listen(t.e.tp, cfg->addr, 0, &t.l)))
 		goto out;
-	if ((ret = -pthread_create(&thr, NULL, target_main, &t)))
+	/* the target where the engine polls, the initiator where a worker
+	 * runs (place.c) */
+	if ((ret = pp_thread_start(cfg, true, &thr, target_main, &t)))
 		goto out;
 	started = true;
 	if ((ret = rps_connect(rps_transport_pd(in.tp), cfg->addr, rps_listener_port(t.l), in.cq,
@@ -146,11 +171,12 @@ int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int re
 		;
 	if ((ret = atomic_load(&t.accepted)) < 0)
 		goto out;
-	ret = 0;
 	rps_mr_remote(t.e.mr, &r);
-	for (int i = 0; i < reps + 1 && !ret; i++) /* the first is a warm-up */
-		if (!(ret = transfer(&in, &r, bytes, chunk, false, &w[i ? i - 1 : 0])))
-			ret = transfer(&in, &r, bytes, chunk, true, &rd[i ? i - 1 : 0]);
+	ini = (struct initiator){ &in, &r, bytes, chunk, reps, w, rd, 0 };
+	if ((ret = pp_thread_start(cfg, false, &ithr, initiator_main, &ini)))
+		goto out;
+	pthread_join(ithr, NULL);
+	ret = ini.ret;
 	if (!ret) {
 		*write_us_p = pp_median(w, (uint32_t)reps);
 		*read_us_p = pp_median(rd, (uint32_t)reps);

@@ -120,6 +120,9 @@ typedef struct rps_server_worker_stats {
 	uint64_t protocol_errors; /* malformed or unexpected chunk notices */
 	uint64_t staleness_sum;	  /* sum of tau over pushes */
 	uint64_t staleness_max;
+	uint64_t apply_ns; /* engine time in the update kernel on this
+			    * worker's chunks, all engine threads (since
+			    * librdmaps 1.2) */
 } rps_server_worker_stats_t;
 
 /* Copies the counters of worker id (< num_workers) into the first size

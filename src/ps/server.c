@@ -362,6 +362,7 @@ RPS_EXPORT int rps_server_worker_stats_size(const rps_server_t *srv, uint32_t id
 		sum.proto += ps_stat_read(&e->proto);
 		sum.tau_sum += ps_stat_read(&e->tau_sum);
 		sum.rounds += ps_stat_read(&e->rounds);
+		sum.apply_ns += ps_stat_read(&e->apply_ns);
 		if (tau_max > sum.tau_max)
 			sum.tau_max = tau_max;
 	}
@@ -375,6 +376,7 @@ RPS_EXPORT int rps_server_worker_stats_size(const rps_server_t *srv, uint32_t id
 	st->protocol_errors = sum.proto;
 	st->staleness_sum = sum.tau_sum;
 	st->staleness_max = sum.tau_max;
+	st->apply_ns = sum.apply_ns;
 	/* no more than the caller's struct holds */
 	rps_ext_struct_out(stats_p, size, &full, sizeof(full));
 	return 0;

@@ -98,6 +98,7 @@ typedef struct ps_stats {
 	uint64_t proto;	   /* unexpected chunk notices or immediates */
 	uint64_t tau_sum;  /* staleness of the pushes this thread completed */
 	uint64_t tau_max;
+	uint64_t apply_ns; /* in the update kernel on the worker's chunks */
 	/* ssgd: rounds closed by this thread that the worker delivered to
 	 * (the slot's pushes counts every round, present or not, to keep
 	 * the numbering in step) */

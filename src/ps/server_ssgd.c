@@ -99,6 +99,8 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 	uint64_t off = ps_chunk_start(srv, c), len = ps_chunk_len(srv, c);
 	const float *g = ps_grad_chunk(srv, s, parity, off);
 	ps_stats_t *st = &e->stats[s->id];
+	uint64_t t0;
+	int ret;
 
 	/* a worker that joined mid-round can be too late for a chunk the
 	 * round already applied: that piece of its gradient is dropped, so
@@ -106,7 +108,12 @@ static void ssgd_chunk(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned parity
 	if (srv->ssgd_chunk_round[c] > round)
 		return;
 
-	if (rps_optim_accumulate(srv->state_a + off, g, len, srv->ssgd_accepted[c] == 0) == 0) {
+	t0 = rps_now_ns();
+	ret = rps_optim_accumulate(srv->state_a + off, g, len, srv->ssgd_accepted[c] == 0);
+	/* the sum into the round is this worker's; the round's step is
+	 * everyone's and is not counted */
+	ps_stat_add(&st->apply_ns, rps_now_ns() - t0);
+	if (ret == 0) {
 		srv->ssgd_accepted[c]++;
 		ps_stat_add(&st->chunks, 1);
 	} else {

@@ -16,6 +16,10 @@ echo "$out"
 [ "$(grep -c '^[0-9]' <<<"$out")" = 4 ] || fail "expected 4 rows"
 awk -F, 'NR > 1 { for (i = 4; i <= 10; i++) if (i != 5 && !($i > 0)) exit 1 }' <<<"$out" ||
 	fail "a time or the efficiency is not positive"
+# apply: the engine's own time in the kernel per push (rounds to 0.0 us
+# at 1K, not at 64K)
+awk -F, 'NR > 1 && $1 == 65536 && !($5 > 0) { exit 1 }' <<<"$out" ||
+	fail "apply_us of a 64K push is not positive: the engine's apply_ns is not read"
 awk -F, 'NR > 1 && !(($1 == 1024 || $1 == 65536) && $2 == 4096 && ($3 == 1 || $3 == 2)) { exit 1 }' <<<"$out" ||
 	fail "rows do not match the sizes, chunk and workers asked for"
 # --step: the step column is rps_step's, over 16 chunks with notices

@@ -81,6 +81,22 @@ struct stats_old {
 _Static_assert(offsetof(struct stats_old, pushes) == offsetof(rps_server_worker_stats_t, pushes),
 	       "the old struct is a prefix of the current one");
 
+/* and the statistics of librdmaps 1.0, which ended at staleness_max */
+struct stats_1_0 {
+	size_t size;
+	bool connected;
+	bool joined;
+	uint64_t pushes;
+	uint64_t chunks_applied;
+	uint64_t chunks_rejected;
+	uint64_t protocol_errors;
+	uint64_t staleness_sum;
+	uint64_t staleness_max;
+};
+_Static_assert(offsetof(struct stats_1_0, staleness_max) ==
+		       offsetof(rps_server_worker_stats_t, staleness_max),
+	       "the 1.0 struct is a prefix of the current one");
+
 /* the structs of a newer header: this library's, then one more member */
 struct server_config_new {
 	rps_server_config_t cfg;
@@ -165,6 +181,11 @@ static void test_older_structs_train(void **state)
 		struct stats_old st;
 		unsigned char canary[64];
 	} smem;
+	struct {
+		struct stats_1_0 st;
+		unsigned char canary[sizeof(uint64_t)];
+	} s10;
+	rps_server_worker_stats_t now;
 	rps_worker_t *w;
 
 	(void)state;
@@ -189,6 +210,20 @@ static void test_older_structs_train(void **state)
 	assert_int_equal(smem.st.pushes, 2);
 	for (size_t i = 0; i < sizeof(smem.canary); i++)
 		assert_int_equal(smem.canary[i], 0xa5);
+	/* a 1.0 program: everything up to staleness_max, not apply_ns */
+	memset(&s10, 0xa5, sizeof(s10));
+	assert_int_equal(rps_server_worker_stats_size(srv, 0, (rps_server_worker_stats_t *)&s10.st,
+						      sizeof(s10.st)),
+			 0);
+	assert_int_equal(s10.st.size, sizeof(s10.st));
+	assert_int_equal(s10.st.chunks_applied, 2); /* N floats: one chunk a push */
+	assert_int_equal(s10.st.staleness_max, 0);
+	for (size_t i = 0; i < sizeof(s10.canary); i++)
+		assert_int_equal(s10.canary[i], 0xa5);
+	/* and this library's: apply_ns too */
+	assert_int_equal(rps_server_worker_stats(srv, 0, &now), 0);
+	assert_int_equal(now.size, sizeof(now));
+	assert_true(now.apply_ns > 0);
 	rps_worker_close(w);
 	rps_server_destroy(srv);
 }

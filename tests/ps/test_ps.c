@@ -174,6 +174,8 @@ static void test_every_chunk_applied_once_8_workers(void **state)
 		assert_int_equal(st.chunks_applied, pushes * ((n * 4 + 16383) / 16384));
 		assert_int_equal(st.chunks_rejected, 0);
 		assert_int_equal(st.protocol_errors, 0);
+		/* the engine timed every chunk it applied for this worker */
+		assert_true(st.apply_ns > 0);
 	}
 	assert_int_equal(rps_server_version(srv), (uint64_t)M * pushes);
 	/* ASGD with lr*g summed over every push, whatever the order, lands
