@@ -68,7 +68,7 @@ rows() { # TITLE-PATTERN MIN-FIELDS
 		}
 		END { print ok + 0 }' "$work/o/summary.md"
 }
-[ "$(rows 'in one process' 4)" -ge 1 ] || fail "no row in the in-process push/pull table"
+[ "$(rows "in one process" 7)" -ge 1 ] || fail "no row in the in-process push/pull table"
 [ "$(rows 'between processes' 5)" -ge 2 ] || fail "not a row each for shm and tcp between processes"
 grep -qE '^\| shm \| 65536 \| 1 \| [0-9.]+ \| [0-9.]+ \| 2 \|$' "$work/o/summary.md" ||
 	fail "no shm row with 2 rounds of two efficiencies"
