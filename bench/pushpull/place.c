@@ -45,17 +45,7 @@ int pp_engine_cpus(struct pp_cfg *cfg)
 
 	/* a server of one chunk, never started: the placement is decided at
 	 * create, by the same options every point's server gets */
-	rps_server_config_init(&sc);
-	sc.algo = cfg->algo;
-	rps_hparams_default(cfg->algo, &sc.hp);
-	sc.num_workers = 1;
-	sc.num_params = 1024;
-	sc.threads = cfg->threads;
-	sc.cpus = cfg->cpus;
-	sc.numa_node = cfg->numa;
-	sc.no_pin = cfg->no_pin;
-	sc.addr = cfg->addr;
-	sc.transport = &cfg->attr;
+	pp_server_config(cfg, 4096, cfg->chunks[0], 1, &sc);
 	if ((ret = rps_server_create(&sc, &srv)))
 		return ret;
 	parse_cpus(rps_server_placement(srv), cfg);

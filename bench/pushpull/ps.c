@@ -102,6 +102,24 @@ static double engine_apply_us(const rps_server_t *srv, uint32_t workers)
 	return pushes ? (double)ns / 1e3 / (double)pushes : 0;
 }
 
+void pp_server_config(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_t workers,
+		      rps_server_config_t *sc)
+{
+	rps_server_config_init(sc);
+	sc->algo = cfg->algo;
+	rps_hparams_default(cfg->algo, &sc->hp);
+	sc->hp.lr = 1e-3f;
+	sc->num_workers = workers;
+	sc->num_params = bytes / sizeof(float);
+	sc->chunk_bytes = (uint32_t)chunk;
+	sc->threads = cfg->threads;
+	sc->cpus = cfg->cpus;
+	sc->numa_node = cfg->numa;
+	sc->no_pin = cfg->no_pin;
+	sc->addr = cfg->addr;
+	sc->transport = &cfg->attr;
+}
+
 /* the placement is the same for every point: the table shows it once */
 static bool placement_shown;
 
@@ -122,19 +140,7 @@ int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_
 		ret = -ENOMEM;
 		goto out;
 	}
-	rps_server_config_init(&sc);
-	sc.algo = cfg->algo;
-	rps_hparams_default(cfg->algo, &sc.hp);
-	sc.hp.lr = 1e-3f;
-	sc.num_workers = workers;
-	sc.num_params = bytes / sizeof(float);
-	sc.chunk_bytes = (uint32_t)chunk;
-	sc.threads = cfg->threads;
-	sc.cpus = cfg->cpus;
-	sc.numa_node = cfg->numa;
-	sc.no_pin = cfg->no_pin;
-	sc.addr = cfg->addr;
-	sc.transport = &cfg->attr;
+	pp_server_config(cfg, bytes, chunk, workers, &sc);
 	if ((ret = rps_server_create(&sc, &srv)))
 		goto out;
 	if (!placement_shown && !cfg->csv) {

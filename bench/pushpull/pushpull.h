@@ -55,6 +55,11 @@ struct pp_result {
 int pp_raw_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, int reps,
 		double *write_us_p, double *read_us_p);
 
+/* The server every point runs (and pp_engine_cpus creates to place the
+ * threads): bytes of model in chunks of chunk, room for workers. */
+void pp_server_config(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_t workers,
+		      rps_server_config_t *sc);
+
 /* One rdma-ps engine and `workers` worker threads: push, pull per step. */
 int pp_ps_time(const struct pp_cfg *cfg, uint64_t bytes, uint64_t chunk, uint32_t workers,
 	       struct pp_result *r);
