@@ -97,8 +97,7 @@ static void ckpt_header_encode(uint8_t out[RPS_CKPT_HEADER_LEN], const ps_ckpt_m
 {
 	wcur_t c = { out };
 
-	memcpy(c.p, ckpt_magic, sizeof(ckpt_magic));
-	c.p += sizeof(ckpt_magic);
+	put_bytes(&c, ckpt_magic, sizeof(ckpt_magic));
 	put_u32(&c, RPS_CKPT_FORMAT);
 	put_u32(&c, m->algo);
 	put_u32(&c, m->num_workers);

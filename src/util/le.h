@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Little-endian cursors for the formats rdmaps writes byte by byte: the
- * control-plane messages (proto/wire.c) and checkpoint files
+ * control-plane messages (proto/wire.c; the shm offer and answer of
+ * transport/ofi/ofi_shm.c) and checkpoint files
  * (ps/checkpoint.c).  Byte by byte on purpose: the encoding is fixed
  * whatever the host's endianness and alignment.  Callers check lengths
  * before reading or writing; the cursors do not.
@@ -41,6 +42,13 @@ static inline void put_u64(wcur_t *c, uint64_t v)
 {
 	put_u32(c, (uint32_t)v);
 	put_u32(c, (uint32_t)(v >> 32));
+}
+
+/* n raw bytes (a magic string, a name): no byte order to fix */
+static inline void put_bytes(wcur_t *c, const void *src, size_t n)
+{
+	memcpy(c->p, src, n);
+	c->p += n;
 }
 
 /* the bits, not the value: a NaN keeps its payload */

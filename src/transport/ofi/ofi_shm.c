@@ -75,13 +75,6 @@ static struct {
 	uint8_t proc[SHM_PROC_LEN];
 } shm_self = { .once = PTHREAD_ONCE_INIT };
 
-/* n raw bytes at a cursor of util/le.h */
-static void put_bytes(wcur_t *c, const void *src, size_t n)
-{
-	memcpy(c->p, src, n);
-	c->p += n;
-}
-
 static void shm_self_init(void)
 {
 	char boot[64] = "";
