@@ -11,12 +11,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "ps/server.h"
 #include "util/clock.h"
 #include "util/compiler.h"
+#include "util/le.h"
 #include "util/log.h"
 #include "util/spin.h"
 
@@ -44,6 +44,26 @@ static void log_apply(struct rps_server *srv, uint32_t c, uint32_t m, uint64_t p
 
 /* ---- notification ------------------------------------------------------ */
 
+/* The WRITE_WITH_IMM of lane's notify word into worker s's doorbell, up
+ * to tries times while the send queue is full, letting rps_cq_progress
+ * retire finished sends in between (it keeps every completion for our
+ * next poll and leaves the batch we are working through alone).  0 or
+ * the last error, -EAGAIN when the queue stayed full. */
+static int post_doorbell(ps_engine_t *e, ps_slot_t *s, ps_lane_t *lane, uint32_t imm, int tries)
+{
+	int ret = -EAGAIN;
+
+	for (int i = 0; i < tries; i++) {
+		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
+					 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0,
+					 0);
+		if (ret != -EAGAIN)
+			break;
+		rps_cq_progress(e->cq);
+	}
+	return ret;
+}
+
 void ps_notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
 {
 	struct rps_server *srv = e->srv;
@@ -59,19 +79,9 @@ void ps_notify(ps_engine_t *e, ps_slot_t *s, bool rejected)
 	*lane->notify_src = atomic_load(&srv->version);
 	/* at most one notification per worker is in flight (the worker waits
 	 * for it before pushing again), but unsignaled keepalives share the
-	 * send queue: a full one is retried while rps_cq_progress retires
-	 * finished sends (it keeps every completion for our next poll and
-	 * leaves the batch we are working through alone); still full after
-	 * that, the lane is wedged: give up and let the worker's timeout
-	 * report it */
-	for (int tries = 0; tries < 1000; tries++) {
-		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
-					 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0,
-					 0);
-		if (ret != -EAGAIN)
-			break;
-		rps_cq_progress(e->cq);
-	}
+	 * send queue: a full one is retried; still full after 1000 tries,
+	 * the lane is wedged: give up and let the worker's timeout report it */
+	ret = post_doorbell(e, s, lane, imm, 1000);
 	if (ret)
 		rps_warn("server: notify worker %u: %s", s->id, rps_strerror(ret));
 }
@@ -88,18 +98,12 @@ static void ps_chunk_notice(ps_engine_t *e, ps_slot_t *s, uint32_t c, unsigned p
 {
 	ps_lane_t *lane = &s->lanes[e->index];
 	uint32_t imm = rps_imm_encode(RPS_IMM_CONTROL, parity, rps_ctl_chunk(push, c));
-	int ret = -EAGAIN;
+	int ret;
 
 	if (c >= RPS_CTL_CHUNK_MAX ||
 	    atomic_load_explicit(&lane->state, memory_order_acquire) != LANE_UP)
 		return;
-	for (int tries = 0; tries < 4 && ret == -EAGAIN; tries++) {
-		ret = rps_post_write_imm(lane->conn, lane->notify_src, sizeof(uint64_t),
-					 s->notify_mr, s->doorbell_addr, s->doorbell_key, imm, 0,
-					 0);
-		if (ret == -EAGAIN)
-			rps_cq_progress(e->cq);
-	}
+	ret = post_doorbell(e, s, lane, imm, 4);
 	if (ret && ret != -EAGAIN)
 		rps_dbg("server: chunk notice to worker %u: %s", s->id, rps_strerror(ret));
 }
@@ -265,7 +269,7 @@ static void on_message(ps_slot_t *s, const rps_completion_t *c)
 	rps_options_t o;
 	const char *why;
 
-	if (c->len < 4 || !c->data || memcmp(c->data, "RPSO", 4)) {
+	if (c->len < 4 || !c->data || get_u32(&(rcur_t){ c->data }) != RPS_OPTIONS_MAGIC) {
 		rps_dbg("server: worker %u: control message of %u bytes", s->id, c->len);
 		return;
 	}
